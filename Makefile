@@ -1,0 +1,36 @@
+# Carevoice. `make run` starts everything; `make test` runs the suite. Both need only Python 3.11+.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+
+.PHONY: run test lint format bench migrations clean
+
+$(INSTALLED): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@touch $@
+
+run: $(INSTALLED)
+	$(PY) -m config.launcher run
+
+test: $(INSTALLED)
+	$(PY) -m config.launcher test $(PYTEST_ARGS)
+
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+
+format: $(INSTALLED)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: $(INSTALLED)
+	$(PY) -m config.launcher exec $(PY) benchmarks/provisioning.py
+
+migrations: $(INSTALLED)
+	$(PY) -m config.launcher exec $(PY) manage.py makemigrations
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

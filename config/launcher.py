@@ -1,0 +1,222 @@
+"""One entry point for `make run`, `make test` and the benchmarks.
+
+    python -m config.launcher run          the whole product, with the demo, until Ctrl-C
+    python -m config.launcher test [ARGS]  pytest against throw-away servers
+    python -m config.launcher exec CMD...  any command against throw-away servers
+
+Servers the environment names (DATABASE_URL, CELERY_BROKER_URL) are used as they are;
+the others are started here, embedded, and stopped again on the way out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+from config import embedded
+
+PY = sys.executable
+MANAGE = str(embedded.BASE_DIR / "manage.py")
+
+
+@contextmanager
+def servers(data_dir: Path, *, database: str) -> Iterator[dict[str, str]]:
+    """Start whichever servers the environment does not name; yield the variables to export."""
+    exported: dict[str, str] = {}
+    postgres: embedded.EmbeddedPostgres | None = None
+    redis: embedded.EmbeddedRedis | None = None
+    try:
+        if not os.environ.get("DATABASE_URL"):
+            postgres = embedded.EmbeddedPostgres(data_dir / "postgres")
+            postgres.start()
+            postgres.ensure_database(database)
+            exported["DATABASE_URL"] = postgres.url(database)
+        if not os.environ.get("CELERY_BROKER_URL"):
+            redis = embedded.EmbeddedRedis(data_dir / "redis")
+            redis.start()
+            exported["CELERY_BROKER_URL"] = redis.broker_url()
+            exported.setdefault("CACHE_URL", os.environ.get("CACHE_URL") or redis.cache_url())
+        yield exported
+    finally:
+        if redis is not None:
+            redis.stop()
+        if postgres is not None:
+            postgres.stop()
+
+
+def manage(env: dict[str, str], *args: str) -> None:
+    subprocess.run([PY, MANAGE, *args], env=env, check=True)
+
+
+def stop_children(children: list[subprocess.Popen[bytes]], timeout: float = 15.0) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for child in children:
+        remaining = max(0.1, deadline - time.monotonic())
+        try:
+            child.wait(remaining)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def run(args: argparse.Namespace) -> int:
+    data_dir = embedded.DATA_DIR
+    data_dir.mkdir(exist_ok=True)
+    port = os.environ.get("PORT", "8000")
+    local = {
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or embedded.local_secret(data_dir, "secret_key"),
+        "FIELD_ENCRYPTION_KEY": os.environ.get("FIELD_ENCRYPTION_KEY")
+        or embedded.local_secret(data_dir, "field_encryption_key", 32),
+        "EMAIL_FILE_PATH": os.environ.get("EMAIL_FILE_PATH") or str(data_dir / "mail"),
+        "PORT": port,
+    }
+    # Ctrl-C reaches every process in the foreground group; children are told to stop by
+    # us, in order, so the launcher itself ignores the signal's default behaviour.
+    interrupted = False
+
+    def on_signal(signum: int, frame: object) -> None:
+        nonlocal interrupted
+        interrupted = True
+
+    with servers(data_dir, database="carevoice") as exported:
+        env = embedded.child_environment({**local, **exported})
+        embedded.write_runtime({k: v for k, v in {**local, **exported}.items() if k != "PORT"})
+        children: list[subprocess.Popen[bytes]] = []
+        try:
+            manage(env, "migrate", "--noinput")
+            manage(env, "seed_demo")
+            signal.signal(signal.SIGINT, on_signal)
+            signal.signal(signal.SIGTERM, on_signal)
+            children = start_processes(env, port, data_dir)
+            print(f"\nCarevoice is running: http://localhost:{port}/  (Ctrl-C stops everything)\n")
+            sys.stdout.flush()
+            while not interrupted:
+                for child in children:
+                    if child.poll() is not None:
+                        print(f"{child.args[2]!s} exited with {child.returncode}; stopping.")
+                        interrupted = True
+                        break
+                time.sleep(0.5)
+        finally:
+            print("\nStopping web server, worker and beat...")
+            stop_children(children)
+            embedded.clear_runtime()
+            print("Stopping embedded servers...")
+    print("Stopped.")
+    return 0
+
+
+def start_processes(
+    env: dict[str, str], port: str, data_dir: Path
+) -> list[subprocess.Popen[bytes]]:
+    # start_new_session keeps Ctrl-C away from the children: the launcher stops them in
+    # order, after which it stops the servers they use.
+    common = {"env": env, "start_new_session": True}
+    web = subprocess.Popen(
+        [
+            PY,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "--access-logfile",
+            "-",
+            "--graceful-timeout",
+            "5",
+        ],
+        **common,
+    )
+    worker = subprocess.Popen(
+        [
+            PY,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            "2",
+            "--hostname",
+            "worker@carevoice",
+        ],
+        **common,
+    )
+    beat = subprocess.Popen(
+        [
+            PY,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "beat",
+            "--loglevel",
+            "INFO",
+            "--schedule",
+            str(data_dir / "celerybeat-schedule"),
+        ],
+        **common,
+    )
+    return [web, worker, beat]
+
+
+def throwaway(command: list[str]) -> int:
+    """Run `command` against servers that exist only for this run."""
+    with tempfile.TemporaryDirectory(prefix="carevoice-") as tmp:
+        data_dir = Path(tmp)
+        local = {
+            "SECRET_KEY": os.environ.get("SECRET_KEY") or embedded.local_secret(data_dir, "sk"),
+            "FIELD_ENCRYPTION_KEY": os.environ.get("FIELD_ENCRYPTION_KEY")
+            or embedded.local_secret(data_dir, "fek", 32),
+            "EMAIL_FILE_PATH": str(data_dir / "mail"),
+            # Throw-away runs never read a running `make run`'s runtime file.
+            "CAREVOICE_IGNORE_RUNTIME": "1",
+        }
+        with servers(data_dir, database="carevoice") as exported:
+            env = embedded.child_environment({**local, **exported})
+            try:
+                return subprocess.run(command, env=env).returncode
+            except KeyboardInterrupt:
+                return 130
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m config.launcher")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="the whole product with its demo, until Ctrl-C")
+    test = sub.add_parser("test", help="pytest against throw-away servers")
+    test.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    run_cmd = sub.add_parser("exec", help="a command against throw-away servers")
+    run_cmd.add_argument("cmd", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+
+    if args.command == "run":
+        return run(args)
+    if args.command == "test":
+        # pytest's own exit codes come back unchanged: 5 (no tests ran) is a failure too.
+        return throwaway([PY, "-m", "pytest", *args.pytest_args])
+    if not args.cmd:
+        parser.error("exec needs a command")
+    return throwaway(args.cmd)
+
+
+if __name__ == "__main__":
+    with suppress(KeyboardInterrupt):
+        sys.exit(main())

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.core.exceptions import ValidationError
+
+from tenants import ratelimit
+from tenants.accounts.models import Role, User
+
+RATE_LIMITED = "rate_limited"
+
+
+class RateLimitedLoginForm(AuthenticationForm):
+    """Sign-in that stops an account or an address after too many failures in a window."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "That email address and password do not match an account here.",
+        RATE_LIMITED: (
+            "Too many failed sign-in attempts. Wait %(minutes)s minutes, or reset your password."
+        ),
+    }
+
+    def clean(self) -> dict[str, Any]:
+        email = (self.cleaned_data.get("username") or "").strip().lower()
+        per_account, per_address = ratelimit.login_limits()
+        address = ratelimit.client_address(self.request) if self.request else "unknown"
+        if ratelimit.is_limited(per_account, email) or ratelimit.is_limited(per_address, address):
+            raise ValidationError(
+                self.error_messages[RATE_LIMITED],
+                code=RATE_LIMITED,
+                params={"minutes": per_account.window_seconds // 60},
+            )
+        try:
+            cleaned = super().clean()
+        except ValidationError:
+            ratelimit.hit(per_account, email)
+            ratelimit.hit(per_address, address)
+            raise
+        ratelimit.reset(per_account, email)
+        return cleaned
+
+    @property
+    def is_rate_limited(self) -> bool:
+        return any(e.code == RATE_LIMITED for e in self.errors.as_data().get("__all__", []))
+
+
+class RateLimitedPasswordResetForm(PasswordResetForm):
+    def __init__(self, *args: Any, request: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.request = request
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        limit = ratelimit.public_form_limit("password-reset")
+        address = ratelimit.client_address(self.request) if self.request else "unknown"
+        if ratelimit.hit(limit, address) > limit.limit:
+            raise ValidationError(
+                "Too many requests from your network. Please try again later.", code=RATE_LIMITED
+            )
+        return cleaned
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, initial={"role": user.role}, **kwargs)

@@ -1,0 +1,87 @@
+"""Django admin on the hub, for platform staff. Organisation staff never see it."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.http import HttpRequest, HttpResponse
+
+from tenants.accounts.forms import RATE_LIMITED, RateLimitedLoginForm
+from tenants.accounts.models import User
+from tenants.audit.models import AuditEvent
+from tenants.models import Domain, Network, NetworkMembership, Organisation
+
+
+class RateLimitedAdminLoginForm(RateLimitedLoginForm, AdminAuthenticationForm):
+    pass
+
+
+class CarevoiceAdminSite(admin.AdminSite):
+    site_header = "Carevoice platform administration"
+    site_title = "Carevoice admin"
+    login_form = RateLimitedAdminLoginForm
+
+    def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        response = super().login(request, extra_context)
+        form = getattr(response, "context_data", {}) and response.context_data.get("form")
+        if form is not None and any(
+            e.code == RATE_LIMITED for e in form.errors.as_data().get("__all__", [])
+        ):
+            response.status_code = 429
+        return response
+
+
+site = CarevoiceAdminSite(name="admin")
+
+
+class DomainInline(admin.TabularInline):
+    model = Domain
+    extra = 0
+
+
+@admin.register(Organisation, site=site)
+class OrganisationAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "kind", "ods_code", "region", "status", "created_at"]
+    list_filter = ["kind", "status", "region"]
+    search_fields = ["name", "slug", "ods_code"]
+    readonly_fields = ["schema_name", "slug", "created_at", "ready_at"]
+    inlines = [DomainInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # New organisations are provisioned (schema cloned), never added as a bare row.
+        return False
+
+
+class MembershipInline(admin.TabularInline):
+    model = NetworkMembership
+    extra = 0
+
+
+@admin.register(Network, site=site)
+class NetworkAdmin(admin.ModelAdmin):
+    list_display = ["name", "lead", "created_at"]
+    inlines = [MembershipInline]
+
+
+@admin.register(User, site=site)
+class PlatformUserAdmin(admin.ModelAdmin):
+    list_display = ["email", "full_name", "is_staff", "is_superuser", "is_active", "last_login"]
+    search_fields = ["email", "full_name"]
+    exclude = ["password", "user_permissions"]
+    readonly_fields = ["last_login", "date_joined"]
+
+
+@admin.register(AuditEvent, site=site)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ["occurred_at", "actor_label", "action", "summary"]
+    list_filter = ["action"]
+    search_fields = ["actor_label", "summary"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

@@ -1,0 +1,169 @@
+"""The demo data `manage.py seed_demo` loads. Every capability adds its part here, through
+the same operations the product uses, so the demo shows what the product does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django_tenants.utils import schema_context, tenant_context
+
+from tenants.accounts.models import Role, User
+from tenants.models import (
+    MembershipStatus,
+    Network,
+    NetworkMembership,
+    Organisation,
+    OrganisationKind,
+    Region,
+    public_url,
+)
+from tenants.networks import accept_invitation, create_network, invite_organisation
+from tenants.provisioning import provision_organisation
+
+# Not a secret: the demo's accounts are printed for anyone running `make run`.
+DEMO_PASSWORD = "carevoice-demo-2026"
+
+
+@dataclass(frozen=True)
+class DemoOrganisation:
+    slug: str
+    name: str
+    kind: str
+    ods_code: str
+    email_domain: str
+
+
+ORGANISATIONS = [
+    DemoOrganisation(
+        "northshire-hospitals",
+        "Northshire Hospitals NHS Foundation Trust",
+        OrganisationKind.ACUTE_TRUST,
+        "R9A",
+        "northshire-hospitals.example",
+    ),
+    DemoOrganisation(
+        "northshire-mental-health",
+        "Northshire Mental Health NHS Trust",
+        OrganisationKind.MENTAL_HEALTH_TRUST,
+        "R9B",
+        "northshire-mh.example",
+    ),
+    DemoOrganisation(
+        "northshire-icb",
+        "NHS Northshire Integrated Care Board",
+        OrganisationKind.CCG_ICB,
+        "Q9Z",
+        "northshire-icb.example",
+    ),
+]
+NETWORK_NAME = "Northshire Provider Network"
+
+STAFF = [
+    # (local part, full name, job title, role)
+    ("admin", "Alex Morgan", "Head of Patient Experience", Role.ADMINISTRATOR),
+    ("responder", "Priya Shah", "Ward Manager", Role.RESPONDER),
+    ("member", "Sam Jones", "Patient Experience Officer", Role.MEMBER),
+]
+PLATFORM_STAFF = [
+    ("support@carevoice.example", "Carevoice Support", True),
+    ("moderator@carevoice.example", "Morgan Reed", False),
+]
+
+
+@dataclass(frozen=True)
+class Login:
+    where: str
+    url: str
+    email: str
+    role: str
+
+
+def seed_demo() -> list[Login]:
+    logins: list[Login] = []
+    with schema_context(settings.PUBLIC_SCHEMA_NAME):
+        logins += _seed_platform_staff()
+        organisations = [_seed_organisation(demo) for demo in ORGANISATIONS]
+    for demo, organisation in zip(ORGANISATIONS, organisations, strict=True):
+        logins += _seed_staff(demo, organisation)
+    with schema_context(settings.PUBLIC_SCHEMA_NAME):
+        _seed_network(organisations)
+    return logins
+
+
+def _seed_platform_staff() -> list[Login]:
+    logins = []
+    for email, name, is_superuser in PLATFORM_STAFF:
+        if not User.objects.filter(email=email).exists():
+            User.objects.create_user(
+                email,
+                DEMO_PASSWORD,
+                full_name=name,
+                is_staff=True,
+                is_superuser=is_superuser,
+                role=Role.ADMINISTRATOR,
+            )
+        logins.append(
+            Login(
+                "Platform (Django admin)",
+                public_url(settings.BASE_DOMAIN, "/admin/"),
+                email,
+                "superuser" if is_superuser else "moderator",
+            )
+        )
+    return logins
+
+
+def _seed_organisation(demo: DemoOrganisation) -> Organisation:
+    existing = Organisation.objects.filter(slug=demo.slug).first()
+    if existing is not None:
+        return existing
+    admin_local, admin_name, _, _ = STAFF[0]
+    return provision_organisation(
+        name=demo.name,
+        slug=demo.slug,
+        kind=demo.kind,
+        ods_code=demo.ods_code,
+        region=Region.NORTH_EAST_AND_YORKSHIRE,
+        admin_email=f"{admin_local}@{demo.email_domain}",
+        admin_name=admin_name,
+        admin_password=DEMO_PASSWORD,
+    ).organisation
+
+
+def _seed_staff(demo: DemoOrganisation, organisation: Organisation) -> list[Login]:
+    logins = []
+    with tenant_context(organisation), transaction.atomic():
+        for local, name, title, role in STAFF:
+            email = f"{local}@{demo.email_domain}"
+            user = User.objects.filter(email=email).first()
+            if user is None:
+                user = User.objects.create_user(email, DEMO_PASSWORD, full_name=name, role=role)
+            if user.job_title != title:
+                user.job_title = title
+                user.save(update_fields=["job_title"])
+            logins.append(Login(organisation.name, organisation.workspace_url(), email, role.label))
+    return logins
+
+
+def _seed_network(organisations: list[Organisation]) -> Network:
+    lead = next(o for o in organisations if o.kind == OrganisationKind.CCG_ICB)
+    network = Network.objects.filter(lead=lead, name=NETWORK_NAME).first()
+    if network is None:
+        network = create_network(
+            lead=lead,
+            name=NETWORK_NAME,
+            description="Acute and mental health providers commissioned by Northshire ICB.",
+        )
+    for organisation in organisations:
+        if organisation == lead:
+            continue
+        membership = NetworkMembership.objects.filter(
+            network=network, organisation=organisation
+        ).first()
+        if membership is None:
+            membership = invite_organisation(network, organisation)
+        if membership.status == MembershipStatus.INVITED:
+            accept_invitation(membership, benchmarking_consent=True)
+    return network

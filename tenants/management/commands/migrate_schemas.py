@@ -1,0 +1,28 @@
+"""`migrate` for every schema: public, every organisation, and the template new ones clone.
+
+TRICKY: the template schema is not a tenant, so django-tenants' own command skips it; a
+stale template would give every new organisation an old schema. This command also keeps
+the hub's own row and domain in step with BASE_DOMAIN.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django_tenants.management.commands.migrate_schemas import MigrateSchemasCommand
+from django_tenants.migration_executors import get_executor
+
+from tenants.provisioning import ensure_hub, ensure_template_schema, template_schema
+
+
+class Command(MigrateSchemasCommand):
+    help = "Migrate the public schema, every organisation's schema and the tenant template."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        super().handle(*args, **options)
+        if self.sync_public:
+            ensure_hub()
+        if self.sync_tenant and not options.get("schema_name"):
+            ensure_template_schema()
+            executor = get_executor(codename=self.executor)(self.args, self.options)
+            executor.run_migrations(tenants=[template_schema()])

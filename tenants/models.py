@@ -1,0 +1,201 @@
+"""Organisations (the tenants), their domains, and the networks that compare them.
+
+All of this lives in the public schema. Each organisation's own data lives in its schema.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django_tenants.models import DomainMixin, TenantMixin
+
+from tenants.ods import normalise_ods_code, validate_ods_code
+from tenants.slugs import validate_slug
+
+# A host an organisation lets frame its widget: `www.example.nhs.uk`, `*.example.org`,
+# optionally with https://. Anything else (paths, quotes, spaces) would widen the policy.
+EMBED_HOST = re.compile(
+    r"^(https://)?(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}(:\d{1,5})?$"
+)
+
+
+def validate_embed_host(value: str) -> None:
+    if not EMBED_HOST.match(value):
+        raise ValidationError(
+            f"“{value}” is not a host name like www.example.nhs.uk or *.example.nhs.uk.",
+            code="embed_host",
+        )
+
+
+class OrganisationKind(models.TextChoices):
+    ACUTE_TRUST = "acute trust"
+    MENTAL_HEALTH_TRUST = "mental health trust"
+    COMMUNITY_TRUST = "community trust"
+    AMBULANCE_TRUST = "ambulance trust"
+    CCG_ICB = "ccg/icb", "CCG / ICB"
+    GP_PRACTICE = "gp practice", "GP practice"
+    HOSPICE = "hospice"
+    CARE_HOME = "care home"
+    OTHER = "other"
+
+
+class Region(models.TextChoices):
+    NORTH_EAST_AND_YORKSHIRE = "north east and yorkshire"
+    NORTH_WEST = "north west"
+    MIDLANDS = "midlands"
+    EAST_OF_ENGLAND = "east of england"
+    LONDON = "london"
+    SOUTH_EAST = "south east"
+    SOUTH_WEST = "south west"
+    SCOTLAND = "scotland"
+    WALES = "wales"
+    NORTHERN_IRELAND = "northern ireland"
+
+
+class OrganisationStatus(models.TextChoices):
+    PROVISIONING = "provisioning"
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    CLOSED = "closed"
+
+
+class OrganisationQuerySet(models.QuerySet["Organisation"]):
+    def subscribers(self) -> OrganisationQuerySet:
+        """Real organisations: everything but the hub's own public-schema row."""
+        return self.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME)
+
+    def ready(self) -> OrganisationQuerySet:
+        return self.subscribers().filter(status=OrganisationStatus.ACTIVE)
+
+
+class Organisation(TenantMixin):
+    name = models.CharField(max_length=200)
+    # `<slug>.<BASE_DOMAIN>` is the organisation's workspace; empty only for the hub row.
+    slug = models.CharField(max_length=40, unique=True, validators=[validate_slug])
+    kind = models.CharField(max_length=32, choices=OrganisationKind.choices)
+    ods_code = models.CharField("ODS code", max_length=6, blank=True)
+    region = models.CharField(max_length=32, choices=Region.choices, blank=True)
+    status = models.CharField(
+        max_length=16, choices=OrganisationStatus.choices, default=OrganisationStatus.PROVISIONING
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # When provisioning finished; null while the schema is being made.
+    ready_at = models.DateTimeField(null=True, blank=True)
+    # Hosts allowed to frame this organisation's widget (Content-Security-Policy frame-ancestors).
+    embed_hosts = ArrayField(
+        models.CharField(max_length=260, validators=[validate_embed_host]),
+        default=list,
+        blank=True,
+    )
+
+    # Provisioning makes the schema itself, inside its transaction (tenants/provisioning.py).
+    auto_create_schema = False
+    auto_drop_schema = True
+
+    objects = OrganisationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ods_code"], condition=~Q(ods_code=""), name="unique_ods_code"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.ods_code:
+            self.ods_code = normalise_ods_code(self.ods_code)
+            try:
+                validate_ods_code(self.ods_code, self.kind)
+            except ValidationError as exc:
+                raise ValidationError({"ods_code": exc.messages}) from None
+
+    @property
+    def is_hub(self) -> bool:
+        return self.schema_name == settings.PUBLIC_SCHEMA_NAME
+
+    @property
+    def is_ready(self) -> bool:
+        return self.status == OrganisationStatus.ACTIVE
+
+    def workspace_url(self, path: str = "/") -> str:
+        domain = self.get_primary_domain()
+        host = domain.domain if domain else settings.BASE_DOMAIN
+        return public_url(host, path)
+
+
+def public_url(host: str, path: str = "/") -> str:
+    """The URL people type for `host`, with the configured scheme and port."""
+    scheme = settings.PUBLIC_SCHEME
+    port = settings.PUBLIC_PORT
+    default_port = 443 if scheme == "https" else 80
+    netloc = host if port in (default_port, 0) else f"{host}:{port}"
+    return f"{scheme}://{netloc}{path}"
+
+
+class Domain(DomainMixin):
+    class Meta:
+        ordering = ["domain"]
+
+
+class Network(models.Model):
+    """Organisations that agree to be compared, led by one of them (usually a commissioner)."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=60, unique=True)
+    lead = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="led_networks")
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MembershipStatus(models.TextChoices):
+    INVITED = "invited"
+    ACTIVE = "active"
+    LEFT = "left"
+
+
+class NetworkMembership(models.Model):
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="memberships")
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="network_memberships"
+    )
+    status = models.CharField(
+        max_length=16, choices=MembershipStatus.choices, default=MembershipStatus.INVITED
+    )
+    # Whether the member agrees to appear by name in the network's comparisons.
+    benchmarking_consent = models.BooleanField(default=False)
+    invited_at = models.DateTimeField(default=timezone.now)
+    joined_at = models.DateTimeField(null=True, blank=True)
+    left_at = models.DateTimeField(null=True, blank=True)
+    consent_changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["network", "organisation__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["network", "organisation"], name="one_membership_per_network"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation} in {self.network} ({self.status})"
+
+    @property
+    def is_comparable(self) -> bool:
+        """Only active members who consented appear in comparisons."""
+        return self.status == MembershipStatus.ACTIVE and self.benchmarking_consent

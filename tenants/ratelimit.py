@@ -1,0 +1,75 @@
+"""Fixed-window rate limits on Django's cache (Redis when deployed, shared by all web workers).
+
+Keys are hashed and, through the cache's tenant-aware key function, prefixed with the active
+schema: a limit counted on one organisation's login page never touches another's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest
+
+
+@dataclass(frozen=True)
+class Limit:
+    scope: str
+    limit: int
+    window_seconds: int
+
+
+def client_address(request: HttpRequest) -> str:
+    """The caller's address; behind our own proxy, the address it saw."""
+    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            # The proxy appends the peer it saw; earlier entries are the client's own claims.
+            return forwarded.split(",")[-1].strip()
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def _key(limit: Limit, identity: str) -> str:
+    digest = hashlib.sha256(identity.lower().encode()).hexdigest()[:32]
+    return f"ratelimit:{limit.scope}:{digest}"
+
+
+def count(limit: Limit, identity: str) -> int:
+    return int(cache.get(_key(limit, identity), 0))
+
+
+def is_limited(limit: Limit, identity: str) -> bool:
+    return count(limit, identity) >= limit.limit
+
+
+def hit(limit: Limit, identity: str) -> int:
+    """Count one attempt and return the total in this window."""
+    key = _key(limit, identity)
+    cache.add(key, 0, timeout=limit.window_seconds)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=limit.window_seconds)
+        return 1
+
+
+def reset(limit: Limit, identity: str) -> None:
+    cache.delete(_key(limit, identity))
+
+
+def login_limits() -> tuple[Limit, Limit]:
+    window = settings.LOGIN_RATE_WINDOW_SECONDS
+    per_account = Limit("login-account", settings.LOGIN_RATE_LIMIT, window)
+    # An address may try a few more accounts before it is stopped (shared NHS networks).
+    per_address = Limit("login-address", settings.LOGIN_RATE_LIMIT * 4, window)
+    return per_account, per_address
+
+
+def public_form_limit(form_name: str) -> Limit:
+    return Limit(
+        f"form-{form_name}",
+        settings.PUBLIC_FORM_RATE_LIMIT,
+        settings.PUBLIC_FORM_RATE_WINDOW_SECONDS,
+    )

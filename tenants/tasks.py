@@ -1,0 +1,17 @@
+"""Celery wrappers for tenancy housekeeping. Sent inside a schema, a task runs in that schema."""
+
+from __future__ import annotations
+
+from config.celery import app
+from tenants import sessions
+from tenants.dispatch import dispatch_to_tenants
+
+
+@app.task(name="tenants.clear_expired_sessions")
+def clear_expired_sessions() -> dict[str, object]:
+    return sessions.clear_expired_sessions()
+
+
+@app.task(name="tenants.dispatch_clear_expired_sessions")
+def dispatch_clear_expired_sessions() -> int:
+    return dispatch_to_tenants(clear_expired_sessions, spread_seconds=600, include_public=True)

@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from tenants import views
+
+app_name = "workspace"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("staff/", views.staff_list, name="staff_list"),
+    path("staff/<int:pk>/", views.staff_detail, name="staff_detail"),
+    path("staff/<int:pk>/role/", views.staff_change_role, name="staff_change_role"),
+    path("staff/<int:pk>/active/", views.staff_set_active, name="staff_set_active"),
+    path("audit/", views.audit_log, name="audit_log"),
+]

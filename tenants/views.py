@@ -1,0 +1,95 @@
+"""The workspace pages every organisation has: home, staff, audit log."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from tenants.accounts.access import role_required
+from tenants.accounts.forms import RoleForm
+from tenants.accounts.models import Role, User
+from tenants.audit.models import AuditEvent
+from tenants.models import MembershipStatus, NetworkMembership
+from tenants.staff import StaffError, change_role, deactivate_staff, reactivate_staff
+
+
+@role_required(Role.MEMBER)
+def home(request: HttpRequest) -> HttpResponse:
+    organisation = request.tenant
+    memberships = (
+        NetworkMembership.objects.filter(organisation=organisation)
+        .exclude(status=MembershipStatus.LEFT)
+        .select_related("network", "network__lead")
+    )
+    led = organisation.led_networks.prefetch_related("memberships__organisation")
+    return render(
+        request,
+        "tenants/home.html",
+        {"memberships": memberships, "led_networks": led},
+    )
+
+
+@role_required(Role.ADMINISTRATOR)
+def staff_list(request: HttpRequest) -> HttpResponse:
+    staff = User.objects.order_by("-is_active", "full_name")
+    return render(request, "tenants/staff_list.html", {"staff": staff, "roles": Role})
+
+
+@role_required(Role.ADMINISTRATOR)
+def staff_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    member = get_object_or_404(User, pk=pk)
+    history = AuditEvent.objects.filter(target_type="accounts.user", target_id=str(member.pk))[:20]
+    return render(
+        request,
+        "tenants/staff_detail.html",
+        {"member": member, "form": RoleForm(user=member), "history": history},
+    )
+
+
+@require_POST
+@role_required(Role.ADMINISTRATOR)
+def staff_change_role(request: HttpRequest, pk: int) -> HttpResponse:
+    member = get_object_or_404(User, pk=pk)
+    form = RoleForm(request.POST, user=member)
+    if not form.is_valid():
+        messages.error(request, "Choose one of the roles listed.")
+        return redirect("workspace:staff_detail", pk=member.pk)
+    try:
+        change_role(member, form.cleaned_data["role"], actor=request.user, request=request)
+    except StaffError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request, f"{member} is now {Role(form.cleaned_data['role']).label.lower()}."
+        )
+    return redirect("workspace:staff_detail", pk=member.pk)
+
+
+@require_POST
+@role_required(Role.ADMINISTRATOR)
+def staff_set_active(request: HttpRequest, pk: int) -> HttpResponse:
+    member = get_object_or_404(User, pk=pk)
+    activate = request.POST.get("active") == "1"
+    try:
+        if activate:
+            reactivate_staff(member, actor=request.user, request=request)
+        else:
+            deactivate_staff(member, actor=request.user, request=request)
+    except StaffError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{member} is {'active again' if activate else 'deactivated'}.")
+    return redirect("workspace:staff_detail", pk=member.pk)
+
+
+@role_required(Role.ADMINISTRATOR)
+def audit_log(request: HttpRequest) -> HttpResponse:
+    events = AuditEvent.objects.select_related("actor")
+    action = request.GET.get("action", "").strip()
+    if action:
+        events = events.filter(action__startswith=action)
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    return render(request, "tenants/audit_log.html", {"page": page, "action": action})
