@@ -22,7 +22,7 @@ def check_broker() -> str:
 
     if not settings.CELERY_BROKER_URL:
         return "not configured"
-    with app.connection_for_write() as conn:
+    with app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
         conn.ensure_connection(max_retries=1, timeout=2)
     return "ok"
 

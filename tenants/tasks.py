@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+
 from config.celery import app
 from tenants import sessions
 from tenants.dispatch import dispatch_to_tenants
@@ -14,4 +16,8 @@ def clear_expired_sessions() -> dict[str, object]:
 
 @app.task(name="tenants.dispatch_clear_expired_sessions")
 def dispatch_clear_expired_sessions() -> int:
-    return dispatch_to_tenants(clear_expired_sessions, spread_seconds=600, include_public=True)
+    return dispatch_to_tenants(
+        clear_expired_sessions,
+        spread_seconds=settings.TENANT_TASK_SPREAD_SECONDS,
+        include_public=True,
+    )

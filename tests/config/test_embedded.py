@@ -1,0 +1,83 @@
+"""The embedded servers and the launcher that `make run` and `make test` use."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from config import embedded
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_embedded_postgres_starts_makes_a_database_and_stops(tmp_path: Path) -> None:
+    server = embedded.EmbeddedPostgres(tmp_path / "pg")
+    server.start()
+    try:
+        server.ensure_database("carevoice_probe")
+        server.ensure_database("carevoice_probe")  # idempotent
+        with psycopg.connect(server.url("carevoice_probe")) as conn:
+            assert conn.execute("SELECT current_database()").fetchone() == ("carevoice_probe",)
+        url = server.url("carevoice_probe")
+    finally:
+        server.stop()
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(url, connect_timeout=2)
+
+
+def test_embedded_redis_starts_and_stops(tmp_path: Path) -> None:
+    import redis
+
+    server = embedded.EmbeddedRedis(tmp_path / "redis")
+    server.start()
+    socket_file = server.socket_file
+    try:
+        client = redis.Redis(unix_socket_path=socket_file)
+        client.set("probe", "1")
+        assert client.get("probe") == b"1"
+        client.close()
+        assert server.broker_url() == f"redis+socket://{socket_file}"
+    finally:
+        server.stop()
+    with pytest.raises(redis.ConnectionError):
+        redis.Redis(unix_socket_path=socket_file).ping()
+
+
+def test_local_secrets_are_made_once_and_kept(tmp_path: Path) -> None:
+    first = embedded.local_secret(tmp_path, "secret_key")
+    assert len(first) >= 50
+    assert embedded.local_secret(tmp_path, "secret_key") == first
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+def _launch(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")}
+    return subprocess.run(
+        [sys.executable, "-m", "config.launcher", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def test_launcher_exec_gives_the_command_embedded_servers_and_its_exit_code() -> None:
+    probe = (
+        "import os, sys, psycopg; "
+        "psycopg.connect(os.environ['DATABASE_URL']).execute('SELECT 1'); "
+        "assert os.environ['CELERY_BROKER_URL'].startswith('redis+socket://'); "
+        "sys.exit(3)"
+    )
+    result = _launch("exec", sys.executable, "-c", probe)
+    assert result.returncode == 3, result.stderr
+
+
+def test_launcher_test_fails_when_pytest_collects_no_tests() -> None:
+    result = _launch("test", "-q", "-p", "no:cacheprovider", "-k", "no_test_has_this_name_xyz")
+    assert result.returncode == 5, result.stdout + result.stderr

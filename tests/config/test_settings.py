@@ -1,0 +1,134 @@
+"""Settings come from the environment, with safe defaults and clear errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import env_bool, env_int, env_list, env_secret
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PROBE = """
+import json
+from django.conf import settings
+db = settings.DATABASES["default"]
+print(json.dumps({
+    "debug": settings.DEBUG,
+    "base_domain": settings.BASE_DOMAIN,
+    "allowed_hosts": settings.ALLOWED_HOSTS,
+    "db_name": db["NAME"], "db_host": db["HOST"], "db_engine": db["ENGINE"],
+    "broker": settings.CELERY_BROKER_URL,
+    "cache": settings.CACHES["default"]["BACKEND"],
+    "session_secure": settings.SESSION_COOKIE_SECURE,
+    "csrf_secure": settings.CSRF_COOKIE_SECURE,
+    "session_httponly": settings.SESSION_COOKIE_HTTPONLY,
+    "samesite": settings.SESSION_COOKIE_SAMESITE,
+    "secret": settings.SECRET_KEY,
+    "email_backend": settings.EMAIL_BACKEND,
+    "validators": len(settings.AUTH_PASSWORD_VALIDATORS),
+    "hsts": settings.SECURE_HSTS_SECONDS,
+    "login_limit": settings.LOGIN_RATE_LIMIT,
+}))
+"""
+
+
+def load_settings(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    base = {
+        "PATH": os.environ["PATH"],
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "CAREVOICE_IGNORE_RUNTIME": "1",
+    }
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()\n" + PROBE],
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_defaults_with_only_the_required_variables() -> None:
+    result = load_settings(
+        {"SECRET_KEY": "s" * 50, "DATABASE_URL": "postgres://app:pw@db.internal:5432/carevoice"}
+    )
+    assert result.returncode == 0, result.stderr
+    values = json.loads(result.stdout)
+    assert values["debug"] is False
+    assert values["base_domain"] == "localhost"
+    assert values["allowed_hosts"] == ["localhost", ".localhost"]
+    assert values["db_engine"] == "django_tenants.postgresql_backend"
+    assert (values["db_name"], values["db_host"]) == ("carevoice", "db.internal")
+    assert values["broker"] == ""
+    assert values["cache"].endswith("LocMemCache")
+    assert values["session_secure"] and values["csrf_secure"] and values["session_httponly"]
+    assert values["samesite"] == "Lax"
+    assert values["validators"] == 4
+    assert values["email_backend"].endswith("filebased.EmailBackend")
+
+
+def test_every_variable_overrides_its_default(tmp_path: Path) -> None:
+    secret_file = tmp_path / "secret"
+    secret_file.write_text("from-a-file\n")
+    result = load_settings(
+        {
+            "SECRET_KEY_FILE": str(secret_file),
+            "DATABASE_URL": "postgresql://postgres:@/carevoice?host=/tmp/pg-socket",
+            "CELERY_BROKER_URL": "amqp://guest:guest@127.0.0.1:5672//",
+            "CACHE_URL": "redis://127.0.0.1:6379/1",
+            "BASE_DOMAIN": "Carevoice.Example",
+            "DEBUG": "true",
+            "SECURE_HSTS_SECONDS": "31536000",
+            "LOGIN_RATE_LIMIT": "3",
+            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        }
+    )
+    assert result.returncode == 0, result.stderr
+    values = json.loads(result.stdout)
+    assert values["secret"] == "from-a-file"
+    assert values["db_host"] == "/tmp/pg-socket"
+    assert values["broker"].startswith("amqp://")
+    assert values["cache"].endswith("RedisCache")
+    assert values["base_domain"] == "carevoice.example"
+    assert values["allowed_hosts"] == ["carevoice.example", ".carevoice.example"]
+    assert values["debug"] is True
+    assert values["hsts"] == 31536000
+    assert values["login_limit"] == 3
+    assert values["email_backend"].endswith("smtp.EmailBackend")
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DATABASE_URL": "postgres://x@y/z"}, "SECRET_KEY is not set"),
+        ({"SECRET_KEY": "s" * 50}, "DATABASE_URL is not set"),
+        ({"SECRET_KEY": "s" * 50, "DATABASE_URL": "postgres://x@y/z", "DEBUG": "maybe"}, "DEBUG"),
+    ],
+)
+def test_missing_or_malformed_variables_stop_start_up_with_a_message(
+    env: dict[str, str], message: str
+) -> None:
+    result = load_settings(env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert message in result.stderr
+
+
+def test_env_helpers() -> None:
+    environ = {"A": "yes", "B": "off", "N": "42", "L": "a, b,,c", "S_FILE": "/nonexistent"}
+    assert env_bool("A", False, environ=environ) is True
+    assert env_bool("B", True, environ=environ) is False
+    assert env_bool("MISSING", True, environ=environ) is True
+    assert env_int("N", 0, environ=environ) == 42
+    assert env_list("L", [], environ=environ) == ["a", "b", "c"]
+    with pytest.raises(ImproperlyConfigured, match="whole number"):
+        env_int("A", 0, environ=environ)
+    with pytest.raises(ImproperlyConfigured, match="cannot be read"):
+        env_secret("S", environ=environ)

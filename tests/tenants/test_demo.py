@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django_tenants.utils import tenant_context
+
+from tenants.accounts.models import Role, User
+from tenants.demo import DEMO_PASSWORD
+from tenants.models import MembershipStatus, Network, Organisation, OrganisationKind
+from tests.conftest import client_for, sign_in
+
+pytestmark = pytest.mark.django_db
+
+
+def _seed() -> str:
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def test_seed_demo_builds_the_demo_and_prints_where_to_sign_in() -> None:
+    output = _seed()
+
+    demo = Organisation.objects.filter(slug__startswith="northshire-")
+    kinds = set(demo.values_list("kind", flat=True))
+    assert kinds == {
+        OrganisationKind.ACUTE_TRUST,
+        OrganisationKind.MENTAL_HEALTH_TRUST,
+        OrganisationKind.CCG_ICB,
+    }
+    network = Network.objects.get(name="Northshire Provider Network")
+    assert network.lead.kind == OrganisationKind.CCG_ICB
+    members = network.memberships.all()
+    assert {m.organisation.kind for m in members} == {
+        OrganisationKind.ACUTE_TRUST,
+        OrganisationKind.MENTAL_HEALTH_TRUST,
+    }
+    assert all(m.status == MembershipStatus.ACTIVE and m.benchmarking_consent for m in members)
+
+    for organisation in demo:
+        with tenant_context(organisation):
+            assert set(User.objects.values_list("role", flat=True)) == set(Role.values)
+        assert organisation.workspace_url() in output
+
+    assert "http://localhost:8000/" in output
+    assert "admin@northshire-hospitals.example" in output
+    assert DEMO_PASSWORD in output
+
+
+def test_seed_demo_is_idempotent() -> None:
+    _seed()
+    counts = (Organisation.objects.count(), Network.objects.count())
+    _seed()
+    assert (Organisation.objects.count(), Network.objects.count()) == counts
+    trust = Organisation.objects.get(slug="northshire-hospitals")
+    with tenant_context(trust):
+        assert User.objects.count() == 3
+
+
+def test_demo_logins_work() -> None:
+    _seed()
+    trust = Organisation.objects.get(slug="northshire-icb")
+    client = client_for(trust)
+    assert sign_in(client, "responder@northshire-icb.example", DEMO_PASSWORD).status_code == 302
+    body = client.get("/").content.decode()
+    assert "Northshire Provider Network" in body
