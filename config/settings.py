@@ -79,12 +79,15 @@ SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
 PUBLIC_SCHEMA_URLCONF = "config.urls_hub"
 ROOT_URLCONF = "config.urls_tenant"
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+# How long each process trusts its copy of host → organisation (tenants/routing.py).
+TENANT_ROUTING_CACHE_SECONDS = env_int("TENANT_ROUTING_CACHE_SECONDS", 30)
+TENANT_ROUTING_MISS_SECONDS = env_int("TENANT_ROUTING_MISS_SECONDS", 2)
 
 AUTH_USER_MODEL = "accounts.User"
 
 MIDDLEWARE = [
     "config.health.HealthCheckMiddleware",
-    "django_tenants.middleware.main.TenantMainMiddleware",
+    "tenants.routing.CachedTenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.security.ContentSecurityPolicyMiddleware",

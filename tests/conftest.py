@@ -70,11 +70,14 @@ def cast(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> Cas
 
 @pytest.fixture(autouse=True)
 def _public_schema_and_fresh_cache() -> Iterator[None]:
-    """Each test starts in the public schema with an empty cache (rate-limit counters)."""
+    """Each test starts in the public schema with empty caches (rate limits, routing)."""
     from django.core.cache import cache
+
+    from tenants.routing import forget_routes
 
     connection.set_schema_to_public()
     cache.clear()
+    forget_routes()
     yield
     connection.set_schema_to_public()
 

@@ -81,3 +81,35 @@ def test_launcher_exec_gives_the_command_embedded_servers_and_its_exit_code() ->
 def test_launcher_test_fails_when_pytest_collects_no_tests() -> None:
     result = _launch("test", "-q", "-p", "no:cacheprovider", "-k", "no_test_has_this_name_xyz")
     assert result.returncode == 5, result.stdout + result.stderr
+
+
+def test_queued_messages_survive_the_embedded_broker_being_killed(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    import redis
+    from kombu import Connection
+
+    server = embedded.EmbeddedRedis(tmp_path / "redis")
+    server.start()
+    url = server.broker_url()
+    with Connection(url) as conn:
+        queue = conn.SimpleQueue("probe")
+        queue.put({"story": 1})
+        queue.close()
+    pid = int(redis.Redis(unix_socket_path=server.socket_file).info()["process_id"])
+    time.sleep(1.5)  # appendfsync everysec
+    os.kill(pid, signal.SIGKILL)
+    server._client = None  # it is gone; start a new one on the same files
+
+    restarted = embedded.EmbeddedRedis(tmp_path / "redis")
+    restarted.start()
+    try:
+        with Connection(restarted.broker_url()) as conn:
+            queue = conn.SimpleQueue("probe")
+            message = queue.get(timeout=5)
+            assert message.payload == {"story": 1}
+            message.ack()
+            queue.close()
+    finally:
+        restarted.stop()

@@ -1,0 +1,1 @@
+"""billing: see README.md, "Not built yet"."""

@@ -1,0 +1,1 @@
+"""feedback: see README.md, "Not built yet"."""

@@ -1,0 +1,1 @@
+"""onboarding: see README.md, "Not built yet"."""
