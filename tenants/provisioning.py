@@ -14,11 +14,11 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
-from django_tenants.clone import CloneSchema
 from django_tenants.utils import schema_context, schema_exists, tenant_context
 
 from tenants.accounts.models import Role, User
 from tenants.audit.recording import record_audit
+from tenants.cloning import clone_template
 from tenants.models import Domain, Organisation, OrganisationStatus
 from tenants.slugs import schema_name_for, validate_slug
 
@@ -102,7 +102,7 @@ def provision_organisation(
         )
         organisation.full_clean()
         organisation.save()
-        CloneSchema().clone_schema(template_schema(), organisation.schema_name, "DATA")
+        clone_template(organisation.schema_name)
         Domain.objects.create(domain=tenant_domain(slug), tenant=organisation, is_primary=True)
         with tenant_context(organisation):
             admin = create_first_admin(admin_email, admin_name, admin_password)
