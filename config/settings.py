@@ -58,6 +58,7 @@ SHARED_APPS = [
     "django.contrib.postgres",
     "tenants.accounts",
     "tenants.audit",
+    "feedback.hub",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -65,6 +66,7 @@ TENANT_APPS = [
     "django.contrib.sessions",
     "tenants.accounts",
     "tenants.audit",
+    "feedback",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from django.urls import path
-from django.views.generic import TemplateView
+from django.urls import include, path
 
 from tenants.admin import site as admin_site
 
 urlpatterns = [
-    path("", TemplateView.as_view(template_name="hub/home.html"), name="hub-home"),
     path("admin/", admin_site.urls),
+    path("", include("feedback.urls_hub")),
 ]

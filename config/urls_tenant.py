@@ -6,5 +6,6 @@ from django.urls import include, path
 
 urlpatterns = [
     path("accounts/", include("tenants.accounts.urls")),
+    path("", include("feedback.urls_workspace")),
     path("", include("tenants.urls")),
 ]

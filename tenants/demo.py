@@ -80,7 +80,7 @@ class Login:
     role: str
 
 
-def seed_demo() -> list[Login]:
+def seed_demo() -> tuple[list[Login], list[Organisation]]:
     logins: list[Login] = []
     with schema_context(settings.PUBLIC_SCHEMA_NAME):
         logins += _seed_platform_staff()
@@ -89,7 +89,7 @@ def seed_demo() -> list[Login]:
         logins += _seed_staff(demo, organisation)
     with schema_context(settings.PUBLIC_SCHEMA_NAME):
         _seed_network(organisations)
-    return logins
+    return logins, organisations
 
 
 def _seed_platform_staff() -> list[Login]:

@@ -16,6 +16,12 @@ from django.db import connection
 from django.test import Client
 from django_tenants.utils import schema_context, tenant_context
 
+from feedback.hub.models import ServiceListing
+from feedback.models import Service
+from feedback.moderation import Decision, grant_moderation, publish_submission
+from feedback.publishing import Published
+from feedback.services import create_site, save_service
+from feedback.submissions import StoryFromAuthor, submit_story
 from tenants.accounts.models import Role, User
 from tenants.models import Organisation
 from tenants.provisioning import provision_organisation
@@ -33,6 +39,22 @@ class Cast:
     admin_b: User
     responder_b: User
     moderator: User
+    # Directory listings: two services of A's, one of B's.
+    ward_a: ServiceListing
+    clinic_a: ServiceListing
+    ward_b: ServiceListing
+
+
+def _services(organisation: Organisation, site: str, services: list[tuple[str, str, str]]):
+    with tenant_context(organisation):
+        made = create_site(name=site, code="")
+        return [
+            ServiceListing.objects.get(
+                organisation=organisation,
+                service_id=save_service(Service(site=made, name=n, code=c, type=t)).pk,
+            )
+            for n, c, t in services
+        ]
 
 
 def _provision(slug: str, name: str) -> tuple[Organisation, User]:
@@ -65,7 +87,26 @@ def cast(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> Cas
         moderator = User.objects.create_user(
             "moderator@carevoice.example", PASSWORD, full_name="Morgan Moderator", is_staff=True
         )
-    return Cast(org_a, org_b, admin_a, responder_a, member_a, admin_b, responder_b, moderator)
+        grant_moderation(moderator)
+        ward_a, clinic_a = _services(
+            org_a,
+            "Alpha General Hospital",
+            [("Alpha Ward One", "AW1", "ward"), ("Alpha Eye Clinic", "AEC", "clinic")],
+        )
+        (ward_b,) = _services(org_b, "Beta Infirmary", [("Beta Private Ward", "BPW", "ward")])
+    return Cast(
+        org_a,
+        org_b,
+        admin_a,
+        responder_a,
+        member_a,
+        admin_b,
+        responder_b,
+        moderator,
+        ward_a,
+        clinic_a,
+        ward_b,
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -135,3 +176,46 @@ def committed_db(django_db_blocker: pytest.FixtureRequest, cast: Cast) -> Iterat
     """
     with django_db_blocker.unblock():
         yield
+
+
+AUTHOR_EMAIL = "author.private@example.net"
+AUTHOR_POSTCODE = "LS1 4AP"
+
+
+def tell(listings: list[ServiceListing], **overrides: object) -> int:
+    """An author's story, sent through the product's intake; returns the submission id."""
+    fields = {
+        "title": "Kind nurses on the ward",
+        "what_was_good": "The nurses were kind and explained everything.",
+        "what_could_be_improved": "The wait for a bed was long.",
+        "how_it_felt": "Reassured.",
+        "author_role": "patient",
+        "author_age_group": "55-64",
+        "nickname": "Pat",
+        "email": AUTHOR_EMAIL,
+        "postcode": AUTHOR_POSTCODE,
+        "route": "web",
+        "listings": listings,
+    }
+    fields.update(overrides)
+    return submit_story(StoryFromAuthor(**fields)).pk
+
+
+def tell_and_publish(
+    cast: Cast,
+    listings: list[ServiceListing],
+    *,
+    criticality: str = "mildly critical",
+    tags: list[str] | None = None,
+    **overrides: object,
+) -> Published:
+    submission_id = tell(listings, **overrides)
+    return publish_submission(
+        submission_id,
+        moderator=cast.moderator,
+        decision=Decision(
+            criticality=criticality,
+            tag_keys=tags if tags is not None else ["what was good:kind staff"],
+            listings=listings,
+        ),
+    )

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 def _seed() -> str:
     out = StringIO()
-    call_command("seed_demo", stdout=out)
+    call_command("seed_demo", "--stories", "40", stdout=out)
     return out.getvalue()
 
 

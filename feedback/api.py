@@ -1,0 +1,320 @@
+"""The read API, compatible with Care Opinion's API v2: an analyst's script works against
+Carevoice by changing only its base URL.
+
+Lists are bare JSON arrays paged with `skip` and `take` (at most 100); past the end the
+answer is `[]`. An opinion always has the same 15 keys, with null for what is unknown.
+Authentication is `Authorization: SUBSCRIPTION_KEY <key>` or `?key=<key>`; a key reads its
+organisation's stories (and a network lead's, its consenting members').
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import wraps
+from typing import Any
+from xml.etree import ElementTree
+
+from django.core.cache import cache
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from feedback.apikeys import key_for, readable_organisation_ids
+from feedback.hub.models import ApiKey, PublicStory, ServiceListing
+from tenants import ratelimit
+
+MAX_TAKE = 100
+POLARITY = {"positive": 1, "neutral": 0, "negative": -1}
+API_RATE = ratelimit.Limit("api-key", 5, 1)
+
+
+class BadRequest(Exception):
+    """A query parameter is malformed; the message names it."""
+
+
+# --- answers: JSON by default, XML on request -------------------------------------------------
+
+
+def wants_xml(request: HttpRequest) -> bool:
+    requested = request.GET.get("format", "").lower()
+    if requested in ("xml", "json"):
+        return requested == "xml"
+    accept = request.headers.get("Accept", "")
+    return "xml" in accept and "json" not in accept
+
+
+def to_xml(value: Any, tag: str) -> ElementTree.Element:
+    element = ElementTree.Element(tag)
+    if isinstance(value, list):
+        child_tag = tag[len("ArrayOf") :] if tag.startswith("ArrayOf") else tag.rstrip("s")
+        for item in value:
+            element.append(to_xml(item, child_tag))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            element.append(to_xml(item, key))
+    elif value is None:
+        element.set("nil", "true")
+    else:
+        element.text = str(value).lower() if isinstance(value, bool) else str(value)
+    return element
+
+
+def answer(request: HttpRequest, data: Any, *, xml_tag: str, status: int = 200) -> HttpResponse:
+    if wants_xml(request):
+        body = ElementTree.tostring(to_xml(data, xml_tag), encoding="unicode", xml_declaration=True)
+        return HttpResponse(body, status=status, content_type="application/xml; charset=utf-8")
+    return JsonResponse(data, status=status, safe=False, json_dumps_params={"ensure_ascii": False})
+
+
+def error(request: HttpRequest, status: int, message: str) -> HttpResponse:
+    return answer(request, {"status": status, "message": message}, xml_tag="Error", status=status)
+
+
+# --- authentication and rate limit ------------------------------------------------------------
+
+
+def presented_key(request: HttpRequest) -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.upper() == "SUBSCRIPTION_KEY" and value.strip():
+        return value.strip()
+    return request.GET.get("key", "").strip()
+
+
+def api_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @require_GET
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        secret = presented_key(request)
+        api_key = key_for(secret) if secret else None
+        if api_key is None:
+            response = error(
+                request,
+                401,
+                "A valid subscription key is needed: send the header "
+                "'Authorization: SUBSCRIPTION_KEY <key>'.",
+            )
+            response["WWW-Authenticate"] = "SUBSCRIPTION_KEY"
+            return response
+        if ratelimit.hit(API_RATE, str(api_key.pk)) > API_RATE.limit:
+            response = error(request, 429, "At most 5 requests a second per key.")
+            response["Retry-After"] = "1"
+            return response
+        _note_use(api_key)
+        request.api_key = api_key
+        request.readable_ids = readable_organisation_ids(api_key.organisation)
+        try:
+            return view(request, *args, **kwargs)
+        except BadRequest as exc:
+            return error(request, 400, str(exc))
+
+    return wrapped
+
+
+def _note_use(api_key: ApiKey) -> None:
+    # At most one write a minute per key, whatever the request rate.
+    if cache.add(f"api-key-used:{api_key.pk}", 1, timeout=60):
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=timezone.now())
+
+
+# --- parameters ------------------------------------------------------------------------------
+
+
+def paging(request: HttpRequest) -> tuple[int, int]:
+    def number(name: str, default: int) -> int:
+        raw = request.GET.get(name, "")
+        if raw == "":
+            return default
+        if not raw.isdigit():
+            raise BadRequest(f"'{name}' must be a whole number of 0 or more.")
+        return int(raw)
+
+    return number("skip", 0), min(number("take", MAX_TAKE), MAX_TAKE)
+
+
+def date_param(request: HttpRequest, name: str) -> datetime | None:
+    raw = request.GET.get(name, "").strip()
+    if not raw:
+        return None
+    for pattern in ("%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%SZ", "%m/%d/%Y"):
+        try:
+            return datetime.strptime(raw, pattern).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+    raise BadRequest(f"'{name}' must be a date like 2026-01-31.")
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+
+
+# --- shapes ----------------------------------------------------------------------------------
+
+
+def nacs_of(listing: ServiceListing) -> str:
+    """A service's code; services without one get a stable code of ours."""
+    return listing.code or f"CV{listing.pk}"
+
+
+def opinion(story: PublicStory, base: str) -> dict[str, Any]:
+    url = f"{base}api/v2/opinions/{story.pk}"
+    links = [
+        {"relation": "self", "id": str(story.pk), "link": url},
+        {"relation": "tags", "id": str(story.pk), "link": f"{url}/tags"},
+        {"relation": "responses", "id": str(story.pk), "link": f"{url}/responses"},
+        {"relation": "healthservices", "id": str(story.pk), "link": f"{url}/healthservices"},
+        *[
+            {
+                "relation": "healthservice",
+                "id": nacs_of(listing),
+                "link": f"{base}api/v2/healthservices/{nacs_of(listing)}",
+            }
+            for listing in story.services.all()
+        ],
+        {"relation": "web", "id": str(story.pk), "link": f"{base}stories/{story.pk}/"},
+    ]
+    return {
+        "id": story.pk,
+        "title": story.title,
+        "body": story.body,
+        "dateOfSubmission": iso(story.submitted_at),
+        "dateOfPublication": iso(story.published_at),
+        "criticality": story.criticality or None,
+        "progress": story.progress,
+        "authorRole": story.author_role,
+        "authorAgeGroup": story.author_age_group,
+        "submissionRoute": story.submission_route,
+        "author": story.author_nickname or None,
+        "responseCount": 0,
+        "hasResponse": False,
+        "dateOfLastResponse": None,
+        "links": links,
+    }
+
+
+def healthservice(listing: ServiceListing) -> dict[str, Any]:
+    return {
+        "nacs": nacs_of(listing),
+        "name": listing.name,
+        "type": listing.type,
+        "organisation": listing.organisation.name,
+        "siteNacs": listing.site_code or None,
+    }
+
+
+def tag(item: dict[str, str]) -> dict[str, Any]:
+    return {"name": item["name"], "group": item["group"], "polarity": POLARITY[item["polarity"]]}
+
+
+# --- views -----------------------------------------------------------------------------------
+
+
+def readable_stories(request: HttpRequest) -> QuerySet[PublicStory]:
+    ids = PublicStory.organisations.through.objects.filter(
+        organisation_id__in=request.readable_ids
+    ).values("publicstory_id")
+    return PublicStory.objects.filter(pk__in=ids)
+
+
+@api_view
+def opinions(request: HttpRequest) -> HttpResponse:
+    skip, take = paging(request)
+    stories = readable_stories(request)
+    if (after := date_param(request, "submittedonafter")) is not None:
+        stories = stories.filter(submitted_at__gte=after)
+    if (after := date_param(request, "publishedafter")) is not None:
+        stories = stories.filter(published_at__gt=after)
+    if name := request.GET.get("tag", "").strip().lower():
+        stories = stories.filter(tags__contains=[{"name": name}])
+    if nacs := request.GET.get("nacs", "").strip():
+        stories = stories.filter(services__code__iexact=nacs)
+    order = request.GET.get("dateofpublicationorder", "ascending").strip().lower()
+    if order not in ("ascending", "descending"):
+        raise BadRequest("'dateofpublicationorder' is 'ascending' or 'descending'.")
+    sign = "" if order == "ascending" else "-"
+    stories = stories.order_by(f"{sign}published_at", f"{sign}id").prefetch_related("services")
+    base = request.build_absolute_uri("/")
+    page = [opinion(story, base) for story in stories[skip : skip + take]]
+    return answer(request, page, xml_tag="ArrayOfOpinion")
+
+
+def _story_or_none(request: HttpRequest, pk: int) -> PublicStory | None:
+    return (
+        readable_stories(request).filter(pk=pk).prefetch_related("services__organisation").first()
+    )
+
+
+@api_view
+def opinion_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    story = _story_or_none(request, pk)
+    if story is None:
+        return error(request, 404, f"No opinion {pk} is readable with this key.")
+    return answer(request, opinion(story, request.build_absolute_uri("/")), xml_tag="Opinion")
+
+
+@api_view
+def opinion_tags(request: HttpRequest, pk: int) -> HttpResponse:
+    story = _story_or_none(request, pk)
+    if story is None:
+        return error(request, 404, f"No opinion {pk} is readable with this key.")
+    return answer(request, [tag(item) for item in story.tags], xml_tag="ArrayOfTag")
+
+
+@api_view
+def opinion_healthservices(request: HttpRequest, pk: int) -> HttpResponse:
+    story = _story_or_none(request, pk)
+    if story is None:
+        return error(request, 404, f"No opinion {pk} is readable with this key.")
+    services = [healthservice(listing) for listing in story.services.all()]
+    return answer(request, services, xml_tag="ArrayOfHealthService")
+
+
+@api_view
+def opinion_responses(request: HttpRequest, pk: int) -> HttpResponse:
+    if _story_or_none(request, pk) is None:
+        return error(request, 404, f"No opinion {pk} is readable with this key.")
+    # Responses are published by the responding capability; none exist yet.
+    return answer(request, [], xml_tag="ArrayOfResponse")
+
+
+@api_view
+def responses(request: HttpRequest) -> HttpResponse:
+    paging(request)
+    return answer(request, [], xml_tag="ArrayOfResponse")
+
+
+@api_view
+def response_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return error(request, 404, f"No response {pk} is readable with this key.")
+
+
+def listings_by_code() -> QuerySet[ServiceListing]:
+    return ServiceListing.objects.filter(is_active=True).select_related("organisation")
+
+
+@api_view
+def healthservices(request: HttpRequest) -> HttpResponse:
+    skip, take = paging(request)
+    listings = listings_by_code()
+    if name := request.GET.get("name", "").strip():
+        listings = listings.filter(name__icontains=name)
+    if kind := request.GET.get("type", "").strip():
+        listings = listings.filter(type__iexact=kind)
+    if (after := date_param(request, "addedAfter")) is not None:
+        listings = listings.filter(created_at__gt=after)
+    listings = listings.order_by("code", "id")[skip : skip + take]
+    return answer(request, [healthservice(x) for x in listings], xml_tag="ArrayOfHealthService")
+
+
+@api_view
+def healthservice_detail(request: HttpRequest, nacs: str) -> HttpResponse:
+    listings = listings_by_code()
+    if nacs.upper().startswith("CV") and nacs[2:].isdigit():
+        listing = listings.filter(pk=int(nacs[2:]), code="").first()
+    else:
+        listing = listings.filter(code__iexact=nacs).first()
+    if listing is None:
+        return error(request, 404, f"No health service {nacs}.")
+    return answer(request, healthservice(listing), xml_tag="HealthService")

@@ -1,0 +1,92 @@
+"""Subscription keys for the read API: made and revoked by an organisation's admins.
+
+A key is shown once; only its SHA-256 is stored. A key reads its organisation's stories,
+and a network lead's key also reads those of its network's consenting members.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from feedback.hub.models import ApiKey
+from tenants.audit.recording import record_audit
+from tenants.models import MembershipStatus, NetworkMembership, Organisation
+
+KEY_PREFIX = "cv_"
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class NewKey:
+    api_key: ApiKey
+    # The key itself: shown to its maker once and never stored.
+    secret: str
+
+
+def create_api_key(organisation: Organisation, *, name: str, actor=None) -> NewKey:
+    """Make a key for `organisation`. The audit row goes to the active (organisation's) schema."""
+    secret = KEY_PREFIX + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        with schema_context("public"):
+            api_key = ApiKey.objects.create(
+                organisation=organisation,
+                name=name.strip(),
+                prefix=secret[:10],
+                key_hash=hash_key(secret),
+                created_by=getattr(actor, "email", "") or "system",
+            )
+        record_audit(
+            "api_key.created", actor=actor, target=api_key, summary=f"Made API key “{api_key.name}”"
+        )
+    return NewKey(api_key=api_key, secret=secret)
+
+
+def revoke_api_key(organisation: Organisation, key_id: int, *, actor=None) -> ApiKey:
+    with transaction.atomic():
+        with schema_context("public"):
+            api_key = ApiKey.objects.select_for_update().get(pk=key_id, organisation=organisation)
+            if api_key.revoked_at is None:
+                api_key.revoked_at = timezone.now()
+                api_key.save(update_fields=["revoked_at"])
+        record_audit(
+            "api_key.revoked",
+            actor=actor,
+            target=api_key,
+            summary=f"Revoked API key “{api_key.name}”",
+        )
+    return api_key
+
+
+def key_for(secret: str) -> ApiKey | None:
+    """The active key with this secret, or None."""
+    if not secret.startswith(KEY_PREFIX):
+        return None
+    with schema_context("public"):
+        api_key = (
+            ApiKey.objects.select_related("organisation")
+            .filter(key_hash=hash_key(secret), revoked_at__isnull=True)
+            .first()
+        )
+        if api_key is not None and not api_key.organisation.is_ready:
+            return None
+    return api_key
+
+
+def readable_organisation_ids(organisation: Organisation) -> list[int]:
+    """Whose stories a key of `organisation` may read."""
+    with schema_context("public"):
+        members = NetworkMembership.objects.filter(
+            network__lead=organisation,
+            status=MembershipStatus.ACTIVE,
+            benchmarking_consent=True,
+        ).values_list("organisation_id", flat=True)
+        return [organisation.pk, *members]

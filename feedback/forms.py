@@ -1,0 +1,213 @@
+"""Forms for authors, moderators and staff. Every message names what to fix."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from feedback.hub.models import RejectionReason, ServiceListing
+from feedback.models import Service, Site
+from feedback.submissions import MAX_WORDS
+from feedback.taxonomy import DEFAULT_TAGS, tag_key
+from feedback.vocabulary import AgeGroup, AuthorRole, Criticality, TagGroup
+
+POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?(\s*[0-9][A-Z]{2})?$", re.IGNORECASE)
+
+
+def limit_words(value: str) -> None:
+    words = len(value.split())
+    if words > MAX_WORDS:
+        raise ValidationError(
+            f"Please shorten this to {MAX_WORDS:,} words or fewer (it has {words:,}).",
+            code="too_long",
+        )
+
+
+class StoryTextField(forms.CharField):
+    widget = forms.Textarea(attrs={"rows": 6})
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", 12000)
+        super().__init__(**kwargs)
+        self.validators.append(limit_words)
+
+
+class StoryForm(forms.Form):
+    """The "Tell your story" form, used on the hub, in the widget and at kiosks."""
+
+    services = forms.TypedMultipleChoiceField(
+        coerce=int,
+        label="Which services is your story about?",
+        error_messages={"required": "Choose at least one service your story is about."},
+    )
+    title = forms.CharField(
+        max_length=200,
+        label="Give your story a title",
+        error_messages={"required": "Give your story a title."},
+    )
+    what_was_good = StoryTextField(label="What was good?")
+    what_could_be_improved = StoryTextField(label="What could have been improved?")
+    how_it_felt = StoryTextField(label="How did it make you feel?")
+    author_role = forms.ChoiceField(
+        choices=AuthorRole.choices,
+        label="Who are you in this story?",
+        error_messages={"required": "Tell us who you are in this story."},
+    )
+    author_age_group = forms.ChoiceField(
+        choices=AgeGroup.choices,
+        label="Your age group",
+        initial=AgeGroup.NOT_SAID,
+        error_messages={"required": "Choose an age group, or “I'd rather not say”."},
+    )
+    nickname = forms.CharField(
+        max_length=60,
+        required=False,
+        label="A nickname to show with your story (optional)",
+        help_text="Not your real name: your story is published anonymously.",
+    )
+    email = forms.EmailField(
+        required=False,
+        label="Your email address (optional)",
+        help_text=(
+            "Only used to tell you when someone responds. It is never published or shown "
+            "to the organisation. Without it you will not hear about responses."
+        ),
+    )
+    postcode = forms.CharField(
+        max_length=8,
+        required=False,
+        label="Your postcode (optional)",
+        help_text="Helps us understand where care is given. Never published.",
+    )
+    assisted = forms.BooleanField(
+        required=False, label="I am posting this on someone else's behalf (volunteer or staff)"
+    )
+    assisted_by = forms.CharField(
+        max_length=120,
+        required=False,
+        label="Your name and role, if you are posting for someone",
+    )
+    consent = forms.BooleanField(
+        label="I agree to the terms: my story may be published, after moderation, without "
+        "my contact details",
+        error_messages={"required": "Agree to the terms so we can publish your story."},
+    )
+    # Left empty by people; bots fill in every field.
+    website = forms.CharField(required=False, label="Leave this empty")
+
+    def __init__(
+        self,
+        *args: Any,
+        listings: list[ServiceListing],
+        with_contact: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.listings = {listing.pk: listing for listing in listings}
+        self.fields["services"].choices = [(pk, str(x)) for pk, x in self.listings.items()]
+        if not with_contact:
+            del self.fields["email"]
+            del self.fields["postcode"]
+
+    @property
+    def is_bot(self) -> bool:
+        return bool(self.data.get("website"))
+
+    def clean_postcode(self) -> str:
+        value = self.cleaned_data.get("postcode", "").strip()
+        if value and not POSTCODE.match(value):
+            raise ValidationError("Enter a UK postcode like LS1 4AP, or just its first part, LS1.")
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        answers = [
+            cleaned.get(f, "") for f in ("what_was_good", "what_could_be_improved", "how_it_felt")
+        ]
+        if not any(a.strip() for a in answers if a) and not self.has_error("what_was_good"):
+            self.add_error(
+                "what_was_good", "Tell us something about your experience in at least one box."
+            )
+        if cleaned.get("assisted") and not cleaned.get("assisted_by", "").strip():
+            self.add_error("assisted_by", "Say who you are when posting for someone else.")
+        return cleaned
+
+    def chosen_listings(self) -> list[ServiceListing]:
+        return [self.listings[pk] for pk in self.cleaned_data["services"]]
+
+
+TAG_CHOICES = [
+    (str(TagGroup(group).label), [(tag_key(n, g), n) for n, g, _ in DEFAULT_TAGS if g == group])
+    for group in TagGroup.values
+]
+
+
+class ModerationForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    what_was_good = StoryTextField(label="What was good")
+    what_could_be_improved = StoryTextField(label="What could be improved")
+    how_it_felt = StoryTextField(label="How it made them feel")
+    criticality = forms.ChoiceField(choices=[("", "Choose…"), *Criticality.choices], required=False)
+    tags = forms.MultipleChoiceField(
+        choices=TAG_CHOICES, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    services = forms.TypedMultipleChoiceField(coerce=int, required=False)
+    details_checked = forms.BooleanField(
+        required=False,
+        label="I have checked the highlighted details that remain: none identifies anyone",
+    )
+    rejection_reason = forms.ChoiceField(
+        choices=[("", "Choose…"), *RejectionReason.choices], required=False
+    )
+    rejection_note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+    def __init__(self, *args: Any, listings: list[ServiceListing], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.listings = {listing.pk: listing for listing in listings}
+        self.fields["services"].choices = [(pk, str(x)) for pk, x in self.listings.items()]
+
+
+class SiteForm(forms.ModelForm):
+    class Meta:
+        model = Site
+        fields = ["name", "code"]
+        labels = {"code": "ODS site code (optional)"}
+
+
+class ServiceForm(forms.ModelForm):
+    class Meta:
+        model = Service
+        fields = ["site", "parent", "name", "code", "type", "is_active"]
+        labels = {"code": "ODS or NACS code (optional)", "parent": "Part of (optional)"}
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(max_length=100, label="What is this key for?")
+
+
+class EmbedHostsForm(forms.Form):
+    hosts = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        label="Websites allowed to show your widget, one per line",
+        help_text="For example www.example.nhs.uk or *.example.nhs.uk",
+    )
+
+    def clean_hosts(self) -> list[str]:
+        from tenants.models import validate_embed_host
+
+        hosts = [line.strip().lower() for line in self.cleaned_data["hosts"].splitlines()]
+        hosts = [h for h in hosts if h]
+        errors = []
+        for host in hosts:
+            try:
+                validate_embed_host(host)
+            except ValidationError as exc:
+                errors.extend(exc.messages)
+        if errors:
+            raise ValidationError(errors)
+        return hosts

@@ -1,0 +1,246 @@
+"""Hub pages for the public: tell a story (hub form, widget, kiosk), browse and read stories."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from config.security import allow_framing_by
+from feedback import directory
+from feedback.browsing import organisation_summary, search_public_stories
+from feedback.forms import StoryForm
+from feedback.hub.models import PublicStory, ServiceListing
+from feedback.submissions import StoryFromAuthor, submit_story
+from feedback.vocabulary import SubmissionRoute
+from tenants import ratelimit
+from tenants.models import Organisation, OrganisationStatus
+
+
+def _organisation(slug: str) -> Organisation:
+    return get_object_or_404(
+        Organisation.objects.ready(), slug=slug, status=OrganisationStatus.ACTIVE
+    )
+
+
+def _too_many(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(
+        "Too many stories have been sent from your network in the last hour. "
+        "Please try again later.",
+        status=429,
+        content_type="text/plain; charset=utf-8",
+    )
+
+
+def _handle_story_form(
+    request: HttpRequest,
+    *,
+    template: str,
+    route: str,
+    sent_url: str,
+    organisation: Organisation | None = None,
+    service: ServiceListing | None = None,
+    with_contact: bool = True,
+    extra: dict | None = None,
+) -> HttpResponse:
+    """The one flow behind every way of telling a story, so all of them behave alike.
+
+    Without JavaScript, finding services is a form post too: "Search" re-shows the form with
+    what was typed and the services found; "Send" validates and submits.
+    """
+    sending = request.method == "POST" and request.POST.get("action") == "send"
+    source = request.POST if request.method == "POST" else request.GET
+    query = source.get("q", "").strip()[:100]
+    if service is not None:
+        chosen = [service]
+    else:
+        ids = [int(v) for v in request.POST.getlist("services") if v.isdigit()][:20]
+        chosen = directory.listings_by_id(ids, organisation=organisation)
+    found = []
+    if query or organisation is not None:
+        found = list(directory.search_listings(query, organisation=organisation))
+    offered = {listing.pk: listing for listing in [*chosen, *found]}
+    form_kwargs = {"listings": list(offered.values()), "with_contact": with_contact}
+    if sending:
+        form = StoryForm(request.POST, **form_kwargs)
+        limit = ratelimit.public_form_limit("story")
+        if form.is_bot or ratelimit.hit(limit, ratelimit.client_address(request)) > limit.limit:
+            return _too_many(request)
+        if form.is_valid():
+            _submit(form, route)
+            return redirect(
+                sent_url
+                + ("&" if "?" in sent_url else "?")
+                + ("email=1" if form.cleaned_data.get("email") else "email=0")
+            )
+    else:
+        typed = request.POST.dict() if request.method == "POST" else {}
+        form = StoryForm(initial={**typed, "services": [x.pk for x in chosen]}, **form_kwargs)
+    chosen_ids = {listing.pk for listing in chosen}
+    context = {
+        "form": form,
+        "query": query,
+        "chosen": chosen,
+        "found": [listing for listing in found if listing.pk not in chosen_ids],
+        "for_organisation": organisation,
+        "service": service,
+        **(extra or {}),
+    }
+    return render(request, template, context, status=400 if form.is_bound and form.errors else 200)
+
+
+def _submit(form: StoryForm, route: str) -> None:
+    data = form.cleaned_data
+    submit_story(
+        StoryFromAuthor(
+            title=data["title"],
+            what_was_good=data["what_was_good"],
+            what_could_be_improved=data["what_could_be_improved"],
+            how_it_felt=data["how_it_felt"],
+            author_role=data["author_role"],
+            author_age_group=data["author_age_group"],
+            nickname=data["nickname"],
+            email=data.get("email", ""),
+            postcode=data.get("postcode", ""),
+            route=SubmissionRoute.ASSISTED if data["assisted"] else route,
+            assisted_by=data["assisted_by"] if data["assisted"] else "",
+            listings=form.chosen_listings(),
+        )
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def tell(request: HttpRequest) -> HttpResponse:
+    return _handle_story_form(
+        request, template="hub/tell.html", route=SubmissionRoute.WEB, sent_url=reverse("hub:sent")
+    )
+
+
+def sent(request: HttpRequest) -> HttpResponse:
+    return render(request, "hub/sent.html", {"gave_email": request.GET.get("email") == "1"})
+
+
+def _embed_hosts(request: HttpRequest) -> list[str]:
+    organisation = getattr(request, "widget_organisation", None)
+    return list(organisation.embed_hosts) if organisation else []
+
+
+@require_http_methods(["GET", "POST"])
+@allow_framing_by(_embed_hosts)
+def widget(request: HttpRequest, slug: str) -> HttpResponse:
+    organisation = _organisation(slug)
+    request.widget_organisation = organisation
+    latest = (
+        PublicStory.objects.filter(organisations=organisation)
+        .only("id", "title", "body", "published_at")
+        .order_by("-published_at")[:5]
+    )
+    return _handle_story_form(
+        request,
+        template="hub/widget.html",
+        route=SubmissionRoute.WIDGET,
+        organisation=organisation,
+        sent_url=reverse("hub:widget_sent", args=[slug]),
+        extra={"latest": latest},
+    )
+
+
+@allow_framing_by(_embed_hosts)
+def widget_sent(request: HttpRequest, slug: str) -> HttpResponse:
+    organisation = _organisation(slug)
+    request.widget_organisation = organisation
+    return render(
+        request,
+        "hub/widget_sent.html",
+        {"for_organisation": organisation, "gave_email": request.GET.get("email") == "1"},
+    )
+
+
+def widget_script(request: HttpRequest, slug: str) -> HttpResponse:
+    """A script tag's target: it puts the widget's iframe where the tag stands."""
+    organisation = _organisation(slug)
+    src = request.build_absolute_uri(reverse("hub:widget", args=[organisation.slug]))
+    body = render(request, "hub/widget.js", {"src": src}, content_type="text/javascript")
+    body["Cache-Control"] = "public, max-age=300"
+    return body
+
+
+@require_http_methods(["GET", "POST"])
+def kiosk(request: HttpRequest, slug: str, service_id: int | None = None) -> HttpResponse:
+    organisation = _organisation(slug)
+    service = None
+    if service_id is not None:
+        service = get_object_or_404(
+            directory.active_listings(), organisation=organisation, pk=service_id
+        )
+    start = request.path
+    return _handle_story_form(
+        request,
+        template="hub/kiosk.html",
+        route=SubmissionRoute.KIOSK,
+        organisation=organisation,
+        service=service,
+        with_contact=False,
+        sent_url=reverse("hub:kiosk_sent", args=[slug]) + f"?back={start}",
+        extra={"kiosk_start": start, "kiosk": True},
+    )
+
+
+def kiosk_sent(request: HttpRequest, slug: str) -> HttpResponse:
+    organisation = _organisation(slug)
+    back = request.GET.get("back", "")
+    if not back.startswith(f"/o/{organisation.slug}/kiosk/"):
+        back = reverse("hub:kiosk", args=[organisation.slug])
+    return render(
+        request,
+        "hub/kiosk_sent.html",
+        {"for_organisation": organisation, "back": back, "kiosk": True},
+    )
+
+
+def browse(request: HttpRequest) -> HttpResponse:
+    filters = {
+        "q": request.GET.get("q", "").strip()[:200],
+        "organisation": request.GET.get("organisation", "").strip(),
+        "service": request.GET.get("service", "").strip(),
+        "tag": request.GET.get("tag", "").strip(),
+    }
+    stories = search_public_stories(**filters)
+    page = Paginator(stories, 20).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "hub/browse.html",
+        {
+            "page": page,
+            "filters": filters,
+            "organisations": Organisation.objects.ready().only("name", "slug"),
+            "querystring": "&".join(f"{k}={v}" for k, v in filters.items() if v),
+        },
+    )
+
+
+def story(request: HttpRequest, pk: int) -> HttpResponse:
+    public_story = get_object_or_404(
+        PublicStory.objects.prefetch_related("services__organisation", "organisations"), pk=pk
+    )
+    return render(request, "hub/story.html", {"story": public_story})
+
+
+def organisation_page(request: HttpRequest, slug: str) -> HttpResponse:
+    organisation = _organisation(slug)
+    summary = organisation_summary(organisation)
+    return render(request, "hub/organisation.html", {"org": organisation, "summary": summary})
+
+
+def hub_home(request: HttpRequest) -> HttpResponse:
+    latest = PublicStory.objects.only("id", "title", "body", "published_at").order_by(
+        "-published_at"
+    )[:6]
+    return render(request, "hub/home.html", {"latest": latest, "base_domain": settings.BASE_DOMAIN})
+
+
+def not_found(request: HttpRequest) -> HttpResponse:
+    raise Http404

@@ -1,0 +1,143 @@
+"""An organisation's own sites, services, stories and tags (in its schema).
+
+A story's author identity never reaches here: it stays in the hub's Submission inbox.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from feedback.vocabulary import (
+    AgeGroup,
+    AuthorRole,
+    Criticality,
+    Polarity,
+    Progress,
+    ServiceType,
+    SubmissionRoute,
+    TagGroup,
+)
+
+PROGRESS_ORDER = list(Progress.values)
+
+
+class Site(models.Model):
+    """A place the organisation provides care from: a hospital, a health centre."""
+
+    name = models.CharField(max_length=200)
+    # ODS site code where one exists (e.g. RTH01).
+    code = models.CharField(max_length=12, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["code"], condition=~Q(code=""), name="unique_site_code")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Service(models.Model):
+    """A ward, clinic, team or surgery. Services nest: a ward within a hospital's service."""
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="services")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    # ODS or NACS style code, unique within the organisation when given.
+    code = models.CharField(max_length=12, blank=True)
+    name = models.CharField(max_length=200)
+    type = models.CharField(max_length=32, choices=ServiceType.choices)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["site__name", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["code"], condition=~Q(code=""), name="unique_service_code"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.parent_id is None:
+            return
+        if self.parent.site_id != self.site_id:
+            raise ValidationError({"parent": "A service's parent must be at the same site."})
+        ancestor = self.parent
+        while ancestor is not None:
+            if ancestor.pk == self.pk:
+                raise ValidationError({"parent": "A service cannot sit inside itself."})
+            ancestor = ancestor.parent
+
+    def subtree_ids(self) -> list[int]:
+        """This service and every service below it."""
+        ids, frontier = [self.pk], [self.pk]
+        while frontier:
+            frontier = list(
+                Service.objects.filter(parent_id__in=frontier).values_list("pk", flat=True)
+            )
+            ids += frontier
+        return ids
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=60)
+    group = models.CharField(max_length=32, choices=TagGroup.choices)
+    polarity = models.CharField(max_length=10, choices=Polarity.choices)
+    # Private tags are the organisation's own, for staff; never published.
+    is_private = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["group", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["group", "name"], name="unique_tag_in_group")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Story(models.Model):
+    """A published story about one or more of this organisation's services."""
+
+    # The PublicStory id in the hub, shared by every organisation the story names.
+    public_id = models.BigIntegerField(unique=True)
+    title = models.CharField(max_length=200)
+    body = models.TextField(help_text="Markdown")
+    services = models.ManyToManyField(Service, related_name="stories")
+    tags = models.ManyToManyField(Tag, related_name="stories", blank=True)
+    criticality = models.CharField(max_length=24, choices=Criticality.choices)
+    author_role = models.CharField(max_length=16, choices=AuthorRole.choices)
+    author_age_group = models.CharField(max_length=16, choices=AgeGroup.choices)
+    author_nickname = models.CharField(max_length=60, blank=True)
+    submission_route = models.CharField(max_length=16, choices=SubmissionRoute.choices)
+    # Who typed it for the author, when assisted ("Volunteer, Ward 7 visiting team").
+    assisted_by = models.CharField(max_length=120, blank=True)
+    submitted_at = models.DateTimeField()
+    published_at = models.DateTimeField(db_index=True)
+    progress = models.CharField(max_length=16, choices=Progress.choices, default=Progress.UNHEARD)
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        verbose_name_plural = "stories"
+
+    def __str__(self) -> str:
+        return self.title
+
+    def advance_progress(self, to: Progress | str) -> bool:
+        """Move progress forward to `to`; never backwards. Returns whether it moved."""
+        if PROGRESS_ORDER.index(Progress(to)) <= PROGRESS_ORDER.index(Progress(self.progress)):
+            return False
+        self.progress = Progress(to)
+        return True

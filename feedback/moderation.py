@@ -1,0 +1,222 @@
+"""What moderators do to a submission: redact, publish, reject. Each is audited."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from feedback import pii
+from feedback.hub.models import (
+    PublicStory,
+    RejectionReason,
+    ServiceListing,
+    Submission,
+    SubmissionState,
+)
+from feedback.publishing import Published, StoryToPublish, write_published_story
+from feedback.rendering import compose_body
+from feedback.signals import story_published
+from tenants.audit.recording import record_audit
+
+TEXT_FIELDS = ("title", "what_was_good", "what_could_be_improved", "how_it_felt")
+
+
+class ModerationError(Exception):
+    """The moderator's decision cannot be carried out; the message says why."""
+
+
+class ModerationConflict(ModerationError):
+    """Someone else moderated this submission first; the message says who and what."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    criticality: str
+    tag_keys: list[str]
+    listings: list[ServiceListing]
+
+
+def findings_for(submission: Submission) -> dict[str, list[pii.Finding]]:
+    """Personal details found in each of the submission's text fields."""
+    return {name: pii.find_personal_details(getattr(submission, name)) for name in TEXT_FIELDS}
+
+
+def _locked_pending(submission_id: int) -> Submission:
+    submission = Submission.objects.select_for_update().get(pk=submission_id)
+    if submission.state != SubmissionState.PENDING:
+        who = submission.moderated_by or "another moderator"
+        raise ModerationConflict(
+            f"This story was already {submission.get_state_display().lower()} by {who}."
+        )
+    return submission
+
+
+@dataclass(frozen=True)
+class Edits:
+    """The moderator's wording for each text field, and the redactions they accepted in it."""
+
+    texts: dict[str, str]
+    redactions: dict[str, list[pii.Finding]]
+
+    def changes(self, submission: Submission) -> bool:
+        return any(self.redactions.values()) or any(
+            self.texts.get(name, getattr(submission, name)).strip() != getattr(submission, name)
+            for name in TEXT_FIELDS
+        )
+
+
+def _apply_edits(submission: Submission, edits: Edits, *, moderator, request) -> None:
+    """The author's original wording is not kept: removed details must not linger anywhere."""
+    if not edits.changes(submission):
+        return
+    kinds: Counter[str] = Counter()
+    for name in TEXT_FIELDS:
+        text = edits.texts.get(name, getattr(submission, name))
+        accepted = edits.redactions.get(name, [])
+        if accepted:
+            text = pii.redact(text, accepted)
+            kinds.update(f.kind for f in accepted)
+        setattr(submission, name, text.strip())
+    if not submission.title:
+        raise ModerationError("A story needs a title.")
+    submission.save(update_fields=list(TEXT_FIELDS))
+    record_audit(
+        "moderation.edited",
+        actor=moderator,
+        target=submission,
+        summary=f"Edited “{submission.title}”"
+        + (f", removing {sum(kinds.values())} personal details" if kinds else ""),
+        detail={"redacted": dict(kinds)},
+        request=request,
+    )
+
+
+def save_edits(
+    submission_id: int, *, moderator, edits: Edits, request: HttpRequest | None = None
+) -> Submission:
+    with transaction.atomic(), schema_context("public"):
+        submission = _locked_pending(submission_id)
+        _apply_edits(submission, edits, moderator=moderator, request=request)
+    return submission
+
+
+def grant_moderation(user) -> None:  # noqa: ANN001 - a public-schema User
+    """Make a platform account a moderator (staff, in the Moderators group)."""
+    from django.contrib.auth.models import Group, Permission
+
+    with schema_context("public"):
+        group, _ = Group.objects.get_or_create(name="Moderators")
+        group.permissions.add(Permission.objects.get(codename="moderate_submission"))
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+        user.groups.add(group)
+
+
+def publish_submission(
+    submission_id: int,
+    *,
+    moderator,
+    decision: Decision,
+    edits: Edits | None = None,
+    request: HttpRequest | None = None,
+    published_at: datetime | None = None,
+) -> Published:
+    """Publish in one transaction: the moderator's last edits, each organisation's Story,
+    the PublicStory and the submission's new state. Listeners hear of it only once that
+    has committed."""
+    if not decision.criticality:
+        raise ModerationError("Set the story's criticality before publishing.")
+    if not decision.listings:
+        raise ModerationError("Choose at least one service before publishing.")
+    with transaction.atomic(), schema_context("public"):
+        submission = _locked_pending(submission_id)
+        if edits is not None:
+            _apply_edits(submission, edits, moderator=moderator, request=request)
+        published = write_published_story(
+            StoryToPublish(
+                title=submission.title,
+                body=compose_body({name: getattr(submission, name) for name in TEXT_FIELDS}),
+                criticality=decision.criticality,
+                author_role=submission.author_role,
+                author_age_group=submission.author_age_group,
+                author_nickname=submission.nickname,
+                submission_route=submission.route,
+                assisted_by=submission.assisted_by,
+                submitted_at=submission.created_at,
+                published_at=published_at or timezone.now(),
+                listings=decision.listings,
+                tag_keys=decision.tag_keys,
+            )
+        )
+        submission.state = SubmissionState.PUBLISHED
+        submission.moderated_by = moderator
+        submission.moderated_at = timezone.now()
+        submission.public_story = published.public_story
+        submission.save(update_fields=["state", "moderated_by", "moderated_at", "public_story"])
+        submission.services.set(decision.listings)
+        record_audit(
+            "moderation.published",
+            actor=moderator,
+            target=submission,
+            summary=f"Published “{submission.title}” as story {published.public_story.pk}",
+            detail={
+                "criticality": decision.criticality,
+                "tags": decision.tag_keys,
+                "services": [listing.pk for listing in decision.listings],
+            },
+            request=request,
+        )
+        transaction.on_commit(
+            lambda: story_published.send(
+                sender=PublicStory,
+                public_story_id=published.public_story.pk,
+                stories=published.stories,
+            )
+        )
+    return published
+
+
+def reject_submission(
+    submission_id: int,
+    *,
+    moderator,
+    reason: RejectionReason | str,
+    note: str = "",
+    request: HttpRequest | None = None,
+) -> Submission:
+    reason = RejectionReason(reason)
+    with transaction.atomic(), schema_context("public"):
+        submission = _locked_pending(submission_id)
+        submission.state = SubmissionState.REJECTED
+        submission.rejection_reason = reason
+        submission.rejection_note = note.strip()
+        submission.moderated_by = moderator
+        submission.moderated_at = timezone.now()
+        submission.save(
+            update_fields=[
+                "state",
+                "rejection_reason",
+                "rejection_note",
+                "moderated_by",
+                "moderated_at",
+            ]
+        )
+        record_audit(
+            "moderation.rejected",
+            actor=moderator,
+            target=submission,
+            summary=f"Rejected “{submission.title}”: {reason.label}",
+            detail={"reason": reason.value},
+            request=request,
+        )
+        if submission.has_email:
+            from feedback.tasks import send_rejection_notice
+
+            transaction.on_commit(lambda: send_rejection_notice.delay(submission.pk))
+    return submission

@@ -1,0 +1,205 @@
+"""The moderation queue and the moderation page, on the hub, for platform moderators."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+
+from feedback import pii
+from feedback.forms import ModerationForm
+from feedback.hub.models import ServiceListing, Submission, SubmissionState
+from feedback.moderation import (
+    TEXT_FIELDS,
+    Decision,
+    Edits,
+    ModerationError,
+    findings_for,
+    publish_submission,
+    reject_submission,
+    save_edits,
+)
+
+ADMIN_LOGIN = "/admin/login/"
+
+
+def moderator_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path(), ADMIN_LOGIN)
+        if not (request.user.is_staff and request.user.has_perm("hub.moderate_submission")):
+            raise PermissionDenied("Only Carevoice moderators can see this page.")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+@moderator_required
+def queue(request: HttpRequest) -> HttpResponse:
+    since = timezone.now() - timedelta(days=1)
+    counts = Submission.objects.aggregate(
+        pending=Count("id", filter=Q(state=SubmissionState.PENDING)),
+        published_today=Count(
+            "id", filter=Q(state=SubmissionState.PUBLISHED, moderated_at__gte=since)
+        ),
+        rejected_today=Count(
+            "id", filter=Q(state=SubmissionState.REJECTED, moderated_at__gte=since)
+        ),
+    )
+    pending = (
+        Submission.objects.filter(state=SubmissionState.PENDING)
+        .prefetch_related("services__organisation")
+        .order_by("created_at", "id")[:100]
+    )
+    rows = [(s, sum(len(f) for f in findings_for(s).values())) for s in pending]
+    return render(request, "hub/moderation/queue.html", {"rows": rows, "counts": counts})
+
+
+def _listings_for(submission: Submission) -> list[ServiceListing]:
+    chosen = list(submission.services.select_related("organisation"))
+    others = ServiceListing.objects.filter(
+        organisation__in={listing.organisation_id for listing in chosen}, is_active=True
+    ).select_related("organisation")
+    return list({listing.pk: listing for listing in [*chosen, *others]}.values())
+
+
+def _accepted_redactions(
+    request: HttpRequest, texts: dict[str, str]
+) -> dict[str, list[pii.Finding]]:
+    """Ticked suggestions, matched by their text against the text as posted."""
+    accepted: dict[str, list[pii.Finding]] = {}
+    for ticked in request.POST.getlist("redact"):
+        field, _, index = ticked.partition(":")
+        if field not in TEXT_FIELDS or not index.isdigit():
+            continue
+        original = request.POST.get(f"finding-{field}-{index}", "")
+        replacement = request.POST.get(f"replacement-{field}-{index}", "").strip()[:60]
+        used = {f.start for f in accepted.get(field, [])}
+        for finding in pii.find_personal_details(texts[field]):
+            if finding.text == original and finding.start not in used:
+                accepted.setdefault(field, []).append(
+                    pii.Finding(
+                        finding.kind,
+                        finding.start,
+                        finding.end,
+                        finding.text,
+                        replacement or finding.replacement,
+                    )
+                )
+                break
+    return accepted
+
+
+@moderator_required
+def moderate(request: HttpRequest, pk: int) -> HttpResponse:
+    submission = get_object_or_404(Submission.objects.prefetch_related("services"), pk=pk)
+    listings = _listings_for(submission)
+    if submission.state != SubmissionState.PENDING:
+        return render(request, "hub/moderation/done.html", {"submission": submission})
+    if request.method == "POST":
+        form = ModerationForm(request.POST, listings=listings)
+        if form.is_valid():
+            outcome = _act(request, submission, form)
+            if outcome is not None:
+                return outcome
+            submission.refresh_from_db()
+        status = 400
+    else:
+        form = ModerationForm(
+            initial={
+                **{name: getattr(submission, name) for name in TEXT_FIELDS},
+                "services": [listing.pk for listing in submission.services.all()],
+            },
+            listings=listings,
+        )
+        status = 200
+    findings = findings_for(submission)
+    highlighted = {
+        name: pii.highlight(getattr(submission, name), findings[name]) for name in TEXT_FIELDS
+    }
+    return render(
+        request,
+        "hub/moderation/moderate.html",
+        {
+            "submission": submission,
+            "form": form,
+            "findings": findings,
+            "highlighted": highlighted,
+            "listings": listings,
+        },
+        status=status,
+    )
+
+
+def _act(request: HttpRequest, submission: Submission, form: ModerationForm) -> HttpResponse | None:
+    """Carry out the moderator's action; None means show the page again with a message."""
+    data = form.cleaned_data
+    texts = {name: data[name] for name in TEXT_FIELDS}
+    action = request.POST.get("action")
+    try:
+        edits = Edits(texts=texts, redactions=_accepted_redactions(request, texts))
+        if action == "save":
+            save_edits(submission.pk, moderator=request.user, edits=edits, request=request)
+            messages.success(request, "Saved. Check the text once more before publishing.")
+            return redirect("hub:moderate", pk=submission.pk)
+        if action == "publish":
+            if _remaining_details(texts, edits) and not data["details_checked"]:
+                messages.error(
+                    request,
+                    "Personal details are still highlighted. Remove them, or confirm that "
+                    "none of them identifies anyone.",
+                )
+                return None
+            published = publish_submission(
+                submission.pk,
+                moderator=request.user,
+                decision=Decision(
+                    criticality=data["criticality"],
+                    tag_keys=data["tags"],
+                    listings=[form.listings[pk] for pk in data["services"]],
+                ),
+                edits=edits,
+                request=request,
+            )
+            messages.success(request, f"Published as story {published.public_story.pk}.")
+            return redirect("hub:moderation_queue")
+        if action == "reject":
+            if not data["rejection_reason"]:
+                messages.error(request, "Choose a reason for rejecting the story.")
+                return None
+            reject_submission(
+                submission.pk,
+                moderator=request.user,
+                reason=data["rejection_reason"],
+                note=data["rejection_note"],
+                request=request,
+            )
+            messages.success(
+                request,
+                "Rejected." + (" The author will be emailed." if submission.has_email else ""),
+            )
+            return redirect("hub:moderation_queue")
+    except (ModerationError, ValueError) as exc:
+        messages.error(request, str(exc))
+        return None
+    messages.error(request, "Choose save, publish or reject.")
+    return None
+
+
+def _remaining_details(texts: dict[str, str], edits: Edits) -> bool:
+    for name, text in texts.items():
+        accepted = edits.redactions.get(name, [])
+        remaining = pii.find_personal_details(pii.redact(text, accepted) if accepted else text)
+        if remaining:
+            return True
+    return False

@@ -1,0 +1,11 @@
+"""Celery wrappers for stories. Each loads ids and calls a plain function."""
+
+from __future__ import annotations
+
+from config.celery import app
+from feedback import emails
+
+
+@app.task(name="feedback.send_rejection_notice", acks_late=True)
+def send_rejection_notice(submission_id: int) -> None:
+    emails.send_rejection_notice(submission_id)

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from feedback import api, hub_views, moderation_views, openapi
+
+app_name = "hub"
+
+urlpatterns = [
+    path("", hub_views.hub_home, name="home"),
+    path("tell/", hub_views.tell, name="tell"),
+    path("tell/sent/", hub_views.sent, name="sent"),
+    path("stories/", hub_views.browse, name="browse"),
+    path("stories/<int:pk>/", hub_views.story, name="story"),
+    path("organisations/<slug:slug>/", hub_views.organisation_page, name="organisation"),
+    path("o/<slug:slug>/widget/", hub_views.widget, name="widget"),
+    path("o/<slug:slug>/widget/sent/", hub_views.widget_sent, name="widget_sent"),
+    path("o/<slug:slug>/widget.js", hub_views.widget_script, name="widget_script"),
+    path("o/<slug:slug>/kiosk/", hub_views.kiosk, name="kiosk"),
+    path("o/<slug:slug>/kiosk/<int:service_id>/", hub_views.kiosk, name="kiosk_service"),
+    path("o/<slug:slug>/kiosk/sent/", hub_views.kiosk_sent, name="kiosk_sent"),
+    path("moderation/", moderation_views.queue, name="moderation_queue"),
+    path("moderation/<int:pk>/", moderation_views.moderate, name="moderate"),
+    path("api/v2/openapi.json", openapi.openapi_json, name="openapi"),
+    path("api/v2/opinions", api.opinions, name="api_opinions"),
+    path("api/v2/opinions/<int:pk>", api.opinion_detail, name="api_opinion"),
+    path("api/v2/opinions/<int:pk>/tags", api.opinion_tags, name="api_opinion_tags"),
+    path("api/v2/opinions/<int:pk>/responses", api.opinion_responses, name="api_opinion_responses"),
+    path(
+        "api/v2/opinions/<int:pk>/healthservices",
+        api.opinion_healthservices,
+        name="api_opinion_healthservices",
+    ),
+    path("api/v2/responses", api.responses, name="api_responses"),
+    path("api/v2/responses/<int:pk>", api.response_detail, name="api_response"),
+    path("api/v2/healthservices", api.healthservices, name="api_healthservices"),
+    path("api/v2/healthservices/<str:nacs>", api.healthservice_detail, name="api_healthservice"),
+]

@@ -1,0 +1,87 @@
+"""The words stories are described in, shared by the tenant and the public models."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Criticality(models.TextChoices):
+    """Set by a moderator; shown to staff and API subscribers, never on public pages."""
+
+    NOT_CRITICAL = "not critical", "Not critical"
+    MINIMALLY_CRITICAL = "minimally critical", "Minimally critical"
+    MILDLY_CRITICAL = "mildly critical", "Mildly critical"
+    MODERATELY_CRITICAL = "moderately critical", "Moderately critical"
+    STRONGLY_CRITICAL = "strongly critical", "Strongly critical"
+    SEVERELY_CRITICAL = "severely critical", "Severely critical"
+
+    @property
+    def rank(self) -> int:
+        return list(Criticality).index(self)
+
+
+class AuthorRole(models.TextChoices):
+    PATIENT = "patient", "Patient"
+    CARER = "carer", "Carer"
+    RELATIVE = "relative", "Relative"
+    STAFF = "staff", "Staff member"
+    OTHER = "other", "Other"
+
+
+class AgeGroup(models.TextChoices):
+    UNDER_18 = "under 18", "Under 18"
+    AGE_18_24 = "18-24", "18 to 24"
+    AGE_25_34 = "25-34", "25 to 34"
+    AGE_35_44 = "35-44", "35 to 44"
+    AGE_45_54 = "45-54", "45 to 54"
+    AGE_55_64 = "55-64", "55 to 64"
+    AGE_65_74 = "65-74", "65 to 74"
+    AGE_75_84 = "75-84", "75 to 84"
+    AGE_85_PLUS = "85 or over", "85 or over"
+    NOT_SAID = "not said", "I'd rather not say"
+
+
+class SubmissionRoute(models.TextChoices):
+    WEB = "web", "Website"
+    WIDGET = "widget", "Widget on an organisation's website"
+    KIOSK = "kiosk", "Kiosk"
+    ASSISTED = "assisted", "Assisted by a volunteer or staff member"
+    PHONE = "phone", "Phone"
+    PAPER = "paper", "Paper"
+
+
+class Progress(models.TextChoices):
+    """How far the organisation has got with a story; only ever moves forward."""
+
+    UNHEARD = "unheard", "Unheard"
+    HEARD = "heard", "Heard"
+    READ = "read", "Read"
+    RESPONDED = "responded", "Responded"
+    CHANGED = "changed", "Change planned or made"
+
+
+class TagGroup(models.TextChoices):
+    GOOD = "what was good", "What was good"
+    IMPROVE = "what could be improved", "What could be improved"
+    FEELINGS = "feelings", "How the author felt"
+
+
+class Polarity(models.TextChoices):
+    POSITIVE = "positive", "Positive"
+    NEGATIVE = "negative", "Negative"
+    NEUTRAL = "neutral", "Neutral"
+
+
+class ServiceType(models.TextChoices):
+    HOSPITAL = "hospital", "Hospital"
+    WARD = "ward", "Ward"
+    CLINIC = "clinic", "Clinic"
+    EMERGENCY_DEPARTMENT = "emergency department", "Emergency department"
+    MATERNITY = "maternity", "Maternity service"
+    COMMUNITY_TEAM = "community team", "Community team"
+    GENERAL_PRACTICE = "general practice", "General practice"
+    MENTAL_HEALTH_SERVICE = "mental health service", "Mental health service"
+    AMBULANCE = "ambulance service", "Ambulance service"
+    HOSPICE = "hospice", "Hospice"
+    CARE_HOME = "care home", "Care home"
+    OTHER = "other", "Other"

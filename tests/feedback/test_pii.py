@@ -1,0 +1,576 @@
+"""Personal-detail detection for moderators: what is flagged, what is not, and redaction.
+
+Pure Python: these tests need neither Django nor a database.
+"""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+import pytest
+
+from feedback.pii import (
+    REPLACEMENTS,
+    Finding,
+    Kind,
+    find_personal_details,
+    highlight,
+    is_valid_nhs_number,
+    redact,
+)
+
+
+def _found(text: str) -> list[tuple[str, str]]:
+    """(kind, matched text) pairs, the shape most assertions want."""
+    return [(finding.kind, finding.text) for finding in find_personal_details(text)]
+
+
+def _kinds_found(text: str, kind: Kind) -> list[str]:
+    return [text for found_kind, text in _found(text) if found_kind == kind]
+
+
+def _modulus_11_check_digit(first_nine: str) -> int | None:
+    """An independent statement of the NHS algorithm, to generate numbers for the tests."""
+    total = sum(
+        weight * int(digit) for weight, digit in zip(range(10, 1, -1), first_nine, strict=True)
+    )
+    check = (11 - total % 11) % 11
+    return None if check == 10 else check
+
+
+# --- NHS number validation -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "943 476 5919",
+        "9434765919",
+        "943-476-5919",
+        "401 023 2137",
+        "485 777 3457",
+        "987 654 3210",  # check value 11, so the check digit is 0
+        "450 557 7104",
+        "999 000 1111",
+        " 943 476 5919 ",
+    ],
+)
+def test_nhs_numbers_with_a_valid_check_digit_are_valid(value: str) -> None:
+    assert is_valid_nhs_number(value)
+
+
+@pytest.mark.parametrize("first_nine", ["123456788", "640000000", "300200100", "012345678"])
+def test_nhs_numbers_generated_with_the_algorithm_are_valid(first_nine: str) -> None:
+    check = _modulus_11_check_digit(first_nine)
+    assert check is not None
+    assert is_valid_nhs_number(f"{first_nine}{check}")
+    assert not is_valid_nhs_number(f"{first_nine}{(check + 1) % 10}")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "485 777 3456",  # wrong check digit (should be 7)
+        "943 476 5918",
+        "401 023 2138",
+        "123 456 7890",  # 123456789 needs check value 10, which is never issued
+        "1234567891",
+        "999 123 4560",  # also a check value of 10
+        "943 476 591",  # 9 digits
+        "943476591",
+        "943 476 59190",  # 11 digits
+        "94347659190",
+        "943 476 591A",  # letters
+        "ABC DEF GHIJ",
+        "943 476-5919",  # mixed separators
+        "9434 76 5919",  # wrong grouping
+        "943  476  5919",
+        "",
+    ],
+)
+def test_invalid_nhs_numbers_are_rejected(value: str) -> None:
+    assert not is_valid_nhs_number(value)
+
+
+def test_non_ascii_digits_are_not_nhs_numbers() -> None:
+    # Arabic-Indic digits for 9434765919: int() accepts them, the NHS does not issue them.
+    assert not is_valid_nhs_number("٩٤٣٤٧٦٥٩١٩")
+
+
+# --- NHS numbers in text ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "number", ["943 476 5919", "9434765919", "943-476-5919", "401 023 2137", "485 777 3457"]
+)
+def test_nhs_numbers_with_a_valid_check_digit_are_found(number: str) -> None:
+    text = f"My NHS number is {number}, if that helps."
+    assert _found(text) == [(Kind.NHS_NUMBER, number)]
+    [finding] = find_personal_details(text)
+    assert text[finding.start : finding.end] == number
+    assert finding.replacement == "[NHS number removed]"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Reference 485 777 3456 on the letter.",  # fails the check digit
+        "Reference 123 456 7890 on the letter.",  # check value 10
+        "Order 12943 476 5919 arrived.",  # part of a longer digit run
+        "Order 943 476 59190 arrived.",
+        "Order 1 943 476 5919 arrived.",  # a grouped run that continues before
+        "Order 943 476 5919 1 arrived.",  # ...or after
+    ],
+)
+def test_ten_digit_runs_that_are_not_nhs_numbers_are_not_reported_as_such(text: str) -> None:
+    assert _kinds_found(text, Kind.NHS_NUMBER) == []
+
+
+# --- Phone numbers ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        "01632 960 123",
+        "07700 900123",
+        "07700900123",
+        "+44 7700 900123",
+        "+447700900123",
+        "+44 (0)20 7946 0000",
+        "+44 20 7946 0000",
+        "0044 20 7946 0000",
+        "(020) 7946 0000",
+        "(01632) 960123",
+        "0161-496-0000",
+        "0800 123 4567",
+        "020 7946 0000",
+    ],
+)
+def test_uk_phone_numbers_are_found(number: str) -> None:
+    text = f"Ring the ward on {number}."
+    assert _found(text) == [(Kind.PHONE, number)]
+    assert find_personal_details(text)[0].replacement == "[phone number removed]"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I rang 111 and then 999.",
+        "Call 111, or 999 in an emergency.",
+        "Call 0800 111",  # too few digits for a national number
+        "Call 01632 9601",
+        "The account was 077009001234.",  # longer than any UK number
+        "It cost 1,200 pounds and took 45 minutes.",
+        "We waited from 10:30 to 14:45.",
+        "Ward 12, bed 3, room 0.5",
+    ],
+)
+def test_service_numbers_and_other_figures_are_not_phone_numbers(text: str) -> None:
+    assert _kinds_found(text, Kind.PHONE) == []
+
+
+def test_a_phone_number_stops_before_an_unrelated_figure() -> None:
+    assert _found("I rang 07700 900123 3 times") == [(Kind.PHONE, "07700 900123")]
+
+
+def test_an_invalid_nhs_shaped_number_may_still_be_a_phone_number() -> None:
+    # 016 329 6015 fails the NHS check digit but is a 10-digit national number.
+    assert not is_valid_nhs_number("016 329 6015")
+    assert _found("Call 016 329 6015 please") == [(Kind.PHONE, "016 329 6015")]
+
+
+def test_an_nhs_number_beats_a_phone_number_over_the_same_digits() -> None:
+    # 016 329 6014 passes the NHS check digit and also has the shape of a phone number.
+    assert is_valid_nhs_number("016 329 6014")
+    assert _found("Number 016 329 6014 please") == [(Kind.NHS_NUMBER, "016 329 6014")]
+
+
+# --- Email addresses -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "jo.bloggs@nhs.net",
+        "JO.BLOGGS@NHS.NET",
+        "jo+feedback@example.co.uk",
+        "patient_41@mail.example.org",
+        "o.neill-smith@trust.nhs.uk",
+    ],
+)
+def test_email_addresses_are_found(address: str) -> None:
+    text = f"Email me at {address}."
+    assert _found(text) == [(Kind.EMAIL, address)]
+    assert find_personal_details(text)[0].replacement == "[email removed]"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Tweet @carevoice about it.",
+        "Staff @ the front desk were kind.",
+        "The ratio was 2@3 somehow.",
+        "Write to jo@localhost.",
+    ],
+)
+def test_things_that_are_not_email_addresses_are_ignored(text: str) -> None:
+    assert _kinds_found(text, Kind.EMAIL) == []
+
+
+def test_an_email_beats_a_link_inside_it() -> None:
+    assert _found("Mail jo@www.nhs.uk today") == [(Kind.EMAIL, "jo@www.nhs.uk")]
+
+
+def test_a_link_that_contains_an_email_is_kept_whole() -> None:
+    text = "See https://example.org/contact?to=jo@nhs.net for details"
+    assert _found(text) == [(Kind.URL, "https://example.org/contact?to=jo@nhs.net")]
+
+
+# --- Postcodes -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "postcode",
+    ["SW1A 1AA", "M1 1AE", "B33 8TH", "CR2 6XH", "DN55 1PT", "ls1 4ap", "EC1A1BB", "W1A 0AX"],
+)
+def test_uk_postcodes_are_found(postcode: str) -> None:
+    text = f"I live at {postcode}, near the park."
+    assert _found(text) == [(Kind.POSTCODE, postcode)]
+    assert find_personal_details(text)[0].replacement == "[postcode removed]"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I was on ward A1 2nd floor.",  # reads as an ordinal, not a postcode
+        "Bed B12 3rd from the door.",
+        "Took the M1 motorway at 1am.",
+        "Covid 19 was bad on ward 7B.",
+        "I had an ECG and a CT scan in A and E.",
+        "The QV1 1CC clinic",  # C is never used in the inward code
+        "Paracetamol 500mg 2 tablets",
+    ],
+)
+def test_ordinary_words_and_codes_are_not_postcodes(text: str) -> None:
+    assert _kinds_found(text, Kind.POSTCODE) == []
+
+
+# --- Dates of birth --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "date"),
+    [
+        ("DOB 12/03/1956", "12/03/1956"),
+        ("dob: 12-03-56", "12-03-56"),
+        ("D.O.B. 12.3.1956", "12.3.1956"),
+        ("Date of birth: 12 March 1956", "12 March 1956"),
+        ("I was born on the 12th March 1956", "12th March 1956"),
+        ("born March 12 1956 in Leeds", "March 12 1956"),
+        ("I was born in Leeds on 12 Mar 1956", "12 Mar 1956"),
+        ("born 1956-03-12", "1956-03-12"),
+    ],
+)
+def test_dates_after_a_date_of_birth_cue_are_found(text: str, date: str) -> None:
+    assert _found(text) == [(Kind.DATE_OF_BIRTH, date)]
+    [finding] = find_personal_details(text)
+    # Only the date is covered: the cue stays so the story still reads naturally.
+    assert redact(text, [finding]) == text.replace(date, "[date of birth removed]")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I was admitted on 12/03/2024.",  # a date alone is not a date of birth
+        "My appointment was on 12 March 2024.",
+        "I was born in the 1950s and admitted on 12/03/2024 after a long wait.",  # cue too far
+        "I was born. On 12/03/2024 I fell ill.",  # cue in another sentence
+        "Date of birth\n12/03/1956",  # cue on another line
+        "born 31/02/1956",  # no such date
+        "born 12/13/1956",
+        "The doberman bit me on 12/03/2024.",
+    ],
+)
+def test_dates_without_a_nearby_cue_are_not_dates_of_birth(text: str) -> None:
+    assert _kinds_found(text, Kind.DATE_OF_BIRTH) == []
+
+
+def test_only_the_first_date_after_a_cue_is_a_date_of_birth() -> None:
+    text = "born 1/3/56, seen 2/3/56"
+    assert _found(text) == [(Kind.DATE_OF_BIRTH, "1/3/56")]
+
+
+# --- Links -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "link"),
+    [
+        ("See https://example.org/page?a=1.", "https://example.org/page?a=1"),
+        ("(see http://example.org/a)", "http://example.org/a"),
+        ("Go to www.nhs.uk/conditions, then", "www.nhs.uk/conditions"),
+        ("Visit WWW.Example.co.uk!", "WWW.Example.co.uk"),
+        (
+            "Wiki: https://en.wikipedia.org/wiki/Ward_(hospital).",
+            "https://en.wikipedia.org/wiki/Ward_(hospital)",
+        ),
+        ('"https://example.org/x"', "https://example.org/x"),
+    ],
+)
+def test_links_are_found_without_trailing_punctuation(text: str, link: str) -> None:
+    assert _found(text) == [(Kind.URL, link)]
+    assert find_personal_details(text)[0].replacement == "[link removed]"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["The www was down.", "I said http is a protocol.", "www. nothing here", "The NHS.uk site"],
+)
+def test_things_that_are_not_links_are_ignored(text: str) -> None:
+    assert _kinds_found(text, Kind.URL) == []
+
+
+# --- Names -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Dr Smith was kind.", "Dr Smith"),
+        ("Thanks to Nurse Jo Bloggs today.", "Nurse Jo Bloggs"),
+        ("and mr. O'Neill said", "mr. O'Neill"),
+        ("Dr Jean-Luc Picard saw me.", "Dr Jean-Luc Picard"),
+        ("DR. Patel came round.", "DR. Patel"),
+        ("Sister Mary Brown ran the ward.", "Sister Mary Brown"),
+        ("Matron McDonald's team", "Matron McDonald"),
+        ("Professor Siân Williams explained", "Professor Siân Williams"),
+        ("Dr J. Smith explained", "Dr J. Smith"),
+        ("Mx Taylor, Ms Khan, Mrs Patel", "Mx Taylor"),
+        ("I miss Nurse Jo Bloggs.", "Nurse Jo Bloggs"),
+        ("Dame Judi and Sir Lancelot", "Dame Judi"),
+    ],
+)
+def test_names_after_titles_are_found(text: str, name: str) -> None:
+    findings = find_personal_details(text)
+    assert findings[0].kind == Kind.NAME
+    assert findings[0].text == name
+    assert findings[0].replacement == "[name removed]"
+
+
+def test_every_name_in_a_list_is_found() -> None:
+    assert _found("Mx Taylor, Ms Khan, Mrs Patel, Miss Jones and Prof. Lee") == [
+        (Kind.NAME, "Mx Taylor"),
+        (Kind.NAME, "Ms Khan"),
+        (Kind.NAME, "Mrs Patel"),
+        (Kind.NAME, "Miss Jones"),
+        (Kind.NAME, "Prof. Lee"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The dr said to rest.",
+        "Dr said I could go home.",  # no name after the title
+        "dr smith was late",  # lower-case names are not taken as names
+        "The nurses were lovely.",
+        "Drew helped me to the car.",  # "Dr" inside a word
+        "I saw the doctor. Then I went home.",  # a full stop after a full word ends a sentence
+        "I saw the Dr. Then I went home.",  # a capitalised word that opens sentences
+        "Thank you Nurse. The care was great.",
+        "Dr\nSmith",  # a line break is not a gap between title and name
+    ],
+)
+def test_titles_without_a_capitalised_name_are_ignored(text: str) -> None:
+    assert _kinds_found(text, Kind.NAME) == []
+
+
+# --- Overlaps and ordering -------------------------------------------------------------------
+
+
+def test_findings_are_sorted_and_never_overlap() -> None:
+    text = (
+        "Email jo@www.nhs.uk or ring 016 329 6014; DOB 12/03/1956. Dr Smith at "
+        "https://example.org/Dr-Smith, SW1A 1AA."
+    )
+    findings = find_personal_details(text)
+    assert [f.start for f in findings] == sorted(f.start for f in findings)
+    for earlier, later in pairwise(findings):
+        assert earlier.end <= later.start
+    assert [f.kind for f in findings] == [
+        Kind.EMAIL,
+        Kind.NHS_NUMBER,
+        Kind.DATE_OF_BIRTH,
+        Kind.NAME,
+        Kind.URL,
+        Kind.POSTCODE,
+    ]
+
+
+def test_text_without_personal_details_has_no_findings() -> None:
+    assert find_personal_details("") == []
+    assert find_personal_details("The staff on ward 7 were kind and the food was fine.") == []
+
+
+def test_kinds_and_replacements_are_plain_strings() -> None:
+    assert {str(kind) for kind in Kind} == {
+        "name",
+        "nhs_number",
+        "phone",
+        "email",
+        "postcode",
+        "date_of_birth",
+        "url",
+    }
+    assert set(REPLACEMENTS) == set(Kind)
+    assert Kind.NHS_NUMBER == "nhs_number"
+
+
+# --- redact() --------------------------------------------------------------------------------
+
+
+def test_redact_replaces_every_finding() -> None:
+    text = "Dr Smith rang me on 07700 900123."
+    assert redact(text, find_personal_details(text)) == (
+        "[name removed] rang me on [phone number removed]."
+    )
+
+
+def test_redact_applies_only_the_findings_given() -> None:
+    text = "Dr Smith rang me on 07700 900123."
+    name, phone = find_personal_details(text)
+    assert redact(text, [phone]) == "Dr Smith rang me on [phone number removed]."
+    assert redact(text, [name]) == "[name removed] rang me on 07700 900123."
+    assert redact(text, []) == text
+
+
+def test_redact_uses_edited_replacement_text_whatever_its_length() -> None:
+    text = "Nurse Jo Bloggs and Dr Smith were great."
+    jo, smith = find_personal_details(text)
+    edited = [
+        Finding(jo.kind, jo.start, jo.end, jo.text, "a nurse"),
+        Finding(
+            smith.kind,
+            smith.start,
+            smith.end,
+            smith.text,
+            "[the consultant, whose name we removed]",
+        ),
+    ]
+    assert redact(text, edited) == "a nurse and [the consultant, whose name we removed] were great."
+
+
+def test_redact_does_not_depend_on_the_order_of_findings() -> None:
+    text = "Dr Smith, 07700 900123, jo@nhs.net"
+    findings = find_personal_details(text)
+    assert redact(text, list(reversed(findings))) == redact(text, findings)
+
+
+def test_redact_ignores_a_finding_given_twice() -> None:
+    text = "Ring 07700 900123"
+    [phone] = find_personal_details(text)
+    assert redact(text, [phone, phone]) == "Ring [phone number removed]"
+
+
+def test_redact_refuses_stale_offsets() -> None:
+    findings = find_personal_details("Dr Smith rang me on 07700 900123.")
+    edited_story = "Yesterday Dr Smith rang me on 07700 900123."
+    with pytest.raises(ValueError, match="scan the text again"):
+        redact(edited_story, findings)
+
+
+def test_redact_refuses_a_finding_beyond_the_end_of_the_text() -> None:
+    finding = Finding(Kind.NAME, 40, 48, "Dr Smith", "[name removed]")
+    with pytest.raises(ValueError, match="outside the text"):
+        redact("Dr Smith", [finding])
+
+
+def test_redact_refuses_overlapping_findings() -> None:
+    text = "Ring 07700 900123"
+    whole = Finding(Kind.PHONE, 5, 17, "07700 900123", "[phone number removed]")
+    part = Finding(Kind.PHONE, 11, 17, "900123", "[digits removed]")
+    with pytest.raises(ValueError, match="overlaps"):
+        redact(text, [whole, part])
+
+
+# --- highlight() -----------------------------------------------------------------------------
+
+
+def test_highlight_splits_text_into_plain_and_marked_segments() -> None:
+    text = "Dr Smith rang 07700 900123 twice"
+    name, phone = find_personal_details(text)
+    assert highlight(text, [name, phone]) == [
+        ("Dr Smith", name),
+        (" rang ", None),
+        ("07700 900123", phone),
+        (" twice", None),
+    ]
+
+
+def test_highlight_segments_join_back_into_the_text() -> None:
+    text = "DOB 12/03/1956. Email jo@nhs.net, postcode M1 1AE"
+    segments = highlight(text, find_personal_details(text))
+    assert "".join(segment for segment, _ in segments) == text
+    assert [finding.kind for _, finding in segments if finding] == [
+        Kind.DATE_OF_BIRTH,
+        Kind.EMAIL,
+        Kind.POSTCODE,
+    ]
+    # A finding at the very end leaves no empty plain segment behind.
+    assert segments[-1][0] == "M1 1AE"
+
+
+def test_highlight_without_findings_is_one_plain_segment() -> None:
+    assert highlight("All fine.", []) == [("All fine.", None)]
+    assert highlight("", []) == []
+
+
+def test_highlight_refuses_stale_offsets() -> None:
+    findings = find_personal_details("Dr Smith was kind")
+    with pytest.raises(ValueError):
+        highlight("Dr Jones was kind", findings)
+
+
+# --- A whole story ---------------------------------------------------------------------------
+
+
+def test_a_realistic_story_has_each_detail_found_and_redacted() -> None:
+    story = (
+        "My mum (DOB 04/07/1938) was admitted to the Royal on 12/03/2024 after a fall. "
+        "Nurse Jo Bloggs and Dr Jean-Luc Picard were wonderful, but nobody rang me on "
+        "07700 900123 when she was moved. Her NHS number is 943 476 5919 and it was on "
+        "the wrong wristband! I live at LS1 4AP, about an hour away, so I called 111 and "
+        "eventually emailed pals@example.nhs.uk. The leaflet said to see "
+        "www.example.nhs.uk/visiting, which was out of date."
+    )
+    assert _found(story) == [
+        (Kind.DATE_OF_BIRTH, "04/07/1938"),
+        (Kind.NAME, "Nurse Jo Bloggs"),
+        (Kind.NAME, "Dr Jean-Luc Picard"),
+        (Kind.PHONE, "07700 900123"),
+        (Kind.NHS_NUMBER, "943 476 5919"),
+        (Kind.POSTCODE, "LS1 4AP"),
+        (Kind.EMAIL, "pals@example.nhs.uk"),
+        (Kind.URL, "www.example.nhs.uk/visiting"),
+    ]
+    assert redact(story, find_personal_details(story)) == (
+        "My mum (DOB [date of birth removed]) was admitted to the Royal on 12/03/2024 after "
+        "a fall. [name removed] and [name removed] were wonderful, but nobody rang me on "
+        "[phone number removed] when she was moved. Her NHS number is [NHS number removed] "
+        "and it was on the wrong wristband! I live at [postcode removed], about an hour "
+        "away, so I called 111 and eventually emailed [email removed]. The leaflet said to "
+        "see [link removed], which was out of date."
+    )
+
+
+def test_a_redacted_story_has_nothing_left_to_find() -> None:
+    # Moderation scans the redacted text again; the suggested replacements (one of which
+    # contains "date of birth") must not look like personal details themselves.
+    story = (
+        "Dr Smith noted my DOB 04/07/1938 and date of birth 5 May 1940 twice. Call "
+        "07700 900123 or mail jo@nhs.net; NHS 943 476 5919; B33 8TH; https://x.org/a."
+    )
+    redacted = redact(story, find_personal_details(story))
+    assert find_personal_details(redacted) == []
+    assert all(replacement in redacted for replacement in REPLACEMENTS.values())
