@@ -9,6 +9,7 @@ organisation's stories (and a network lead's, its consenting members').
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import wraps
@@ -26,6 +27,11 @@ from feedback.hub.models import ApiKey, PublicStory, ServiceListing
 from tenants import ratelimit
 
 MAX_TAKE = 100
+MAX_SKIP = 1_000_000_000
+DIGITS = re.compile(r"^[0-9]{1,12}$")
+GENERATED_NACS = re.compile(r"^CV([0-9]{1,12})$", re.IGNORECASE)
+# Characters XML 1.0 cannot carry at all.
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 POLARITY = {"positive": 1, "neutral": 0, "negative": -1}
 API_RATE = ratelimit.Limit("api-key", 5, 1)
 
@@ -57,7 +63,8 @@ def to_xml(value: Any, tag: str) -> ElementTree.Element:
     elif value is None:
         element.set("nil", "true")
     else:
-        element.text = str(value).lower() if isinstance(value, bool) else str(value)
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        element.text = NOT_XML.sub("", text)
     return element
 
 
@@ -127,8 +134,8 @@ def paging(request: HttpRequest) -> tuple[int, int]:
         raw = request.GET.get(name, "")
         if raw == "":
             return default
-        if not raw.isdigit():
-            raise BadRequest(f"'{name}' must be a whole number of 0 or more.")
+        if not DIGITS.match(raw) or int(raw) > MAX_SKIP:
+            raise BadRequest(f"'{name}' must be a whole number from 0 to {MAX_SKIP:,}.")
         return int(raw)
 
     return number("skip", 0), min(number("take", MAX_TAKE), MAX_TAKE)
@@ -156,6 +163,15 @@ def iso(moment: datetime | None) -> str | None:
 def nacs_of(listing: ServiceListing) -> str:
     """A service's code; services without one get a stable code of ours."""
     return listing.code or f"CV{listing.pk}"
+
+
+def listings_with_nacs(nacs: str, listings: QuerySet[ServiceListing]) -> QuerySet[ServiceListing]:
+    """The listings `nacs_of` names `nacs`: a real code first, else one of our own."""
+    own = listings.filter(code__iexact=nacs)
+    generated = GENERATED_NACS.match(nacs)
+    if generated and not own.exists():
+        return listings.filter(pk=int(generated.group(1)), code="")
+    return own
 
 
 def opinion(story: PublicStory, base: str) -> dict[str, Any]:
@@ -229,7 +245,10 @@ def opinions(request: HttpRequest) -> HttpResponse:
     if name := request.GET.get("tag", "").strip().lower():
         stories = stories.filter(tags__contains=[{"name": name}])
     if nacs := request.GET.get("nacs", "").strip():
-        stories = stories.filter(services__code__iexact=nacs)
+        about = PublicStory.services.through.objects.filter(
+            servicelisting__in=listings_with_nacs(nacs, ServiceListing.objects)
+        ).values("publicstory_id")
+        stories = stories.filter(pk__in=about)
     order = request.GET.get("dateofpublicationorder", "ascending").strip().lower()
     if order not in ("ascending", "descending"):
         raise BadRequest("'dateofpublicationorder' is 'ascending' or 'descending'.")
@@ -310,11 +329,7 @@ def healthservices(request: HttpRequest) -> HttpResponse:
 
 @api_view
 def healthservice_detail(request: HttpRequest, nacs: str) -> HttpResponse:
-    listings = listings_by_code()
-    if nacs.upper().startswith("CV") and nacs[2:].isdigit():
-        listing = listings.filter(pk=int(nacs[2:]), code="").first()
-    else:
-        listing = listings.filter(code__iexact=nacs).first()
+    listing = listings_with_nacs(nacs, listings_by_code()).first()
     if listing is None:
         return error(request, 404, f"No health service {nacs}.")
     return answer(request, healthservice(listing), xml_tag="HealthService")

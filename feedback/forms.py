@@ -26,8 +26,17 @@ def limit_words(value: str) -> None:
         )
 
 
+# Not NUL: Django's own validator refuses that with a message.
+CONTROL = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 class StoryTextField(forms.CharField):
     widget = forms.Textarea(attrs={"rows": 6})
+
+    def to_python(self, value: object) -> str:
+        # Control characters (not tabs or new lines) are noise from copy and paste.
+        text = super().to_python(value)
+        return CONTROL.sub("", text)
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
@@ -125,6 +134,9 @@ class StoryForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        for name in ("title", "nickname", "assisted_by"):
+            if isinstance(cleaned.get(name), str):
+                cleaned[name] = CONTROL.sub("", cleaned[name])
         answers = [
             cleaned.get(f, "") for f in ("what_was_good", "what_could_be_improved", "how_it_felt")
         ]

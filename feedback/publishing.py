@@ -61,10 +61,48 @@ def public_tags(keys: list[str]) -> list[dict[str, str]]:
 
 def write_published_story(story: StoryToPublish) -> Published:
     """Write every copy of one published story. Call inside a transaction."""
-    if not story.listings:
-        raise PublishingError("A story must name at least one service.")
-    tags = public_tags(story.tag_keys)
-    public = PublicStory.objects.create(
+    return write_published_stories([story])[0]
+
+
+def write_published_stories(stories: list[StoryToPublish]) -> list[Published]:
+    """Write every copy of several published stories with a handful of queries per
+    organisation, whatever their number. Call inside a transaction."""
+    for story in stories:
+        if not story.listings:
+            raise PublishingError("A story must name at least one service.")
+    publics = PublicStory.objects.bulk_create([_public_row(story) for story in stories])
+    PublicStory.services.through.objects.bulk_create(
+        PublicStory.services.through(publicstory_id=public.pk, servicelisting_id=listing.pk)
+        for public, story in zip(publics, stories, strict=True)
+        for listing in _unique(story.listings)
+    )
+    organisation_ids = {listing.organisation_id for s in stories for listing in s.listings}
+    organisations = {o.pk: o for o in Organisation.objects.filter(pk__in=organisation_ids)}
+    PublicStory.organisations.through.objects.bulk_create(
+        PublicStory.organisations.through(publicstory_id=public.pk, organisation_id=org_id)
+        for public, story in zip(publics, stories, strict=True)
+        for org_id in sorted({listing.organisation_id for listing in story.listings})
+    )
+    PublicStory.objects.filter(pk__in=[p.pk for p in publics]).update(search=story_search_vector())
+    written: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    for organisation in organisations.values():
+        mine = [
+            (public, story, [x for x in story.listings if x.organisation_id == organisation.pk])
+            for public, story in zip(publics, stories, strict=True)
+        ]
+        mine = [item for item in mine if item[2]]
+        with tenant_context(organisation):
+            for public, story_id in _write_stories(mine):
+                written[public.pk].append((organisation.schema_name, story_id))
+    return [Published(public_story=public, stories=written[public.pk]) for public in publics]
+
+
+def _unique(listings: list[ServiceListing]) -> list[ServiceListing]:
+    return list({listing.pk: listing for listing in listings}.values())
+
+
+def _public_row(story: StoryToPublish) -> PublicStory:
+    return PublicStory(
         title=story.title,
         body=story.body,
         submitted_at=story.submitted_at,
@@ -74,25 +112,8 @@ def write_published_story(story: StoryToPublish) -> Published:
         author_age_group=story.author_age_group,
         author_nickname=story.author_nickname,
         submission_route=story.submission_route,
-        tags=tags,
+        tags=public_tags(story.tag_keys),
     )
-    public.services.set(story.listings)
-    by_organisation: dict[int, list[ServiceListing]] = defaultdict(list)
-    for listing in story.listings:
-        by_organisation[listing.organisation_id].append(listing)
-    organisations = list(Organisation.objects.filter(pk__in=by_organisation))
-    public.organisations.set(organisations)
-    PublicStory.objects.filter(pk=public.pk).update(search=story_search_vector())
-    written = []
-    for organisation in organisations:
-        with tenant_context(organisation):
-            written.append(
-                (
-                    organisation.schema_name,
-                    _write_story(public, story, by_organisation[organisation.pk]),
-                )
-            )
-    return Published(public_story=public, stories=written)
 
 
 def story_search_vector() -> SearchVector:
@@ -101,46 +122,64 @@ def story_search_vector() -> SearchVector:
     )
 
 
-def _write_story(public: PublicStory, story: StoryToPublish, listings: list[ServiceListing]) -> int:
-    row = Story.objects.create(
-        public_id=public.pk,
-        title=story.title,
-        body=story.body,
-        criticality=story.criticality,
-        author_role=story.author_role,
-        author_age_group=story.author_age_group,
-        author_nickname=story.author_nickname,
-        submission_route=story.submission_route,
-        assisted_by=story.assisted_by,
-        submitted_at=story.submitted_at,
-        published_at=story.published_at,
-    )
-    services = list(Service.objects.filter(pk__in=[listing.service_id for listing in listings]))
-    if len(services) != len(listings):
+def _write_stories(
+    items: list[tuple[PublicStory, StoryToPublish, list[ServiceListing]]],
+) -> list[tuple[PublicStory, int]]:
+    """This organisation's Story rows, service links and tags (in its schema)."""
+    service_ids = {listing.service_id for _, _, listings in items for listing in listings}
+    services = set(Service.objects.filter(pk__in=service_ids).values_list("pk", flat=True))
+    if services != service_ids:
         raise PublishingError("A chosen service no longer exists at its organisation.")
-    row.services.set(services)
-    row.tags.set(tenant_tags(story.tag_keys))
-    return row.pk
-
-
-def tenant_tags(keys: list[str]) -> list[Tag]:
-    """The organisation's Tag rows for these public tags, made if the organisation lacks one."""
-    tags = []
-    for key in keys:
-        name, group, polarity = DEFAULT_TAG_LOOKUP[key]
-        tag, _ = Tag.objects.get_or_create(
-            name=name, group=group, defaults={"polarity": polarity or Polarity.NEUTRAL}
+    tags = tenant_tags({key for _, story, _ in items for key in story.tag_keys})
+    rows = Story.objects.bulk_create(
+        Story(
+            public_id=public.pk,
+            title=story.title,
+            body=story.body,
+            criticality=story.criticality,
+            author_role=story.author_role,
+            author_age_group=story.author_age_group,
+            author_nickname=story.author_nickname,
+            submission_route=story.submission_route,
+            assisted_by=story.assisted_by,
+            submitted_at=story.submitted_at,
+            published_at=story.published_at,
         )
-        tags.append(tag)
+        for public, story, _ in items
+    )
+    Story.services.through.objects.bulk_create(
+        Story.services.through(story_id=row.pk, service_id=service_id)
+        for row, (_, _, listings) in zip(rows, items, strict=True)
+        for service_id in sorted({listing.service_id for listing in listings})
+    )
+    Story.tags.through.objects.bulk_create(
+        Story.tags.through(story_id=row.pk, tag_id=tags[key].pk)
+        for row, (_, story, _) in zip(rows, items, strict=True)
+        for key in dict.fromkeys(story.tag_keys)
+    )
+    return [(public, row.pk) for row, (public, _, _) in zip(rows, items, strict=True)]
+
+
+def tenant_tags(keys: set[str]) -> dict[str, Tag]:
+    """The organisation's Tag rows for these public tags, made if the organisation lacks one."""
+    wanted = {key: DEFAULT_TAG_LOOKUP[key] for key in keys}
+    existing = {
+        (tag.group, tag.name): tag
+        for tag in Tag.objects.filter(name__in={name for name, _, _ in wanted.values()})
+    }
+    tags = {}
+    for key, (name, group, polarity) in wanted.items():
+        tag = existing.get((group, name))
+        if tag is None:
+            tag = Tag.objects.create(name=name, group=group, polarity=polarity or Polarity.NEUTRAL)
+        tags[key] = tag
     return tags
 
 
 def import_published_stories(stories: list[StoryToPublish], *, batch_size: int = 500) -> int:
-    """Bring already-published stories in, in batches, each batch one transaction."""
-    count = 0
+    """Bring already-published stories in (from paper, phone or another platform), in
+    batches, each batch one transaction."""
     for start in range(0, len(stories), batch_size):
         with transaction.atomic():
-            for story in stories[start : start + batch_size]:
-                write_published_story(story)
-                count += 1
-    return count
+            write_published_stories(stories[start : start + batch_size])
+    return len(stories)

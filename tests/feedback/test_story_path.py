@@ -95,9 +95,11 @@ def test_a_story_goes_from_the_form_through_moderation_to_the_page_and_the_api(c
     assert "Grandad B" in story_page
 
     key = create_api_key(cast.org_a, name="analysts").secret
-    opinions = client_for(None).get(
-        "/api/v2/opinions", HTTP_AUTHORIZATION=f"SUBSCRIPTION_KEY {key}"
-    ).json()
+    opinions = (
+        client_for(None)
+        .get("/api/v2/opinions", HTTP_AUTHORIZATION=f"SUBSCRIPTION_KEY {key}")
+        .json()
+    )
     assert [o["id"] for o in opinions] == [public.pk]
     assert opinions[0]["criticality"] == "minimally critical"
 

@@ -1,0 +1,457 @@
+"""How fast the public reads are served: the story page and the API v2 list of 100 opinions.
+
+Target: "public story page and API v2 list (100 items): p95 under 50 ms without network, at
+least 200 requests/s" on a 2-core machine.
+
+The script migrates an empty database, loads the demo (`tenants.demo.seed_demo` and
+`feedback.demo.seed_feedback_demo` with 5,000 published stories), starts gunicorn on a free
+port of 127.0.0.1 (2 sync workers, 1 thread each) and measures, over real HTTP with the hub's
+host name (`localhost`), for
+
+* the story page, `/stories/<id>/`, cycling through 200 random published stories;
+* the API list, `/api/v2/opinions?take=100` with `Authorization: SUBSCRIPTION_KEY <key>`;
+
+the latency (p50, p95) of a sequential pass of 300 requests, one at a time, after a warm-up,
+and the throughput of 4 client threads sending requests as fast as they are answered, for
+2,000 requests or 10 s, whichever comes first. Latency is timed by the client, from sending
+the request to reading the whole body, connection included (gunicorn's sync workers close
+the connection after each response). The clients run in this process, on the same cores as
+the server and PostgreSQL, so the throughput is a little below what the server alone could do.
+
+The API allows 5 requests a second per key (feedback/api.py), so the API runs spread their
+requests over a few hundred keys of the demo's network lead, made here, each used once
+during the warm-up so that the once-a-minute "last used" write is not in the measured runs.
+
+Also printed, from one in-process request to each endpoint (django.test.Client), the number
+of SQL queries, their time and the time of the whole request, and the CPU that gunicorn's
+workers spent per request during the concurrent runs.
+
+Run it against throw-away embedded servers (the database starts empty; about a minute of it
+is loading the stories):
+
+    .venv/bin/python -m config.launcher exec .venv/bin/python benchmarks/public_read.py
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+STORIES = 5000
+SAMPLE_IDS = 200
+WARMUP_REQUESTS = 100
+SEQUENTIAL_REQUESTS = 300
+CONCURRENT_REQUESTS = 2000
+CONCURRENT_SECONDS = 10.0
+CLIENTS = 4
+WORKERS = 2
+API_KEYS = 300  # 5 requests a second each: enough for 1,000 requests a second and more
+HOST = "localhost"
+TARGET_P95_MS = 50.0
+TARGET_RATE = 200.0
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django_tenants.utils import schema_context  # noqa: E402
+
+from feedback.apikeys import KEY_PREFIX, hash_key  # noqa: E402
+from feedback.demo import demo_api_key, seed_feedback_demo  # noqa: E402
+from feedback.hub.models import ApiKey, PublicStory  # noqa: E402
+from tenants.demo import seed_demo  # noqa: E402
+
+
+@dataclass
+class Endpoint:
+    """One thing to measure: a label and, per request number, the path and headers."""
+
+    label: str
+    request: Callable[[int], tuple[str, dict[str, str]]]
+
+
+@dataclass
+class LoadResult:
+    latencies: list[float] = field(default_factory=list)
+    elapsed: float = 0.0
+    failures: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.elapsed if self.elapsed else 0.0
+
+
+@dataclass(frozen=True)
+class InProcess:
+    queries: int
+    sql_ms: float
+    total_ms: float
+
+
+# --- the server ------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_gunicorn(port: int, log: IO[bytes]) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PUBLIC_PORT": str(port)}
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(WORKERS),
+            "--threads",
+            "1",
+            "--graceful-timeout",
+            "5",
+        ],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        # Ctrl-C reaches only this script, which stops the server in its `finally`.
+        start_new_session=True,
+    )
+
+
+def stop_gunicorn(server: subprocess.Popen[bytes]) -> None:
+    if server.poll() is None:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def wait_until_healthy(server: subprocess.Popen[bytes], port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {server.returncode} before answering")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            try:
+                conn.request("GET", "/healthz", headers={"Host": HOST})
+                response = conn.getresponse()
+                response.read()
+                if response.status == 200:
+                    return
+            finally:
+                conn.close()
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"gunicorn did not answer /healthz with 200 within {timeout:.0f} s")
+
+
+def worker_cpu_seconds(server: subprocess.Popen[bytes]) -> float | None:
+    """User + system CPU of gunicorn's workers so far (Linux /proc); None elsewhere."""
+    try:
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        ticks = 0
+        for pid in children:
+            # Fields after the command name, which is in parentheses and may hold spaces.
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+# --- load ------------------------------------------------------------------------------------
+
+
+def fetch(conn: http.client.HTTPConnection, path: str, headers: dict[str, str]) -> int:
+    try:
+        conn.request("GET", path, headers={"Host": HOST, **headers})
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    except (OSError, http.client.HTTPException):
+        conn.close()  # reconnects on the next request
+        raise
+
+
+def run_sequential(port: int, endpoint: Endpoint, count: int, start: int = 0) -> LoadResult:
+    result = LoadResult()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    began = time.perf_counter()
+    try:
+        for i in range(start, start + count):
+            path, headers = endpoint.request(i)
+            sent = time.perf_counter()
+            status = fetch(conn, path, headers)
+            if status == 200:
+                result.latencies.append(time.perf_counter() - sent)
+            else:
+                result.failures[status] = result.failures.get(status, 0) + 1
+    finally:
+        conn.close()
+    result.elapsed = time.perf_counter() - began
+    return result
+
+
+def run_concurrent(port: int, endpoint: Endpoint, start: int = 0) -> LoadResult:
+    """CLIENTS threads, until CONCURRENT_REQUESTS are sent or CONCURRENT_SECONDS pass."""
+    result = LoadResult()
+    lock = threading.Lock()
+    issued = 0
+    deadline = time.perf_counter() + CONCURRENT_SECONDS
+    errors: list[BaseException] = []
+
+    def next_number() -> int | None:
+        nonlocal issued
+        with lock:
+            if issued >= CONCURRENT_REQUESTS or time.perf_counter() >= deadline:
+                return None
+            issued += 1
+            return start + issued
+
+    def client() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            while (number := next_number()) is not None:
+                path, headers = endpoint.request(number)
+                sent = time.perf_counter()
+                status = fetch(conn, path, headers)
+                latency = time.perf_counter() - sent
+                with lock:
+                    if status == 200:
+                        result.latencies.append(latency)
+                    else:
+                        result.failures[status] = result.failures.get(status, 0) + 1
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(CLIENTS)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(CONCURRENT_SECONDS + 60)
+    result.elapsed = time.perf_counter() - began
+    if errors:
+        raise RuntimeError(f"a client failed: {errors[0]!r}") from errors[0]
+    return result
+
+
+# --- in-process diagnosis --------------------------------------------------------------------
+
+
+class SqlClock:
+    """An execute wrapper adding up the time spent in the database."""
+
+    def __init__(self) -> None:
+        self.total = 0.0
+
+    def __call__(
+        self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
+    ) -> Any:
+        began = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.total += time.perf_counter() - began
+
+
+def in_process(client: Client, path: str, headers: dict[str, str]) -> InProcess:
+    """One warm request through Django's test client: its queries and times."""
+    extra = {"HTTP_" + name.upper().replace("-", "_"): value for name, value in headers.items()}
+    client.get(path, HTTP_HOST=HOST, **extra)  # warm
+    clock = SqlClock()
+    with CaptureQueriesContext(connection) as captured, connection.execute_wrapper(clock):
+        began = time.perf_counter()
+        response = client.get(path, HTTP_HOST=HOST, **extra)
+        total = time.perf_counter() - began
+    if response.status_code != 200:
+        raise RuntimeError(f"{path} answered {response.status_code} in process")
+    return InProcess(len(captured.captured_queries), clock.total * 1000, total * 1000)
+
+
+# --- set-up and report -----------------------------------------------------------------------
+
+
+def bench_keys(count: int) -> list[str]:
+    """`count` extra keys of the demo key's organisation (the network lead)."""
+    with schema_context("public"):
+        lead = ApiKey.objects.get(key_hash=hash_key(demo_api_key())).organisation
+        secrets = [f"{KEY_PREFIX}bench_{i:04d}_{random.getrandbits(64):016x}" for i in range(count)]
+        ApiKey.objects.bulk_create(
+            ApiKey(
+                organisation=lead,
+                name=f"Benchmark key {i}",
+                prefix=secret[:10],
+                key_hash=hash_key(secret),
+                created_by="benchmarks/public_read.py",
+            )
+            for i, secret in enumerate(secrets)
+        )
+    return secrets
+
+
+def quantiles(values: list[float]) -> tuple[float, float]:
+    """p50 and p95 (inclusive method, interpolated between the measured values)."""
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return cuts[49], cuts[94]
+
+
+def server_version() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        (version,) = cursor.fetchone()
+    return str(version).split()[0]
+
+
+def cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def check(label: str, result: LoadResult) -> None:
+    if result.failures:
+        raise RuntimeError(f"{label}: answers other than 200: {result.failures}")
+
+
+def measure(
+    server: subprocess.Popen[bytes], port: int, endpoint: Endpoint, warmup: int
+) -> tuple[LoadResult, LoadResult, float | None]:
+    check(endpoint.label, run_sequential(port, endpoint, warmup))
+    sequential = run_sequential(port, endpoint, SEQUENTIAL_REQUESTS, start=warmup)
+    check(endpoint.label, sequential)
+    cpu_before = worker_cpu_seconds(server)
+    concurrent = run_concurrent(port, endpoint, start=warmup + SEQUENTIAL_REQUESTS)
+    cpu_after = worker_cpu_seconds(server)
+    check(endpoint.label, concurrent)
+    cpu_ms = None
+    if cpu_before is not None and cpu_after is not None and concurrent.latencies:
+        cpu_ms = (cpu_after - cpu_before) * 1000 / len(concurrent.latencies)
+    return sequential, concurrent, cpu_ms
+
+
+def report(
+    endpoint: Endpoint,
+    sequential: LoadResult,
+    concurrent: LoadResult,
+    cpu_ms: float | None,
+    diagnosis: InProcess,
+) -> bool:
+    p50, p95 = (value * 1000 for value in quantiles(sequential.latencies))
+    load_p50, load_p95 = (value * 1000 for value in quantiles(concurrent.latencies))
+    print(
+        f"{endpoint.label + ':':<14} p50 {p50:4.1f} ms  p95 {p95:4.1f} ms  "
+        f"(sequential, {len(sequential.latencies)} requests); "
+        f"{concurrent.rate:.0f} req/s with {CLIENTS} clients"
+    )
+    cpu = f"{cpu_ms:.1f} ms of worker CPU per request; " if cpu_ms is not None else ""
+    print(
+        f"{'':<14} under load p50 {load_p50:.1f} ms, p95 {load_p95:.1f} ms "
+        f"({len(concurrent.latencies)} requests in {concurrent.elapsed:.1f} s); {cpu}"
+        f"in process {diagnosis.total_ms:.1f} ms, {diagnosis.queries} SQL queries "
+        f"taking {diagnosis.sql_ms:.1f} ms"
+    )
+    return p95 < TARGET_P95_MS and concurrent.rate >= TARGET_RATE
+
+
+def main() -> int:
+    print("migrating...", flush=True)
+    call_command("migrate", interactive=False, verbosity=0)
+    print(f"seeding the demo with {STORIES} stories (about a minute)...", flush=True)
+    began = time.perf_counter()
+    _, organisations = seed_demo()
+    demo = seed_feedback_demo(organisations, stories=STORIES)
+    print(f"seeded {demo.stories} stories in {time.perf_counter() - began:.0f} s", flush=True)
+    if demo.stories < STORIES:
+        raise RuntimeError(f"only {demo.stories} stories; the benchmark needs {STORIES}")
+
+    with schema_context("public"):
+        all_ids = list(PublicStory.objects.values_list("pk", flat=True))
+    ids = random.Random(1).sample(all_ids, SAMPLE_IDS)
+    keys = bench_keys(API_KEYS)
+    story = Endpoint("story page", lambda i: (f"/stories/{ids[i % len(ids)]}/", {}))
+    api = Endpoint(
+        "api list 100",
+        lambda i: (
+            "/api/v2/opinions?take=100",
+            {"Authorization": f"SUBSCRIPTION_KEY {keys[i % len(keys)]}"},
+        ),
+    )
+
+    client = Client()
+    diagnosis = {
+        story.label: in_process(client, *story.request(0)),
+        api.label: in_process(client, *api.request(0)),
+    }
+
+    port = free_port()
+    with tempfile.TemporaryFile() as log:
+        server = start_gunicorn(port, log)
+        try:
+            print(f"starting gunicorn on 127.0.0.1:{port}...", flush=True)
+            wait_until_healthy(server, port)
+            print("measuring...", flush=True)
+            # Every key is used once in the warm-up, so that each one's once-a-minute
+            # "last used" write happens before the measured runs.
+            results = [
+                (story, measure(server, port, story, WARMUP_REQUESTS)),
+                (api, measure(server, port, api, max(WARMUP_REQUESTS, API_KEYS))),
+            ]
+        except BaseException:
+            stop_gunicorn(server)
+            log.seek(0)
+            tail = log.read().decode(errors="replace")[-3000:]
+            print(f"gunicorn's output, last lines:\n{tail}", file=sys.stderr)
+            raise
+        finally:
+            stop_gunicorn(server)
+
+    print(
+        f"\npublic read benchmark: {demo.stories} stories, gunicorn {WORKERS} workers, "
+        f"{cores()} cores, PostgreSQL {server_version()}"
+    )
+    met = True
+    for endpoint, (sequential, concurrent, cpu_ms) in results:
+        met &= report(endpoint, sequential, concurrent, cpu_ms, diagnosis[endpoint.label])
+    print(
+        f"targets: p95 under {TARGET_P95_MS:.0f} ms, at least {TARGET_RATE:.0f} req/s: "
+        f"{'met' if met else 'MISSED'}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,263 @@
+"""Moderation: the queue, redactions, publishing in one transaction, rejections, conflicts."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django_tenants.utils import schema_context, tenant_context
+
+from feedback.emails import send_rejection_notice
+from feedback.hub.models import PublicStory, Submission, SubmissionState
+from feedback.models import Story
+from feedback.moderation import (
+    Decision,
+    ModerationConflict,
+    ModerationError,
+    publish_submission,
+    reject_submission,
+)
+from feedback.publishing import PublishingError
+from tenants.audit.models import AuditEvent
+from tests.conftest import AUTHOR_EMAIL, PASSWORD, Cast, client_for, sign_in, tell
+
+pytestmark = pytest.mark.django_db
+
+PII_STORY = {
+    "what_was_good": "Nurse Jo Bloggs was lovely. My NHS number is 943 476 5919.",
+    "what_could_be_improved": "Ring me on 07700 900123 or email me@example.org.",
+    "how_it_felt": "Born on 12/03/1956, I felt old! See www.example.org/me",
+}
+
+
+def moderator(cast: Cast):  # noqa: ANN201
+    client = client_for(None)
+    assert client.login(username=cast.moderator.email, password=PASSWORD)
+    return client
+
+
+def decision(cast: Cast, **overrides: object) -> Decision:
+    values = {"criticality": "not critical", "tag_keys": [], "listings": [cast.ward_a]}
+    values.update(overrides)
+    return Decision(**values)
+
+
+def test_the_queue_is_oldest_first_with_counts_and_flags_personal_details(cast: Cast) -> None:
+    first = tell([cast.ward_a], title="First story", **PII_STORY)
+    tell([cast.ward_a], title="Second story")
+    body = moderator(cast).get("/moderation/").content.decode()
+    assert body.index("First story") < body.index("Second story")
+    assert '<p class="figure">2</p>' in body
+    page = moderator(cast).get(f"/moderation/{first}/").content.decode()
+    for detail in (
+        "Nurse Jo Bloggs",
+        "943 476 5919",
+        "07700 900123",
+        "me@example.org",
+        "12/03/1956",
+        "www.example.org/me",
+    ):
+        assert f">{detail}</mark>" in page, detail
+
+
+def test_accepted_redactions_are_applied_and_edited_ones_use_the_moderators_words(
+    cast: Cast,
+) -> None:
+    submission_id = tell([cast.ward_a], **PII_STORY)
+    submission = Submission.objects.get(pk=submission_id)
+    response = moderator(cast).post(
+        f"/moderation/{submission_id}/",
+        {
+            "action": "save",
+            "title": submission.title,
+            "what_was_good": submission.what_was_good,
+            "what_could_be_improved": submission.what_could_be_improved,
+            "how_it_felt": submission.how_it_felt,
+            "redact": ["what_was_good:0", "what_was_good:1", "what_could_be_improved:0"],
+            "finding-what_was_good-0": "Nurse Jo Bloggs",
+            "replacement-what_was_good-0": "a nurse",
+            "finding-what_was_good-1": "943 476 5919",
+            "replacement-what_was_good-1": "",
+            "finding-what_could_be_improved-0": "07700 900123",
+            "replacement-what_could_be_improved-0": "[phone number removed]",
+        },
+    )
+    assert response.status_code == 302
+    submission.refresh_from_db()
+    assert submission.what_was_good == "a nurse was lovely. My NHS number is [NHS number removed]."
+    assert "07700" not in submission.what_could_be_improved
+    assert "me@example.org" in submission.what_could_be_improved  # not ticked, kept
+    event = AuditEvent.objects.get(action="moderation.edited")
+    assert event.detail == {"redacted": {"name": 1, "nhs_number": 1, "phone": 1}}
+    assert "943" not in str(event.detail) and "Bloggs" not in event.summary
+
+
+def test_publishing_with_details_left_needs_the_moderators_confirmation(cast: Cast) -> None:
+    submission_id = tell([cast.ward_a], what_was_good="Dr Smith was great.")
+    form = {
+        "action": "publish",
+        "title": "A title",
+        "what_was_good": "Dr Smith was great.",
+        "criticality": "not critical",
+        "services": [cast.ward_a.pk],
+    }
+    response = moderator(cast).post(f"/moderation/{submission_id}/", form, follow=True)
+    assert "Personal details are still highlighted" in response.content.decode()
+    assert Submission.objects.get(pk=submission_id).state == SubmissionState.PENDING
+    response = moderator(cast).post(
+        f"/moderation/{submission_id}/", {**form, "details_checked": "on"}
+    )
+    assert response.status_code == 302
+    assert Submission.objects.get(pk=submission_id).state == SubmissionState.PUBLISHED
+
+
+@pytest.mark.parametrize(
+    ("missing", "message"),
+    [({"criticality": ""}, "criticality"), ({"services": []}, "at least one service")],
+)
+def test_publishing_needs_criticality_and_a_service(
+    cast: Cast, missing: dict[str, object], message: str
+) -> None:
+    submission_id = tell([cast.ward_a])
+    form = {
+        "action": "publish",
+        "title": "T",
+        "what_was_good": "Fine.",
+        "criticality": "not critical",
+        "services": [cast.ward_a.pk],
+        **missing,
+    }
+    response = moderator(cast).post(f"/moderation/{submission_id}/", form)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not PublicStory.objects.exists()
+
+
+def test_publishing_writes_story_public_copy_and_state_in_one_transaction(cast: Cast) -> None:
+    submission_id = tell([cast.ward_a, cast.ward_b])
+    # An unknown tag fails after the PublicStory and A's Story are written: all must vanish.
+    with pytest.raises(PublishingError):
+        publish_submission(
+            submission_id,
+            moderator=cast.moderator,
+            decision=decision(cast, listings=[cast.ward_a, cast.ward_b], tag_keys=["nope:nope"]),
+        )
+    connection.set_schema_to_public()
+    assert not PublicStory.objects.exists()
+    assert Submission.objects.get(pk=submission_id).state == SubmissionState.PENDING
+    for org in (cast.org_a, cast.org_b):
+        with tenant_context(org):
+            assert not Story.objects.exists()
+
+
+def test_publishing_signals_listeners_only_after_commit(
+    cast: Cast, django_capture_on_commit_callbacks: object
+) -> None:
+    from feedback.signals import story_published
+
+    heard: list[dict[str, object]] = []
+
+    def listener(**kwargs: object) -> None:
+        heard.append(kwargs)
+
+    story_published.connect(listener)
+    try:
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            published = publish_submission(
+                tell([cast.ward_a]), moderator=cast.moderator, decision=decision(cast)
+            )
+            assert heard == []
+        assert len(callbacks) == 1
+    finally:
+        story_published.disconnect(listener)
+    assert heard[0]["public_story_id"] == published.public_story.pk
+    assert heard[0]["stories"] == published.stories
+
+
+def test_a_submission_cannot_be_published_twice(cast: Cast) -> None:
+    submission_id = tell([cast.ward_a])
+    publish_submission(submission_id, moderator=cast.moderator, decision=decision(cast))
+    with pytest.raises(ModerationConflict, match="already published by Morgan Moderator"):
+        publish_submission(submission_id, moderator=cast.moderator, decision=decision(cast))
+    with pytest.raises(ModerationConflict):
+        reject_submission(submission_id, moderator=cast.moderator, reason="spam")
+    assert PublicStory.objects.count() == 1
+
+
+def test_rejecting_emails_the_author_with_the_reason(
+    cast: Cast, django_capture_on_commit_callbacks: object
+) -> None:
+    submission_id = tell([cast.ward_a], title="Not about care")
+    with django_capture_on_commit_callbacks() as callbacks:
+        moderator(cast).post(
+            f"/moderation/{submission_id}/",
+            {
+                "action": "reject",
+                "title": "Not about care",
+                "what_was_good": "x",
+                "rejection_reason": "not about care",
+                "rejection_note": "Tell us about a visit instead.",
+            },
+        )
+    assert Submission.objects.get(pk=submission_id).state == SubmissionState.REJECTED
+    assert len(callbacks) == 1  # the email is queued for the worker after commit
+    send_rejection_notice(submission_id)
+    assert mail.outbox[0].to == [AUTHOR_EMAIL]
+    assert "It is not about an experience of care" in mail.outbox[0].body
+    assert "Tell us about a visit instead." in mail.outbox[0].body
+    assert AuditEvent.objects.filter(action="moderation.rejected").exists()
+
+
+def test_rejecting_needs_a_reason(cast: Cast) -> None:
+    submission_id = tell([cast.ward_a])
+    response = moderator(cast).post(
+        f"/moderation/{submission_id}/",
+        {"action": "reject", "title": "T", "what_was_good": "x", "rejection_reason": ""},
+    )
+    assert "Choose a reason" in response.content.decode()
+    assert Submission.objects.get(pk=submission_id).state == SubmissionState.PENDING
+
+
+def test_only_moderators_reach_moderation(cast: Cast) -> None:
+    anonymous = client_for(None).get("/moderation/")
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/admin/login/")
+    # Organisation staff have no account on the hub at all.
+    staff = client_for(None)
+    assert not staff.login(username=cast.admin_a.email, password=PASSWORD)
+    with schema_context("public"):
+        from tenants.accounts.models import User
+
+        User.objects.create_user(
+            "support@carevoice.example", PASSWORD, full_name="S", is_staff=True
+        )
+    support = client_for(None)
+    assert support.login(username="support@carevoice.example", password=PASSWORD)
+    assert support.get("/moderation/").status_code == 403
+    assert support.get(f"/moderation/{tell([cast.ward_a])}/").status_code == 403
+
+
+def test_a_moderated_submission_shows_who_did_it(cast: Cast) -> None:
+    submission_id = tell([cast.ward_a])
+    publish_submission(submission_id, moderator=cast.moderator, decision=decision(cast))
+    body = moderator(cast).get(f"/moderation/{submission_id}/").content.decode()
+    assert "published by Morgan Moderator" in body
+
+
+def test_moderation_errors_are_messages_not_failures(cast: Cast) -> None:
+    with pytest.raises(ModerationError, match="criticality"):
+        publish_submission(
+            tell([cast.ward_a]), moderator=cast.moderator, decision=decision(cast, criticality="")
+        )
+    response = moderator(cast).post("/moderation/424242/", {"action": "publish"})
+    assert response.status_code == 404
+
+
+def test_staff_see_criticality_in_their_workspace(cast: Cast) -> None:
+    from tests.conftest import tell_and_publish
+
+    published = tell_and_publish(cast, [cast.ward_a], criticality="strongly critical")
+    client = client_for(cast.org_a)
+    sign_in(client, cast.member_a.email)
+    assert "Strongly critical" in client.get("/stories/").content.decode()
+    (schema, story_id) = published.stories[0]
+    assert "Strongly critical" in client.get(f"/stories/{story_id}/").content.decode()
