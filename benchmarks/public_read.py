@@ -4,9 +4,10 @@ Target: "public story page and API v2 list (100 items): p95 under 50 ms without 
 least 200 requests/s" on a 2-core machine.
 
 The script migrates an empty database, loads the demo (`tenants.demo.seed_demo` and
-`feedback.demo.seed_feedback_demo` with 5,000 published stories), starts gunicorn on a free
-port of 127.0.0.1 (2 sync workers, 1 thread each) and measures, over real HTTP with the hub's
-host name (`localhost`), for
+`feedback.demo.seed_feedback_demo` with 5,000 published stories), runs VACUUM ANALYZE so the
+planner has the statistics a live database has, starts gunicorn on a free port of 127.0.0.1
+(2 sync workers, 1 thread each) and measures, over real HTTP with the hub's host name
+(`localhost`), for
 
 * the story page, `/stories/<id>/`, cycling through 200 random published stories;
 * the API list, `/api/v2/opinions?take=100` with `Authorization: SUBSCRIPTION_KEY <key>`;
@@ -22,9 +23,11 @@ The API allows 5 requests a second per key (feedback/api.py), so the API runs sp
 requests over a few hundred keys of the demo's network lead, made here, each used once
 during the warm-up so that the once-a-minute "last used" write is not in the measured runs.
 
-Also printed, from one in-process request to each endpoint (django.test.Client), the number
-of SQL queries, their time and the time of the whole request, and the CPU that gunicorn's
-workers spent per request during the concurrent runs.
+Also printed, to help find where the time goes: the latency under load; the CPU spent per
+request during the concurrent run by gunicorn's workers, by their PostgreSQL connections and
+by this process's clients (Linux /proc; 200 requests/s on 2 cores leaves 10 ms for all three);
+and, from one warm in-process request to each endpoint (django.test.Client), its time, the
+number of SQL queries and their time.
 
 Run it against throw-away embedded servers (the database starts empty; about a minute of it
 is loading the stories):
@@ -175,18 +178,52 @@ def wait_until_healthy(server: subprocess.Popen[bytes], port: int, timeout: floa
     raise RuntimeError(f"gunicorn did not answer /healthz with 200 within {timeout:.0f} s")
 
 
-def worker_cpu_seconds(server: subprocess.Popen[bytes]) -> float | None:
-    """User + system CPU of gunicorn's workers so far (Linux /proc); None elsewhere."""
-    try:
-        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
-        ticks = 0
-        for pid in children:
-            # Fields after the command name, which is in parentheses and may hold spaces.
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            ticks += int(fields[11]) + int(fields[12])  # utime, stime
-        return ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of one process so far, from Linux's /proc."""
+    # The fields after the command name, which is in parentheses and may hold spaces.
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def database_backends() -> list[int]:
+    """The PostgreSQL server processes of this database's other connections (the workers')."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        )
+        return [int(pid) for (pid,) in cursor.fetchall()]
+
+
+@dataclass(frozen=True)
+class CpuSnapshot:
+    """CPU seconds so far of gunicorn's workers, their database connections and this process."""
+
+    workers: dict[int, float]
+    database: dict[int, float]
+    clients: float
+
+    @classmethod
+    def take(cls, server: subprocess.Popen[bytes]) -> CpuSnapshot | None:
+        try:
+            children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text()
+            workers = {int(pid): process_cpu_seconds(int(pid)) for pid in children.split()}
+            database = {pid: process_cpu_seconds(pid) for pid in database_backends()}
+        except (OSError, ValueError, IndexError):  # not Linux, or a process just ended
+            return None
+        return cls(workers, database, time.process_time())
+
+    def per_request_ms(self, later: CpuSnapshot, requests: int) -> tuple[float, float, float]:
+        """Workers', database's and clients' CPU milliseconds per request since `self`."""
+
+        def spent(before: dict[int, float], after: dict[int, float]) -> float:
+            return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+        return (
+            spent(self.workers, later.workers) * 1000 / requests,
+            spent(self.database, later.database) * 1000 / requests,
+            (later.clients - self.clients) * 1000 / requests,
+        )
 
 
 # --- load ------------------------------------------------------------------------------------
@@ -349,40 +386,48 @@ def check(label: str, result: LoadResult) -> None:
 
 def measure(
     server: subprocess.Popen[bytes], port: int, endpoint: Endpoint, warmup: int
-) -> tuple[LoadResult, LoadResult, float | None]:
+) -> tuple[LoadResult, LoadResult, tuple[float, float, float] | None]:
     check(endpoint.label, run_sequential(port, endpoint, warmup))
     sequential = run_sequential(port, endpoint, SEQUENTIAL_REQUESTS, start=warmup)
     check(endpoint.label, sequential)
-    cpu_before = worker_cpu_seconds(server)
+    before = CpuSnapshot.take(server)
     concurrent = run_concurrent(port, endpoint, start=warmup + SEQUENTIAL_REQUESTS)
-    cpu_after = worker_cpu_seconds(server)
+    after = CpuSnapshot.take(server)
     check(endpoint.label, concurrent)
-    cpu_ms = None
-    if cpu_before is not None and cpu_after is not None and concurrent.latencies:
-        cpu_ms = (cpu_after - cpu_before) * 1000 / len(concurrent.latencies)
-    return sequential, concurrent, cpu_ms
+    cpu = None
+    if before is not None and after is not None and concurrent.latencies:
+        cpu = before.per_request_ms(after, len(concurrent.latencies))
+    return sequential, concurrent, cpu
 
 
 def report(
     endpoint: Endpoint,
     sequential: LoadResult,
     concurrent: LoadResult,
-    cpu_ms: float | None,
+    cpu: tuple[float, float, float] | None,
     diagnosis: InProcess,
 ) -> bool:
     p50, p95 = (value * 1000 for value in quantiles(sequential.latencies))
     load_p50, load_p95 = (value * 1000 for value in quantiles(concurrent.latencies))
+    indent = " " * 15
     print(
         f"{endpoint.label + ':':<14} p50 {p50:4.1f} ms  p95 {p95:4.1f} ms  "
         f"(sequential, {len(sequential.latencies)} requests); "
         f"{concurrent.rate:.0f} req/s with {CLIENTS} clients"
     )
-    cpu = f"{cpu_ms:.1f} ms of worker CPU per request; " if cpu_ms is not None else ""
     print(
-        f"{'':<14} under load p50 {load_p50:.1f} ms, p95 {load_p95:.1f} ms "
-        f"({len(concurrent.latencies)} requests in {concurrent.elapsed:.1f} s); {cpu}"
-        f"in process {diagnosis.total_ms:.1f} ms, {diagnosis.queries} SQL queries "
-        f"taking {diagnosis.sql_ms:.1f} ms"
+        f"{indent}under load: p50 {load_p50:.1f} ms, p95 {load_p95:.1f} ms "
+        f"({len(concurrent.latencies)} requests in {concurrent.elapsed:.1f} s)"
+    )
+    if cpu is not None:
+        workers, database, clients = cpu
+        print(
+            f"{indent}CPU per request under load: workers {workers:.1f} ms, "
+            f"PostgreSQL {database:.1f} ms, clients {clients:.1f} ms"
+        )
+    print(
+        f"{indent}in process (django.test.Client, one warm request): {diagnosis.total_ms:.1f} ms, "
+        f"{diagnosis.queries} SQL queries taking {diagnosis.sql_ms:.1f} ms"
     )
     return p95 < TARGET_P95_MS and concurrent.rate >= TARGET_RATE
 
@@ -397,6 +442,10 @@ def main() -> int:
     print(f"seeded {demo.stories} stories in {time.perf_counter() - began:.0f} s", flush=True)
     if demo.stories < STORIES:
         raise RuntimeError(f"only {demo.stories} stories; the benchmark needs {STORIES}")
+    # A live database has planner statistics (autovacuum gathers them within a minute or so
+    # of a bulk load); without them the list's plan reads every story on each request.
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
 
     with schema_context("public"):
         all_ids = list(PublicStory.objects.values_list("pk", flat=True))
@@ -423,7 +472,8 @@ def main() -> int:
         try:
             print(f"starting gunicorn on 127.0.0.1:{port}...", flush=True)
             wait_until_healthy(server, port)
-            print("measuring...", flush=True)
+            load = os.getloadavg()[0]
+            print(f"measuring (load average before: {load:.2f})...", flush=True)
             # Every key is used once in the warm-up, so that each one's once-a-minute
             # "last used" write happens before the measured runs.
             results = [
@@ -444,8 +494,8 @@ def main() -> int:
         f"{cores()} cores, PostgreSQL {server_version()}"
     )
     met = True
-    for endpoint, (sequential, concurrent, cpu_ms) in results:
-        met &= report(endpoint, sequential, concurrent, cpu_ms, diagnosis[endpoint.label])
+    for endpoint, (sequential, concurrent, cpu) in results:
+        met &= report(endpoint, sequential, concurrent, cpu, diagnosis[endpoint.label])
     print(
         f"targets: p95 under {TARGET_P95_MS:.0f} ms, at least {TARGET_RATE:.0f} req/s: "
         f"{'met' if met else 'MISSED'}"

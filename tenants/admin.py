@@ -23,7 +23,7 @@ class CarevoiceAdminSite(admin.AdminSite):
 
     def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         response = super().login(request, extra_context)
-        form = getattr(response, "context_data", {}) and response.context_data.get("form")
+        form = (getattr(response, "context_data", None) or {}).get("form")
         if form is not None and any(
             e.code == RATE_LIMITED for e in form.errors.as_data().get("__all__", [])
         ):

@@ -13,6 +13,23 @@ def story_markdown(text: str) -> SafeString:
     return render_markdown(text or "")
 
 
+KIND_LABELS = {
+    "name": "name",
+    "nhs_number": "NHS number",
+    "phone": "phone number",
+    "email": "email address",
+    "postcode": "postcode",
+    "date_of_birth": "date of birth",
+    "url": "link",
+}
+
+
+@register.filter
+def detail_kind(kind: str) -> str:
+    """How a kind of personal detail is named to a moderator."""
+    return KIND_LABELS.get(str(kind), str(kind))
+
+
 @register.filter
 def story_excerpt(text: str, words: int = 40) -> str:
     return excerpt(text or "", int(words))

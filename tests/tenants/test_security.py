@@ -77,6 +77,15 @@ def test_hub_admin_sign_in_is_rate_limited_too(cast: Cast) -> None:
     assert response.status_code == 429
 
 
+def test_hub_admin_sign_in_through_the_form_works(cast: Cast) -> None:
+    response = client_for(None).post(
+        "/admin/login/?next=/moderation/",
+        {"username": cast.moderator.email, "password": PASSWORD, "next": "/moderation/"},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/moderation/"
+
+
 def test_password_reset_requests_are_rate_limited_per_address(cast: Cast, settings: object) -> None:
     settings.PUBLIC_FORM_RATE_LIMIT = 2
     client = client_for(cast.org_a)
