@@ -20,8 +20,9 @@ the connection after each response). The clients run in this process, on the sam
 the server and PostgreSQL, so the throughput is a little below what the server alone could do.
 
 The API allows 5 requests a second per key (feedback/api.py), so the API runs spread their
-requests over a few hundred keys of the demo's network lead, made here, each used once
-during the warm-up so that the once-a-minute "last used" write is not in the measured runs.
+requests over 575 keys of the demo's network lead, made here: each is used once in the
+warm-up, so that its once-a-minute "last used" write is not in the measured runs, and 5
+times in all, so that none is ever refused. The warm-ups use the 4 clients too.
 
 Also printed, to help find where the time goes: the latency under load; the CPU spent per
 request during the concurrent run by gunicorn's workers, by their PostgreSQL connections and
@@ -29,8 +30,8 @@ by this process's clients (Linux /proc; 200 requests/s on 2 cores leaves 10 ms f
 and, from one warm in-process request to each endpoint (django.test.Client), its time, the
 number of SQL queries and their time.
 
-Run it against throw-away embedded servers (the database starts empty; about a minute of it
-is loading the stories):
+Run it against throw-away embedded servers (the database starts empty; loading the stories
+takes from a few seconds to about a minute):
 
     .venv/bin/python -m config.launcher exec .venv/bin/python benchmarks/public_read.py
 """
@@ -61,7 +62,10 @@ CONCURRENT_REQUESTS = 2000
 CONCURRENT_SECONDS = 10.0
 CLIENTS = 4
 WORKERS = 2
-API_KEYS = 300  # 5 requests a second each: enough for 1,000 requests a second and more
+# The API allows a key 5 requests a second. Each benchmark key is used once in the warm-up and
+# 5 times in all, so none is ever refused, whatever the request rate.
+API_KEY_USES = 5
+API_KEYS = -(-(SEQUENTIAL_REQUESTS + CONCURRENT_REQUESTS) // (API_KEY_USES - 1))
 HOST = "localhost"
 TARGET_P95_MS = 50.0
 TARGET_RATE = 200.0
@@ -259,21 +263,23 @@ def run_sequential(port: int, endpoint: Endpoint, count: int, start: int = 0) ->
     return result
 
 
-def run_concurrent(port: int, endpoint: Endpoint, start: int = 0) -> LoadResult:
-    """CLIENTS threads, until CONCURRENT_REQUESTS are sent or CONCURRENT_SECONDS pass."""
+def run_concurrent(
+    port: int, endpoint: Endpoint, *, start: int, count: int, seconds: float
+) -> LoadResult:
+    """CLIENTS threads, until `count` requests are sent or `seconds` pass."""
     result = LoadResult()
     lock = threading.Lock()
     issued = 0
-    deadline = time.perf_counter() + CONCURRENT_SECONDS
+    deadline = time.perf_counter() + seconds
     errors: list[BaseException] = []
 
     def next_number() -> int | None:
         nonlocal issued
         with lock:
-            if issued >= CONCURRENT_REQUESTS or time.perf_counter() >= deadline:
+            if issued >= count or time.perf_counter() >= deadline:
                 return None
             issued += 1
-            return start + issued
+            return start + issued - 1
 
     def client() -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -298,7 +304,7 @@ def run_concurrent(port: int, endpoint: Endpoint, start: int = 0) -> LoadResult:
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(CONCURRENT_SECONDS + 60)
+        thread.join(seconds + 60)
     result.elapsed = time.perf_counter() - began
     if errors:
         raise RuntimeError(f"a client failed: {errors[0]!r}") from errors[0]
@@ -387,11 +393,17 @@ def check(label: str, result: LoadResult) -> None:
 def measure(
     server: subprocess.Popen[bytes], port: int, endpoint: Endpoint, warmup: int
 ) -> tuple[LoadResult, LoadResult, tuple[float, float, float] | None]:
-    check(endpoint.label, run_sequential(port, endpoint, warmup))
+    check(endpoint.label, run_concurrent(port, endpoint, start=0, count=warmup, seconds=60))
     sequential = run_sequential(port, endpoint, SEQUENTIAL_REQUESTS, start=warmup)
     check(endpoint.label, sequential)
     before = CpuSnapshot.take(server)
-    concurrent = run_concurrent(port, endpoint, start=warmup + SEQUENTIAL_REQUESTS)
+    concurrent = run_concurrent(
+        port,
+        endpoint,
+        start=warmup + SEQUENTIAL_REQUESTS,
+        count=CONCURRENT_REQUESTS,
+        seconds=CONCURRENT_SECONDS,
+    )
     after = CpuSnapshot.take(server)
     check(endpoint.label, concurrent)
     cpu = None
@@ -435,7 +447,7 @@ def report(
 def main() -> int:
     print("migrating...", flush=True)
     call_command("migrate", interactive=False, verbosity=0)
-    print(f"seeding the demo with {STORIES} stories (about a minute)...", flush=True)
+    print(f"seeding the demo with {STORIES} stories (up to a minute)...", flush=True)
     began = time.perf_counter()
     _, organisations = seed_demo()
     demo = seed_feedback_demo(organisations, stories=STORIES)
@@ -463,7 +475,12 @@ def main() -> int:
     client = Client()
     diagnosis = {
         story.label: in_process(client, *story.request(0)),
-        api.label: in_process(client, *api.request(0)),
+        # With the demo's own key, so that the benchmark keys keep to their 5 uses.
+        api.label: in_process(
+            client,
+            "/api/v2/opinions?take=100",
+            {"Authorization": f"SUBSCRIPTION_KEY {demo.api_key}"},
+        ),
     }
 
     port = free_port()
@@ -478,7 +495,7 @@ def main() -> int:
             # "last used" write happens before the measured runs.
             results = [
                 (story, measure(server, port, story, WARMUP_REQUESTS)),
-                (api, measure(server, port, api, max(WARMUP_REQUESTS, API_KEYS))),
+                (api, measure(server, port, api, API_KEYS)),
             ]
         except BaseException:
             stop_gunicorn(server)
@@ -493,12 +510,13 @@ def main() -> int:
         f"\npublic read benchmark: {demo.stories} stories, gunicorn {WORKERS} workers, "
         f"{cores()} cores, PostgreSQL {server_version()}"
     )
-    met = True
+    verdicts = []
     for endpoint, (sequential, concurrent, cpu) in results:
-        met &= report(endpoint, sequential, concurrent, cpu, diagnosis[endpoint.label])
+        met = report(endpoint, sequential, concurrent, cpu, diagnosis[endpoint.label])
+        verdicts.append(f"{endpoint.label} {'met' if met else 'MISSED'}")
     print(
         f"targets: p95 under {TARGET_P95_MS:.0f} ms, at least {TARGET_RATE:.0f} req/s: "
-        f"{'met' if met else 'MISSED'}"
+        + ", ".join(verdicts)
     )
     return 0
 

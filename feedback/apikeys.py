@@ -17,6 +17,7 @@ from django_tenants.utils import schema_context
 from feedback.hub.models import ApiKey
 from tenants.audit.recording import record_audit
 from tenants.models import MembershipStatus, NetworkMembership, Organisation
+from tenants.schemas import public_schema
 
 KEY_PREFIX = "cv_"
 
@@ -70,7 +71,7 @@ def key_for(secret: str) -> ApiKey | None:
     """The active key with this secret, or None."""
     if not secret.startswith(KEY_PREFIX):
         return None
-    with schema_context("public"):
+    with public_schema():
         api_key = (
             ApiKey.objects.select_related("organisation")
             .filter(key_hash=hash_key(secret), revoked_at__isnull=True)
@@ -83,7 +84,7 @@ def key_for(secret: str) -> ApiKey | None:
 
 def readable_organisation_ids(organisation: Organisation) -> list[int]:
     """Whose stories a key of `organisation` may read."""
-    with schema_context("public"):
+    with public_schema():
         members = NetworkMembership.objects.filter(
             network__lead=organisation,
             status=MembershipStatus.ACTIVE,

@@ -9,7 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from feedback.hub.models import RejectionReason, ServiceListing
-from feedback.models import Service, Site
+from feedback.models import Service, Site, Tag
 from feedback.submissions import MAX_WORDS
 from feedback.taxonomy import DEFAULT_TAGS, tag_key
 from feedback.vocabulary import AgeGroup, AuthorRole, Criticality, TagGroup
@@ -195,6 +195,23 @@ class ServiceForm(forms.ModelForm):
         model = Service
         fields = ["site", "parent", "name", "code", "type", "is_active"]
         labels = {"code": "ODS or NACS code (optional)", "parent": "Part of (optional)"}
+
+
+class PrivateTagForm(forms.ModelForm):
+    class Meta:
+        model = Tag
+        fields = ["name", "group", "polarity"]
+        labels = {"name": "Tag", "group": "Group"}
+
+    def clean_name(self) -> str:
+        return self.cleaned_data["name"].strip().lower()
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        name, group = cleaned.get("name"), cleaned.get("group")
+        if name and group and Tag.objects.filter(name=name, group=group).exists():
+            raise ValidationError({"name": "There is already a tag with this name in that group."})
+        return cleaned
 
 
 class ApiKeyForm(forms.Form):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.paginator import Paginator
+from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -224,7 +225,10 @@ def browse(request: HttpRequest) -> HttpResponse:
 
 def story(request: HttpRequest, pk: int) -> HttpResponse:
     public_story = get_object_or_404(
-        PublicStory.objects.prefetch_related("services__organisation", "organisations"), pk=pk
+        PublicStory.objects.prefetch_related(
+            Prefetch("services", ServiceListing.objects.select_related("organisation"))
+        ),
+        pk=pk,
     )
     return render(request, "hub/story.html", {"story": public_story})
 

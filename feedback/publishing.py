@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.contrib.postgres.search import SearchVector
-from django.db import transaction
+from django.db import connection, transaction
 from django_tenants.utils import tenant_context
 
 from feedback.hub.models import PublicStory, ServiceListing
 from feedback.models import Service, Story, Tag
+from feedback.public_cache import bump_public_version
 from feedback.taxonomy import DEFAULT_TAG_LOOKUP
 from feedback.vocabulary import Polarity
 from tenants.models import Organisation
@@ -84,6 +85,7 @@ def write_published_stories(stories: list[StoryToPublish]) -> list[Published]:
         for org_id in sorted({listing.organisation_id for listing in story.listings})
     )
     PublicStory.objects.filter(pk__in=[p.pk for p in publics]).update(search=story_search_vector())
+    bump_public_version()
     written: dict[int, list[tuple[str, int]]] = defaultdict(list)
     for organisation in organisations.values():
         mine = [
@@ -182,4 +184,14 @@ def import_published_stories(stories: list[StoryToPublish], *, batch_size: int =
     for start in range(0, len(stories), batch_size):
         with transaction.atomic():
             write_published_stories(stories[start : start + batch_size])
+    if stories:
+        # Fresh planner statistics after a bulk load: without them the API's list query
+        # reads every story instead of walking the publication-date index.
+        with connection.cursor() as cursor:
+            for table in (
+                "hub_publicstory",
+                "hub_publicstory_services",
+                "hub_publicstory_organisations",
+            ):
+                cursor.execute(f"ANALYZE {table}")
     return len(stories)

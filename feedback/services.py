@@ -10,7 +10,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from feedback.hub.models import ServiceListing
-from feedback.models import Service, Site
+from feedback.models import Service, Site, Tag
+from feedback.public_cache import bump_public_version
 from tenants.audit.recording import record_audit
 
 
@@ -50,6 +51,7 @@ def save_service(service: Service, *, actor=None) -> Service:
 
 def sync_listing(service: Service) -> ServiceListing:
     organisation = current_organisation()
+    bump_public_version()
     listing, _ = ServiceListing.objects.update_or_create(
         organisation_id=organisation.pk,
         service_id=service.pk,
@@ -65,6 +67,16 @@ def sync_listing(service: Service) -> ServiceListing:
         },
     )
     return listing
+
+
+@transaction.atomic
+def add_private_tag(tag: Tag, *, actor=None) -> Tag:
+    """A tag of the organisation's own, for its staff; never published."""
+    tag.is_private = True
+    tag.full_clean()
+    tag.save()
+    record_audit("tag.created", actor=actor, target=tag, summary=f"Added private tag “{tag.name}”")
+    return tag
 
 
 @transaction.atomic

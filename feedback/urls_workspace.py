@@ -13,6 +13,7 @@ urlpatterns = [
     path("services/sites/add/", views.add_site, name="add_site"),
     path("services/add/", views.edit_service, name="add_service"),
     path("services/<int:pk>/", views.edit_service, name="edit_service"),
+    path("tags/", views.tags, name="tags"),
     path("api-keys/", views.api_keys, name="api_keys"),
     path("api-keys/<int:pk>/revoke/", views.revoke_key, name="revoke_key"),
     path("widget/", views.widget_settings, name="widget_settings"),

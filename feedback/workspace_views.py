@@ -12,12 +12,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from feedback.apikeys import create_api_key, revoke_api_key
-from feedback.forms import ApiKeyForm, EmbedHostsForm, ServiceForm, SiteForm
+from feedback.forms import ApiKeyForm, EmbedHostsForm, PrivateTagForm, ServiceForm, SiteForm
 from feedback.hub.models import ApiKey, ServiceListing
-from feedback.models import Service, Site, Story
+from feedback.models import Service, Site, Story, Tag
 from feedback.rendering import render_markdown
-from feedback.services import create_site, save_service
-from tenants.accounts.access import role_required
+from feedback.services import add_private_tag, create_site, save_service
+from tenants.accounts.access import require_role, role_required
 from tenants.accounts.models import Role
 from tenants.audit.recording import record_audit
 from tenants.models import Organisation, public_url
@@ -83,6 +83,23 @@ def edit_service(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         "feedback/workspace/service_form.html",
         {"form": form, "service": service},
         status=status,
+    )
+
+
+@role_required(Role.MEMBER)
+def tags(request: HttpRequest) -> HttpResponse:
+    form = PrivateTagForm(request.POST or None)
+    if request.method == "POST":
+        require_role(request, Role.ADMINISTRATOR)
+        if form.is_valid():
+            add_private_tag(form.save(commit=False), actor=request.user)
+            messages.success(request, f"Added “{form.cleaned_data['name']}”.")
+            return redirect("feedback:tags")
+    return render(
+        request,
+        "feedback/workspace/tags.html",
+        {"tags": Tag.objects.order_by("is_private", "group", "name"), "form": form},
+        status=400 if form.errors else 200,
     )
 
 

@@ -139,6 +139,7 @@ class PublicStory(models.Model):
         ordering = ["-published_at", "-id"]
         verbose_name_plural = "public stories"
         indexes = [
+            models.Index(fields=["published_at", "id"], name="publicstory_published"),
             GinIndex(fields=["search"], name="publicstory_search"),
             GinIndex(fields=["tags"], name="publicstory_tags", opclasses=["jsonb_path_ops"]),
         ]

@@ -75,3 +75,31 @@ def test_members_see_services_but_cannot_change_them(cast: Cast) -> None:
     assert "Alpha Ward One" in client.get("/services/").content.decode()
     assert client.post("/services/sites/add/", {"name": "X"}).status_code == 403
     assert client.get("/services/add/").status_code == 403
+
+
+def test_admins_add_private_tags_that_are_never_published(cast: Cast) -> None:
+    from feedback.models import Tag
+
+    client = client_for(cast.org_a)
+    sign_in(client, cast.admin_a.email)
+    response = client.post(
+        "/tags/",
+        {"name": "Ward 7 Estates", "group": "what could be improved", "polarity": "negative"},
+    )
+    assert response.status_code == 302
+    duplicate = client.post(
+        "/tags/",
+        {"name": "ward 7 estates", "group": "what could be improved", "polarity": "negative"},
+    )
+    assert "already a tag" in duplicate.content.decode()
+    with tenant_context(cast.org_a):
+        assert Tag.objects.get(name="ward 7 estates").is_private
+    with tenant_context(cast.org_b):
+        assert not Tag.objects.filter(name="ward 7 estates").exists()
+    member = client_for(cast.org_a)
+    sign_in(member, cast.member_a.email)
+    assert "ward 7 estates" in member.get("/tags/").content.decode()
+    assert (
+        member.post("/tags/", {"name": "x", "group": "feelings", "polarity": "neutral"}).status_code
+        == 403
+    )
