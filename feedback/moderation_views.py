@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from feedback import pii
+from feedback import directory, pii
 from feedback.forms import ModerationForm
 from feedback.hub.models import ServiceListing, Submission, SubmissionState
 from feedback.moderation import (
@@ -106,7 +106,15 @@ def moderate(request: HttpRequest, pk: int) -> HttpResponse:
     listings = _listings_for(submission)
     if submission.state != SubmissionState.PENDING:
         return render(request, "hub/moderation/done.html", {"submission": submission})
-    if request.method == "POST":
+    query = request.POST.get("q", "").strip()[:100]
+    if query:
+        # Correcting the services: any organisation's, found in the directory.
+        found = directory.search_listings(query)
+        listings = list({x.pk: x for x in [*listings, *found]}.values())
+    if request.method == "POST" and request.POST.get("action") == "find":
+        form = ModerationForm(request.POST, listings=listings)
+        status = 200
+    elif request.method == "POST":
         form = ModerationForm(request.POST, listings=listings)
         if form.is_valid():
             outcome = _act(request, submission, form)

@@ -262,3 +262,28 @@ def test_staff_see_criticality_in_their_workspace(cast: Cast) -> None:
     assert "Strongly critical" in client.get("/stories/").content.decode()
     (schema, story_id) = published.stories[0]
     assert "Strongly critical" in client.get(f"/stories/{story_id}/").content.decode()
+
+
+def test_a_moderator_can_correct_the_service_to_another_organisations(cast: Cast) -> None:
+    submission_id = tell([cast.ward_a], title="Wrong place")
+    client = moderator(cast)
+    found = client.post(
+        f"/moderation/{submission_id}/",
+        {"action": "find", "q": "Beta Private", "title": "Wrong place", "what_was_good": "Fine."},
+    )
+    assert found.status_code == 200
+    assert f'value="{cast.ward_b.pk}"' in found.content.decode()
+    response = client.post(
+        f"/moderation/{submission_id}/",
+        {
+            "action": "publish",
+            "q": "Beta Private",
+            "title": "Wrong place",
+            "what_was_good": "Fine.",
+            "criticality": "not critical",
+            "services": [cast.ward_b.pk],
+        },
+    )
+    assert response.status_code == 302
+    story = PublicStory.objects.get(title="Wrong place")
+    assert list(story.organisations.all()) == [cast.org_b]
