@@ -19,14 +19,15 @@ from typing import Any
 from xml.etree import ElementTree
 
 from django.core.cache import cache
-from django.db.models import QuerySet
+from django.db.models import Count, Max, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from feedback.apikeys import key_for, readable_organisation_ids
-from feedback.hub.models import ApiKey, PublicStory, ServiceListing
+from feedback.hub.models import ApiKey, PublicResponse, PublicStory, ServiceListing
 from feedback.public_cache import public_version
+from feedback.vocabulary import ChangeStatus
 from tenants import ratelimit
 
 MAX_TAKE = 100
@@ -207,10 +208,18 @@ def opinions_from(rows: list[dict[str, Any]], base: str) -> list[dict[str, Any]]
     )
     for story_id, listing_id, code in services:
         codes[story_id].append(code or f"CV{listing_id}")
-    return [opinion(row, codes[row["id"]], base) for row in rows]
+    answered = {
+        row["public_story_id"]: row
+        for row in PublicResponse.objects.filter(public_story_id__in=codes)
+        .values("public_story_id")
+        .annotate(count=Count("id"), last=Max("published_at"))
+    }
+    return [opinion(row, codes[row["id"]], base, answered.get(row["id"])) for row in rows]
 
 
-def opinion(row: dict[str, Any], nacs_codes: list[str], base: str) -> dict[str, Any]:
+def opinion(
+    row: dict[str, Any], nacs_codes: list[str], base: str, answered: dict[str, Any] | None
+) -> dict[str, Any]:
     story_id = row["id"]
     url = f"{base}api/v2/opinions/{story_id}"
     links = [
@@ -236,9 +245,9 @@ def opinion(row: dict[str, Any], nacs_codes: list[str], base: str) -> dict[str, 
         "authorAgeGroup": row["author_age_group"],
         "submissionRoute": row["submission_route"],
         "author": row["author_nickname"] or None,
-        "responseCount": 0,
-        "hasResponse": False,
-        "dateOfLastResponse": None,
+        "responseCount": answered["count"] if answered else 0,
+        "hasResponse": answered is not None,
+        "dateOfLastResponse": iso(answered["last"]) if answered else None,
         "links": links,
     }
 
@@ -351,23 +360,75 @@ def opinion_healthservices(request: HttpRequest, pk: int) -> HttpResponse:
     return answer(request, services, xml_tag="ArrayOfHealthService")
 
 
+CHANGE_SCORE = {
+    ChangeStatus.NONE: ("no change", 0),
+    ChangeStatus.PLANNED: ("change planned", 1),
+    ChangeStatus.MADE: ("change made", 2),
+}
+
+
+def response_json(response: PublicResponse, base: str) -> dict[str, Any]:
+    score, number = CHANGE_SCORE[ChangeStatus(response.change_status)]
+    return {
+        "id": response.pk,
+        "opinionId": response.public_story_id,
+        "responderName": response.responder_name,
+        "responderJobTitle": response.responder_job_title or None,
+        "responderDepartment": response.responder_department or None,
+        "isClinician": response.responder_is_clinician,
+        "organisation": response.organisation.name,
+        "body": response.body,
+        "dateOfResponse": iso(response.published_at),
+        "dateOfLastEdit": iso(response.updated_at),
+        "changeScore": score,
+        "changeInt": number,
+        "changeDescription": response.change_description or None,
+        "links": [
+            {
+                "relation": "self",
+                "id": str(response.pk),
+                "link": f"{base}api/v2/responses/{response.pk}",
+            },
+            {
+                "relation": "opinion",
+                "id": str(response.public_story_id),
+                "link": f"{base}api/v2/opinions/{response.public_story_id}",
+            },
+        ],
+    }
+
+
+def readable_responses(request: HttpRequest) -> QuerySet[PublicResponse]:
+    return PublicResponse.objects.filter(public_story__in=readable_stories(request)).select_related(
+        "organisation"
+    )
+
+
 @api_view
 def opinion_responses(request: HttpRequest, pk: int) -> HttpResponse:
-    if _story_or_none(request, pk) is None:
+    if not readable_stories(request).filter(pk=pk).exists():
         return error(request, 404, f"No opinion {pk} is readable with this key.")
-    # Responses are published by the responding capability; none exist yet.
-    return answer(request, [], xml_tag="ArrayOfResponse")
+    base = request.build_absolute_uri("/")
+    rows = readable_responses(request).filter(public_story_id=pk).order_by("published_at", "id")
+    return answer(request, [response_json(r, base) for r in rows], xml_tag="ArrayOfResponse")
 
 
 @api_view
 def responses(request: HttpRequest) -> HttpResponse:
-    paging(request)
-    return answer(request, [], xml_tag="ArrayOfResponse")
+    skip, take = paging(request)
+    base = request.build_absolute_uri("/")
+    rows = readable_responses(request).order_by("published_at", "id")[skip : skip + take]
+    return answer(request, [response_json(r, base) for r in rows], xml_tag="ArrayOfResponse")
 
 
 @api_view
 def response_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return error(request, 404, f"No response {pk} is readable with this key.")
+    response = readable_responses(request).filter(pk=pk).first()
+    if response is None:
+        return error(request, 404, f"No response {pk} is readable with this key.")
+    return answer(
+        request, response_json(response, request.build_absolute_uri("/")), xml_tag="Response"
+    )
 
 
 def listings_by_code() -> QuerySet[ServiceListing]:

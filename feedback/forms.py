@@ -12,7 +12,7 @@ from feedback.hub.models import RejectionReason, ServiceListing
 from feedback.models import Service, Site, Tag
 from feedback.submissions import MAX_WORDS
 from feedback.taxonomy import DEFAULT_TAGS, tag_key
-from feedback.vocabulary import AgeGroup, AuthorRole, Criticality, TagGroup
+from feedback.vocabulary import AgeGroup, AuthorRole, ChangeStatus, Criticality, Progress, TagGroup
 
 POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?(\s*[0-9][A-Z]{2})?$", re.IGNORECASE)
 
@@ -212,6 +212,62 @@ class PrivateTagForm(forms.ModelForm):
         if name and group and Tag.objects.filter(name=name, group=group).exists():
             raise ValidationError({"name": "There is already a tag with this name in that group."})
         return cleaned
+
+
+class InboxForm(forms.Form):
+    q = forms.CharField(required=False, max_length=200, label="Search")
+    service = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+    criticality = forms.ChoiceField(choices=[("", "Any"), *Criticality.choices], required=False)
+    progress = forms.ChoiceField(choices=[("", "Any"), *Progress.choices], required=False)
+    tag = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+    since = forms.DateField(
+        required=False, label="Published from", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        required=False, label="to", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    responded = forms.ChoiceField(
+        choices=[("", "Either"), ("no", "Not yet responded"), ("yes", "Responded")], required=False
+    )
+    overdue = forms.BooleanField(required=False, label="Overdue only")
+    mine = forms.BooleanField(required=False, label="Given to me")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["service"].choices = [("", "Any")] + [
+            (s.pk, f"{s.name} ({s.site.name})") for s in Service.objects.select_related("site")
+        ]
+        self.fields["tag"].choices = [("", "Any")] + [
+            (t.pk, f"{t.name}{' (private)' if t.is_private else ''}") for t in Tag.objects.all()
+        ]
+
+
+class ResponseForm(forms.Form):
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 10}),
+        label="Your response",
+        help_text="Published under your name and job title. Markdown is allowed; HTML is shown "
+        "as text.",
+        max_length=10000,
+        error_messages={"required": "Write your response before publishing it."},
+    )
+    change_status = forms.ChoiceField(choices=ChangeStatus.choices, label="Has anything changed?")
+    change_description = forms.CharField(
+        max_length=300, required=False, label="What was changed, or is planned (one sentence)"
+    )
+    responder = forms.TypedChoiceField(coerce=int, required=False, label="Respond as")
+    confirm_generic = forms.BooleanField(
+        required=False, label="I have read the advice and still want to publish this response"
+    )
+
+    def __init__(self, *args: Any, responders: list[Any] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if responders:
+            self.fields["responder"].choices = [
+                (u.pk, f"{u.full_name}, {u.job_title}") for u in responders
+            ]
+        else:
+            del self.fields["responder"]
 
 
 class ApiKeyForm(forms.Form):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
@@ -12,9 +13,11 @@ from django.views.decorators.http import require_http_methods
 
 from config.security import allow_framing_by
 from feedback import directory
+from feedback.author_links import response_for_token
 from feedback.browsing import organisation_summary, search_public_stories
+from feedback.followup import FollowupError, confirm_change, mark_helpful, submit_author_reply
 from feedback.forms import StoryForm
-from feedback.hub.models import PublicStory, ServiceListing
+from feedback.hub.models import AuthorReply, PublicResponse, PublicStory, ReplyState, ServiceListing
 from feedback.submissions import StoryFromAuthor, submit_story
 from feedback.vocabulary import SubmissionRoute
 from tenants import ratelimit
@@ -226,11 +229,54 @@ def browse(request: HttpRequest) -> HttpResponse:
 def story(request: HttpRequest, pk: int) -> HttpResponse:
     public_story = get_object_or_404(
         PublicStory.objects.prefetch_related(
-            Prefetch("services", ServiceListing.objects.select_related("organisation"))
+            Prefetch("services", ServiceListing.objects.select_related("organisation")),
+            Prefetch(
+                "responses",
+                PublicResponse.objects.select_related("organisation").prefetch_related(
+                    Prefetch("replies", AuthorReply.objects.filter(state=ReplyState.PUBLISHED))
+                ),
+            ),
         ),
         pk=pk,
     )
     return render(request, "hub/story.html", {"story": public_story})
+
+
+@require_http_methods(["GET", "POST"])
+def author_response(request: HttpRequest, token: str) -> HttpResponse:
+    """The author's page for one response, reached only through the signed link we emailed."""
+    response = response_for_token(token)
+    if response is None:
+        return render(request, "hub/author_link_expired.html", status=404)
+    if request.method == "POST":
+        limit = ratelimit.public_form_limit("author-reply")
+        if ratelimit.hit(limit, ratelimit.client_address(request)) > limit.limit:
+            return _too_many(request)
+        action = request.POST.get("action")
+        try:
+            if action == "reply":
+                submit_author_reply(response, request.POST.get("body", ""))
+                messages.success(
+                    request, "Thank you. A moderator will read your reply before it is published."
+                )
+            elif action in ("helpful", "not helpful"):
+                mark_helpful(response, action == "helpful")
+                messages.success(request, "Thank you for saying.")
+            elif action in ("change happened", "change not happened"):
+                confirm_change(response, action == "change happened")
+                messages.success(request, "Thank you for telling us.")
+            else:
+                messages.error(request, "Choose what you want to do.")
+        except FollowupError as exc:
+            messages.error(request, str(exc))
+            return render(
+                request,
+                "hub/author_response.html",
+                {"response": response, "body": request.POST.get("body", "")},
+                status=400,
+            )
+        return redirect(request.path)
+    return render(request, "hub/author_response.html", {"response": response})
 
 
 def organisation_page(request: HttpRequest, slug: str) -> HttpResponse:

@@ -5,6 +5,7 @@ A story's author identity never reaches here: it stays in the hub's Submission i
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -13,6 +14,7 @@ from django.utils import timezone
 from feedback.vocabulary import (
     AgeGroup,
     AuthorRole,
+    ChangeStatus,
     Criticality,
     Polarity,
     Progress,
@@ -127,6 +129,17 @@ class Story(models.Model):
     submitted_at = models.DateTimeField()
     published_at = models.DateTimeField(db_index=True)
     progress = models.CharField(max_length=16, choices=Progress.choices, default=Progress.UNHEARD)
+    # Triage, private to the organisation's staff.
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_stories",
+    )
+    # When the response target falls due (set by alerts' response targets; null until then).
+    due_at = models.DateTimeField(null=True, blank=True)
+    first_responded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-published_at", "-id"]
@@ -141,3 +154,83 @@ class Story(models.Model):
             return False
         self.progress = Progress(to)
         return True
+
+
+class StoryReading(models.Model):
+    """Who on the staff has opened a story, and when first."""
+
+    story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="readings")
+    reader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    first_read_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["first_read_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["story", "reader"], name="one_reading_per_reader")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reader} read {self.story}"
+
+
+class StoryNote(models.Model):
+    """A private note on a story, for the organisation's staff only."""
+
+    story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    text = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Note on {self.story}"
+
+
+class Response(models.Model):
+    """The organisation's public answer to a story, under a named member of staff."""
+
+    story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="responses")
+    # Shown publicly as the responder.
+    responder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="responses"
+    )
+    # Who typed it, when an administrator responded on a colleague's behalf.
+    written_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="responses_written"
+    )
+    body = models.TextField(help_text="Markdown")
+    change_status = models.CharField(
+        max_length=10, choices=ChangeStatus.choices, default=ChangeStatus.NONE
+    )
+    change_description = models.CharField(max_length=300, blank=True)
+    # The quality check's verdict when it was published: {"score": n, "advice": [...]}.
+    quality = models.JSONField(default=dict)
+    published_at = models.DateTimeField(default=timezone.now)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    # The PublicResponse id in the hub.
+    public_id = models.BigIntegerField(unique=True, null=True)
+
+    class Meta:
+        ordering = ["published_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Response to {self.story}"
+
+
+class ResponseVersion(models.Model):
+    """Every wording a response has had, oldest first."""
+
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="versions")
+    body = models.TextField()
+    change_status = models.CharField(max_length=10, choices=ChangeStatus.choices)
+    change_description = models.CharField(max_length=300, blank=True)
+    saved_at = models.DateTimeField(default=timezone.now)
+    saved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["saved_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Version of {self.response} at {self.saved_at:%Y-%m-%d %H:%M}"

@@ -14,10 +14,19 @@ from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from feedback import directory, pii
+from feedback.followup import FollowupError, moderate_reply, query_change
 from feedback.forms import ModerationForm
-from feedback.hub.models import ServiceListing, Submission, SubmissionState
+from feedback.hub.models import (
+    AuthorReply,
+    PublicResponse,
+    ReplyState,
+    ServiceListing,
+    Submission,
+    SubmissionState,
+)
 from feedback.moderation import (
     TEXT_FIELDS,
     Decision,
@@ -28,6 +37,7 @@ from feedback.moderation import (
     reject_submission,
     save_edits,
 )
+from feedback.vocabulary import ChangeStatus
 
 ADMIN_LOGIN = "/admin/login/"
 
@@ -62,7 +72,51 @@ def queue(request: HttpRequest) -> HttpResponse:
         .order_by("created_at", "id")[:100]
     )
     rows = [(s, sum(len(f) for f in findings_for(s).values())) for s in pending]
-    return render(request, "hub/moderation/queue.html", {"rows": rows, "counts": counts})
+    replies = [
+        (reply, pii.highlight(reply.body, pii.find_personal_details(reply.body)))
+        for reply in AuthorReply.objects.filter(state=ReplyState.PENDING)
+        .select_related("response")
+        .order_by("created_at")[:50]
+    ]
+    changes = (
+        PublicResponse.objects.exclude(change_status=ChangeStatus.NONE)
+        .select_related("organisation")
+        .order_by("-published_at")[:20]
+    )
+    return render(
+        request,
+        "hub/moderation/queue.html",
+        {"rows": rows, "counts": counts, "replies": replies, "changes": changes},
+    )
+
+
+@require_POST
+@moderator_required
+def moderate_reply_view(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        moderate_reply(
+            pk,
+            moderator=request.user,
+            publish=request.POST.get("action") == "publish",
+            request=request,
+        )
+    except (FollowupError, AuthorReply.DoesNotExist) as exc:
+        messages.error(request, str(exc) or "No such reply.")
+    else:
+        messages.success(request, "Done.")
+    return redirect("hub:moderation_queue")
+
+
+@require_POST
+@moderator_required
+def query_change_view(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        query_change(pk, request.POST.get("question", ""), moderator=request.user, request=request)
+    except (FollowupError, PublicResponse.DoesNotExist) as exc:
+        messages.error(request, str(exc) or "No such response.")
+    else:
+        messages.success(request, "Your question is shown with the change claim.")
+    return redirect("hub:moderation_queue")
 
 
 def _listings_for(submission: Submission) -> list[ServiceListing]:

@@ -12,6 +12,7 @@ urlpatterns = [
     path("tell/sent/", hub_views.sent, name="sent"),
     path("stories/", hub_views.browse, name="browse"),
     path("stories/<int:pk>/", hub_views.story, name="story"),
+    path("r/<str:token>/", hub_views.author_response, name="author_response"),
     path("organisations/<slug:slug>/", hub_views.organisation_page, name="organisation"),
     path("o/<slug:slug>/widget/", hub_views.widget, name="widget"),
     path("o/<slug:slug>/widget/sent/", hub_views.widget_sent, name="widget_sent"),
@@ -21,6 +22,10 @@ urlpatterns = [
     path("o/<slug:slug>/kiosk/sent/", hub_views.kiosk_sent, name="kiosk_sent"),
     path("moderation/", moderation_views.queue, name="moderation_queue"),
     path("moderation/<int:pk>/", moderation_views.moderate, name="moderate"),
+    path(
+        "moderation/replies/<int:pk>/", moderation_views.moderate_reply_view, name="moderate_reply"
+    ),
+    path("moderation/changes/<int:pk>/", moderation_views.query_change_view, name="query_change"),
     path("api/v2/openapi.json", openapi.openapi_json, name="openapi"),
     path("api/v2/opinions", api.opinions, name="api_opinions"),
     path("api/v2/opinions/<int:pk>", api.opinion_detail, name="api_opinion"),

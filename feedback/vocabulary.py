@@ -85,3 +85,11 @@ class ServiceType(models.TextChoices):
     HOSPICE = "hospice", "Hospice"
     CARE_HOME = "care home", "Care home"
     OTHER = "other", "Other"
+
+
+class ChangeStatus(models.TextChoices):
+    """What a response says was changed because of the story ("You said, we did")."""
+
+    NONE = "none", "No change recorded"
+    PLANNED = "planned", "Change planned"
+    MADE = "made", "Change made"

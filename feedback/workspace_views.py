@@ -9,34 +9,213 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from feedback.apikeys import create_api_key, revoke_api_key
-from feedback.forms import ApiKeyForm, EmbedHostsForm, PrivateTagForm, ServiceForm, SiteForm
+from feedback.forms import (
+    ApiKeyForm,
+    EmbedHostsForm,
+    InboxForm,
+    PrivateTagForm,
+    ResponseForm,
+    ServiceForm,
+    SiteForm,
+)
 from feedback.hub.models import ApiKey, ServiceListing
-from feedback.models import Service, Site, Story, Tag
+from feedback.inbox import InboxFilters, counts, filtered_stories
+from feedback.models import Response, Service, Site, Story, Tag
 from feedback.rendering import render_markdown
+from feedback.responding import (
+    EDIT_WINDOW,
+    Draft,
+    RespondingError,
+    assess,
+    edit_response,
+    publish_response,
+    record_change,
+)
 from feedback.services import add_private_tag, create_site, save_service
+from feedback.triage import TriageError, add_note, assign_story, open_story, set_private_tags
+from feedback.vocabulary import ChangeStatus
 from tenants.accounts.access import require_role, role_required
-from tenants.accounts.models import Role
+from tenants.accounts.models import Role, User
 from tenants.audit.recording import record_audit
 from tenants.models import Organisation, public_url
 
 
 @role_required(Role.MEMBER)
 def stories(request: HttpRequest) -> HttpResponse:
-    rows = Story.objects.prefetch_related("services").order_by("-published_at", "-id")
-    page = Paginator(rows, 25).get_page(request.GET.get("page"))
-    return render(request, "feedback/workspace/stories.html", {"page": page})
+    """The inbox: newest first, filtered, searched, counted."""
+    form = InboxForm(request.GET or None)
+    filters = InboxFilters()
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        filters = InboxFilters(
+            service=data["service"],
+            criticality=data["criticality"],
+            progress=data["progress"],
+            tag=data["tag"],
+            since=data["since"],
+            until=data["until"],
+            responded=data["responded"],
+            overdue=data["overdue"],
+            q=data["q"].strip(),
+            assigned_to_me=data["mine"],
+        )
+    rows = filtered_stories(filters, user_id=request.user.pk)
+    page = Paginator(rows.prefetch_related("services"), 25).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "feedback/workspace/stories.html",
+        {
+            "page": page,
+            "form": form,
+            "counts": counts(rows),
+            "querystring": query.urlencode(),
+            "now": timezone.now(),
+        },
+        status=400 if form.is_bound and form.errors else 200,
+    )
 
 
 @role_required(Role.MEMBER)
 def story(request: HttpRequest, pk: int) -> HttpResponse:
     row = get_object_or_404(Story.objects.prefetch_related("services", "tags"), pk=pk)
+    readings = open_story(row, reader=request.user)
+    responders = list(
+        User.objects.filter(is_active=True, role__in=[Role.RESPONDER, Role.ADMINISTRATOR])
+    )
+    can_respond = request.user.has_role(Role.RESPONDER)
+    response_form = None
+    assessment = None
+    if can_respond:
+        on_behalf = responders if request.user.has_role(Role.ADMINISTRATOR) else None
+        response_form = ResponseForm(
+            request.POST if request.method == "POST" else None,
+            responders=on_behalf,
+            initial={"responder": request.user.pk},
+        )
+        if request.method == "POST" and response_form.is_valid():
+            outcome, assessment = _respond(request, row, response_form)
+            if outcome is not None:
+                return outcome
     return render(
         request,
         "feedback/workspace/story.html",
-        {"story": row, "body": render_markdown(row.body)},
+        {
+            "story": row,
+            "body": render_markdown(row.body),
+            "readings": readings,
+            "responses": row.responses.select_related("responder", "written_by"),
+            "notes": row.notes.select_related("author"),
+            "responders": responders,
+            "private_tags": Tag.objects.filter(is_private=True),
+            "chosen_private": {t.pk for t in row.tags.all() if t.is_private},
+            "response_form": response_form,
+            "assessment": assessment,
+            "can_respond": can_respond,
+            "edit_window_minutes": int(EDIT_WINDOW.total_seconds() // 60),
+            "change_statuses": ChangeStatus,
+        },
+        status=400 if response_form is not None and response_form.errors else 200,
+    )
+
+
+def _respond(request: HttpRequest, story: Story, form: ResponseForm):  # noqa: ANN202
+    """Check the draft; publish it when asked and the advice allows. Returns (redirect or
+    None, the quality assessment to show)."""
+    data = form.cleaned_data
+    responder = request.user
+    if data.get("responder") and data["responder"] != request.user.pk:
+        responder = get_object_or_404(User, pk=data["responder"], is_active=True)
+    draft = Draft(data["body"], data["change_status"], data["change_description"])
+    assessment = assess(story, draft, responder=responder)
+    if request.POST.get("action") != "publish":
+        return None, assessment
+    if assessment.is_generic and not data["confirm_generic"]:
+        messages.error(request, "Read the advice below: this response looks generic.")
+        return None, assessment
+    try:
+        publish_response(
+            story, draft, responder=responder, written_by=request.user, request=request
+        )
+    except RespondingError as exc:
+        messages.error(request, str(exc))
+        return None, assessment
+    messages.success(
+        request, "Your response is published. The author has been told, if they asked to be."
+    )
+    return redirect("feedback:story", pk=story.pk), assessment
+
+
+@require_POST
+@role_required(Role.MEMBER)
+def triage(request: HttpRequest, pk: int) -> HttpResponse:
+    row = get_object_or_404(Story, pk=pk)
+    action = request.POST.get("action")
+    try:
+        if action == "assign":
+            assignee_id = request.POST.get("assignee", "")
+            assignee = (
+                get_object_or_404(User, pk=int(assignee_id)) if assignee_id.isdigit() else None
+            )
+            assign_story(row, assignee, actor=request.user, request=request)
+        elif action == "note":
+            add_note(row, request.POST.get("text", ""), author=request.user, request=request)
+        elif action == "tags":
+            ids = [int(v) for v in request.POST.getlist("tags") if v.isdigit()]
+            set_private_tags(
+                row, list(Tag.objects.filter(pk__in=ids)), actor=request.user, request=request
+            )
+        else:
+            messages.error(request, "Choose what to do.")
+    except TriageError as exc:
+        messages.error(request, str(exc))
+    return redirect("feedback:story", pk=row.pk)
+
+
+@role_required(Role.RESPONDER)
+def edit_response_view(request: HttpRequest, pk: int) -> HttpResponse:
+    response = get_object_or_404(Response.objects.select_related("story"), pk=pk)
+    form = ResponseForm(
+        request.POST or None,
+        initial={
+            "body": response.body,
+            "change_status": response.change_status,
+            "change_description": response.change_description,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        draft = Draft(data["body"], data["change_status"], data["change_description"])
+        try:
+            if request.POST.get("action") == "change":
+                record_change(
+                    response,
+                    draft.change_status,
+                    draft.change_description,
+                    actor=request.user,
+                    request=request,
+                )
+            else:
+                edit_response(response, draft, editor=request.user, request=request)
+        except RespondingError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, "Saved.")
+            return redirect("feedback:story", pk=response.story_id)
+    return render(
+        request,
+        "feedback/workspace/edit_response.html",
+        {
+            "response": response,
+            "form": form,
+            "versions": response.versions.select_related("saved_by"),
+        },
+        status=400 if request.method == "POST" else 200,
     )
 
 

@@ -13,6 +13,7 @@ from feedback.hub.crypto import EncryptedTextField
 from feedback.vocabulary import (
     AgeGroup,
     AuthorRole,
+    ChangeStatus,
     Criticality,
     Progress,
     ServiceType,
@@ -175,3 +176,59 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class PublicResponse(models.Model):
+    """A published response as everyone may read it, with its responder's public profile."""
+
+    public_story = models.ForeignKey(
+        PublicStory, on_delete=models.CASCADE, related_name="responses"
+    )
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    responder_name = models.CharField(max_length=150)
+    responder_job_title = models.CharField(max_length=150, blank=True)
+    responder_department = models.CharField(max_length=150, blank=True)
+    responder_is_clinician = models.BooleanField(default=False)
+    body = models.TextField(help_text="Markdown")
+    change_status = models.CharField(
+        max_length=10, choices=ChangeStatus.choices, default=ChangeStatus.NONE
+    )
+    change_description = models.CharField(max_length=300, blank=True)
+    published_at = models.DateTimeField(db_index=True)
+    updated_at = models.DateTimeField()
+    # The author's verdicts, given through their signed link; null until they say.
+    author_found_helpful = models.BooleanField(null=True)
+    author_confirms_change = models.BooleanField(null=True)
+    # A moderator's question about a change claim, shown with the response until answered.
+    change_query = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["published_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.responder_name} on {self.public_story_id}"
+
+
+class ReplyState(models.TextChoices):
+    PENDING = "pending", "Waiting for moderation"
+    PUBLISHED = "published", "Published"
+    REJECTED = "rejected", "Rejected"
+
+
+class AuthorReply(models.Model):
+    """The story author's reply to a response; moderated like a story."""
+
+    response = models.ForeignKey(PublicResponse, on_delete=models.CASCADE, related_name="replies")
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    state = models.CharField(max_length=16, choices=ReplyState.choices, default=ReplyState.PENDING)
+    moderated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    moderated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Author's reply to {self.response}"

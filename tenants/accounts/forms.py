@@ -68,3 +68,12 @@ class RoleForm(forms.Form):
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, initial={"role": user.role}, **kwargs)
+
+
+class ProfileForm(forms.ModelForm):
+    """What the public sees beside your responses."""
+
+    class Meta:
+        model = User
+        fields = ["full_name", "job_title", "department", "is_clinician"]
+        labels = {"full_name": "Your name as shown on responses"}

@@ -55,6 +55,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     job_title = models.CharField(max_length=150, blank=True)
     department = models.CharField(max_length=150, blank=True)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    # Shown with the person's public responses.
+    is_clinician = models.BooleanField("I am a clinician", default=False)
     is_active = models.BooleanField(default=True)
     # Django admin access: platform staff in the hub only.
     is_staff = models.BooleanField(default=False)

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.http import HttpResponse
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 
-from tenants.accounts.forms import RATE_LIMITED, RateLimitedLoginForm, RateLimitedPasswordResetForm
+from tenants.accounts.forms import (
+    RATE_LIMITED,
+    ProfileForm,
+    RateLimitedLoginForm,
+    RateLimitedPasswordResetForm,
+)
 from tenants.audit.recording import record_audit
 
 
@@ -86,3 +94,22 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
     template_name = "accounts/password_change_done.html"
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    form = ProfileForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        record_audit(
+            "staff.profile_changed",
+            actor=request.user,
+            target=request.user,
+            summary="Changed their public profile",
+            request=request,
+        )
+        messages.success(request, "Your profile is saved.")
+        return redirect("accounts:profile")
+    return render(
+        request, "accounts/profile.html", {"form": form}, status=400 if form.errors else 200
+    )

@@ -1,0 +1,651 @@
+"""Check a response to a patient story before it is published, and give the responder advice.
+
+Organisations reply in public to patient stories. A reply that only says "please contact PALS"
+tells the author (and everyone reading) that nobody engaged with what they wrote, so before a
+reply is published we look at it and give the responder specific, kind advice. This module only
+*advises*: the responder can fix the reply or confirm it as it is. It is deliberately pure
+Python (stdlib ``re``, ``html`` and ``difflib`` only) so it can run anywhere, with or without
+Django, and it never touches the database.
+
+Rules, the deduction each makes from a score that starts at 100 (clamped to 0..100), in the
+order the advice is listed (most important first):
+
+=================  ======  ==================================================================
+code               weight  flagged when
+=================  ======  ==================================================================
+only_redirects         35  the reply points to PALS, the complaints team, "contact us", a
+                           phone number or an email address, and once greetings, thanks,
+                           apologies, stock phrases, the sign-off, the responder's name and
+                           the redirecting clauses are taken away, fewer than
+                           ``MIN_SUBSTANCE`` (10) points of substance remain. Each meaningful
+                           word is a point; a word that echoes the story counts twice.
+copy_paste             30  near-identical to a recent response: ``difflib`` ratio >= 0.85 on
+                           the normalised words, or Jaccard similarity of their 3-shingles
+                           >= 0.7.
+ignores_story          20  no meaningful word shared with the story's title or body (after
+                           light stemming) and no service named.
+no_apology             15  the story raises concerns and the reply does not say sorry.
+no_thanks              10  the story is mostly praise and the reply does not thank the author.
+no_named_person        10  the reply is not signed by, and does not name, a person.
+too_short              10  fewer than 15 words.
+=================  ======  ==================================================================
+
+``Assessment.is_generic`` is true when the advice includes ``only_redirects`` or
+``copy_paste``: those are the replies a responder must fix, or confirm, before publishing.
+Callers should leave the response being edited out of ``recent_responses``.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+
+__all__ = [
+    "CODES",
+    "MIN_SUBSTANCE",
+    "MIN_WORDS",
+    "WEIGHTS",
+    "Advice",
+    "Assessment",
+    "StoryFacts",
+    "assess_response",
+]
+
+# Deductions from 100, keyed by advice code, in the order advice is listed (most important first).
+WEIGHTS: dict[str, int] = {
+    "only_redirects": 35,
+    "copy_paste": 30,
+    "ignores_story": 20,
+    "no_apology": 15,
+    "no_thanks": 10,
+    "no_named_person": 10,
+    "too_short": 10,
+}
+CODES: tuple[str, ...] = tuple(WEIGHTS)
+
+GENERIC_CODES = frozenset({"only_redirects", "copy_paste"})
+
+MIN_WORDS = 15  # fewer words than this is too short
+MIN_SUBSTANCE = 10  # below this, a reply that redirects is only a redirect
+SEQUENCE_RATIO = 0.85  # difflib ratio at or above which two replies are near-identical
+SHINGLE_JACCARD = 0.7  # Jaccard similarity of word 3-shingles at or above which likewise
+_SIGNATURE_MAX_WORDS = 10  # a closing segment longer than this is not a signature
+
+
+@dataclass(frozen=True)
+class Advice:
+    """One piece of advice: a stable ``code`` (one of ``CODES``) and a message for the responder."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The result of a check: a score out of 100 (higher is better) and advice, most important
+    first (empty when there is nothing to improve)."""
+
+    score: int
+    advice: tuple[Advice, ...]
+
+    @property
+    def is_generic(self) -> bool:
+        """True when the reply only redirects or repeats a recent reply: the responder must fix
+        it or confirm it before publishing."""
+        return any(item.code in GENERIC_CODES for item in self.advice)
+
+    def to_json(self) -> dict:
+        """A JSON-ready dict to store with the response."""
+        return {
+            "score": self.score,
+            "advice": [{"code": item.code, "message": item.message} for item in self.advice],
+        }
+
+
+@dataclass(frozen=True)
+class StoryFacts:
+    """What the check needs to know about the story being answered."""
+
+    title: str
+    body: str  # Markdown, with headings like "### What was good"
+    service_names: list[str]  # e.g. ["Ward 7 (Cardiology)", "Cardiology"]
+    is_positive: bool  # the story is mostly praise
+    is_critical: bool  # the story raises concerns
+
+
+# --- Vocabulary ------------------------------------------------------------------------------
+
+
+def _word_set(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+_STOP_WORDS = _word_set(
+    """
+    a about above after again against all also am an and any are as at be because been before
+    being below between both but by can cannot could couldn did didn do does doesn doing don
+    down during each even ever every few for from further had hadn has hasn have haven having
+    he her here hers herself him himself his how i if in into is isn it its itself just let me
+    might more most must mustn my myself no nor not now of off on once only or other ought our
+    ours ourselves out over own same shall shan she should shouldn so some such than that the
+    their theirs them themselves then there these they this those though through to too under
+    until up upon us very was wasn we were weren what when where whether which while who whom
+    whose why will with won would wouldn yet you your yours yourself yourselves ll ve re aren
+    isn weren wasn ain get got getting gets go going gone went come came coming one two really
+    quite still already just much many lot lots bit thing things way ways everyone anyone
+    someone somebody everybody anything something everything today yesterday via etc
+    """
+)
+
+# Words that say nothing about this particular story: courtesy, stock phrases, redirects and
+# the vocabulary every reply shares. They neither count as substance nor as echoing the story.
+_FILLER_WORDS = _word_set(
+    """
+    dear sir madam mr mrs ms miss mx dr hi hello morning afternoon evening thank thanks
+    thankyou grateful gratitude appreciate appreciated appreciation delighted pleased glad
+    happy kind kindly words comment comments compliment compliments sorry apologise apologize
+    apologised apologized apologies apology regret regrets unfortunately disappointed
+    disappointing upset upsetting distress distressing frustrating frustration concern concerns
+    concerned issue issues matter matters raise raised raising feedback story stories
+    experience experiences share shared sharing post posted posting write wrote writing written
+    leave leaving take taking taken time times letting know hear heard hearing read reading
+    care cared caring service services patient patients staff hospital hospitals trust nhs team
+    teams colleague colleagues department departments unit units ward wards member members
+    manager managers value valued important importance seriously serious welcome opportunity
+    chance discuss discussed discussion detail details look looking looked investigate
+    investigated investigation review reviewed reviewing contact contacted touch call ring
+    phone telephone email number reference quote quoting address pals advice liaison complaint
+    complaints office helpline please like wish hope hoping well best regards wishes sincerely
+    faithfully truly warm warmest ensure ensuring committed commitment provide providing
+    provided deliver delivering highest high quality standard standards strive striving aim
+    aiming always positive negative expect expected expectation expectations possible able help
+    assist assistance pass passed passing forward forwarded relevant appropriate aware made
+    make sure learn learning learned learnt lesson lessons improve improving improved
+    improvement improvements better good great feel felt talk talking speak speaking meet
+    meeting further also again lovely wonderful nice pride proud compassionate compassion safe
+    safety effective senior inform informed future practice practices occasion occasions fell
+    fall falls short shortfall dignity respect respectful excellent excellence professional
+    professionalism dedicated dedication hard work working hardworking continue continuing
+    effort efforts utmost priority priorities apologise sincere sincerely genuinely truly
+    deeply receive received receiving reflect reflected reflection outcome outcomes action
+    actions necessary accordingly regarding behalf whole organisation organization
+    """
+)
+
+# Words of a service name that do not identify it on their own ("ward" does, with its number).
+_SERVICE_GENERIC = _word_set(
+    """
+    ward wards unit units department dept service services clinic clinics team teams centre
+    center suite general hospital hospitals the and of for at in day bay nhs trust
+    """
+)
+
+# Capitalised words that start an organisation's signature or an ordinary sentence, not a name.
+_NOT_A_NAME = _word_set(
+    """
+    team patient patients experience service services department trust nhs ward unit pals
+    hospital foundation office care liaison advice complaints complaint the emergency our
+    customer clinical nursing staff management board all everyone everybody us we i you it this
+    that these those sorry thank thanks please hope hoping again apologies regards best kind
+    kindest warm warmest many with yours sincerely faithfully take well good hello dear hi
+    cheers if and but so yes no very really glad pleased delighted happy wishing wishes get
+    """
+)
+
+_APOLOGY = re.compile(
+    r"\b(?:sorry|apologi[sz](?:e|ed|es|ing)|apolog(?:y|ies)|regret(?:s|ted|table)?)\b",
+    re.IGNORECASE,
+)
+_THANKS = re.compile(
+    r"\b(?:thank(?:s|ing|ful)?|thank-you|thankyou|grateful|appreciat(?:e|ed|es|ion)"
+    r"|(?:delighted|pleased|glad|lovely|happy|heartening|wonderful) to (?:hear|read))\b",
+    re.IGNORECASE,
+)
+
+_PHONE = re.compile(r"(?<![\w])(?:\+44\s?\(?0?\)?|\(?0)\d(?:[\s\-()]?\d){8,10}(?!\w)")
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+_URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
+
+# Ways of asking someone to make contact: "please call", "email us", "ring the ward".
+_ASK = r"(?:call|ring|phone|telephone|e-?mail|write to|speak to|talk to|contact|message)"
+_REACH = r"(?:call|ring|phone|telephone|e-?mail|contact|message)"
+_REDIRECTS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), target)
+    for pattern, target in (
+        (r"\bpals\b", "pals"),
+        (r"\bpatient advice (?:and|&) liaison\b", "pals"),
+        (
+            r"\bcomplaints?\s+(?:team|department|dept|office|service|manager|procedure|process"
+            r"|line|policy)\b",
+            "complaints",
+        ),
+        (
+            r"\b(?:make|raise|log|lodge|submit|register)\s+a\s+(?:formal\s+)?complaint\b",
+            "complaints",
+        ),
+        (r"\bformal complaint\b", "complaints"),
+        (r"\bpatient experience (?:team|office|department|service)\b", "contact"),
+        (r"\bcontact\b", "contact"),
+        (r"\bget in touch\b", "contact"),
+        (r"\breach out\b", "contact"),
+        (
+            r"\b(?:please|do|feel free to|you can|you could|you may|you might like to"
+            r"|(?:you are|you're) (?:welcome|invited) to)\s+" + _ASK + r"\b",
+            "contact",
+        ),
+        (r"\b" + _REACH + r"\s+(?:us|me|him|her|them|on|at|our)\b", "contact"),
+        (
+            r"\b" + _REACH + r"\s+(?:the\s+)?(?:ward|team|department|office|unit|service|helpline"
+            r"|switchboard|number|clinic|secretary)\b",
+            "contact",
+        ),
+        (r"\b(?:speak|talk)\s+(?:to|with)\s+(?:us|me|someone|somebody|a member)\b", "contact"),
+        (r"\btalk (?:this|it|things) (?:through|over)\b", "contact"),
+        (r"\bdiscuss\b.*\b(?:further|in (?:more|further) detail|in person|with you)\b", "contact"),
+        (r"\bopportunity to (?:discuss|talk|speak|meet)\b", "contact"),
+        (r"\bdetails (?:below|above)\b", "contact"),
+        (r"\bfree to (?:call|ring|contact|email|get in touch)\b", "contact"),
+        (_PHONE.pattern, "phone"),
+        (_EMAIL.pattern, "email"),
+        (_URL.pattern, "contact"),
+    )
+)
+
+_SIGN_OFF = re.compile(
+    r"^\s*(?:(?:with\s+)?(?:kind(?:est)?|best|warm(?:est)?|many)\s+(?:regards|wishes|thanks)"
+    r"|regards|best|cheers|thanks|thank you|yours(?:\s+(?:sincerely|faithfully|truly))?|sincerely"
+    r"|with (?:best wishes|thanks|gratitude)|take care|all the best|thanks again)\b[\s,.\-–—:]*",
+    re.IGNORECASE,
+)
+_GREETING = re.compile(
+    r"^\s*(?:dear|hi|hello|good (?:morning|afternoon|evening))\b[^,\n]{0,40}(?:,|$)",
+    re.IGNORECASE,
+)
+_NAME = r"[A-Z][a-z]+(?:['\-][A-Z]?[a-z]+)*"
+_TITLE = r"(?:Dr|Sister|Matron|Nurse|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Dame|Sir)\.?"
+# "Jane Smith, Ward Manager", "Jane, Ward Manager", "Dr Patel", "Jane Smith (Matron)"
+_NAME_LINE = re.compile(
+    rf"^\s*(?:-\s*|–\s*|—\s*)?(?:{_TITLE}\s+{_NAME}(?:\s+{_NAME})?|{_NAME}(?:\s+{_NAME}){{0,2}})"
+    r"\s*(?:[,(\-–—|/].*)?$"
+)
+# "Best wishes, Jane", "Kind regards - Jane Smith" anywhere in the closing lines.
+_SIGN_OFF_NAME = re.compile(
+    r"(?i:\b(?:regards|wishes|sincerely|faithfully|truly|thanks|cheers|best))[\s,.:\-–—]+"
+    rf"(?:{_TITLE}\s+)?({_NAME})"
+)
+# The same anywhere in the reply, for sign-offs that cannot be anything else.
+_FORMAL_SIGN_OFF_NAME = re.compile(
+    r"(?i:\b(?:regards|wishes|sincerely|faithfully))[\s,.:\-–—]+" rf"(?:{_TITLE}\s+)?({_NAME})"
+)
+# "My name is Jane", "I'm Jane, the ward manager".
+_INTRODUCTION = re.compile(rf"\b(?:[Mm]y name is|I am|I'm)\s+({_NAME})\b")
+_ROLE_LINE = re.compile(
+    r"^\s*(?:[A-Z][\w&'\-]*|of|and|for|the|&)(?:\s+(?:[A-Z][\w&'\-]*|of|and|for|the|&)){0,7}\s*$"
+)
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:['&][a-z0-9]+)*")
+_CONTRACTION_ENDINGS = ("'s", "'re", "'ll", "'ve", "'d", "'m", "n't", "'t")
+
+
+# --- Text helpers ----------------------------------------------------------------------------
+
+
+def _plain(text: str) -> str:
+    """Text without HTML or Markdown markup, with line breaks kept."""
+    text = text or ""
+    text = re.sub(r"(?is)<(script|style)\b.*?</\1\s*>", " ", text)
+    text = re.sub(r"(?i)<br\s*/?>|</(?:p|div|li|h[1-6]|tr|blockquote)\s*>", "\n", text)
+    text = re.sub(r"<[^>\n]*>", " ", text)
+    text = html.unescape(text)
+    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u00a0", " ")
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)  # [text](url), ![alt](src)
+    text = re.sub(r"(?m)^\s{0,3}(?:#{1,6}\s*|>\s?|[-*+]\s+|\d+[.)]\s+)", "", text)
+    text = re.sub(r"[*_`~]+", "", text)
+    return text
+
+
+def _segments(plain: str) -> list[str]:
+    """Sentences and lines, in order, without blanks."""
+    parts = re.split(r"\n+|(?<=[.!?])\s+", plain)
+    return [part.strip() for part in parts if part and part.strip()]
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[\w']+(?:[&\-][\w']+)*", text)
+
+
+def _tokens(text: str) -> list[str]:
+    """Lower-case word tokens with contractions trimmed ("we're" -> "we", "didn't" -> "didn")."""
+    tokens = []
+    for token in _TOKEN.findall(text.lower()):
+        for ending in _CONTRACTION_ENDINGS:
+            if token.endswith(ending) and len(token) > len(ending):
+                token = token[: -len(ending)]
+                break
+        tokens.append(token)
+    return tokens
+
+
+def _stem(word: str) -> str:
+    """A light stem, enough to match "waited", "waiting" and "waits" to "wait"."""
+    w = word.lower()
+    if w.endswith("wives"):  # midwives -> midwife
+        w = w[:-5] + "wife"
+    elif len(w) > 4 and w.endswith("ies"):
+        w = w[:-3] + "y"
+    elif len(w) > 5 and w.endswith("ing"):
+        w = w[:-3]
+    elif len(w) > 4 and w.endswith("ed"):
+        w = w[:-2]
+    elif len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        w = w[:-1]
+    if len(w) > 4 and w.endswith("e"):
+        w = w[:-1]
+    if len(w) > 3 and w[-1] == w[-2] and w[-1] not in "aeiouls":
+        w = w[:-1]
+    return w
+
+
+_STOP_STEMS = frozenset(_stem(word) for word in _STOP_WORDS)
+_FILLER_STEMS = frozenset(_stem(word) for word in _FILLER_WORDS)
+
+
+def _is_meaningful(token: str) -> bool:
+    if token in _STOP_WORDS or token in _FILLER_WORDS or not re.search(r"[a-z]", token):
+        return False
+    if len(token) < 2:
+        return False
+    stem = _stem(token)
+    return stem not in _STOP_STEMS and stem not in _FILLER_STEMS
+
+
+def _meaningful_stems(text: str, *, exclude: Iterable[str] = ()) -> list[str]:
+    excluded = set(exclude)
+    return [
+        _stem(token) for token in _tokens(text) if token not in excluded and _is_meaningful(token)
+    ]
+
+
+def _name_tokens(responder_name: str) -> set[str]:
+    return {token for token in _tokens(responder_name) if len(token) > 1}
+
+
+# --- Parts of a reply ------------------------------------------------------------------------
+
+
+def _split_signature(segments: list[str], responder_name: str) -> tuple[list[str], list[str]]:
+    """(body segments, closing signature segments): sign-offs, names and roles at the end."""
+    names = _name_tokens(responder_name)
+    end = len(segments)
+    while end > 0:
+        segment = segments[end - 1]
+        if len(_words(segment)) > _SIGNATURE_MAX_WORDS:
+            break
+        tokens = set(_tokens(segment))
+        if not (
+            _SIGN_OFF.match(segment)
+            or (names and tokens & names)
+            or _is_name_line(segment)
+            or _ROLE_LINE.match(segment)
+        ):
+            break
+        end -= 1
+    return segments[:end], segments[end:]
+
+
+def _strip_greeting(segments: list[str]) -> list[str]:
+    if not segments:
+        return segments
+    first = _GREETING.sub("", segments[0], count=1).strip()
+    return ([first] if first else []) + segments[1:]
+
+
+def _clauses(segment: str) -> list[str]:
+    parts = re.split(r"[,;:()\u2013\u2014]|\s-\s|\b(?:and|but|so|or)\b", segment)
+    return [part.strip() for part in parts if part and part.strip()]
+
+
+def _redirect_targets(text: str) -> list[str]:
+    return [target for pattern, target in _REDIRECTS if pattern.search(text)]
+
+
+def _is_name_line(segment: str) -> bool:
+    """ "Jane Smith, Ward Manager", "Dr Patel", "Jane": a person's name opening a short line."""
+    if not _NAME_LINE.match(segment):
+        return False
+    words = re.sub(r"[^A-Za-z'\-]", " ", segment).split()
+    return bool(words) and words[0].lower().rstrip(".") not in _NOT_A_NAME
+
+
+def _signed_by_a_person(plain: str, signature: list[str], responder_name: str) -> bool:
+    name = responder_name.strip()
+    if name:
+        lowered = plain.lower()
+        for candidate in {name, name.split()[0]}:
+            if len(candidate) > 1 and re.search(
+                r"(?<!\w)" + re.escape(candidate.lower()) + r"(?!\w)", lowered
+            ):
+                return True
+    for segment in signature:
+        if _is_name_line(_SIGN_OFF.sub("", segment, count=1).strip()):
+            return True
+    closing = "\n".join(signature)
+    return any(
+        match.group(1).lower() not in _NOT_A_NAME
+        for pattern, text in (
+            (_SIGN_OFF_NAME, closing),
+            (_FORMAL_SIGN_OFF_NAME, plain),
+            (_INTRODUCTION, plain),
+        )
+        for match in pattern.finditer(text)
+    )
+
+
+# --- The story -------------------------------------------------------------------------------
+
+
+def _story_stems(story: StoryFacts) -> set[str]:
+    body = re.sub(r"(?m)^\s{0,3}#{1,6}.*$", " ", story.body or "")  # template headings
+    text = f"{story.title or ''}\n{_plain(body)}"
+    stems = set(_meaningful_stems(text))
+    for name in story.service_names or ():
+        stems.update(
+            _stem(token)
+            for token in _tokens(name)
+            if token not in _SERVICE_GENERIC and _is_meaningful(token)
+        )
+    return stems
+
+
+def _normalised(text: str) -> str:
+    return " ".join(_tokens(text))
+
+
+def _service_mentioned(plain: str, service_names: Iterable[str]) -> bool:
+    reply = f" {_normalised(plain)} "
+    reply_stems = {_stem(token) for token in _tokens(plain)}
+    for name in service_names:
+        for part in [name, *re.split(r"[(),/\-\u2013\u2014]", name or "")]:
+            phrase = _normalised(part)
+            if not phrase:
+                continue
+            if f" {phrase} " in reply and phrase not in _SERVICE_GENERIC:
+                return True
+            tokens = phrase.split()
+            for index, token in enumerate(tokens):
+                if token in _SERVICE_GENERIC:
+                    # "ward 7", "bay b": a generic word with its number or letter.
+                    following = tokens[index + 1] if index + 1 < len(tokens) else ""
+                    if (
+                        following
+                        and (following.isdigit() or len(following) == 1)
+                        and f" {token} {following} " in reply
+                    ):
+                        return True
+                    continue
+                distinctive = (len(token) > 2 or "&" in token) and (
+                    _is_meaningful(token) or "&" in token
+                )
+                if distinctive and _stem(token) in reply_stems:
+                    return True
+    return False
+
+
+# --- Similarity ------------------------------------------------------------------------------
+
+
+def _shingles(tokens: list[str]) -> set[tuple[str, ...]]:
+    if len(tokens) < 3:
+        return {tuple(tokens)} if tokens else set()
+    return {tuple(tokens[i : i + 3]) for i in range(len(tokens) - 2)}
+
+
+def _similarity(text: str, others: Iterable[str]) -> float:
+    """The highest similarity of ``text`` to any of ``others``, 0..1 (0 when none compare)."""
+    tokens = _tokens(_plain(text))
+    if not tokens:
+        return 0.0
+    my_shingles = _shingles(tokens)
+    best = 0.0
+    for other in others:
+        other_tokens = _tokens(_plain(other or ""))
+        if not other_tokens:
+            continue
+        their_shingles = _shingles(other_tokens)
+        jaccard = len(my_shingles & their_shingles) / len(my_shingles | their_shingles)
+        if jaccard >= SHINGLE_JACCARD:
+            best = max(best, jaccard)
+            continue
+        # Word by word: as telling as letter by letter for replies, and far quicker.
+        matcher = SequenceMatcher(None, tokens, other_tokens, autojunk=False)
+        if matcher.real_quick_ratio() < SEQUENCE_RATIO or matcher.quick_ratio() < SEQUENCE_RATIO:
+            continue
+        ratio = matcher.ratio()
+        if ratio >= SEQUENCE_RATIO:
+            best = max(best, ratio)
+    return best
+
+
+# --- Messages --------------------------------------------------------------------------------
+
+
+def _only_redirects_message(targets: list[str]) -> str:
+    if "pals" in targets:
+        return (
+            "Your reply only points the author to PALS. Say what you will do about what they "
+            "told you, then offer PALS as well."
+        )
+    if "complaints" in targets:
+        return (
+            "Your reply only points the author to the complaints team. Say what you will do "
+            "about what they told you, then explain how to make a complaint as well."
+        )
+    return (
+        "Your reply only asks the author to get in touch. Say what you will do about what they "
+        "told you, then offer to talk to them as well."
+    )
+
+
+def _ignores_story_message(story: StoryFacts) -> str:
+    services = [name for name in story.service_names or () if name and name.strip()]
+    where = f" on {services[0].strip()}" if services else ""
+    return (
+        "Your reply doesn't mention anything the author told us, so it could have been written "
+        f"to anyone. Refer to what happened to them{where} in your own words, so they know you "
+        "have read their story."
+    )
+
+
+def _no_named_person_message(responder_name: str) -> str:
+    name = responder_name.strip() or "Priya Shah"
+    return (
+        "Your reply isn't signed by a person. Sign it with your name and role, for example "
+        f'"Best wishes, {name}, Ward Manager", so the author knows a real person has listened.'
+    )
+
+
+def _too_short_message(count: int) -> str:
+    if count == 0:
+        return "Your reply is empty. Write a few sentences that respond to what the author told us."
+    words = "word" if count == 1 else "words"
+    return (
+        f"Your reply is only {count} {words} long. A few sentences that respond to what the "
+        "author told us will mean much more to them."
+    )
+
+
+# --- The check -------------------------------------------------------------------------------
+
+
+def assess_response(
+    text: str, story: StoryFacts, *, responder_name: str, recent_responses: list[str]
+) -> Assessment:
+    """Score a draft response to ``story`` and advise the responder, most important first."""
+    responder_name = responder_name or ""
+    plain = _plain(text or "")
+    segments = _segments(plain)
+    body_segments, signature = _split_signature(segments, responder_name)
+    body_segments = _strip_greeting(body_segments)
+    body_text = "\n".join(body_segments)
+    story_stems = _story_stems(story)
+    names = _name_tokens(responder_name)
+    found: dict[str, str] = {}
+
+    # only_redirects: what is left once redirecting clauses and courtesies are taken away.
+    targets = _redirect_targets(plain)
+    if targets:
+        kept = [
+            clause
+            for segment in body_segments
+            for clause in (_clauses(segment) if _redirect_targets(segment) else [segment])
+            if not _redirect_targets(clause)
+        ]
+        substance = _meaningful_stems("\n".join(kept), exclude=names)
+        points = len(substance) + sum(1 for stem in substance if stem in story_stems)
+        if points < MIN_SUBSTANCE:
+            found["only_redirects"] = _only_redirects_message(targets)
+
+    # copy_paste
+    similarity = _similarity(plain, recent_responses or ())
+    if similarity:
+        found["copy_paste"] = (
+            f"Your reply is almost the same as one sent recently ({round(similarity * 100)}% "
+            "alike). People can read all your replies side by side, so write this one for this "
+            "author and what they told us."
+        )
+
+    # ignores_story
+    reply_stems = set(_meaningful_stems(body_text, exclude=names))
+    if not reply_stems & story_stems and not _service_mentioned(
+        body_text, story.service_names or ()
+    ):
+        found["ignores_story"] = _ignores_story_message(story)
+
+    # no_apology / no_thanks
+    if story.is_critical and not _APOLOGY.search(plain):
+        found["no_apology"] = (
+            "The author raised concerns, but your reply doesn't say sorry. A sincere apology "
+            "for what went wrong is not an admission of liability, and it shows you have "
+            "listened."
+        )
+    if story.is_positive and not _THANKS.search(plain):
+        found["no_thanks"] = (
+            "The author took the time to say something kind, but your reply doesn't thank "
+            "them. Thank them, and say who you will pass their words on to."
+        )
+
+    # no_named_person
+    if not _signed_by_a_person(plain, signature, responder_name):
+        found["no_named_person"] = _no_named_person_message(responder_name)
+
+    # too_short
+    word_count = len(_words(plain))
+    if word_count < MIN_WORDS:
+        found["too_short"] = _too_short_message(word_count)
+
+    advice = tuple(Advice(code, found[code]) for code in CODES if code in found)
+    score = max(0, min(100, 100 - sum(WEIGHTS[item.code] for item in advice)))
+    return Assessment(score=score, advice=advice)

@@ -1,0 +1,257 @@
+"""Answering a story in public: publishing a response under a named member of staff,
+editing it for a short while, and recording what changed.
+
+Run inside the responding organisation's schema. The hub's PublicResponse is written in the
+same transaction, and the author hears of it (through the hub, which alone knows how to
+reach them) once that has committed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import connection, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from feedback import quality
+from feedback.hub.models import PublicResponse, PublicStory
+from feedback.models import PROGRESS_ORDER, Response, ResponseVersion, Story
+from feedback.public_cache import bump_public_version
+from feedback.vocabulary import ChangeStatus, Criticality, Progress
+from tenants.accounts.models import Role, User
+from tenants.audit.recording import record_audit
+from tenants.schemas import public_schema
+
+EDIT_WINDOW = timedelta(minutes=30)
+MAX_WORDS = 1000
+MAX_CHARACTERS = 10000
+POSITIVE = {Criticality.NOT_CRITICAL, Criticality.MINIMALLY_CRITICAL}
+
+
+class RespondingError(Exception):
+    """The response cannot be published or changed; the message says why."""
+
+
+@dataclass(frozen=True)
+class Draft:
+    body: str
+    change_status: str = ChangeStatus.NONE
+    change_description: str = ""
+
+
+def story_facts(story: Story) -> quality.StoryFacts:
+    return quality.StoryFacts(
+        title=story.title,
+        body=story.body,
+        service_names=[service.name for service in story.services.all()],
+        is_positive=story.criticality in POSITIVE,
+        is_critical=story.criticality not in POSITIVE,
+    )
+
+
+def assess(story: Story, draft: Draft, *, responder: User) -> quality.Assessment:
+    """The quality check, against the organisation's own recent responses."""
+    recent = list(
+        Response.objects.exclude(story=story)
+        .order_by("-published_at")
+        .values_list("body", flat=True)[:50]
+    )
+    return quality.assess_response(
+        draft.body, story_facts(story), responder_name=responder.full_name, recent_responses=recent
+    )
+
+
+def check_draft(draft: Draft) -> Draft:
+    body = draft.body.strip()
+    if not body:
+        raise RespondingError("Write your response before publishing it.")
+    if len(body) > MAX_CHARACTERS or len(body.split()) > MAX_WORDS:
+        raise RespondingError(f"Keep a response under {MAX_WORDS:,} words.")
+    status = ChangeStatus(draft.change_status or ChangeStatus.NONE)
+    description = draft.change_description.strip()
+    if status != ChangeStatus.NONE and not description:
+        raise RespondingError("Say in a sentence what was changed, or is planned.")
+    if len(description) > 300:
+        raise RespondingError("Keep the description of the change under 300 characters.")
+    return Draft(body=body, change_status=status, change_description=description)
+
+
+def _check_people(responder: User, written_by: User) -> None:
+    if not written_by.has_role(Role.RESPONDER):
+        raise RespondingError("Only responders and administrators can respond.")
+    if responder.pk != written_by.pk:
+        if not written_by.has_role(Role.ADMINISTRATOR):
+            raise RespondingError("Only administrators can respond on a colleague's behalf.")
+        if not responder.has_role(Role.RESPONDER):
+            raise RespondingError(f"{responder} is not a responder.")
+
+
+def publish_response(
+    story: Story,
+    draft: Draft,
+    *,
+    responder: User,
+    written_by: User,
+    request: HttpRequest | None = None,
+) -> Response:
+    """Publish `draft` as `responder`'s response (typed by `written_by`)."""
+    _check_people(responder, written_by)
+    draft = check_draft(draft)
+    verdict = assess(story, draft, responder=responder)
+    organisation = connection.tenant
+    now = timezone.now()
+    with transaction.atomic():
+        story = Story.objects.select_for_update().get(pk=story.pk)
+        response = Response.objects.create(
+            story=story,
+            responder=responder,
+            written_by=written_by,
+            body=draft.body,
+            change_status=draft.change_status,
+            change_description=draft.change_description,
+            quality=verdict.to_json(),
+            published_at=now,
+        )
+        ResponseVersion.objects.create(
+            response=response,
+            body=draft.body,
+            change_status=draft.change_status,
+            change_description=draft.change_description,
+            saved_by=written_by,
+        )
+        moved = story.advance_progress(_progress_for(draft.change_status))
+        if story.first_responded_at is None:
+            story.first_responded_at = now
+        story.save(update_fields=["progress", "first_responded_at"])
+        with public_schema():
+            public = PublicResponse.objects.create(
+                public_story_id=story.public_id,
+                organisation_id=organisation.pk,
+                responder_name=responder.full_name,
+                responder_job_title=responder.job_title,
+                responder_department=responder.department,
+                responder_is_clinician=responder.is_clinician,
+                body=draft.body,
+                change_status=draft.change_status,
+                change_description=draft.change_description,
+                published_at=now,
+                updated_at=now,
+            )
+            if moved:
+                _advance_public_progress(story.public_id, story.progress)
+            bump_public_version()
+        response.public_id = public.pk
+        response.save(update_fields=["public_id"])
+        on_behalf = responder.pk != written_by.pk
+        record_audit(
+            "response.published",
+            actor=written_by,
+            target=response,
+            summary=f"Responded to “{story.title}”"
+            + (f" on behalf of {responder.email}" if on_behalf else ""),
+            detail={
+                "quality": verdict.to_json(),
+                "on_behalf_of": responder.email if on_behalf else None,
+            },
+            request=request,
+        )
+        from feedback.tasks import notify_author_of_response
+
+        transaction.on_commit(lambda: notify_author_of_response.delay(public.pk))
+    return response
+
+
+def edit_response(
+    response: Response, draft: Draft, *, editor: User, request: HttpRequest | None = None
+) -> Response:
+    """Change a response within EDIT_WINDOW of publishing; every wording is kept."""
+    if editor.pk not in (response.responder_id, response.written_by_id):
+        raise RespondingError("Only the person who published a response can edit it.")
+    if timezone.now() - response.published_at > EDIT_WINDOW:
+        raise RespondingError(
+            "A response can be edited for 30 minutes after publishing. Publish a further "
+            "response instead."
+        )
+    draft = check_draft(draft)
+    now = timezone.now()
+    with transaction.atomic():
+        response.body = draft.body
+        response.change_status = draft.change_status
+        response.change_description = draft.change_description
+        response.edited_at = now
+        response.save(update_fields=["body", "change_status", "change_description", "edited_at"])
+        ResponseVersion.objects.create(
+            response=response,
+            body=draft.body,
+            change_status=draft.change_status,
+            change_description=draft.change_description,
+            saved_at=now,
+            saved_by=editor,
+        )
+        story = response.story
+        if story.advance_progress(_progress_for(draft.change_status)):
+            story.save(update_fields=["progress"])
+        with public_schema():
+            PublicResponse.objects.filter(pk=response.public_id).update(
+                body=draft.body,
+                change_status=draft.change_status,
+                change_description=draft.change_description,
+                updated_at=now,
+            )
+            _advance_public_progress(story.public_id, story.progress)
+            bump_public_version()
+        record_audit(
+            "response.edited",
+            actor=editor,
+            target=response,
+            summary="Edited a response",
+            request=request,
+        )
+    return response
+
+
+@transaction.atomic
+def record_change(
+    response: Response,
+    status: str,
+    description: str,
+    *,
+    actor: User,
+    request: HttpRequest | None = None,
+) -> Response:
+    """Say a planned change was made (or plan one) after the edit window has closed."""
+    draft = check_draft(Draft(response.body, status, description))
+    response.change_status = draft.change_status
+    response.change_description = draft.change_description
+    response.save(update_fields=["change_status", "change_description"])
+    story = response.story
+    if story.advance_progress(_progress_for(draft.change_status)):
+        story.save(update_fields=["progress"])
+    with public_schema():
+        PublicResponse.objects.filter(pk=response.public_id).update(
+            change_status=draft.change_status,
+            change_description=draft.change_description,
+            updated_at=timezone.now(),
+        )
+        _advance_public_progress(story.public_id, story.progress)
+        bump_public_version()
+    record_audit(
+        "response.change_recorded",
+        actor=actor,
+        target=response,
+        summary=f"{ChangeStatus(draft.change_status).label}: {draft.change_description}"[:300],
+        request=request,
+    )
+    return response
+
+
+def _progress_for(change_status: str) -> Progress:
+    return Progress.RESPONDED if change_status == ChangeStatus.NONE else Progress.CHANGED
+
+
+def _advance_public_progress(public_story_id: int, progress: str) -> None:
+    story = PublicStory.objects.select_for_update().get(pk=public_story_id)
+    if PROGRESS_ORDER.index(progress) > PROGRESS_ORDER.index(story.progress):
+        story.progress = progress
+        story.save(update_fields=["progress"])
