@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from django.urls import include, path
 
+from tenants.accounts.media import serve_photo
 from tenants.admin import site as admin_site
 
 urlpatterns = [
     path("admin/", admin_site.urls),
+    path("media/<path:path>", serve_photo, name="media"),
     path("", include("feedback.urls_hub")),
 ]

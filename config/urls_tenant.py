@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from django.urls import include, path
 
+from tenants.accounts.media import serve_photo
+
 urlpatterns = [
+    path("media/<path:path>", serve_photo, name="media"),
     path("accounts/", include("tenants.accounts.urls")),
     path("", include("feedback.urls_workspace")),
     path("", include("tenants.urls")),

@@ -16,24 +16,26 @@ from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
 
 from feedback.apikeys import KEY_PREFIX, hash_key
-from feedback.hub.models import ApiKey, PublicStory, ServiceListing, Submission
-from feedback.models import Service
+from feedback.hub.models import ApiKey, PublicResponse, PublicStory, ServiceListing, Submission
+from feedback.models import Response, Service, Story
 from feedback.moderation import grant_moderation
 from feedback.publishing import StoryToPublish, import_published_stories
 from feedback.rendering import compose_body
+from feedback.responding import Draft, ResponseToImport, import_responses
 from feedback.services import create_site, save_service
 from feedback.submissions import StoryFromAuthor, submit_story
 from feedback.taxonomy import DEFAULT_TAGS, tag_key
 from feedback.vocabulary import (
     AgeGroup,
     AuthorRole,
+    ChangeStatus,
     Criticality,
     Polarity,
     ServiceType,
     SubmissionRoute,
     TagGroup,
 )
-from tenants.accounts.models import User
+from tenants.accounts.models import Role, User
 from tenants.models import Organisation
 
 # (site name, site code, [(service name, code, type, parent name or None)])
@@ -204,11 +206,41 @@ PENDING = [
 ]
 
 
+RESPONDERS = [
+    # (local part, name, job title, department, clinician)
+    ("tom.okafor", "Dr Tom Okafor", "Consultant", "Medicine", True),
+    ("helen.baker", "Helen Baker", "Matron", "Nursing", True),
+    ("james.lee", "James Lee", "Patient Experience Lead", "Patient Experience", False),
+]
+THANKS = [
+    "Thank you so much for taking the time to tell us about your care on {service}.",
+    "Thank you for your lovely words about {service}; they mean a great deal to the team.",
+]
+SORRY = [
+    "I am so sorry that your experience on {service} fell short of what you should expect.",
+    "I am sorry to read about your time with {service}, and thank you for telling us.",
+]
+SPECIFIC = [
+    "I have shared your story with the whole team at their morning huddle.",
+    "We have looked at what happened and talked it through with the staff involved.",
+    "Your story has been discussed at our ward meeting so that we all learn from it.",
+]
+CHANGES = [
+    "A discharge coordinator now works on the ward every weekday",
+    "We now phone patients when an appointment has to move",
+    "Night-time checks are now done with dimmed lights and quieter trolleys",
+    "Every patient is given a written medication plan before they go home",
+    "We have added two more staff to the weekend rota",
+]
+GENERIC = "Thank you for your feedback. Please contact PALS on 01632 960000."
+
+
 @dataclass(frozen=True)
 class FeedbackDemo:
     api_key: str
     stories: int
     pending: int
+    responses: int
 
 
 def seed_feedback_demo(organisations: list[Organisation], *, stories: int = 5000) -> FeedbackDemo:
@@ -222,6 +254,9 @@ def seed_feedback_demo(organisations: list[Organisation], *, stories: int = 5000
         providers = [o for o in organisations if o.slug in SITES]
         if not PublicStory.objects.filter(organisations__in=providers).exists():
             _seed_stories(providers, stories)
+    for organisation in providers:
+        _seed_responses(organisation)
+    with schema_context("public"):
         if not Submission.objects.exists():
             _seed_pending(providers)
         lead = next(o for o in organisations if o.slug not in SITES)
@@ -239,6 +274,7 @@ def seed_feedback_demo(organisations: list[Organisation], *, stories: int = 5000
             api_key=key,
             stories=PublicStory.objects.count(),
             pending=Submission.objects.filter(state="pending").count(),
+            responses=PublicResponse.objects.count(),
         )
 
 
@@ -356,3 +392,65 @@ def _seed_pending(providers: list[Organisation]) -> None:
                 listings=[listings[(index * 5) % len(listings)]],
             )
         )
+
+
+def _seed_responses(organisation: Organisation) -> None:
+    """About two-thirds of the stories answered, by several named responders, after a
+    realistic delay; a few generic replies the quality check flags; some changes."""
+    rng = random.Random(organisation.pk * 7919)
+    with tenant_context(organisation):
+        if Response.objects.exists():
+            return
+        responders = list(User.objects.filter(role__in=[Role.RESPONDER, Role.ADMINISTRATOR]))
+        for local, name, title, department, clinician in RESPONDERS:
+            email = f"{local}@{_email_domain(organisation)}"
+            user = User.objects.filter(email=email).first() or User.objects.create_user(
+                email, None, full_name=name, role=Role.RESPONDER
+            )
+            user.job_title, user.department, user.is_clinician = title, department, clinician
+            user.save(update_fields=["job_title", "department", "is_clinician"])
+            responders.append(user)
+        items = []
+        now = timezone.now()
+        for story in Story.objects.prefetch_related("services").order_by("published_at"):
+            if rng.random() > 0.66:
+                continue
+            critical = story.criticality not in (
+                Criticality.NOT_CRITICAL,
+                Criticality.MINIMALLY_CRITICAL,
+            )
+            delay = timedelta(hours=rng.uniform(1, 30) if critical else rng.uniform(2, 240))
+            published_at = story.published_at + delay
+            if published_at > now:
+                continue
+            responder = rng.choice(responders)
+            service = story.services.all()[0].name
+            if len(items) % 12 == 5:  # one reply in twelve is the generic kind
+                body, status, change = GENERIC, ChangeStatus.NONE, ""
+            else:
+                opening = rng.choice(SORRY if critical else THANKS).format(service=service)
+                body = f"{opening} {rng.choice(SPECIFIC)}"
+                status, change = ChangeStatus.NONE, ""
+                roll = rng.random()
+                if critical and roll < 0.35:
+                    status, change = ChangeStatus.PLANNED, rng.choice(CHANGES)
+                elif critical and roll < 0.6:
+                    status, change = ChangeStatus.MADE, rng.choice(CHANGES)
+                if change:
+                    body += f" {change}."
+                body += f"\n\n{responder.full_name}, {responder.job_title or 'Patient Experience'}"
+            items.append(
+                ResponseToImport(
+                    story=story,
+                    responder=responder,
+                    draft=Draft(body, status, change),
+                    published_at=published_at,
+                )
+            )
+        import_responses(items)
+
+
+def _email_domain(organisation: Organisation) -> str:
+    from tenants.demo import ORGANISATIONS
+
+    return next(d.email_domain for d in ORGANISATIONS if d.slug == organisation.slug)

@@ -17,6 +17,7 @@ from django_tenants.utils import tenant_context
 from feedback.hub.models import PublicStory, ServiceListing
 from feedback.models import Service, Story, Tag
 from feedback.public_cache import bump_public_version
+from feedback.targets import default_due_at
 from feedback.taxonomy import DEFAULT_TAG_LOOKUP
 from feedback.vocabulary import Polarity
 from tenants.models import Organisation
@@ -146,6 +147,7 @@ def _write_stories(
             assisted_by=story.assisted_by,
             submitted_at=story.submitted_at,
             published_at=story.published_at,
+            due_at=default_due_at(story.criticality, story.published_at),
         )
         for public, story, _ in items
     )

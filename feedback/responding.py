@@ -8,7 +8,7 @@ reach them) once that has committed."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.http import HttpRequest
@@ -132,6 +132,7 @@ def publish_response(
                 responder_job_title=responder.job_title,
                 responder_department=responder.department,
                 responder_is_clinician=responder.is_clinician,
+                responder_photo=responder.photo.name if responder.photo else "",
                 body=draft.body,
                 change_status=draft.change_status,
                 change_description=draft.change_description,
@@ -255,3 +256,92 @@ def _advance_public_progress(public_story_id: int, progress: str) -> None:
     if PROGRESS_ORDER.index(progress) > PROGRESS_ORDER.index(story.progress):
         story.progress = progress
         story.save(update_fields=["progress"])
+
+
+@dataclass(frozen=True)
+class ResponseToImport:
+    story: Story
+    responder: User
+    draft: Draft
+    published_at: datetime
+
+
+def import_responses(items: list[ResponseToImport]) -> int:
+    """Bring already-published responses in (history from another platform, and the demo),
+    in one transaction, with a handful of queries whatever their number. Run inside the
+    organisation's schema."""
+    organisation = connection.tenant
+    recent: list[str] = []
+    with transaction.atomic():
+        responses = []
+        for item in items:
+            draft = check_draft(item.draft)
+            verdict = quality.assess_response(
+                draft.body,
+                story_facts(item.story),
+                responder_name=item.responder.full_name,
+                recent_responses=recent[-20:],
+            )
+            recent.append(draft.body)
+            responses.append(
+                Response(
+                    story=item.story,
+                    responder=item.responder,
+                    written_by=item.responder,
+                    body=draft.body,
+                    change_status=draft.change_status,
+                    change_description=draft.change_description,
+                    quality=verdict.to_json(),
+                    published_at=item.published_at,
+                )
+            )
+        responses = Response.objects.bulk_create(responses)
+        ResponseVersion.objects.bulk_create(
+            ResponseVersion(
+                response=r,
+                body=r.body,
+                change_status=r.change_status,
+                change_description=r.change_description,
+                saved_at=r.published_at,
+                saved_by=r.written_by,
+            )
+            for r in responses
+        )
+        stories = []
+        for response in responses:
+            story = response.story
+            story.advance_progress(_progress_for(response.change_status))
+            if story.first_responded_at is None or response.published_at < story.first_responded_at:
+                story.first_responded_at = response.published_at
+            stories.append(story)
+        Story.objects.bulk_update(stories, ["progress", "first_responded_at"])
+        with public_schema():
+            publics = PublicResponse.objects.bulk_create(
+                PublicResponse(
+                    public_story_id=r.story.public_id,
+                    organisation_id=organisation.pk,
+                    responder_name=r.responder.full_name,
+                    responder_job_title=r.responder.job_title,
+                    responder_department=r.responder.department,
+                    responder_is_clinician=r.responder.is_clinician,
+                    body=r.body,
+                    change_status=r.change_status,
+                    change_description=r.change_description,
+                    published_at=r.published_at,
+                    updated_at=r.published_at,
+                )
+                for r in responses
+            )
+            progress = {story.public_id: story.progress for story in stories}
+            changed = []
+            for public_story in PublicStory.objects.filter(pk__in=progress).select_for_update():
+                wanted = progress[public_story.pk]
+                if PROGRESS_ORDER.index(wanted) > PROGRESS_ORDER.index(public_story.progress):
+                    public_story.progress = wanted
+                    changed.append(public_story)
+            PublicStory.objects.bulk_update(changed, ["progress"])
+            bump_public_version()
+        for response, public in zip(responses, publics, strict=True):
+            response.public_id = public.pk
+        Response.objects.bulk_update(responses, ["public_id"])
+    return len(responses)

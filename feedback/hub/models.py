@@ -189,6 +189,8 @@ class PublicResponse(models.Model):
     responder_job_title = models.CharField(max_length=150, blank=True)
     responder_department = models.CharField(max_length=150, blank=True)
     responder_is_clinician = models.BooleanField(default=False)
+    # Path of the responder's photo under MEDIA_ROOT (profiles/<schema>/...), or empty.
+    responder_photo = models.CharField(max_length=200, blank=True)
     body = models.TextField(help_text="Markdown")
     change_status = models.CharField(
         max_length=10, choices=ChangeStatus.choices, default=ChangeStatus.NONE

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 
 from tenants import ratelimit
 from tenants.accounts.models import Role, User
+from tenants.accounts.photos import check_photo
 
 RATE_LIMITED = "rate_limited"
 
@@ -75,5 +76,13 @@ class ProfileForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = ["full_name", "job_title", "department", "is_clinician"]
-        labels = {"full_name": "Your name as shown on responses"}
+        fields = ["full_name", "job_title", "department", "is_clinician", "photo"]
+        labels = {"full_name": "Your name as shown on responses", "photo": "Photo (optional)"}
+        help_texts = {"photo": "A PNG or JPEG under 2 MB, shown beside your responses."}
+        widgets = {"photo": forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg"})}
+
+    def clean_photo(self) -> Any:
+        photo = self.cleaned_data.get("photo")
+        if photo and hasattr(photo, "content_type"):  # a new upload, not the stored file
+            self.instance._photo_extension = check_photo(photo)
+        return photo

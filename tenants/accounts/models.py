@@ -13,6 +13,8 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models
 from django.utils import timezone
 
+from tenants.accounts.photos import photo_path
+
 
 class Role(models.TextChoices):
     """What a member of an organisation's staff may do; each role includes the ones before it."""
@@ -57,6 +59,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
     # Shown with the person's public responses.
     is_clinician = models.BooleanField("I am a clinician", default=False)
+    photo = models.ImageField(upload_to=photo_path, blank=True)
     is_active = models.BooleanField(default=True)
     # Django admin access: platform staff in the hub only.
     is_staff = models.BooleanField(default=False)

@@ -389,3 +389,17 @@ def test_the_author_is_never_shown_to_staff(cast: Cast, story_a: Story) -> None:
     with schema_context("public"):
         assert all(AUTHOR_EMAIL not in str(e.detail) for e in AuditEvent.objects.all())
     assert User.objects.filter(email=AUTHOR_EMAIL).count() == 0
+
+
+def test_overdue_stories_are_flagged_in_the_inbox(cast: Cast) -> None:
+    late = tell_and_publish(
+        cast, [cast.ward_a], title="Nobody answered", criticality="severely critical"
+    )
+    with tenant_context(cast.org_a):
+        Story.objects.filter(public_id=late.public_story.pk).update(
+            due_at=timezone.now() - timedelta(hours=2)
+        )
+    tell_and_publish(cast, [cast.ward_a], title="Fresh and fine", criticality="not critical")
+    body = responder_client(cast).get("/stories/?overdue=on").content.decode()
+    assert "Nobody answered" in body and "Fresh and fine" not in body
+    assert "overdue" in body

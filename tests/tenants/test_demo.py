@@ -56,7 +56,11 @@ def test_seed_demo_is_idempotent() -> None:
     assert (Organisation.objects.count(), Network.objects.count()) == counts
     trust = Organisation.objects.get(slug="northshire-hospitals")
     with tenant_context(trust):
-        assert User.objects.count() == 3
+        users = User.objects.count()
+    _seed()
+    with tenant_context(trust):
+        assert User.objects.count() == users  # three per role, plus the named responders
+        assert set(User.objects.values_list("role", flat=True)) == set(Role.values)
 
 
 def test_demo_logins_work() -> None:
@@ -66,3 +70,29 @@ def test_demo_logins_work() -> None:
     assert sign_in(client, "responder@northshire-icb.example", DEMO_PASSWORD).status_code == 302
     body = client.get("/").content.decode()
     assert "Northshire Provider Network" in body
+
+
+def test_the_demo_has_responses_flags_and_changes() -> None:
+    from feedback.hub.models import PublicResponse, PublicStory
+    from feedback.models import Response
+
+    _seed()
+    stories = PublicStory.objects.filter(organisations__slug="northshire-hospitals").count()
+    responded = (
+        PublicStory.objects.filter(
+            organisations__slug="northshire-hospitals", responses__isnull=False
+        )
+        .distinct()
+        .count()
+    )
+    assert 0.5 < responded / stories < 0.8
+    assert PublicResponse.objects.exclude(change_status="none").exists()
+    assert PublicResponse.objects.values("responder_name").distinct().count() >= 3
+    trust = Organisation.objects.get(slug="northshire-hospitals")
+    with tenant_context(trust):
+        flagged = [
+            r
+            for r in Response.objects.all()
+            if any(a["code"] == "only_redirects" for a in r.quality["advice"])
+        ]
+    assert flagged, "some demo replies should be generic, for the quality check to catch"

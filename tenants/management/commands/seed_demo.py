@@ -34,7 +34,8 @@ class Command(BaseCommand):
             out.write(f"    {login.role:<14} {login.email}")
         out.write(f"\n  Every demo account's password: {DEMO_PASSWORD}")
         out.write(
-            f"\n  Stories: {stories.stories} published, {stories.pending} waiting for moderation "
+            f"\n  Stories: {stories.stories} published, {stories.responses} responses, "
+            f"{stories.pending} waiting for moderation "
             f"at {public_url(settings.BASE_DOMAIN, '/moderation/')}"
         )
         out.write(
