@@ -403,3 +403,19 @@ def test_overdue_stories_are_flagged_in_the_inbox(cast: Cast) -> None:
     body = responder_client(cast).get("/stories/?overdue=on").content.decode()
     assert "Nobody answered" in body and "Fresh and fine" not in body
     assert "overdue" in body
+
+
+def test_each_organisation_a_story_names_can_respond(cast: Cast) -> None:
+    published = tell_and_publish(cast, [cast.ward_a, cast.ward_b], criticality="mildly critical")
+    for org, responder in ((cast.org_a, cast.responder_a), (cast.org_b, cast.responder_b)):
+        with tenant_context(org):
+            story = Story.objects.get(public_id=published.public_story.pk)
+            publish_response(
+                story,
+                Draft(GOOD_REPLY.replace("Rita Responder", responder.full_name)),
+                responder=responder,
+                written_by=responder,
+            )
+    page = client_for(None).get(f"/stories/{published.public_story.pk}/").content.decode()
+    assert "Rita Responder" in page and "Bea Responder" in page
+    assert cast.org_a.name in page and cast.org_b.name in page
