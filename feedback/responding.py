@@ -190,18 +190,7 @@ def edit_response(
             saved_at=now,
             saved_by=editor,
         )
-        story = response.story
-        if story.advance_progress(_progress_for(draft.change_status)):
-            story.save(update_fields=["progress"])
-        with public_schema():
-            PublicResponse.objects.filter(pk=response.public_id).update(
-                body=draft.body,
-                change_status=draft.change_status,
-                change_description=draft.change_description,
-                updated_at=now,
-            )
-            _advance_public_progress(story.public_id, story.progress)
-            bump_public_version()
+        _mirror(response, body=draft.body, updated_at=now)
         record_audit(
             "response.edited",
             actor=editor,
@@ -226,17 +215,7 @@ def record_change(
     response.change_status = draft.change_status
     response.change_description = draft.change_description
     response.save(update_fields=["change_status", "change_description"])
-    story = response.story
-    if story.advance_progress(_progress_for(draft.change_status)):
-        story.save(update_fields=["progress"])
-    with public_schema():
-        PublicResponse.objects.filter(pk=response.public_id).update(
-            change_status=draft.change_status,
-            change_description=draft.change_description,
-            updated_at=timezone.now(),
-        )
-        _advance_public_progress(story.public_id, story.progress)
-        bump_public_version()
+    _mirror(response, updated_at=timezone.now())
     record_audit(
         "response.change_recorded",
         actor=actor,
@@ -245,6 +224,22 @@ def record_change(
         request=request,
     )
     return response
+
+
+def _mirror(response: Response, **fields: object) -> None:
+    """Carry a changed response's change claim (and `fields`) to the story's progress and the
+    hub's public copy."""
+    story = response.story
+    if story.advance_progress(_progress_for(response.change_status)):
+        story.save(update_fields=["progress"])
+    with public_schema():
+        PublicResponse.objects.filter(pk=response.public_id).update(
+            change_status=response.change_status,
+            change_description=response.change_description,
+            **fields,
+        )
+        _advance_public_progress(story.public_id, story.progress)
+        bump_public_version()
 
 
 def _progress_for(change_status: str) -> Progress:

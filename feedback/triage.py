@@ -7,14 +7,35 @@ from __future__ import annotations
 from django.db import transaction
 from django.http import HttpRequest
 
+from feedback.hub.models import PublicStory
 from feedback.models import Story, StoryNote, StoryReading, Tag
+from feedback.public_cache import bump_public_version
 from feedback.vocabulary import Progress
 from tenants.accounts.models import Role, User
 from tenants.audit.recording import record_audit
+from tenants.schemas import public_schema
 
 
 class TriageError(Exception):
     """The change is not allowed; the message says why."""
+
+
+@transaction.atomic
+def mark_heard(stories: list[Story]) -> int:
+    """Stories staff have seen listed (or been alerted to) are heard; never moves back."""
+    ids = [s.pk for s in stories if s.progress == Progress.UNHEARD]
+    if not ids:
+        return 0
+    public_ids = list(Story.objects.filter(pk__in=ids).values_list("public_id", flat=True))
+    moved = Story.objects.filter(pk__in=ids, progress=Progress.UNHEARD).update(
+        progress=Progress.HEARD
+    )
+    with public_schema():
+        PublicStory.objects.filter(pk__in=public_ids, progress=Progress.UNHEARD).update(
+            progress=Progress.HEARD
+        )
+        bump_public_version()
+    return moved
 
 
 @transaction.atomic
@@ -23,6 +44,11 @@ def open_story(story: Story, *, reader: User) -> list[StoryReading]:
     _, first_time = StoryReading.objects.get_or_create(story=story, reader=reader)
     if story.advance_progress(Progress.READ):
         story.save(update_fields=["progress"])
+        with public_schema():
+            PublicStory.objects.filter(
+                pk=story.public_id, progress__in=[Progress.UNHEARD, Progress.HEARD]
+            ).update(progress=Progress.READ)
+            bump_public_version()
     if first_time:
         record_audit("story.read", actor=reader, target=story, summary=f"Read “{story.title}”")
     return list(story.readings.select_related("reader"))

@@ -36,7 +36,14 @@ from feedback.responding import (
     record_change,
 )
 from feedback.services import add_private_tag, create_site, save_service
-from feedback.triage import TriageError, add_note, assign_story, open_story, set_private_tags
+from feedback.triage import (
+    TriageError,
+    add_note,
+    assign_story,
+    mark_heard,
+    open_story,
+    set_private_tags,
+)
 from feedback.vocabulary import ChangeStatus
 from tenants.accounts.access import require_role, role_required
 from tenants.accounts.models import Role, User
@@ -65,6 +72,7 @@ def stories(request: HttpRequest) -> HttpResponse:
         )
     rows = filtered_stories(filters, user_id=request.user.pk)
     page = Paginator(rows.prefetch_related("services"), 25).get_page(request.GET.get("page"))
+    mark_heard(list(page))
     query = request.GET.copy()
     query.pop("page", None)
     return render(

@@ -419,3 +419,28 @@ def test_each_organisation_a_story_names_can_respond(cast: Cast) -> None:
     page = client_for(None).get(f"/stories/{published.public_story.pk}/").content.decode()
     assert "Rita Responder" in page and "Bea Responder" in page
     assert cast.org_a.name in page and cast.org_b.name in page
+
+
+def test_progress_follows_the_work(cast: Cast) -> None:
+    published = tell_and_publish(cast, [cast.ward_a], title="Progress probe")
+    public_id = published.public_story.pk
+
+    def progress() -> tuple[str, str]:
+        with tenant_context(cast.org_a):
+            mine = Story.objects.get(public_id=public_id).progress
+        return mine, PublicStory.objects.get(pk=public_id).progress
+
+    assert progress() == ("unheard", "unheard")
+    client = responder_client(cast)
+    client.get("/stories/")
+    assert progress() == ("heard", "heard")
+    with tenant_context(cast.org_a):
+        story = Story.objects.get(public_id=public_id)
+    client.get(f"/stories/{story.pk}/")
+    assert progress() == ("read", "read")
+    client.post(
+        f"/stories/{story.pk}/", {"action": "publish", "body": GOOD_REPLY, "change_status": "none"}
+    )
+    assert progress() == ("responded", "responded")
+    client.get("/stories/")  # listing again never moves it back
+    assert progress() == ("responded", "responded")
