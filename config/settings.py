@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from config import embedded
@@ -67,6 +68,7 @@ TENANT_APPS = [
     "tenants.accounts",
     "tenants.audit",
     "feedback",
+    "alerts",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -183,6 +185,18 @@ CELERY_BEAT_SCHEDULE = {
     "clear-expired-sessions": {
         "task": "tenants.dispatch_clear_expired_sessions",
         "schedule": 6 * 60 * 60,
+    },
+    "alerts-sweep": {"task": "alerts.dispatch_sweeps", "schedule": 5 * 60},
+    "alerts-targets": {"task": "alerts.dispatch_target_checks", "schedule": 15 * 60},
+    "alerts-daily-digests": {
+        "task": "alerts.dispatch_digests",
+        "schedule": crontab(hour=7, minute=0),
+        "args": ("daily",),
+    },
+    "alerts-weekly-digests": {
+        "task": "alerts.dispatch_digests",
+        "schedule": crontab(hour=7, minute=15, day_of_week="mon"),
+        "args": ("weekly",),
     },
 }
 

@@ -9,6 +9,7 @@ from tenants.accounts.media import serve_photo
 urlpatterns = [
     path("media/<path:path>", serve_photo, name="media"),
     path("accounts/", include("tenants.accounts.urls")),
+    path("alerts/", include("alerts.urls")),
     path("", include("feedback.urls_workspace")),
     path("", include("tenants.urls")),
 ]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
-from django_tenants.utils import schema_context
+from django_tenants.utils import schema_context, tenant_context
 
 from feedback.hub.models import ApiKey
 from tenants.audit.recording import record_audit
@@ -34,7 +34,7 @@ class NewKey:
 
 
 def create_api_key(organisation: Organisation, *, name: str, actor=None) -> NewKey:
-    """Make a key for `organisation`. The audit row goes to the active (organisation's) schema."""
+    """Make a key for `organisation`, by one of its staff (`actor`)."""
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
         with schema_context("public"):
@@ -45,9 +45,13 @@ def create_api_key(organisation: Organisation, *, name: str, actor=None) -> NewK
                 key_hash=hash_key(secret),
                 created_by=getattr(actor, "email", "") or "system",
             )
-        record_audit(
-            "api_key.created", actor=actor, target=api_key, summary=f"Made API key “{api_key.name}”"
-        )
+        with tenant_context(organisation):  # the audit row goes where the actor lives
+            record_audit(
+                "api_key.created",
+                actor=actor,
+                target=api_key,
+                summary=f"Made API key “{api_key.name}”",
+            )
     return NewKey(api_key=api_key, secret=secret)
 
 
@@ -58,12 +62,13 @@ def revoke_api_key(organisation: Organisation, key_id: int, *, actor=None) -> Ap
             if api_key.revoked_at is None:
                 api_key.revoked_at = timezone.now()
                 api_key.save(update_fields=["revoked_at"])
-        record_audit(
-            "api_key.revoked",
-            actor=actor,
-            target=api_key,
-            summary=f"Revoked API key “{api_key.name}”",
-        )
+        with tenant_context(organisation):  # the audit row goes where the actor lives
+            record_audit(
+                "api_key.revoked",
+                actor=actor,
+                target=api_key,
+                summary=f"Revoked API key “{api_key.name}”",
+            )
     return api_key
 
 

@@ -14,10 +14,10 @@ from django.contrib.postgres.search import SearchVector
 from django.db import connection, transaction
 from django_tenants.utils import tenant_context
 
+from alerts.targets import current_targets
 from feedback.hub.models import PublicStory, ServiceListing
 from feedback.models import Service, Story, Tag
 from feedback.public_cache import bump_public_version
-from feedback.targets import default_due_at
 from feedback.taxonomy import DEFAULT_TAG_LOOKUP
 from feedback.vocabulary import Polarity
 from tenants.models import Organisation
@@ -134,6 +134,7 @@ def _write_stories(
     if services != service_ids:
         raise PublishingError("A chosen service no longer exists at its organisation.")
     tags = tenant_tags({key for _, story, _ in items for key in story.tag_keys})
+    targets = current_targets()
     rows = Story.objects.bulk_create(
         Story(
             public_id=public.pk,
@@ -147,7 +148,7 @@ def _write_stories(
             assisted_by=story.assisted_by,
             submitted_at=story.submitted_at,
             published_at=story.published_at,
-            due_at=default_due_at(story.criticality, story.published_at),
+            due_at=targets.due(story.criticality, story.published_at),
         )
         for public, story, _ in items
     )

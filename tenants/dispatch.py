@@ -27,11 +27,12 @@ def dispatch_to_tenants(
     spread_seconds: int,
     schemas: Iterable[str] | None = None,
     include_public: bool = False,
+    args: tuple = (),
 ) -> int:
     names = list(schemas if schemas is not None else ready_schema_names())
     if include_public:
         names.append(settings.PUBLIC_SCHEMA_NAME)
     for name in names:
         with schema_context(name):
-            task.apply_async(countdown=random.uniform(0, spread_seconds))
+            task.apply_async(args=args, countdown=random.uniform(0, spread_seconds))
     return len(names)

@@ -93,6 +93,8 @@ class Organisation(TenantMixin):
         default=list,
         blank=True,
     )
+    # Domains staff email addresses are in; alert rules may send only to these.
+    email_domains = ArrayField(models.CharField(max_length=253), default=list, blank=True)
 
     # Provisioning makes the schema itself, inside its transaction (tenants/provisioning.py).
     auto_create_schema = False

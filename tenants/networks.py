@@ -10,6 +10,12 @@ from tenants.audit.recording import record_audit
 from tenants.models import MembershipStatus, Network, NetworkMembership, Organisation
 
 
+def _who(actor) -> dict:  # noqa: ANN001 - a User of some organisation's schema, or None
+    """Networks live in the public schema; their actors are organisations' staff, named
+    rather than linked (a link would point into the wrong schema)."""
+    return {"actor": None, "actor_label": getattr(actor, "email", None)}
+
+
 class NetworkError(Exception):
     """The change is not allowed; the message says why."""
 
@@ -19,7 +25,9 @@ def create_network(*, lead: Organisation, name: str, description: str = "", acto
     network = Network.objects.create(
         lead=lead, name=name, slug=slugify(name)[:60], description=description
     )
-    record_audit("network.created", actor=actor, summary=f"Created network {name}", target=network)
+    record_audit(
+        "network.created", **_who(actor), summary=f"Created network {name}", target=network
+    )
     return network
 
 
@@ -40,7 +48,7 @@ def invite_organisation(
     membership.save()
     record_audit(
         "network.invited",
-        actor=actor,
+        **_who(actor),
         summary=f"Invited {organisation} to {network}",
         target=membership,
     )
@@ -61,7 +69,7 @@ def accept_invitation(
     membership.save()
     record_audit(
         "network.joined",
-        actor=actor,
+        **_who(actor),
         summary=f"{membership.organisation} joined {membership.network}"
         + (" and agreed to comparison" if benchmarking_consent else ""),
         target=membership,
@@ -76,7 +84,7 @@ def set_benchmarking_consent(membership: NetworkMembership, consent: bool, *, ac
     membership.save(update_fields=["benchmarking_consent", "consent_changed_at"])
     record_audit(
         "network.consent_changed",
-        actor=actor,
+        **_who(actor),
         summary=f"{membership.organisation} {'gave' if consent else 'withdrew'} consent "
         "to comparison",
         target=membership,
@@ -91,7 +99,7 @@ def leave_network(membership: NetworkMembership, *, actor=None) -> None:
     membership.save(update_fields=["status", "left_at", "benchmarking_consent"])
     record_audit(
         "network.left",
-        actor=actor,
+        **_who(actor),
         summary=f"{membership.organisation} left {membership.network}",
         target=membership,
     )

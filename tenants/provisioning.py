@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context, schema_exists, tenant_context
 
+from alerts.rules import create_default_rule
 from tenants.accounts.models import Role, User
 from tenants.audit.recording import record_audit
 from tenants.cloning import clone_template
@@ -106,6 +107,7 @@ def provision_organisation(
         Domain.objects.create(domain=tenant_domain(slug), tenant=organisation, is_primary=True)
         with tenant_context(organisation):
             admin = create_first_admin(admin_email, admin_name, admin_password)
+            create_default_rule(admin)
             record_audit(
                 "organisation.provisioned",
                 actor=None,

@@ -1,0 +1,134 @@
+"""Who hears about which stories, how fast stories must be answered, and what was sent.
+
+All of it lives in each organisation's schema."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.utils import timezone
+
+from feedback.models import Service, Story, Tag
+from feedback.vocabulary import Criticality
+
+
+class Frequency(models.TextChoices):
+    INSTANT = "instant", "Instantly"
+    DAILY = "daily", "Daily digest"
+    WEEKLY = "weekly", "Weekly digest"
+
+
+class AlertRule(models.Model):
+    name = models.CharField(max_length=120)
+    # Who manages the rule: its owner, or any administrator.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="owned_alert_rules"
+    )
+    recipients = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="alert_rules", blank=True
+    )
+    # Other addresses, each in one of the organisation's email domains.
+    extra_addresses = ArrayField(models.EmailField(), default=list, blank=True)
+    # No services: the whole organisation. Chosen services include their children.
+    services = models.ManyToManyField(Service, blank=True)
+    min_criticality = models.CharField(
+        max_length=24, choices=Criticality.choices, default=Criticality.NOT_CRITICAL
+    )
+    # Any of these tags (none: any story).
+    tags = models.ManyToManyField(Tag, blank=True)
+    # Any of these words in the title or text, comma-separated (empty: any story).
+    words = models.CharField(max_length=300, blank=True)
+    frequency = models.CharField(
+        max_length=10, choices=Frequency.choices, default=Frequency.INSTANT
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def word_list(self) -> list[str]:
+        return [w.strip().lower() for w in self.words.split(",") if w.strip()]
+
+
+class ResponseTarget(models.Model):
+    """How long a story of one criticality may wait for its first response."""
+
+    criticality = models.CharField(max_length=24, choices=Criticality.choices, unique=True)
+    # "same day", "<n> days" (calendar) or "<n> hours" (working hours).
+    allowance = models.CharField(max_length=20)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_criticality_display()}: {self.allowance}"
+
+
+class BankHoliday(models.Model):
+    date = models.DateField(unique=True)
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.date:%d %b %Y})"
+
+
+class DeliveryKind(models.TextChoices):
+    INSTANT = "instant", "Instant alert"
+    DIGEST = "digest", "Digest"
+    REMINDER = "reminder", "Response due soon"
+    BREACH = "breach", "Response target missed"
+
+
+class DeliveryState(models.TextChoices):
+    PENDING = "pending", "Waiting"
+    SENDING = "sending", "Being sent"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class AlertDelivery(models.Model):
+    """One email to one person about one thing. The key makes a repeat impossible."""
+
+    # kind:rule-or-0:subject:recipient, e.g. "instant:3:story-41:jo@trust.example"
+    key = models.CharField(max_length=300, unique=True)
+    kind = models.CharField(max_length=10, choices=DeliveryKind.choices)
+    rule = models.ForeignKey(AlertRule, null=True, blank=True, on_delete=models.SET_NULL)
+    story = models.ForeignKey(Story, null=True, blank=True, on_delete=models.CASCADE)
+    stories_count = models.PositiveIntegerField(default=1)
+    recipient = models.EmailField()
+    reason = models.CharField(max_length=300)
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField(blank=True)
+    html = models.TextField(blank=True)
+    state = models.CharField(
+        max_length=10, choices=DeliveryState.choices, default=DeliveryState.PENDING
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "alert deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.recipient}"
+
+
+class Evaluation(models.Model):
+    """A story's alerts were worked out. Stories without one are found by the sweeper."""
+
+    story = models.OneToOneField(Story, on_delete=models.CASCADE, related_name="alert_evaluation")
+    evaluated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Alerts for {self.story_id} at {self.evaluated_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,110 @@
+"""Managing alert rules: each person their own, administrators everyone's."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import connection, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from alerts.matching import RuleScope, StoryFacts
+from alerts.models import AlertRule, Frequency
+from feedback.models import Story
+from feedback.vocabulary import Criticality
+from tenants.accounts.models import Role, User
+from tenants.audit.recording import record_audit
+
+
+def can_manage(user: User, rule: AlertRule) -> bool:
+    return rule.owner_id == user.pk or user.has_role(Role.ADMINISTRATOR)
+
+
+def visible_rules(user: User):  # noqa: ANN201 - a QuerySet of AlertRule
+    rules = AlertRule.objects.select_related("owner").prefetch_related("recipients", "services")
+    return rules if user.has_role(Role.ADMINISTRATOR) else rules.filter(owner=user)
+
+
+def allowed_domains() -> list[str]:
+    return [d.lower() for d in getattr(connection.tenant, "email_domains", [])]
+
+
+@transaction.atomic
+def save_rule(
+    rule: AlertRule, *, actor: User, request: HttpRequest | None = None, **m2m
+) -> AlertRule:  # noqa: ANN003
+    is_new = rule.pk is None
+    rule.save()
+    for name, values in m2m.items():
+        getattr(rule, name).set(values)
+    record_audit(
+        "alerts.rule_created" if is_new else "alerts.rule_changed",
+        actor=actor,
+        target=rule,
+        summary=f"{'Made' if is_new else 'Changed'} the alert rule “{rule.name}”",
+        request=request,
+    )
+    return rule
+
+
+@transaction.atomic
+def set_rule_active(rule: AlertRule, active: bool, *, actor: User, request=None) -> AlertRule:  # noqa: ANN001
+    rule.is_active = active
+    rule.save(update_fields=["is_active"])
+    record_audit(
+        "alerts.rule_resumed" if active else "alerts.rule_paused",
+        actor=actor,
+        target=rule,
+        summary=f"{'Resumed' if active else 'Paused'} the alert rule “{rule.name}”",
+        request=request,
+    )
+    return rule
+
+
+@transaction.atomic
+def unsubscribe(rule: AlertRule, recipient: str) -> None:
+    """Take one address off one rule (from the signed link in an alert email)."""
+    rule.recipients.remove(*User.objects.filter(email__iexact=recipient))
+    if recipient in rule.extra_addresses:
+        rule.extra_addresses = [a for a in rule.extra_addresses if a != recipient]
+        rule.save(update_fields=["extra_addresses"])
+    record_audit(
+        "alerts.unsubscribed",
+        actor=None,
+        actor_label=recipient,
+        target=rule,
+        summary=f"{recipient} stopped the alert rule “{rule.name}”",
+    )
+
+
+@dataclass(frozen=True)
+class Preview:
+    count: int
+    first: list[Story]
+
+
+def preview(rule: AlertRule, *, days: int = 30, show: int = 5) -> Preview:
+    """Which stories of the last `days` days this rule would have matched."""
+    scope = RuleScope.of(rule)
+    since = timezone.now() - timedelta(days=days)
+    matched = [
+        story
+        for story in Story.objects.filter(published_at__gte=since)
+        .prefetch_related("services", "tags")
+        .order_by("-published_at")
+        if scope.matches(StoryFacts.of(story))
+    ]
+    return Preview(count=len(matched), first=matched[:show])
+
+
+def create_default_rule(admin: User) -> AlertRule:
+    """A new organisation's first rule: every serious story, at once, to its first admin."""
+    rule = AlertRule.objects.create(
+        name="Strongly and severely critical stories",
+        owner=admin,
+        min_criticality=Criticality.STRONGLY_CRITICAL,
+        frequency=Frequency.INSTANT,
+    )
+    rule.recipients.add(admin)
+    return rule

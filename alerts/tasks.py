@@ -1,0 +1,51 @@
+"""Celery wrappers for alerts. Per-organisation tasks run in the schema they were sent in;
+dispatchers (run by beat in the public schema) fan out to every ready organisation."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from alerts import digests, escalation, evaluation, sweeper
+from config.celery import app
+from tenants.dispatch import dispatch_to_tenants
+
+
+@app.task(name="alerts.evaluate_story", acks_late=True)
+def evaluate_story(story_id: int) -> int:
+    return evaluation.evaluate_story(story_id)
+
+
+@app.task(name="alerts.sweep", acks_late=True)
+def sweep() -> int:
+    for story_id in sweeper.unevaluated_story_ids():
+        evaluate_story.delay(story_id)
+    return sweeper.resend_waiting()
+
+
+@app.task(name="alerts.check_targets", acks_late=True)
+def check_targets() -> int:
+    return escalation.check_targets()
+
+
+@app.task(name="alerts.send_digests", acks_late=True)
+def send_digests(frequency: str) -> int:
+    return digests.send_digests(frequency)
+
+
+@app.task(name="alerts.dispatch_sweeps")
+def dispatch_sweeps() -> int:
+    return dispatch_to_tenants(sweep, spread_seconds=min(60, settings.TENANT_TASK_SPREAD_SECONDS))
+
+
+@app.task(name="alerts.dispatch_target_checks")
+def dispatch_target_checks() -> int:
+    return dispatch_to_tenants(
+        check_targets, spread_seconds=min(120, settings.TENANT_TASK_SPREAD_SECONDS)
+    )
+
+
+@app.task(name="alerts.dispatch_digests")
+def dispatch_digests(frequency: str) -> int:
+    return dispatch_to_tenants(
+        send_digests, spread_seconds=settings.TENANT_TASK_SPREAD_SECONDS, args=(frequency,)
+    )

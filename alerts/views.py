@@ -1,0 +1,150 @@
+"""Workspace pages for alerts: rules, their preview, the delivery log, open breaches and
+response targets; and the unsubscribe link from alert emails."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core import signing
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from alerts.emails import UNSUBSCRIBE_SALT
+from alerts.escalation import open_breaches
+from alerts.forms import AlertRuleForm, BankHolidayForm, ResponseTargetForm
+from alerts.models import AlertDelivery, AlertRule, BankHoliday, ResponseTarget
+from alerts.rules import can_manage, preview, save_rule, set_rule_active, unsubscribe, visible_rules
+from tenants.accounts.access import require_role, role_required
+from tenants.accounts.models import Role
+from tenants.audit.recording import record_audit
+
+UNSUBSCRIBE_MAX_AGE = 365 * 24 * 60 * 60
+
+
+@role_required(Role.MEMBER)
+def rules(request: HttpRequest) -> HttpResponse:
+    return render(request, "alerts/rules.html", {"rules": visible_rules(request.user)})
+
+
+@role_required(Role.MEMBER)
+def edit_rule(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    rule = get_object_or_404(AlertRule, pk=pk) if pk else AlertRule(owner=request.user)
+    if pk and not can_manage(request.user, rule):
+        raise PermissionDenied("This is a colleague's alert rule.")
+    is_admin = request.user.has_role(Role.ADMINISTRATOR)
+    form = AlertRuleForm(request.POST or None, instance=rule, can_choose_recipients=is_admin)
+    if request.method == "POST" and form.is_valid():
+        rule = form.save(commit=False)
+        m2m = {"services": form.cleaned_data["services"], "tags": form.cleaned_data["tags"]}
+        if is_admin:
+            rule.extra_addresses = form.cleaned_data["extra"]
+            m2m["recipients"] = form.cleaned_data["recipients"]
+        elif not pk:
+            m2m["recipients"] = [request.user]
+        save_rule(rule, actor=request.user, request=request, **m2m)
+        messages.success(request, f"Saved “{rule.name}”.")
+        return redirect("alerts:edit_rule", pk=rule.pk)
+    return render(
+        request,
+        "alerts/rule_form.html",
+        {"form": form, "rule": rule, "preview": preview(rule) if rule.pk else None},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+@role_required(Role.MEMBER)
+def toggle_rule(request: HttpRequest, pk: int) -> HttpResponse:
+    rule = get_object_or_404(AlertRule, pk=pk)
+    if not can_manage(request.user, rule):
+        raise PermissionDenied("This is a colleague's alert rule.")
+    set_rule_active(rule, not rule.is_active, actor=request.user, request=request)
+    return redirect("alerts:rules")
+
+
+@role_required(Role.MEMBER)
+def deliveries(request: HttpRequest) -> HttpResponse:
+    rows = AlertDelivery.objects.select_related("rule", "story")
+    if not request.user.has_role(Role.ADMINISTRATOR):
+        rows = rows.filter(recipient__iexact=request.user.email)
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    return render(request, "alerts/deliveries.html", {"page": page})
+
+
+@role_required(Role.MEMBER)
+def delivery(request: HttpRequest, pk: int) -> HttpResponse:
+    row = get_object_or_404(AlertDelivery, pk=pk)
+    if (
+        not request.user.has_role(Role.ADMINISTRATOR)
+        and row.recipient.lower() != request.user.email
+    ):
+        raise PermissionDenied("This email went to a colleague.")
+    return render(request, "alerts/delivery.html", {"delivery": row})
+
+
+@role_required(Role.MEMBER)
+def breaches(request: HttpRequest) -> HttpResponse:
+    return render(
+        request, "alerts/breaches.html", {"stories": open_breaches()[:200], "now": timezone.now()}
+    )
+
+
+@role_required(Role.MEMBER)
+def targets(request: HttpRequest) -> HttpResponse:
+    rows = list(ResponseTarget.objects.all())
+    form = ResponseTargetForm(request.POST or None, targets=rows)
+    holiday_form = BankHolidayForm()
+    if request.method == "POST":
+        require_role(request, Role.ADMINISTRATOR)
+        if request.POST.get("action") == "holiday":
+            holiday_form = BankHolidayForm(request.POST)
+            if holiday_form.is_valid():
+                holiday = holiday_form.save()
+                record_audit(
+                    "alerts.holiday_added",
+                    actor=request.user,
+                    target=holiday,
+                    summary=f"Added bank holiday {holiday}",
+                    request=request,
+                )
+                return redirect("alerts:targets")
+        elif form.is_valid():
+            with transaction.atomic():
+                for target in rows:
+                    target.allowance = form.cleaned_data[target.criticality].strip().lower()
+                    target.save(update_fields=["allowance"])
+                record_audit(
+                    "alerts.targets_changed",
+                    actor=request.user,
+                    summary="Changed the response targets",
+                    detail={t.criticality: t.allowance for t in rows},
+                    request=request,
+                )
+            messages.success(request, "Saved. New stories get these targets.")
+            return redirect("alerts:targets")
+    return render(
+        request,
+        "alerts/targets.html",
+        {"form": form, "holiday_form": holiday_form, "holidays": BankHoliday.objects.all()},
+        status=400 if form.errors or holiday_form.errors else 200,
+    )
+
+
+def unsubscribe_view(request: HttpRequest, token: str) -> HttpResponse:
+    """From an alert email: no sign-in, one rule, one address, confirmed with a button."""
+    try:
+        data = signing.loads(token, salt=UNSUBSCRIBE_SALT, max_age=UNSUBSCRIBE_MAX_AGE)
+        rule = AlertRule.objects.get(pk=data["rule"])
+        recipient = str(data["to"])
+    except (signing.BadSignature, AlertRule.DoesNotExist, KeyError, TypeError):
+        return render(request, "alerts/unsubscribe.html", {"invalid": True}, status=404)
+    if request.method == "POST":
+        unsubscribe(rule, recipient)
+        return render(
+            request, "alerts/unsubscribe.html", {"done": True, "rule": rule, "recipient": recipient}
+        )
+    return render(request, "alerts/unsubscribe.html", {"rule": rule, "recipient": recipient})
