@@ -16,7 +16,8 @@ GRACE = timedelta(minutes=2)
 LOOK_BACK = timedelta(days=7)
 
 
-def unevaluated_story_ids(grace: timedelta = GRACE) -> list[int]:
+def unevaluated_story_ids(grace: timedelta | None = None) -> list[int]:
+    grace = GRACE if grace is None else grace
     now = timezone.now()
     evaluated = Evaluation.objects.values("story_id")
     return list(

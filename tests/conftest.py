@@ -219,3 +219,21 @@ def tell_and_publish(
             listings=listings,
         ),
     )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """TRICKY: pytest-django creates the test database only for tests marked django_db or
+    using its `db` fixtures. Tests that commit (`committed_db`, the worker) use neither, so
+    a run of only those would find no database. Count them as needing the default one."""
+    from pytest_django import fixtures as django_fixtures
+
+    original = django_fixtures._get_databases_for_test
+    committing = {"committed_db", "celery_worker_thread"}
+
+    def databases_for(test: pytest.Item) -> tuple[object, bool]:
+        databases, serialized = original(test)
+        if not databases and committing & set(getattr(test, "fixturenames", ())):
+            return ("default",), False
+        return databases, serialized
+
+    django_fixtures._get_databases_for_test = databases_for
