@@ -660,6 +660,13 @@ def report(
         )
         for name, seconds in cpu.items():
             print(f"{indent}    {name + ':':<60} {seconds:5.1f}")
+        others = cpu["everything else (Redis, ...)"]
+        if others > 0.1 * cores() * measured_seconds:
+            print(
+                f"{indent}WARNING: processes outside the benchmark used {others:.0f} CPU-s, "
+                f"{others / (cores() * measured_seconds):.0%} of the machine: it was not quiet, "
+                "so these figures are pessimistic"
+            )
         tasks = len(publications)
         worker_ms = (cpu["worker main process"] + cpu["worker pool processes"]) / tasks * 1000
         print(
@@ -698,7 +705,11 @@ def main() -> int:
             worker = start_worker(hostname, mail_log, worker_log)
             try:
                 ready = wait_until_ready(worker, hostname)
-                print(f"worker ready in {ready:.1f} s; publishing {STORIES} stories...", flush=True)
+                print(
+                    f"worker ready in {ready:.1f} s; publishing {STORIES} stories "
+                    f"(load average {os.getloadavg()[0]:.2f})...",
+                    flush=True,
+                )
                 before = CpuSnapshot.take(worker)
                 measured_from = time.monotonic()
                 publications, queue = publish(planned, moderator, clock, args.interval)

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
 
+from alerts.demo import seed_alerts_demo
 from feedback.apikeys import KEY_PREFIX, hash_key
 from feedback.hub.models import ApiKey, PublicResponse, PublicStory, ServiceListing, Submission
 from feedback.models import Response, Service, Story
@@ -235,6 +236,15 @@ CHANGES = [
 GENERIC = "Thank you for your feedback. Please contact PALS on 01632 960000."
 
 
+# Recent serious stories nobody has answered: the demo's missed response targets.
+STILL_WAITING = [
+    ("Nobody came when I rang the bell", "I rang the call bell for forty minutes at night."),
+    ("Sent home too soon", "I was discharged at midnight with no transport and no medication."),
+    ("Left in the corridor", "My father spent nine hours on a trolley in the corridor."),
+    ("Wrong medication twice", "I was given the wrong tablets twice in one day."),
+]
+
+
 @dataclass(frozen=True)
 class FeedbackDemo:
     api_key: str
@@ -256,6 +266,7 @@ def seed_feedback_demo(organisations: list[Organisation], *, stories: int = 5000
             _seed_stories(providers, stories)
     for organisation in providers:
         _seed_responses(organisation)
+        seed_alerts_demo(organisation, _email_domain(organisation))
     with schema_context("public"):
         if not Submission.objects.exists():
             _seed_pending(providers)
@@ -316,6 +327,16 @@ def _seed_stories(providers: list[Organisation], count: int) -> None:
         age_days = 730 * (1 - rng.random() ** 0.7)
         published_at = now - timedelta(days=age_days, minutes=rng.randint(0, 600))
         batch.append(_story(rng, chosen, published_at))
+    for index, (title, improve) in enumerate(STILL_WAITING):
+        story = _story(
+            rng, [listings[providers[0].pk][index % len(listings[providers[0].pk])]], now
+        )
+        story.title = title
+        story.body = compose_body({"what_could_be_improved": improve, "how_it_felt": "Scared."})
+        story.criticality = Criticality.SEVERELY_CRITICAL
+        story.published_at = now - timedelta(days=index + 1, hours=3)
+        story.submitted_at = story.published_at - timedelta(hours=5)
+        batch.append(story)
     import_published_stories(batch)
 
 
@@ -413,8 +434,9 @@ def _seed_responses(organisation: Organisation) -> None:
         items = []
         now = timezone.now()
         stories = Story.objects.prefetch_related("services").order_by("published_at", "pk")
+        waiting = {title for title, _ in STILL_WAITING}
         for index, story in enumerate(stories):
-            if index % 3 == 2:  # two stories in three are answered
+            if index % 3 == 2 or story.title in waiting:  # two stories in three are answered
                 continue
             critical = story.criticality not in (
                 Criticality.NOT_CRITICAL,

@@ -96,3 +96,20 @@ def test_the_demo_has_responses_flags_and_changes() -> None:
             if any(a["code"] == "only_redirects" for a in r.quality["advice"])
         ]
     assert flagged, "some demo replies should be generic, for the quality check to catch"
+
+
+def test_the_demo_has_alert_rules_and_missed_targets() -> None:
+    from alerts.escalation import open_breaches
+    from alerts.models import AlertRule
+
+    _seed()
+    trust = Organisation.objects.get(slug="northshire-hospitals")
+    assert trust.email_domains == ["northshire-hospitals.example"]
+    with tenant_context(trust):
+        frequencies = set(AlertRule.objects.values_list("frequency", flat=True))
+        assert frequencies == {"instant", "daily", "weekly"}
+        assert AlertRule.objects.count() == 5
+    _seed()
+    with tenant_context(trust):
+        assert AlertRule.objects.count() == 5  # idempotent
+        assert open_breaches().exists()
