@@ -102,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
             signal.signal(signal.SIGINT, on_signal)
             signal.signal(signal.SIGTERM, on_signal)
             children = start_processes(env, port, data_dir)
+            # Anything published while the platform was down gets its alerts now.
+            manage(env, "sweep_alerts")
             print(f"\nCarevoice is running: http://localhost:{port}/  (Ctrl-C stops everything)\n")
             sys.stdout.flush()
             while not interrupted:
