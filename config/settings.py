@@ -177,6 +177,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_TENANT_CACHE_SECONDS = 60
+# Keep a worker's database connection between tasks (Celery's Django fix-up closes it after
+# every task otherwise, which costs a reconnection per alert).
+CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "Europe/London"
 # Per-organisation periodic work is spread at random over this many seconds.

@@ -159,13 +159,18 @@ def celery_worker_thread(django_db_setup: None, django_db_blocker: pytest.Fixtur
 
     from config.celery import app
 
-    with (
-        django_db_blocker.unblock(),
-        start_worker(
+    with django_db_blocker.unblock():
+        with start_worker(
             app, perform_ping_check=False, pool="solo", loglevel="WARNING", shutdown_timeout=20
-        ) as worker,
-    ):
-        yield worker
+        ) as worker:
+            yield worker
+        # The worker thread keeps its connection between tasks and has now stopped without
+        # closing it; end it, or the test database cannot be dropped.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
 
 
 @pytest.fixture
