@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db.models import Q
 from django.utils import timezone
@@ -13,17 +14,17 @@ from alerts.models import AlertDelivery, DeliveryState
 
 logger = logging.getLogger(__name__)
 
-# A claim older than this belongs to a worker that died: it may be taken again.
-STALE_CLAIM = timedelta(minutes=10)
+
+def claimable(now: datetime) -> Q:
+    """Waiting deliveries, and those claimed by a worker that died before sending them."""
+    stale = now - timedelta(seconds=settings.ALERT_STALE_CLAIM_SECONDS)
+    return Q(state=DeliveryState.PENDING) | Q(state=DeliveryState.SENDING, claimed_at__lt=stale)
 
 
 def claim(delivery_id: int) -> bool:
     now = timezone.now()
-    claimable = Q(state=DeliveryState.PENDING) | Q(
-        state=DeliveryState.SENDING, claimed_at__lt=now - STALE_CLAIM
-    )
     return bool(
-        AlertDelivery.objects.filter(claimable, pk=delivery_id).update(
+        AlertDelivery.objects.filter(claimable(now), pk=delivery_id).update(
             state=DeliveryState.SENDING, claimed_at=now
         )
     )

@@ -175,13 +175,20 @@ CELERY_TASK_ACKS_LATE = True  # a task whose worker dies is delivered again
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# How long a task a worker took but never acknowledged (it died) waits to be delivered again.
+# (With Redis, workers look for such tasks every ten restore intervals.)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    "unacked_restore_interval": float(env_str("CELERY_UNACKED_RESTORE_INTERVAL", "10")),
+}
 CELERY_TASK_TENANT_CACHE_SECONDS = 60
 # Keep a worker's database connection between tasks (Celery's Django fix-up closes it after
 # every task otherwise, which costs a reconnection per alert).
 CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "Europe/London"
+# An alert email claimed by a worker that then died is sent by another after this long.
+ALERT_STALE_CLAIM_SECONDS = env_int("ALERT_STALE_CLAIM_SECONDS", 600)
 # Per-organisation periodic work is spread at random over this many seconds.
 TENANT_TASK_SPREAD_SECONDS = env_int("TENANT_TASK_SPREAD_SECONDS", 600)
 CELERY_BEAT_SCHEDULE = {
