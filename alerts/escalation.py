@@ -3,6 +3,7 @@ organisation's admins when the target is missed."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.utils import timezone
@@ -64,28 +65,37 @@ def check_targets(now: datetime | None = None) -> int:
 
 
 def _reminder(story: Story, recipient: str) -> str:
-    key = delivery_key(DeliveryKind.REMINDER, None, f"story-{story.pk}", recipient)
-    if not exists(key):
-        record(
-            kind=DeliveryKind.REMINDER,
-            key=key,
-            recipient=recipient,
-            story=story,
-            reason="Three-quarters of the time allowed to respond has passed",
-            message=emails.reminder(story, recipient),
-        )
-    return key
+    return _announce(
+        DeliveryKind.REMINDER,
+        story,
+        recipient,
+        "Three-quarters of the time allowed to respond has passed",
+        emails.reminder,
+    )
 
 
 def _breach(story: Story, recipient: str) -> str:
-    key = delivery_key(DeliveryKind.BREACH, None, f"story-{story.pk}", recipient)
+    return _announce(
+        DeliveryKind.BREACH, story, recipient, "The response target was missed", emails.breach
+    )
+
+
+def _announce(
+    kind: str,
+    story: Story,
+    recipient: str,
+    reason: str,
+    message: Callable[[Story, str], emails.Message],
+) -> str:
+    """Record one escalation email, once ever per kind, story and recipient."""
+    key = delivery_key(kind, None, f"story-{story.pk}", recipient)
     if not exists(key):
         record(
-            kind=DeliveryKind.BREACH,
+            kind=kind,
             key=key,
             recipient=recipient,
             story=story,
-            reason="The response target was missed",
-            message=emails.breach(story, recipient),
+            reason=reason,
+            message=message(story, recipient),
         )
     return key
