@@ -26,11 +26,10 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 TENANTS = 20
 
@@ -47,6 +46,7 @@ from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from django_tenants.utils import schema_context, tenant_context  # noqa: E402
 
+from benchmarks.sqlclock import SqlClock  # noqa: E402
 from tenants.audit.recording import record_audit  # noqa: E402
 from tenants.models import Domain, Organisation, OrganisationStatus  # noqa: E402
 from tenants.provisioning import (  # noqa: E402
@@ -65,26 +65,10 @@ class Timings:
     database: list[float] = field(default_factory=list)
 
 
-class DatabaseClock:
-    """An execute wrapper adding up the time spent in the database."""
-
-    def __init__(self) -> None:
-        self.total = 0.0
-
-    def __call__(
-        self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
-    ) -> Any:
-        start = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            self.total += time.perf_counter() - start
-
-
 @contextmanager
 def timed(timings: Timings) -> Iterator[None]:
     """Add the block's wall-clock and database time to `timings`."""
-    clock = DatabaseClock()
+    clock = SqlClock()
     with connection.execute_wrapper(clock):
         start = time.perf_counter()
         yield

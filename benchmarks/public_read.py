@@ -52,7 +52,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 STORIES = 5000
 SAMPLE_IDS = 200
@@ -84,6 +84,7 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django_tenants.utils import schema_context  # noqa: E402
 
+from benchmarks.sqlclock import SqlClock  # noqa: E402
 from feedback.apikeys import KEY_PREFIX, hash_key  # noqa: E402
 from feedback.demo import demo_api_key, seed_feedback_demo  # noqa: E402
 from feedback.hub.models import ApiKey, PublicStory  # noqa: E402
@@ -312,22 +313,6 @@ def run_concurrent(
 
 
 # --- in-process diagnosis --------------------------------------------------------------------
-
-
-class SqlClock:
-    """An execute wrapper adding up the time spent in the database."""
-
-    def __init__(self) -> None:
-        self.total = 0.0
-
-    def __call__(
-        self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
-    ) -> Any:
-        began = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            self.total += time.perf_counter() - began
 
 
 def in_process(client: Client, path: str, headers: dict[str, str]) -> InProcess:
