@@ -1,14 +1,18 @@
-"""Whether an organisation gets alerts at all. The one place that decides (billing will add
-its own reasons here)."""
+"""Whether an organisation gets alerts at all. The one place that decides: the organisation
+must be active, and its subscription must allow it (billing/access.py: no alerts while a
+workspace is read-only for want of payment)."""
 
 from __future__ import annotations
 
 from django.db import connection
 
+from billing.access import alerts_allowed
 from tenants.models import OrganisationStatus
 
 
 def alerts_enabled() -> bool:
     """For the organisation whose schema is active."""
     tenant = connection.tenant
-    return getattr(tenant, "status", None) == OrganisationStatus.ACTIVE
+    if getattr(tenant, "status", None) != OrganisationStatus.ACTIVE:
+        return False
+    return alerts_allowed(tenant)

@@ -113,6 +113,10 @@ def api_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
             response = error(request, 429, "At most 5 requests a second per key.")
             response["Retry-After"] = "1"
             return response
+        if not api_access_allowed(api_key):
+            return error(
+                request, 403, "The plan of the organisation that owns this key has no API access."
+            )
         _note_use(api_key)
         request.api_key = api_key
         request.readable_ids = readable_organisation_ids(api_key.organisation)
@@ -122,6 +126,19 @@ def api_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
             return error(request, 400, str(exc))
 
     return wrapped
+
+
+def api_access_allowed(api_key: ApiKey) -> bool:
+    """Billing decides (the plan's API feature); cached for a minute per key."""
+    from billing.access import has_feature
+    from billing.plans import Feature
+
+    key = f"api-key-allowed:{api_key.pk}"
+    allowed = cache.get(key)
+    if allowed is None:
+        allowed = has_feature(api_key.organisation, Feature.API_ACCESS)
+        cache.set(key, allowed, timeout=60)
+    return allowed
 
 
 def _note_use(api_key: ApiKey) -> None:

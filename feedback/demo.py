@@ -326,9 +326,9 @@ def _seed_stories(providers: list[Organisation], count: int) -> None:
         # Newer stories are more frequent, as services join and word spreads.
         age_days = 730 * (1 - rng.random() ** 0.7)
         published_at = now - timedelta(days=age_days, minutes=rng.randint(0, 600))
-        batch.append(_story(rng, chosen, published_at))
+        batch.append(demo_story(rng, chosen, published_at))
     for index, (title, improve) in enumerate(STILL_WAITING):
-        story = _story(
+        story = demo_story(
             rng, [listings[providers[0].pk][index % len(listings[providers[0].pk])]], now
         )
         story.title = title
@@ -340,7 +340,7 @@ def _seed_stories(providers: list[Organisation], count: int) -> None:
     import_published_stories(batch)
 
 
-def _story(rng: random.Random, listings: list[ServiceListing], published_at) -> StoryToPublish:  # noqa: ANN001
+def demo_story(rng: random.Random, listings: list[ServiceListing], published_at) -> StoryToPublish:  # noqa: ANN001
     mood = rng.choices(["good", "mixed", "bad"], weights=[65, 20, 15])[0]
     service = listings[0].name
     if mood == "good":

@@ -140,10 +140,21 @@ class Story(models.Model):
     # When the response target falls due (set by alerts' response targets; null until then).
     due_at = models.DateTimeField(null=True, blank=True)
     first_responded_at = models.DateTimeField(null=True, blank=True)
+    # When the response target was missed (its due time), once it has been; set when a late
+    # first response is published, or by the sweep that finds unanswered stories past due.
+    target_missed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-published_at", "-id"]
         verbose_name_plural = "stories"
+        indexes = [
+            # For the sweep that finds targets newly missed.
+            models.Index(
+                fields=["due_at"],
+                condition=Q(target_missed_at__isnull=True),
+                name="story_target_watch",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.title

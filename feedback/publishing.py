@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django_tenants.utils import tenant_context
 
 from alerts.targets import current_targets
+from dashboards.rollups.updating import record_new_stories
 from feedback.hub.models import PublicStory, ServiceListing
 from feedback.models import Service, Story, Tag
 from feedback.public_cache import bump_public_version
@@ -162,6 +163,7 @@ def _write_stories(
         for row, (_, story, _) in zip(rows, items, strict=True)
         for key in dict.fromkeys(story.tag_keys)
     )
+    record_new_stories([row.pk for row in rows])
     return [(public, row.pk) for row, (public, _, _) in zip(rows, items, strict=True)]
 
 

@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from dashboards.rollups.updating import tracking
 from feedback import quality
 from feedback.hub.models import PublicResponse, PublicStory
 from feedback.models import PROGRESS_ORDER, Response, ResponseVersion, Story
@@ -103,27 +104,27 @@ def publish_response(
     now = timezone.now()
     with transaction.atomic():
         story = Story.objects.select_for_update().get(pk=story.pk)
-        response = Response.objects.create(
-            story=story,
-            responder=responder,
-            written_by=written_by,
-            body=draft.body,
-            change_status=draft.change_status,
-            change_description=draft.change_description,
-            quality=verdict.to_json(),
-            published_at=now,
-        )
-        ResponseVersion.objects.create(
-            response=response,
-            body=draft.body,
-            change_status=draft.change_status,
-            change_description=draft.change_description,
-            saved_by=written_by,
-        )
-        moved = story.advance_progress(_progress_for(draft.change_status))
-        if story.first_responded_at is None:
-            story.first_responded_at = now
-        story.save(update_fields=["progress", "first_responded_at"])
+        with tracking([story.pk]):
+            response = Response.objects.create(
+                story=story,
+                responder=responder,
+                written_by=written_by,
+                body=draft.body,
+                change_status=draft.change_status,
+                change_description=draft.change_description,
+                quality=verdict.to_json(),
+                published_at=now,
+            )
+            ResponseVersion.objects.create(
+                response=response,
+                body=draft.body,
+                change_status=draft.change_status,
+                change_description=draft.change_description,
+                saved_by=written_by,
+            )
+            moved = story.advance_progress(_progress_for(draft.change_status))
+            _note_response_time(story, now)
+            story.save(update_fields=["progress", "first_responded_at", "target_missed_at"])
         with public_schema():
             public = PublicResponse.objects.create(
                 public_story_id=story.public_id,
@@ -176,7 +177,7 @@ def edit_response(
         )
     draft = check_draft(draft)
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(), tracking([response.story_id]):
         response.body = draft.body
         response.change_status = draft.change_status
         response.change_description = draft.change_description
@@ -212,10 +213,11 @@ def record_change(
 ) -> Response:
     """Say a planned change was made (or plan one) after the edit window has closed."""
     draft = check_draft(Draft(response.body, status, description))
-    response.change_status = draft.change_status
-    response.change_description = draft.change_description
-    response.save(update_fields=["change_status", "change_description"])
-    _mirror(response, updated_at=timezone.now())
+    with tracking([response.story_id]):
+        response.change_status = draft.change_status
+        response.change_description = draft.change_description
+        response.save(update_fields=["change_status", "change_description"])
+        _mirror(response, updated_at=timezone.now())
     record_audit(
         "response.change_recorded",
         actor=actor,
@@ -240,6 +242,15 @@ def _mirror(response: Response, **fields: object) -> None:
         )
         _advance_public_progress(story.public_id, story.progress)
         bump_public_version()
+
+
+def _note_response_time(story: Story, at: datetime) -> None:
+    """The first response's time, and whether it came after the story's target."""
+    if story.first_responded_at is None or at < story.first_responded_at:
+        story.first_responded_at = at
+    late = story.due_at is not None and story.first_responded_at > story.due_at
+    if late and story.target_missed_at is None:
+        story.target_missed_at = story.due_at
 
 
 def _progress_for(change_status: str) -> Progress:
@@ -267,7 +278,7 @@ def import_responses(items: list[ResponseToImport]) -> int:
     organisation's schema."""
     organisation = connection.tenant
     recent: list[str] = []
-    with transaction.atomic():
+    with transaction.atomic(), tracking({item.story.pk for item in items}):
         responses = []
         for item in items:
             draft = check_draft(item.draft)
@@ -306,10 +317,9 @@ def import_responses(items: list[ResponseToImport]) -> int:
         for response in responses:
             story = response.story
             story.advance_progress(_progress_for(response.change_status))
-            if story.first_responded_at is None or response.published_at < story.first_responded_at:
-                story.first_responded_at = response.published_at
+            _note_response_time(story, response.published_at)
             stories.append(story)
-        Story.objects.bulk_update(stories, ["progress", "first_responded_at"])
+        Story.objects.bulk_update(stories, ["progress", "first_responded_at", "target_missed_at"])
         with public_schema():
             publics = PublicResponse.objects.bulk_create(
                 PublicResponse(

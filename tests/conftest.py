@@ -242,3 +242,31 @@ def pytest_configure(config: pytest.Config) -> None:
         return databases, serialized
 
     django_fixtures._get_databases_for_test = databases_for
+
+
+def forget_published_stories(organisations: list[Organisation], public_ids: list[int]) -> None:
+    """Delete committed published stories, everywhere they were written: each organisation's
+    Story (through the rollups' own bookkeeping, so the dashboards' committed counts forget
+    them too), the submission and the public copy."""
+    from django.db import transaction
+
+    from dashboards.rollups.updating import tracking
+    from feedback.hub.models import PublicStory, Submission
+    from feedback.models import Story
+
+    for organisation in organisations:
+        with tenant_context(organisation):
+            stories = list(Story.objects.filter(public_id__in=public_ids))
+            with transaction.atomic(), tracking([story.pk for story in stories]):
+                for story in stories:
+                    story.services.clear()
+                    story.tags.clear()
+                    story.delete()
+    with schema_context(settings.PUBLIC_SCHEMA_NAME):
+        for submission in Submission.objects.filter(public_story_id__in=public_ids):
+            submission.services.clear()
+            submission.delete()
+        for public in PublicStory.objects.filter(pk__in=public_ids):
+            public.services.clear()
+            public.organisations.clear()
+            public.delete()

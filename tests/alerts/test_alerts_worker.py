@@ -13,12 +13,11 @@ from pathlib import Path
 
 import pytest
 from django.core import mail
-from django_tenants.utils import schema_context, tenant_context
+from django_tenants.utils import tenant_context
 
 from alerts.models import AlertDelivery
-from feedback.hub.models import PublicStory, Submission
 from feedback.models import Story
-from tests.conftest import Cast, tell_and_publish
+from tests.conftest import Cast, forget_published_stories, tell_and_publish
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
@@ -34,20 +33,7 @@ def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
 def forget_stories(cast: Cast, committed_db: None) -> Iterator[list[int]]:
     public_ids: list[int] = []
     yield public_ids
-    for org in (cast.org_a, cast.org_b):
-        with tenant_context(org):
-            for story in Story.objects.filter(public_id__in=public_ids):
-                story.services.clear()
-                story.tags.clear()
-                story.delete()
-    with schema_context("public"):
-        for submission in Submission.objects.filter(public_story_id__in=public_ids):
-            submission.services.clear()
-            submission.delete()
-        for public in PublicStory.objects.filter(pk__in=public_ids):
-            public.services.clear()
-            public.organisations.clear()
-            public.delete()
+    forget_published_stories([cast.org_a, cast.org_b], public_ids)
 
 
 def alert_mails(title: str) -> list[mail.EmailMessage]:

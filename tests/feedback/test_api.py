@@ -1157,3 +1157,25 @@ def test_a_cached_list_is_never_served_after_a_new_story_is_published(cast: Cast
         save_service(service)
     renamed = hub.get("/api/v2/opinions", HTTP_AUTHORIZATION=f"SUBSCRIPTION_KEY {key}").json()
     assert any(link["id"] == "AW1X" for o in renamed for link in o["links"])
+
+
+def test_a_plan_without_api_access_closes_its_keys(cast: Cast, key_a: NewKey) -> None:
+    from billing.models import Subscription, SubscriptionStatus
+
+    assert call(key_a, "opinions").status_code == 200  # no subscription: as before billing
+    row = Subscription.objects.create(
+        reference="organisation:api-test",
+        organisation=cast.org_a,
+        plan="essentials",  # the GP practice plan has no API access
+        status=SubscriptionStatus.ACTIVE,
+    )
+    from django.core.cache import cache
+
+    cache.clear()
+    refused = call(key_a, "opinions")
+    assert refused.status_code == 403
+    assert "no API access" in refused.content.decode()
+    row.plan = "organisation"
+    row.save()
+    cache.clear()
+    assert call(key_a, "opinions").status_code == 200

@@ -14,7 +14,7 @@ from django_tenants.utils import schema_context, tenant_context
 from feedback.hub.models import PublicStory, Submission
 from feedback.models import Story
 from feedback.moderation import Decision, ModerationConflict, publish_submission
-from tests.conftest import Cast, tell
+from tests.conftest import Cast, forget_published_stories, tell
 
 
 def decision(cast: Cast) -> Decision:
@@ -71,16 +71,10 @@ def test_two_moderators_at_once_publish_exactly_once(
 
 
 def _forget_race(cast: Cast) -> None:
-    with tenant_context(cast.org_a):
-        for story in Story.objects.filter(title="Race"):
-            story.services.clear()
-            story.tags.clear()
-            story.delete()
+    with schema_context("public"):
+        ids = list(PublicStory.objects.filter(title="Race").values_list("pk", flat=True))
+    forget_published_stories([cast.org_a], ids)
     with schema_context("public"):
         for submission in Submission.objects.filter(title="Race"):
             submission.services.clear()
             submission.delete()
-        for public in PublicStory.objects.filter(title="Race"):
-            public.services.clear()
-            public.organisations.clear()
-            public.delete()

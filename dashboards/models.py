@@ -1,0 +1,117 @@
+"""Reports an organisation keeps: saved settings, schedules, and one delivery per recipient."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.utils import timezone
+
+
+class ReportKind(models.TextChoices):
+    SUMMARY = "summary", "Stories summary"
+    YOU_SAID_WE_DID = "you-said-we-did", "You said, we did"
+
+
+class SavedReport(models.Model):
+    """A report's settings: a rolling number of whole months, or a fixed range."""
+
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=20, choices=ReportKind.choices, default=ReportKind.SUMMARY)
+    service = models.ForeignKey(
+        "feedback.Service", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    months = models.PositiveSmallIntegerField(null=True, blank=True)
+    start = models.DateField(null=True, blank=True)
+    end = models.DateField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Frequency(models.IntegerChoices):
+    """How often, as the number of calendar months each report covers."""
+
+    MONTHLY = 1, "Monthly"
+    BIMONTHLY = 2, "Every two months"
+    QUARTERLY = 3, "Quarterly"
+
+
+class DeliveryMethod(models.TextChoices):
+    ATTACHMENT = "attachment", "Report attached"
+    LINK = "link", "A signed link to download it"
+
+
+class ReportSchedule(models.Model):
+    report = models.ForeignKey(SavedReport, on_delete=models.CASCADE, related_name="schedules")
+    frequency = models.PositiveSmallIntegerField(choices=Frequency.choices)
+    method = models.CharField(
+        max_length=10, choices=DeliveryMethod.choices, default=DeliveryMethod.ATTACHMENT
+    )
+    recipients = ArrayField(models.EmailField(), default=list)
+    # A network lead's schedule can also attach each consenting member's committee pack.
+    network_members = models.BooleanField(default=False)
+    next_run_on = models.DateField()
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["next_run_on", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.report} ({self.get_frequency_display().lower()})"
+
+
+class ReportDeliveryState(models.TextChoices):
+    PENDING = "pending", "Waiting"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+
+
+class ReportDelivery(models.Model):
+    """One report for one period to one person. The key makes a repeat impossible."""
+
+    # schedule:start:end:recipient, e.g. "3:2026-01-01:2026-02-28:jo@trust.example"
+    key = models.CharField(max_length=300, unique=True)
+    schedule = models.ForeignKey(
+        ReportSchedule, null=True, on_delete=models.SET_NULL, related_name="deliveries"
+    )
+    report_name = models.CharField(max_length=100)
+    period_start = models.DateField()
+    period_end = models.DateField()
+    recipient = models.EmailField()
+    method = models.CharField(max_length=10, choices=DeliveryMethod.choices)
+    state = models.CharField(
+        max_length=10, choices=ReportDeliveryState.choices, default=ReportDeliveryState.PENDING
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "report deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.report_name} to {self.recipient}"
+
+
+class PublicPageSetting(models.Model):
+    """One row per organisation: whether its You said, we did page is on the hub."""
+
+    publish_you_said_we_did = models.BooleanField(default=False)
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return "published" if self.publish_you_said_we_did else "not published"

@@ -1,0 +1,200 @@
+"""Network comparison, at /dashboards/network/ on the workspace of a network's lead or of a
+member that agreed to be compared: a league table, a funnel plot with control limits and
+trends per provider. Built from the public rollups alone; no member's schema is opened, and
+providers that have not consented, or have left, are absent.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from dash import Input, Output, dash_table, dcc, html
+from dash.exceptions import PreventUpdate
+from django.conf import settings
+from django.utils import timezone
+
+from dashboards import charts, filters, queries
+from dashboards.caching import cached_figure
+from dashboards.freshness import combined_version
+from dashboards.serving import current_viewer, make_app, prime, viewer_or_none
+from dashboards.statistics import SUPPRESS_BELOW, funnel_position, share, suppressed
+from tenants.models import Network, Organisation, public_url
+from tenants.networks import comparable_members, comparison_networks
+
+MOUNT = "/dashboards/network/"
+DEFAULT_DAYS = 365
+SUPPRESSED = f"fewer than {SUPPRESS_BELOW}"
+
+app = make_app(
+    "carevoice_network",
+    MOUNT,
+    page_template="dashboards/dash_page.html",
+    page_title="Network comparison",
+)
+
+
+def layout() -> html.Div:
+    viewer = viewer_or_none()
+    networks = comparison_networks(viewer.organisation) if viewer else []
+    today = timezone.localdate()
+    return html.Div(
+        className="dashboard",
+        children=[
+            html.Div(
+                className="dash-filters",
+                children=[
+                    html.Label("Network", htmlFor="network"),
+                    dcc.Dropdown(
+                        id="network",
+                        options=[{"label": n.name, "value": n.pk} for n in networks],
+                        value=networks[0].pk if networks else None,
+                        clearable=False,
+                    ),
+                    html.Label(["Period", html.Br()], htmlFor="period"),
+                    dcc.DatePickerRange(
+                        id="period",
+                        start_date=today - timedelta(days=DEFAULT_DAYS - 1),
+                        end_date=today,
+                        max_date_allowed=today,
+                        display_format="D MMM YYYY",
+                        first_day_of_week=1,
+                    ),
+                ],
+            ),
+            html.P(
+                f"Only members that agreed to be compared appear. Figures from fewer than "
+                f"{SUPPRESS_BELOW} stories are suppressed.",
+                className="hint",
+            ),
+            html.H2("League table"),
+            dash_table.DataTable(
+                id="league",
+                columns=[
+                    {"name": "Provider", "id": "provider", "presentation": "markdown"},
+                    {"name": "Stories", "id": "stories"},
+                    {"name": "Responded %", "id": "responded"},
+                    {"name": "Median days to respond", "id": "median_days"},
+                    {"name": "Critical %", "id": "critical"},
+                    {"name": "Changes per 100 stories", "id": "changes"},
+                    {"name": "Funnel position", "id": "position"},
+                    {"name": "Committee pack", "id": "pack", "presentation": "markdown"},
+                ],
+                sort_action="native",
+                markdown_options={"html": False, "link_target": "_blank"},
+                style_cell={"fontFamily": "inherit", "padding": "6px", "textAlign": "left"},
+                style_header={"fontWeight": "600"},
+            ),
+            html.Div(
+                className="dash-grid",
+                children=[
+                    dcc.Graph(id="funnel", config={"displaylogo": False}),
+                    dcc.Graph(id="trends", config={"displaylogo": False}),
+                ],
+            ),
+        ],
+    )
+
+
+app.layout = layout
+
+
+def chosen_network(network_id: object) -> Network:
+    """The network asked for, if the viewer's organisation may see its comparison."""
+    viewer = current_viewer()
+    try:
+        pk = int(network_id)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise PreventUpdate from None
+    for network in comparison_networks(viewer.organisation):
+        if network.pk == pk:
+            return network
+    raise PreventUpdate
+
+
+def _comparison(network: Network, start: object, end: object):  # noqa: ANN202
+    """The providers compared, the period, and one version for all their data."""
+    first, last = filters.period(start, end, today=timezone.localdate(), default_days=365)
+    providers = comparable_members(network)
+    version = combined_version(o.schema_name for o in providers)
+    return providers, first, last, version
+
+
+def _markdown_text(text: str) -> str:
+    return "".join(f"\\{ch}" if not ch.isalnum() and not ch.isspace() else ch for ch in text)
+
+
+def _public_page(organisation: Organisation) -> str:
+    return public_url(settings.BASE_DOMAIN, f"/organisations/{organisation.slug}/")
+
+
+def _cell(value: float | None, stories: int, fmt: str) -> str:
+    if suppressed(stories):
+        return SUPPRESSED
+    return "–" if value is None else format(value, fmt)
+
+
+@app.callback(
+    Output("league", "data"),
+    Output("funnel", "figure"),
+    Input("network", "value"),
+    Input("period", "start_date"),
+    Input("period", "end_date"),
+)
+def league(network_id, start, end):  # noqa: ANN001, ANN201
+    network = chosen_network(network_id)
+    providers, first, last, version = _comparison(network, start, end)
+    ids = [o.pk for o in providers]
+    figures = cached_figure(
+        "network-league",
+        version,
+        (network.pk, tuple(ids), first, last),
+        lambda: queries.provider_figures(ids, first, last),
+    )
+    shown = [(o, figures[o.pk]) for o in providers if not suppressed(figures[o.pk].stories)]
+    average = share(sum(f.responded for _, f in shown), sum(f.stories for _, f in shown))
+    rows = []
+    for organisation in providers:
+        f = figures[organisation.pk]
+        median = None if f.median_response_hours is None else f.median_response_hours / 24
+        rows.append(
+            {
+                "provider": f"[{_markdown_text(organisation.name)}]({_public_page(organisation)})",
+                "stories": SUPPRESSED if suppressed(f.stories) else f.stories,
+                "responded": _cell(
+                    None if f.share_responded is None else 100 * f.share_responded, f.stories, ".0f"
+                ),
+                "median_days": _cell(median, f.stories, ".1f"),
+                "critical": _cell(
+                    None if f.share_critical is None else 100 * f.share_critical, f.stories, ".0f"
+                ),
+                "changes": _cell(f.changes_per_100, f.stories, ".1f"),
+                "position": SUPPRESSED
+                if suppressed(f.stories) or average is None
+                else funnel_position(f.share_responded, average, f.stories),
+                "pack": f"[Pack](/reports/committee/?network={network.pk}"
+                f"&provider={organisation.pk}&start={first}&end={last})",
+            }
+        )
+    return rows, charts.funnel([(o.name, f) for o, f in shown], average)
+
+
+@app.callback(
+    Output("trends", "figure"),
+    Input("network", "value"),
+    Input("period", "start_date"),
+    Input("period", "end_date"),
+)
+def trends(network_id, start, end):  # noqa: ANN001, ANN201
+    network = chosen_network(network_id)
+    providers, first, last, version = _comparison(network, start, end)
+    ids = [o.pk for o in providers]
+    points = cached_figure(
+        "network-trends",
+        version,
+        (network.pk, tuple(ids), first, last),
+        lambda: queries.provider_trends(ids, first, last),
+    )
+    return charts.trends(points, {o.pk: o.name for o in providers})
+
+
+prime(app)
