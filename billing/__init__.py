@@ -1,1 +1,3 @@
-"""billing: see README.md, "Not built yet"."""
+"""Billing: plans, Stripe, webhooks and the subscription state that gates a workspace.
+
+See billing/README.md."""
