@@ -1,1 +1,3 @@
-"""onboarding: see README.md, "Not built yet"."""
+"""Onboarding: service import, staff invitations, network invitations, the checklist, and
+training (its public-schema part is the `training` app in onboarding/training/). Sign-up
+has its own app in onboarding/signup/."""

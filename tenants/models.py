@@ -168,6 +168,7 @@ class Network(models.Model):
 class MembershipStatus(models.TextChoices):
     INVITED = "invited"
     ACTIVE = "active"
+    DECLINED = "declined"
     LEFT = "left"
 
 
@@ -184,6 +185,7 @@ class NetworkMembership(models.Model):
     invited_at = models.DateTimeField(default=timezone.now)
     joined_at = models.DateTimeField(null=True, blank=True)
     left_at = models.DateTimeField(null=True, blank=True)
+    declined_at = models.DateTimeField(null=True, blank=True)
     consent_changed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -201,3 +203,39 @@ class NetworkMembership(models.Model):
     def is_comparable(self) -> bool:
         """Only active members who consented appear in comparisons."""
         return self.status == MembershipStatus.ACTIVE and self.benchmarking_consent
+
+
+class NetworkInvitation(models.Model):
+    """An invitation to a network sent to an email address, for an organisation that is not
+    (yet) on Carevoice. Once that organisation's workspace exists, its administrators find
+    it waiting (matched by their address or the organisation's email domains) and accepting
+    or declining turns it into a NetworkMembership (tenants/networks.py)."""
+
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="email_invitations")
+    email = models.EmailField()
+    # Who sent it, named (they are staff of the lead's schema).
+    invited_by = models.CharField(max_length=254, blank=True)
+    invited_at = models.DateTimeField(default=timezone.now)
+    # The membership it became, once the organisation answered.
+    membership = models.ForeignKey(
+        NetworkMembership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["network", "-invited_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["network", "email"],
+                condition=Q(claimed_at__isnull=True, revoked_at__isnull=True),
+                name="one_open_email_invitation_per_network",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} invited to {self.network}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.claimed_at is None and self.revoked_at is None

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import HttpRequest
 
+from billing.seats import SeatLimitReached, check_seat_available
 from tenants.accounts.models import Role, User
 from tenants.audit.recording import record_audit
 
@@ -65,6 +66,13 @@ def deactivate_staff(user: User, *, actor: User, request: HttpRequest | None = N
 
 @transaction.atomic
 def reactivate_staff(user: User, *, actor: User, request: HttpRequest | None = None) -> User:
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.is_active:
+        return user
+    try:
+        check_seat_available(connection.tenant, User.objects.filter(is_active=True).count())
+    except SeatLimitReached as exc:
+        raise StaffError(str(exc)) from None
     user.is_active = True
     user.save(update_fields=["is_active"])
     record_audit(

@@ -1,0 +1,1 @@
+"""Training sessions and bookings, in the public schema (label `training`)."""
