@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from config.security import allow_framing_by
+from dashboards.reports.public import is_published
 from feedback import directory
 from feedback.author_links import response_for_token
 from feedback.browsing import organisation_summary, search_public_stories
@@ -282,7 +283,11 @@ def author_response(request: HttpRequest, token: str) -> HttpResponse:
 def organisation_page(request: HttpRequest, slug: str) -> HttpResponse:
     organisation = _organisation(slug)
     summary = organisation_summary(organisation)
-    return render(request, "hub/organisation.html", {"org": organisation, "summary": summary})
+    return render(
+        request,
+        "hub/organisation.html",
+        {"org": organisation, "summary": summary, "changes_page": is_published(organisation)},
+    )
 
 
 def hub_home(request: HttpRequest) -> HttpResponse:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
+from dashboards.reports import public
 from feedback import api, hub_views, moderation_views, openapi
 
 app_name = "hub"
@@ -14,6 +15,11 @@ urlpatterns = [
     path("stories/<int:pk>/", hub_views.story, name="story"),
     path("r/<str:token>/", hub_views.author_response, name="author_response"),
     path("organisations/<slug:slug>/", hub_views.organisation_page, name="organisation"),
+    path(
+        "organisations/<slug:slug>/you-said-we-did/",
+        public.you_said_we_did_page,
+        name="you_said_we_did",
+    ),
     path("o/<slug:slug>/widget/", hub_views.widget, name="widget"),
     path("o/<slug:slug>/widget/sent/", hub_views.widget_sent, name="widget_sent"),
     path("o/<slug:slug>/widget.js", hub_views.widget_script, name="widget_script"),

@@ -1,0 +1,229 @@
+"""The quality committee pack: one provider of a network, for the network's lead or a
+consenting member, over a period.
+
+Built only from public data: the public-schema rollups read by organisation id (through
+`dashboards.queries`) and the provider's published stories and responses (PublicStory,
+PublicResponse). The provider's own schema is never read. Every count under
+SUPPRESS_BELOW is shown as "fewer than 8", never as a number, and when the provider has
+fewer than 8 stories in the period every figure is suppressed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.http import Http404
+from django.utils import timezone
+
+from dashboards import queries
+from dashboards.queries import Scope, TagCount
+from dashboards.reports.excerpts import excerpt
+from dashboards.statistics import SUPPRESS_BELOW, suppressed
+from feedback.hub.models import PublicResponse, PublicStory
+from feedback.vocabulary import ChangeStatus, Criticality, Polarity
+from tenants.models import Network, Organisation
+from tenants.networks import comparable_members, comparison_networks
+
+SUPPRESSED = f"fewer than {SUPPRESS_BELOW}"
+EXAMPLES = 3
+TAGS = 5
+POSITIVE = (Criticality.NOT_CRITICAL.value, Criticality.MINIMALLY_CRITICAL.value)
+
+
+@dataclass(frozen=True)
+class PublicExample:
+    title: str
+    excerpt: str
+    criticality: str
+    published_at: datetime
+
+
+@dataclass(frozen=True)
+class PublicChange:
+    story_title: str
+    change: str
+    status: str
+    responded_at: datetime
+
+
+@dataclass(frozen=True)
+class CommitteePack:
+    network: Network
+    provider: Organisation
+    start: date
+    end: date
+    figures: queries.ProviderFigures
+    criticality_mix: list[tuple[str, int]]
+    response_buckets: list[int]
+    positive_tags: list[TagCount]
+    negative_tags: list[TagCount]
+    positive_examples: list[PublicExample]
+    critical_examples: list[PublicExample]
+    changes: list[PublicChange]
+
+    @property
+    def suppressed(self) -> bool:
+        return suppressed(self.figures.stories)
+
+    def count(self, value: int) -> str:
+        """A count as shown: suppressed under 8, and everything when the total is."""
+        if self.suppressed or suppressed(value):
+            return SUPPRESSED
+        return str(value)
+
+    def measure(self, value: float | None, fmt: str) -> str:
+        """A share or a time, shown only when the stories it is over are not suppressed."""
+        if self.suppressed:
+            return SUPPRESSED
+        return "–" if value is None else format(value, fmt)
+
+    def rows(self) -> list[tuple[str, str, str]]:
+        """(section, measure, value), every figure already suppressed as it must be."""
+        f = self.figures
+        percent = lambda v: None if v is None else 100 * v  # noqa: E731
+        rows = [
+            ("period", "start", self.start.isoformat()),
+            ("period", "end", self.end.isoformat()),
+            ("volume", "stories", self.count(f.stories)),
+            ("responses", "stories responded to", self.count(f.responded)),
+            ("responses", "share responded (%)", self.measure(percent(f.share_responded), ".0f")),
+            (
+                "responses",
+                "median hours to first response",
+                self.measure(f.median_response_hours, ".1f"),
+            ),
+            (
+                "criticality",
+                "share strongly or severely critical (%)",
+                self.measure(percent(f.share_critical), ".0f"),
+            ),
+            ("changes", "changes per 100 stories", self.measure(f.changes_per_100, ".1f")),
+        ]
+        rows += [("criticality", name, self.count(n)) for name, n in self.criticality_mix]
+        if not self.suppressed:
+            rows += [("positive tags", t.name, str(t.stories)) for t in self.positive_tags]
+            rows += [("negative tags", t.name, str(t.stories)) for t in self.negative_tags]
+        return rows
+
+
+def chosen(viewer: Organisation, network_id: object, provider_id: object) -> tuple:
+    """The network and provider asked for, if the viewer may see this network's comparison
+    (its lead, or an active consenting member) and the provider is one of its comparable
+    members; Http404 otherwise."""
+    try:
+        network_pk, provider_pk = int(network_id), int(provider_id)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise Http404("No such network or provider.") from None
+    network = next((n for n in comparison_networks(viewer) if n.pk == network_pk), None)
+    if network is None:
+        raise Http404("No such network.")
+    provider = next((o for o in comparable_members(network) if o.pk == provider_pk), None)
+    if provider is None:
+        raise Http404("No such provider in this network.")
+    return network, provider
+
+
+def _midnight(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _public_stories(provider: Organisation, start: date, end: date):  # noqa: ANN202
+    return PublicStory.objects.filter(
+        organisations=provider,
+        published_at__gte=_midnight(start),
+        published_at__lt=_midnight(end + timedelta(days=1)),
+    )
+
+
+def _examples(provider: Organisation, start: date, end: date, criticalities) -> list:  # noqa: ANN001
+    rows = (
+        _public_stories(provider, start, end)
+        .filter(criticality__in=criticalities)
+        .order_by("-published_at", "-pk")
+        .values_list("title", "body", "criticality", "published_at")[:EXAMPLES]
+    )
+    return [PublicExample(t, excerpt(b), c, at) for t, b, c, at in rows]
+
+
+def _changes(provider: Organisation, start: date, end: date) -> list[PublicChange]:
+    rows = (
+        PublicResponse.objects.filter(
+            organisation=provider,
+            change_status__in=[ChangeStatus.MADE, ChangeStatus.PLANNED],
+            published_at__gte=_midnight(start),
+            published_at__lt=_midnight(end + timedelta(days=1)),
+        )
+        .order_by("-published_at", "-pk")
+        .values_list("public_story__title", "change_description", "change_status", "published_at")
+    )
+    return [PublicChange(t, c, s, at) for t, c, s, at in rows]
+
+
+def committee_pack(network: Network, provider: Organisation, start: date, end: date):  # noqa: ANN201
+    scope = Scope(organisation_id=provider.pk, start=start, end=end)
+    figures = queries.provider_figures([provider.pk], start, end)[provider.pk]
+    mix = dict.fromkeys(Criticality.values, 0)
+    for _, criticality, count in queries.stories_over_time(scope):
+        mix[criticality] = mix.get(criticality, 0) + count
+    hidden = suppressed(figures.stories)
+    # Only tags given by enough stories are named; a rare tag could point to its author.
+    tags = [t for t in queries.top_tags(scope, per_group=TAGS) if not suppressed(t.stories)]
+    return CommitteePack(
+        network=network,
+        provider=provider,
+        start=start,
+        end=end,
+        figures=figures,
+        criticality_mix=list(mix.items()),
+        response_buckets=queries.response_times(scope),
+        positive_tags=[t for t in tags if t.polarity == Polarity.POSITIVE],
+        negative_tags=[t for t in tags if t.polarity == Polarity.NEGATIVE],
+        positive_examples=[] if hidden else _examples(provider, start, end, POSITIVE),
+        critical_examples=[] if hidden else _examples(provider, start, end, queries.CRITICAL),
+        changes=[] if hidden else _changes(provider, start, end),
+    )
+
+
+def committee_pdf(pack: CommitteePack) -> bytes:
+    from dashboards.reports import pdf
+
+    period = f"{pack.start:%-d %b %Y} to {pack.end:%-d %b %Y}"
+    charts = []
+    if not pack.suppressed:
+        shown = [(n, c) for n, c in pack.criticality_mix if not suppressed(c)]
+        charts.append(
+            pdf.bar_chart(
+                f"Stories by criticality (counts under {SUPPRESS_BELOW} not shown)",
+                [n.capitalize() for n, _ in shown],
+                [c for _, c in shown],
+            )
+        )
+        charts.append(
+            pdf.bar_chart(
+                f"Time to first response (counts under {SUPPRESS_BELOW} not shown)",
+                pdf.BUCKET_LABELS,
+                [0 if suppressed(c) else c for c in pack.response_buckets],
+            )
+        )
+        if pack.positive_tags:
+            charts.append(pdf.tags_chart("Most given positive tags", pack.positive_tags))
+        if pack.negative_tags:
+            charts.append(pdf.tags_chart("Most given negative tags", pack.negative_tags))
+    examples = [
+        (f"{e.title} ({e.criticality}, {e.published_at:%-d %b %Y})", e.excerpt)
+        for e in pack.positive_examples + pack.critical_examples
+    ]
+    changes = [(f"{c.status}: {c.change}", f"You said: {c.story_title}") for c in pack.changes]
+    return pdf.figures_pdf(
+        [(measure.capitalize(), value) for _, measure, value in pack.rows()],
+        title=f"Quality committee pack: {pack.provider.name}",
+        organisation_name=f"{pack.provider.name} ({pack.network.name})",
+        period_label=period,
+        charts=charts,
+        notes=[
+            "From published stories and responses only. Counts under "
+            f"{SUPPRESS_BELOW} are shown as '{SUPPRESSED}'."
+        ],
+        sections=[] if pack.suppressed else [("Example stories", examples), ("Changes", changes)],
+    )

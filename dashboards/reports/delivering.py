@@ -1,0 +1,234 @@
+"""Delivering scheduled reports: a row per (schedule, period, recipient) written before any
+email, claimed by a conditional update, then sent. Running twice sends nothing twice.
+
+TRICKY: the row is the outbox. A worker that dies between claiming and sending leaves the
+row "sending"; after ALERT_STALE_CLAIM_SECONDS another run may claim it again.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import EmailMessage
+from django.db import connection
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from billing.access import has_feature
+from billing.plans import Feature
+from dashboards.filters import tenant_scope
+from dashboards.models import (
+    DeliveryMethod,
+    ReportDelivery,
+    ReportDeliveryState,
+    ReportKind,
+    ReportSchedule,
+    SavedReport,
+)
+from dashboards.reports.committee import committee_pack, committee_pdf
+from dashboards.reports.scheduling import next_run, period_for, recipients_of
+from dashboards.reports.summary import stories_summary
+from dashboards.reports.you_said_we_did import changes_made
+from tenants.models import Network
+from tenants.networks import comparable_members
+
+logger = logging.getLogger(__name__)
+
+LINK_SALT = "carevoice.report-delivery-link"
+LINK_MAX_AGE_SECONDS = 60 * 24 * 60 * 60  # 60 days
+# A spreadsheet treats a cell starting with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def delivery_key(schedule: ReportSchedule, start: date, end: date, recipient: str) -> str:
+    return f"{schedule.pk}:{start.isoformat()}:{end.isoformat()}:{recipient.lower()}"[:300]
+
+
+def record_due(today: date) -> int:
+    """Write the deliveries of every schedule due today, once each. Returns how many are new."""
+    new = 0
+    for schedule in ReportSchedule.objects.filter(active=True, next_run_on__lte=today):
+        start, end = period_for(schedule.frequency, today)
+        rows = [
+            ReportDelivery(
+                key=delivery_key(schedule, start, end, recipient),
+                schedule=schedule,
+                report_name=schedule.report.name,
+                period_start=start,
+                period_end=end,
+                recipient=recipient,
+                method=schedule.method,
+            )
+            for recipient in recipients_of(schedule)
+        ]
+        before = ReportDelivery.objects.filter(key__in=[r.key for r in rows]).count()
+        ReportDelivery.objects.bulk_create(rows, ignore_conflicts=True)
+        new += len(rows) - before
+        ReportSchedule.objects.filter(pk=schedule.pk).update(
+            next_run_on=next_run(schedule.frequency, today)
+        )
+    return new
+
+
+def claimable(now: datetime) -> Q:
+    stale = now - timedelta(seconds=settings.ALERT_STALE_CLAIM_SECONDS)
+    return Q(state=ReportDeliveryState.PENDING) | Q(
+        state=ReportDeliveryState.SENDING, claimed_at__lt=stale
+    )
+
+
+def claim(delivery_id: int) -> bool:
+    now = timezone.now()
+    return bool(
+        ReportDelivery.objects.filter(claimable(now), pk=delivery_id).update(
+            state=ReportDeliveryState.SENDING, claimed_at=now
+        )
+    )
+
+
+def report_file(delivery: ReportDelivery) -> tuple[str, bytes, str]:
+    """(file name, content, content type) of the delivery's report, made now."""
+    report: SavedReport | None = delivery.schedule.report if delivery.schedule else None
+    service = report.service_id if report else None
+    scope = tenant_scope(
+        connection.tenant.pk,
+        start=delivery.period_start.isoformat(),
+        end=delivery.period_end.isoformat(),
+        service=service,
+        criticality=None,
+        today=max(delivery.period_end, timezone.localdate()),
+    )
+    stem = f"{delivery.period_start.isoformat()}-{delivery.period_end.isoformat()}"
+    if report is not None and report.kind == ReportKind.YOU_SAID_WE_DID:
+        rows = [["story", "change", "response", "responded"]] + [
+            [c.story_title, c.change, c.response_excerpt, c.responded_at.date().isoformat()]
+            for c in changes_made(scope)
+        ]
+        return f"you-said-we-did-{stem}.csv", _csv(rows), "text/csv"
+    summary = stories_summary(scope)
+    try:
+        from dashboards.reports.pdf import summary_pdf
+    except ImportError:
+        rows = [["section", "measure", "value"]] + [list(f) for f in summary.figures()]
+        return f"stories-summary-{stem}.csv", _csv(rows), "text/csv"
+    content = summary_pdf(
+        summary,
+        title=delivery.report_name,
+        organisation_name=connection.tenant.name,
+        period_label=period_label(delivery),
+    )
+    return f"stories-summary-{stem}.pdf", content, "application/pdf"
+
+
+def network_packs(delivery: ReportDelivery) -> list[tuple[str, bytes, str]]:
+    """For a network lead's schedule that asks for them: each consenting member's committee
+    pack for the period, built from public data as the committee pack page is."""
+    schedule = delivery.schedule
+    lead = connection.tenant
+    if schedule is None or not schedule.network_members:
+        return []
+    if not has_feature(lead, Feature.NETWORK_COMPARISON):
+        return []
+    files = []
+    for network in Network.objects.filter(lead=lead).order_by("name"):
+        for member in comparable_members(network):
+            pack = committee_pack(network, member, delivery.period_start, delivery.period_end)
+            name = f"committee-pack-{member.slug}-{delivery.period_start.isoformat()}.pdf"
+            files.append((name, committee_pdf(pack), "application/pdf"))
+    return files
+
+
+def _csv(rows: list[list[object]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    for row in rows:
+        writer.writerow(
+            ["'" + v if isinstance(v, str) and v.startswith(FORMULA_STARTS) else v for v in row]
+        )
+    return out.getvalue().encode()
+
+
+def period_label(delivery: ReportDelivery) -> str:
+    return f"{delivery.period_start:%-d %b %Y} to {delivery.period_end:%-d %b %Y}"
+
+
+def make_token(delivery: ReportDelivery) -> str:
+    return signing.dumps({"d": delivery.pk, "t": connection.schema_name}, salt=LINK_SALT)
+
+
+def download_url(delivery: ReportDelivery) -> str:
+    return connection.tenant.workspace_url(
+        reverse("report_schedules:download", args=[make_token(delivery)])
+    )
+
+
+def send_delivery(delivery_id: int) -> bool:
+    """Send the delivery if this caller wins the claim. Returns whether it was sent now."""
+    if not claim(delivery_id):
+        return False
+    delivery = ReportDelivery.objects.select_related("schedule__report").get(pk=delivery_id)
+    organisation = connection.tenant.name
+    body = (
+        f"{delivery.report_name}, {organisation}, for {period_label(delivery)}.\n\n"
+        "You receive this because the organisation scheduled this report for you.\n"
+    )
+    try:
+        if delivery.method == DeliveryMethod.LINK:
+            body += f"\nDownload it (the link works for 60 days):\n{download_url(delivery)}\n"
+            message = EmailMessage(
+                subject=f"Report: {delivery.report_name}", body=body, to=[delivery.recipient]
+            )
+        else:
+            message = EmailMessage(
+                subject=f"Report: {delivery.report_name}", body=body, to=[delivery.recipient]
+            )
+            message.attach(*report_file(delivery))
+            for attachment in network_packs(delivery):
+                message.attach(*attachment)
+        message.send()
+    except Exception as exc:  # noqa: BLE001 - any failure is recorded and retried
+        logger.warning("report delivery %s failed: %s", delivery_id, exc)
+        ReportDelivery.objects.filter(pk=delivery_id).update(
+            state=ReportDeliveryState.PENDING, error=str(exc)[:300]
+        )
+        return False
+    ReportDelivery.objects.filter(pk=delivery_id).update(
+        state=ReportDeliveryState.SENT, sent_at=timezone.now(), error=""
+    )
+    return True
+
+
+def send_pending() -> int:
+    waiting = ReportDelivery.objects.filter(claimable(timezone.now()))
+    return sum(send_delivery(pk) for pk in waiting.values_list("pk", flat=True))
+
+
+def deliver_due(today: date | None = None) -> int:
+    """The hourly work in one organisation: record what is due, send what waits."""
+    record_due(today or timezone.localdate())
+    return send_pending()
+
+
+def delivery_for_token(token: str) -> tuple[int, ReportDelivery | None]:
+    """(status, delivery): 200 with the delivery; 404 not a link or not this organisation's;
+    400 altered; 410 expired."""
+    if ":" not in token:
+        return 404, None
+    try:
+        data = signing.loads(token, salt=LINK_SALT, max_age=LINK_MAX_AGE_SECONDS)
+    except signing.SignatureExpired:
+        return 410, None
+    except signing.BadSignature:
+        return 400, None
+    if not isinstance(data, dict) or data.get("t") != connection.schema_name:
+        return 404, None
+    delivery = (
+        ReportDelivery.objects.select_related("schedule__report").filter(pk=data.get("d")).first()
+    )
+    return (200, delivery) if delivery else (404, None)

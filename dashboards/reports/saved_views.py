@@ -1,0 +1,205 @@
+"""Saved report settings, schedules, the outbox, signed downloads and the public page setting.
+
+Thin views; the work is in scheduling.py and delivering.py."""
+
+from __future__ import annotations
+
+from datetime import date
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from dashboards.models import (
+    PublicPageSetting,
+    ReportDelivery,
+    ReportKind,
+    ReportSchedule,
+    SavedReport,
+)
+from dashboards.reports.delivering import delivery_for_token, report_file
+from dashboards.reports.saved_forms import SavedReportForm, ScheduleForm
+from dashboards.reports.scheduling import next_run
+from tenants.accounts.access import role_required
+from tenants.accounts.models import Role
+from tenants.audit.recording import record_audit
+from tenants.models import public_url
+
+
+def period_of(report: SavedReport, today: date) -> tuple[date, date]:
+    """A fixed range as saved; N months is this month and the N - 1 before it, to today."""
+    if report.months is None:
+        return report.start or today, report.end or today
+    index = today.year * 12 + today.month - 1 - (report.months - 1)
+    return date(index // 12, index % 12 + 1, 1), today
+
+
+@role_required(Role.MEMBER)
+def saved_list(request: HttpRequest) -> HttpResponse:
+    form = SavedReportForm()
+    if request.method == "POST":
+        form = SavedReportForm(request.POST)
+        if form.is_valid():
+            report = form.save(commit=False)
+            report.created_by = request.user
+            report.save()
+            record_audit(
+                "reports.saved",
+                actor=request.user,
+                target=report,
+                summary=f"Saved report settings {report.name}",
+                request=request,
+            )
+            messages.success(request, "Saved.")
+            return redirect("report_schedules:saved")
+    return render(
+        request,
+        "reports/saved.html",
+        {"form": form, "reports": SavedReport.objects.select_related("service")},
+        status=400 if form.errors else 200,
+    )
+
+
+@role_required(Role.MEMBER)
+@require_GET
+def saved_open(request: HttpRequest, pk: int) -> HttpResponse:
+    report = get_object_or_404(SavedReport, pk=pk)
+    start, end = period_of(report, timezone.localdate())
+    query = {"start": start.isoformat(), "end": end.isoformat()}
+    if report.service_id:
+        query["service"] = str(report.service_id)
+    name = (
+        "reports:you_said_we_did"
+        if report.kind == ReportKind.YOU_SAID_WE_DID
+        else "reports:summary"
+    )
+    record_audit(
+        "reports.opened",
+        actor=request.user,
+        target=report,
+        summary=f"Opened saved report {report.name}",
+        request=request,
+    )
+    return redirect(reverse(name) + "?" + urlencode(query))
+
+
+@role_required(Role.RESPONDER)
+@require_POST
+def saved_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    report = get_object_or_404(SavedReport, pk=pk)
+    record_audit(
+        "reports.deleted",
+        actor=request.user,
+        summary=f"Deleted saved report {report.name}",
+        detail={"id": report.pk},
+        request=request,
+    )
+    report.delete()
+    messages.success(request, "Deleted.")
+    return redirect("report_schedules:saved")
+
+
+@role_required(Role.ADMINISTRATOR)
+def schedules(request: HttpRequest) -> HttpResponse:
+    form = ScheduleForm()
+    if request.method == "POST":
+        form = ScheduleForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            schedule = ReportSchedule.objects.create(
+                report=data["report"],
+                frequency=data["frequency"],
+                method=data["method"],
+                recipients=data["recipients"],
+                network_members=data["network_members"],
+                next_run_on=next_run(data["frequency"], timezone.localdate()),
+                created_by=request.user,
+            )
+            record_audit(
+                "reports.scheduled",
+                actor=request.user,
+                target=schedule,
+                summary=f"Scheduled {schedule}",
+                detail={"recipients": schedule.recipients},
+                request=request,
+            )
+            messages.success(request, f"Scheduled; the first goes out on {schedule.next_run_on}.")
+            return redirect("report_schedules:schedules")
+    setting = PublicPageSetting.objects.first()
+    return render(
+        request,
+        "reports/schedules.html",
+        {
+            "form": form,
+            "schedules": ReportSchedule.objects.select_related("report"),
+            "published": bool(setting and setting.publish_you_said_we_did),
+            "public_url": _public_url(request),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+def _public_url(request: HttpRequest) -> str:
+    return public_url(
+        settings.BASE_DOMAIN, f"/organisations/{request.tenant.slug}/you-said-we-did/"
+    )
+
+
+@role_required(Role.ADMINISTRATOR)
+@require_POST
+def schedule_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    schedule = get_object_or_404(ReportSchedule, pk=pk)
+    record_audit(
+        "reports.unscheduled",
+        actor=request.user,
+        summary=f"Stopped scheduled report {schedule}",
+        detail={"id": schedule.pk},
+        request=request,
+    )
+    schedule.delete()
+    messages.success(request, "The schedule is stopped.")
+    return redirect("report_schedules:schedules")
+
+
+@role_required(Role.ADMINISTRATOR)
+@require_POST
+def public_page(request: HttpRequest) -> HttpResponse:
+    publish = request.POST.get("publish") == "yes"
+    setting = PublicPageSetting.objects.first() or PublicPageSetting()
+    setting.publish_you_said_we_did = publish
+    setting.changed_at = timezone.now()
+    setting.save()
+    record_audit(
+        "reports.public_page",
+        actor=request.user,
+        summary="Published You said, we did on the hub"
+        if publish
+        else "Took You said, we did off the hub",
+        request=request,
+    )
+    return redirect("report_schedules:schedules")
+
+
+@role_required(Role.ADMINISTRATOR)
+@require_GET
+def outbox(request: HttpRequest) -> HttpResponse:
+    deliveries = ReportDelivery.objects.all()[:200]
+    return render(request, "reports/outbox.html", {"deliveries": deliveries})
+
+
+@require_GET
+def download(request: HttpRequest, token: str) -> HttpResponse:
+    """The report behind a signed link; no sign-in, the signature is the permission."""
+    status, delivery = delivery_for_token(token)
+    if delivery is None:
+        return render(request, "reports/link_refused.html", {"status": status}, status=status)
+    name, content, content_type = report_file(delivery)
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "private, no-store"
+    return response

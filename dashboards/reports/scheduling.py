@@ -1,0 +1,66 @@
+"""Scheduled reports: which period a run covers, when the next run is, who may receive it,
+and delivering each (schedule, period, recipient) exactly once.
+
+Periods are whole calendar blocks of the schedule's length counted from January: monthly is
+every month, every two months is Jan-Feb, Mar-Apr, ..., quarterly is Jan-Mar, Apr-Jun, ....
+A run delivers the last complete block before its day, so the Jan-Feb report goes out on
+1 March (or on the first run after it, if the workers were down).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.db import connection
+
+from dashboards.models import ReportSchedule
+from tenants.accounts.models import User
+
+
+def _shift(year: int, month: int, months: int) -> date:
+    """The first day of the month `months` after (or before) year-month."""
+    index = year * 12 + (month - 1) + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _block_start(frequency: int, day: date) -> date:
+    """The first day of the block that contains `day`."""
+    return date(day.year, (day.month - 1) // frequency * frequency + 1, 1)
+
+
+def period_for(frequency: int, run_date: date) -> tuple[date, date]:
+    """The last complete period before `run_date`, as (first day, last day), inclusive."""
+    if frequency not in (1, 2, 3):
+        raise ValueError(f"unknown frequency {frequency!r}")
+    current = _block_start(frequency, run_date)
+    start = _shift(current.year, current.month, -frequency)
+    return start, current - timedelta(days=1)
+
+
+def next_run(frequency: int, after: date) -> date:
+    """The first run day strictly after `after`: the day after a period ends."""
+    if frequency not in (1, 2, 3):
+        raise ValueError(f"unknown frequency {frequency!r}")
+    current = _block_start(frequency, after)
+    return _shift(current.year, current.month, frequency)
+
+
+def allowed_recipient(email: str) -> bool:
+    """Active staff of the organisation, or an address in one of its email domains."""
+    email = email.strip().lower()
+    if "@" not in email:
+        return False
+    if User.objects.filter(email__iexact=email, is_active=True).exists():
+        return True
+    domains = [d.lower() for d in getattr(connection.tenant, "email_domains", None) or []]
+    return email.rsplit("@", 1)[1] in domains
+
+
+def recipients_of(schedule: ReportSchedule) -> list[str]:
+    """The schedule's recipients still allowed today (staff leave, domains change)."""
+    seen: list[str] = []
+    for email in schedule.recipients:
+        email = email.strip().lower()
+        if email not in seen and allowed_recipient(email):
+            seen.append(email)
+    return seen

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from dashboards.reports import views
+
+app_name = "reports"
+
+urlpatterns = [
+    path("", views.summary, name="summary"),
+    path("summary.csv", views.summary_csv, name="summary_csv"),
+    path("summary.pdf", views.summary_pdf, name="summary_pdf"),
+    path("you-said-we-did/", views.you_said_we_did, name="you_said_we_did"),
+    path("committee/", views.committee_page, name="committee"),
+    path("committee.csv", views.committee_csv, name="committee_csv"),
+    path("committee.pdf", views.committee_pdf, name="committee_pdf"),
+    path("pdf/", views.long_pdf_start, name="long_pdf_start"),
+    path("pdf/<str:token>/", views.long_pdf_page, name="long_pdf"),
+    path("pdf/<str:token>/status/", views.long_pdf_status, name="long_pdf_status"),
+    path("pdf/<str:token>/report.pdf", views.long_pdf_download, name="long_pdf_download"),
+    path("you-said-we-did.pdf", views.you_said_we_did_pdf, name="you_said_we_did_pdf"),
+]

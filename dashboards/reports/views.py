@@ -1,0 +1,277 @@
+"""Thin views: the report's controls, the summary page, You said we did, and the CSV."""
+
+from __future__ import annotations
+
+import csv
+
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from dashboards.filters import tenant_scope
+from dashboards.queries import Scope
+from dashboards.reports import committee, long_reports
+from dashboards.reports.forms import CommitteeForm, ReportForm
+from dashboards.reports.pdf import summary_pdf as render_summary_pdf
+from dashboards.reports.pdf import you_said_we_did_pdf as render_you_said_we_did_pdf
+from dashboards.reports.summary import stories_summary
+from dashboards.reports.you_said_we_did import changes_made
+from tenants.accounts.access import role_required
+from tenants.accounts.models import Role
+
+# A spreadsheet treats a cell starting with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _read(request: HttpRequest, params: object = None) -> tuple[ReportForm, Scope | None]:
+    """The form, and the scope it asks for (None when the form is invalid)."""
+    today = timezone.localdate()
+    form = ReportForm((request.GET if params is None else params) or None, today=today)
+    if form.is_bound and not form.is_valid():
+        return form, None
+    data = form.cleaned_data if form.is_bound else {}
+    scope = tenant_scope(
+        request.tenant.pk,
+        start=data["start"].isoformat() if data.get("start") else None,
+        end=data["end"].isoformat() if data.get("end") else None,
+        service=data.get("service"),
+        criticality=None,
+        today=today,
+    )
+    if not form.is_bound:
+        form = ReportForm(initial={"start": scope.start, "end": scope.end}, today=today)
+    return form, scope
+
+
+def _context(request: HttpRequest, form: ReportForm, scope: Scope | None) -> dict:
+    long = scope is not None and long_reports.is_long(scope.start, scope.end)
+    return {
+        "form": form,
+        "query": request.GET.urlencode(),
+        "long_report": long,
+        "report_scope": scope,
+    }
+
+
+@role_required(Role.MEMBER)
+def summary(request: HttpRequest) -> HttpResponse:
+    form, scope = _read(request)
+    context = _context(request, form, scope)
+    if scope is None:
+        return render(request, "reports/summary.html", context, status=400)
+    context["summary"] = stories_summary(scope)
+    return render(request, "reports/summary.html", context)
+
+
+@role_required(Role.MEMBER)
+def you_said_we_did(request: HttpRequest) -> HttpResponse:
+    form, scope = _read(request)
+    context = _context(request, form, scope)
+    if scope is None:
+        return render(request, "reports/you_said_we_did.html", context, status=400)
+    context.update(scope=scope, changes=changes_made(scope))
+    return render(request, "reports/you_said_we_did.html", context)
+
+
+def _refused(form: ReportForm) -> HttpResponse:
+    problems = [str(error) for errors in form.errors.values() for error in errors]
+    return HttpResponse(
+        "This report cannot be made: " + " ".join(problems) + "\n",
+        status=400,
+        content_type="text/plain; charset=utf-8",
+    )
+
+
+def period_label(scope: Scope) -> str:
+    label = f"{scope.start:%-d %b %Y} to {scope.end:%-d %b %Y}"
+    if scope.service_ids is not None:
+        label += ", the chosen service and those inside it"
+    return label
+
+
+def pdf_response(content: bytes, name: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@role_required(Role.MEMBER)
+def summary_pdf(request: HttpRequest) -> HttpResponse:
+    form, scope = _read(request)
+    if scope is None:
+        return _refused(form)
+    content = render_summary_pdf(
+        stories_summary(scope),
+        title="Stories summary",
+        organisation_name=request.tenant.name,
+        period_label=period_label(scope),
+    )
+    return pdf_response(content, f"stories-summary-{scope.start}-{scope.end}.pdf")
+
+
+@role_required(Role.MEMBER)
+def you_said_we_did_pdf(request: HttpRequest) -> HttpResponse:
+    form, scope = _read(request)
+    if scope is None:
+        return _refused(form)
+    content = render_you_said_we_did_pdf(
+        changes_made(scope),
+        title="You said, we did",
+        organisation_name=request.tenant.name,
+        period_label=period_label(scope),
+    )
+    return pdf_response(content, f"you-said-we-did-{scope.start}-{scope.end}.pdf")
+
+
+@role_required(Role.MEMBER)
+def summary_csv(request: HttpRequest) -> HttpResponse:
+    form, scope = _read(request)
+    if scope is None:
+        return _refused(form)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    name = f"stories-summary-{scope.start.isoformat()}-{scope.end.isoformat()}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    writer = csv.writer(response)
+    writer.writerow(["section", "measure", "value"])
+    for section, measure, value in stories_summary(scope).figures():
+        if measure.startswith(FORMULA_STARTS):
+            measure = "'" + measure
+        writer.writerow([section, measure, value])
+    return response
+
+
+def _committee(request: HttpRequest) -> tuple[CommitteeForm, committee.CommitteePack | None]:
+    """The pack asked for; Http404 for a network or provider the viewer may not see, and
+    None (with the form's errors) for a bad period."""
+    network, provider = committee.chosen(
+        request.tenant, request.GET.get("network"), request.GET.get("provider")
+    )
+    today = timezone.localdate()
+    dates = {key: request.GET[key] for key in ("start", "end") if request.GET.get(key)}
+    form = CommitteeForm(dates, today=today)
+    if not form.is_valid():
+        return form, None
+    data = form.cleaned_data
+    return form, committee.committee_pack(network, provider, data["start"], data["end"])
+
+
+@role_required(Role.MEMBER)
+def committee_page(request: HttpRequest) -> HttpResponse:
+    form, pack = _committee(request)
+    context = {"form": form, "pack": pack, "query": request.GET.urlencode()}
+    return render(request, "reports/committee.html", context, status=200 if pack else 400)
+
+
+@role_required(Role.MEMBER)
+def committee_csv(request: HttpRequest) -> HttpResponse:
+    form, pack = _committee(request)
+    if pack is None:
+        return _refused(form)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    name = f"committee-pack-{pack.provider.slug}-{pack.start}-{pack.end}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    writer = csv.writer(response)
+    writer.writerow(["section", "measure", "value"])
+    for section, measure, value in pack.rows():
+        if measure.startswith(FORMULA_STARTS):
+            measure = "'" + measure
+        writer.writerow([section, measure, value])
+    return response
+
+
+@role_required(Role.MEMBER)
+def committee_pdf(request: HttpRequest) -> HttpResponse:
+    form, pack = _committee(request)
+    if pack is None:
+        return _refused(form)
+    name = f"committee-pack-{pack.provider.slug}-{pack.start}-{pack.end}.pdf"
+    return pdf_response(committee.committee_pdf(pack), name)
+
+
+# --- long reports, made by a worker ----------------------------------------------------------
+
+
+@require_POST
+@role_required(Role.MEMBER)
+def long_pdf_start(request: HttpRequest) -> HttpResponse:
+    """Queue a PDF (any period, though the pages offer this for long ones) and show its
+    progress page."""
+    from dashboards.reports.tasks import build_long_pdf
+
+    kind = request.POST.get("kind")
+    if kind not in long_reports.KINDS:
+        return HttpResponse("No such report.\n", status=400, content_type="text/plain")
+    form, scope = _read(request, request.POST)
+    if scope is None:
+        return _refused(form)
+    token = long_reports.new_token()
+    long_reports.set_progress(token, 0, "queued", kind=kind)
+    build_long_pdf.delay(
+        token, kind, scope.start.isoformat(), scope.end.isoformat(), form.cleaned_data["service"]
+    )
+    return redirect("reports:long_pdf", token=token)
+
+
+def _token(token: str) -> str:
+    if not long_reports.TOKEN.match(token):
+        raise Http404("No such report.")
+    return token
+
+
+@role_required(Role.MEMBER)
+def long_pdf_page(request: HttpRequest, token: str) -> HttpResponse:
+    status = long_reports.progress(_token(token))
+    ready = long_reports.file_path(token).is_file()
+    if status is None and not ready:
+        raise Http404("No such report.")
+    return render(
+        request,
+        "reports/long_pdf.html",
+        {
+            "token": token,
+            "ready": ready,
+            "percent": 100 if ready else status["percent"],
+            "status_url": reverse("reports:long_pdf_status", kwargs={"token": token}),
+            "download_url": reverse("reports:long_pdf_download", kwargs={"token": token}),
+        },
+    )
+
+
+@never_cache
+@role_required(Role.MEMBER)
+def long_pdf_status(request: HttpRequest, token: str) -> JsonResponse:
+    """What the progress page polls."""
+    status = long_reports.progress(_token(token))
+    ready = long_reports.file_path(token).is_file()
+    if status is None and not ready:
+        return JsonResponse({"error": "There is no such report."}, status=404)
+    state = "done" if ready else status["state"]
+    return JsonResponse(
+        {
+            "state": state,
+            "percent": 100 if ready else status["percent"],
+            "finished": ready or state == "failed",
+            "download": reverse("reports:long_pdf_download", kwargs={"token": token})
+            if ready
+            else None,
+        }
+    )
+
+
+@role_required(Role.MEMBER)
+def long_pdf_download(request: HttpRequest, token: str) -> FileResponse:
+    # The path is built from this workspace's schema: another's file is never found here.
+    path = long_reports.file_path(_token(token))
+    if not path.is_file():
+        raise Http404("No such report.")
+    status = long_reports.progress(token) or {}
+    name = f"{status.get('kind', 'report')}-{token[:8]}.pdf"
+    response = FileResponse(
+        path.open("rb"), as_attachment=True, filename=name, content_type="application/pdf"
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,280 @@
+"""Saved report settings, schedules and their delivery: once per period and recipient, only
+to the organisation's staff and email domains, signed links bound to one organisation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from unittest import mock
+
+import pytest
+from django.core import mail, signing
+from django.test import Client
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from dashboards.models import (
+    DeliveryMethod,
+    Frequency,
+    ReportDelivery,
+    ReportDeliveryState,
+    ReportKind,
+    ReportSchedule,
+    SavedReport,
+)
+from dashboards.reports import delivering
+from dashboards.reports.scheduling import allowed_recipient
+from tenants.audit.models import AuditEvent
+from tenants.networks import accept_invitation, create_network, invite_organisation
+from tests.conftest import Cast, client_for, sign_in
+
+pytestmark = pytest.mark.django_db
+
+RUN = date(2026, 3, 1)
+
+
+@pytest.fixture
+def domains(cast: Cast) -> Iterator[None]:
+    cast.org_a.email_domains = ["alpha.example"]
+    cast.org_a.save(update_fields=["email_domains"])
+    yield
+    cast.org_a.email_domains = []
+
+
+def signed_in(cast: Cast, who: str) -> Client:
+    user = getattr(cast, who)
+    organisation = cast.org_b if who.endswith("_b") else cast.org_a
+    client = client_for(organisation)
+    assert sign_in(client, user.email).status_code == 302
+    return client
+
+
+def schedule_for(
+    cast: Cast, recipients: list[str], method: str = DeliveryMethod.ATTACHMENT
+) -> ReportSchedule:
+    report = SavedReport.objects.create(name="Board pack", kind=ReportKind.SUMMARY, months=2)
+    return ReportSchedule.objects.create(
+        report=report,
+        frequency=Frequency.BIMONTHLY,
+        method=method,
+        recipients=recipients,
+        next_run_on=RUN,
+    )
+
+
+def test_running_twice_for_one_period_sends_one_email_per_recipient(
+    cast: Cast, domains: None
+) -> None:
+    with tenant_context(cast.org_a):
+        schedule = schedule_for(cast, [cast.admin_a.email, "board@alpha.example"])
+        assert delivering.deliver_due(RUN) == 2
+        assert delivering.deliver_due(RUN) == 0
+        # Even when the schedule is made due again for the same period.
+        ReportSchedule.objects.filter(pk=schedule.pk).update(next_run_on=RUN)
+        assert delivering.deliver_due(RUN + timedelta(days=3)) == 0
+        rows = list(ReportDelivery.objects.order_by("recipient"))
+        schedule.refresh_from_db()
+    assert sorted(m.to for m in mail.outbox) == [[cast.admin_a.email], ["board@alpha.example"]]
+    assert all(r.state == ReportDeliveryState.SENT for r in rows)
+    assert {(r.period_start, r.period_end) for r in rows} == {(date(2026, 1, 1), date(2026, 2, 28))}
+    assert schedule.next_run_on == date(2026, 5, 1)
+    name, content, kind = mail.outbox[0].attachments[0]
+    assert name.startswith("stories-summary-2026-01-01-2026-02-28")
+    assert kind in ("application/pdf", "text/csv") and content
+
+
+def test_the_next_period_is_delivered_at_its_run(cast: Cast) -> None:
+    with tenant_context(cast.org_a):
+        schedule_for(cast, [cast.admin_a.email])
+        delivering.deliver_due(RUN)
+        assert delivering.deliver_due(date(2026, 4, 30)) == 0
+        assert delivering.deliver_due(date(2026, 5, 1)) == 1
+        periods = sorted(ReportDelivery.objects.values_list("period_start", flat=True))
+    assert periods == [date(2026, 1, 1), date(2026, 3, 1)]
+
+
+def test_a_stale_claim_is_sent_again_and_a_fresh_one_is_not(cast: Cast) -> None:
+    with tenant_context(cast.org_a):
+        schedule_for(cast, [cast.admin_a.email])
+        delivering.record_due(RUN)
+        delivery = ReportDelivery.objects.get()
+        assert delivering.claim(delivery.pk)
+        assert delivering.send_pending() == 0  # claimed by a worker still working
+        ReportDelivery.objects.filter(pk=delivery.pk).update(
+            claimed_at=timezone.now() - timedelta(hours=1)
+        )
+        assert delivering.send_pending() == 1
+    assert len(mail.outbox) == 1
+
+
+def test_a_failed_send_waits_and_is_retried(cast: Cast) -> None:
+    with tenant_context(cast.org_a):
+        schedule_for(cast, [cast.admin_a.email])
+        with mock.patch("django.core.mail.EmailMessage.send", side_effect=OSError("down")):
+            assert delivering.deliver_due(RUN) == 0
+        delivery = ReportDelivery.objects.get()
+        assert (delivery.state, delivery.error) == (ReportDeliveryState.PENDING, "down")
+        assert delivering.deliver_due(RUN) == 1
+    assert len(mail.outbox) == 1
+
+
+def test_recipients_are_staff_or_in_the_email_domains(cast: Cast, domains: None) -> None:
+    with tenant_context(cast.org_a):
+        assert allowed_recipient(cast.member_a.email)
+        assert allowed_recipient("Someone@Alpha.Example")
+        assert not allowed_recipient(cast.admin_b.email)  # staff of another organisation
+        assert not allowed_recipient("someone@elsewhere.example")
+        assert not allowed_recipient("no-at-sign")
+        # Addresses that stopped being allowed since the schedule was made get nothing.
+        schedule_for(cast, [cast.admin_a.email, "left@elsewhere.example", cast.admin_b.email])
+        delivering.deliver_due(RUN)
+    assert [m.to for m in mail.outbox] == [[cast.admin_a.email]]
+
+
+def test_the_schedule_form_refuses_outside_addresses(cast: Cast, domains: None) -> None:
+    admin = signed_in(cast, "admin_a")
+    with tenant_context(cast.org_a):
+        report = SavedReport.objects.create(name="Pack", months=1)
+    data = {"report": report.pk, "frequency": 2, "method": "link"}
+    refused = admin.post("/reports/schedules/", {**data, "recipients": "x@elsewhere.example"})
+    assert refused.status_code == 400
+    assert "x@elsewhere.example" in refused.content.decode()
+    ok = admin.post(
+        "/reports/schedules/", {**data, "recipients": f"{cast.member_a.email}\nb@alpha.example"}
+    )
+    assert ok.status_code == 302
+    with tenant_context(cast.org_a):
+        schedule = ReportSchedule.objects.get()
+        assert schedule.recipients == [cast.member_a.email, "b@alpha.example"]
+        assert schedule.next_run_on.day == 1
+        assert AuditEvent.objects.filter(action="reports.scheduled").exists()
+    assert signed_in(cast, "member_a").get("/reports/schedules/").status_code == 403
+
+
+def link_of(message: mail.EmailMessage) -> str:
+    line = next(x for x in message.body.splitlines() if "/reports/download/" in x)
+    return line[line.index("/reports/download/") :]
+
+
+def test_a_signed_link_downloads_the_report_without_signing_in(cast: Cast) -> None:
+    with tenant_context(cast.org_a):
+        schedule_for(cast, [cast.admin_a.email], method=DeliveryMethod.LINK)
+        delivering.deliver_due(RUN)
+    (message,) = mail.outbox
+    assert not message.attachments
+    path = link_of(message)
+    response = client_for(cast.org_a).get(path)
+    assert response.status_code == 200
+    assert "2026-01-01-2026-02-28" in response["Content-Disposition"]
+    token = path.split("/")[3]
+    tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    refused = client_for(cast.org_a).get(f"/reports/download/{tampered}/")
+    assert refused.status_code == 400
+    assert "changed or cut short" in refused.content.decode()
+    # The same link on another organisation's workspace finds nothing.
+    assert client_for(cast.org_b).get(path).status_code == 404
+    assert client_for(cast.org_a).get("/reports/download/not-a-link/").status_code == 404
+
+
+def test_an_expired_link_says_so(cast: Cast) -> None:
+    with tenant_context(cast.org_a):
+        schedule_for(cast, [cast.admin_a.email], method=DeliveryMethod.LINK)
+        delivering.deliver_due(RUN)
+    path = link_of(mail.outbox[0])
+    with mock.patch.object(signing, "time") as clock:
+        import time
+
+        clock.time.return_value = time.time() + delivering.LINK_MAX_AGE_SECONDS + 60
+        response = client_for(cast.org_a).get(path)
+    assert response.status_code == 410
+    assert "expired" in response.content.decode()
+
+
+def test_a_link_signed_for_another_organisation_is_not_found(cast: Cast) -> None:
+    with tenant_context(cast.org_b):
+        token = signing.dumps({"d": 1, "t": cast.org_b.schema_name}, salt=delivering.LINK_SALT)
+    assert client_for(cast.org_a).get(f"/reports/download/{token}/").status_code == 404
+
+
+def test_saved_settings_round_trip(cast: Cast) -> None:
+    member = signed_in(cast, "responder_a")
+    response = member.post(
+        "/reports/saved/", {"name": "Quarter <b>", "kind": "summary", "months": "3"}
+    )
+    assert response.status_code == 302
+    page = member.get("/reports/saved/").content.decode()
+    assert "Quarter &lt;b&gt;" in page and "Quarter <b>" not in page
+    with tenant_context(cast.org_a):
+        report = SavedReport.objects.get()
+    opened = member.get(f"/reports/saved/{report.pk}/")
+    assert opened.status_code == 302
+    assert opened["Location"].startswith("/reports/?start=")
+    assert member.get(opened["Location"]).status_code == 200
+    fixed = member.post(
+        "/reports/saved/",
+        {"name": "Changes", "kind": "you-said-we-did", "start": "2026-01-01", "end": "2026-02-01"},
+    )
+    assert fixed.status_code == 302
+    with tenant_context(cast.org_a):
+        changes = SavedReport.objects.get(name="Changes")
+    location = member.get(f"/reports/saved/{changes.pk}/")["Location"]
+    assert location == "/reports/you-said-we-did/?start=2026-01-01&end=2026-02-01"
+    assert member.post("/reports/saved/", {"name": "Neither", "kind": "summary"}).status_code == 400
+    assert member.post(f"/reports/saved/{report.pk}/delete/").status_code == 302
+    with tenant_context(cast.org_a):
+        assert not SavedReport.objects.filter(pk=report.pk).exists()
+        actions = set(AuditEvent.objects.values_list("action", flat=True))
+    assert {"reports.saved", "reports.opened", "reports.deleted"} <= actions
+
+
+def test_the_outbox_lists_sent_and_waiting_deliveries(cast: Cast) -> None:
+    with tenant_context(cast.org_a):
+        schedule_for(cast, [cast.admin_a.email, cast.member_a.email])
+        delivering.record_due(RUN)
+        delivering.send_delivery(ReportDelivery.objects.order_by("pk").first().pk)
+    page = signed_in(cast, "admin_a").get("/reports/outbox/").content.decode()
+    assert "Sent" in page and "Waiting" in page and cast.member_a.email in page
+
+
+def test_another_organisation_sees_none_of_it(cast: Cast) -> None:
+    with tenant_context(cast.org_a):
+        schedule = schedule_for(cast, [cast.admin_a.email])
+        delivering.record_due(RUN)
+    admin_b = signed_in(cast, "admin_b")
+    for path in ("/reports/saved/", "/reports/schedules/", "/reports/outbox/"):
+        response = admin_b.get(path)
+        assert response.status_code == 200
+        assert "Board pack" not in response.content.decode()
+        assert cast.admin_a.email not in response.content.decode()
+    assert admin_b.get(f"/reports/saved/{schedule.report_id}/").status_code == 404
+    assert admin_b.post(f"/reports/schedules/{schedule.pk}/delete/").status_code == 404
+    assert admin_b.post(f"/reports/saved/{schedule.report_id}/delete/").status_code == 404
+    with tenant_context(cast.org_a):
+        assert ReportSchedule.objects.filter(pk=schedule.pk).exists()
+
+
+def test_a_network_lead_gets_each_consenting_members_committee_pack(cast: Cast) -> None:
+    network = create_network(lead=cast.org_a, name="Reports Test Network")
+    membership = invite_organisation(network, cast.org_b)
+    accept_invitation(membership, benchmarking_consent=True)
+    with tenant_context(cast.org_a):
+        schedule = schedule_for(cast, [cast.admin_a.email])
+        ReportSchedule.objects.filter(pk=schedule.pk).update(network_members=True)
+        delivering.deliver_due(RUN)
+    names = [name for name, _, _ in mail.outbox[0].attachments]
+    assert names[0].startswith("stories-summary-")
+    assert names[1:] == [f"committee-pack-{cast.org_b.slug}-2026-01-01.pdf"]
+
+
+def test_only_a_network_lead_may_ask_for_members_packs(cast: Cast) -> None:
+    create_network(lead=cast.org_a, name="Reports Test Network")
+    with tenant_context(cast.org_b):
+        report = SavedReport.objects.create(name="Pack", months=1)
+    data = {"report": report.pk, "frequency": 1, "method": "attachment"}
+    admin_b = signed_in(cast, "admin_b")
+    refused = admin_b.post(
+        "/reports/schedules/",
+        {**data, "recipients": cast.admin_b.email, "network_members": "on"},
+    )
+    assert refused.status_code == 400
+    assert "does not lead a network" in refused.content.decode()
