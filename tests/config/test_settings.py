@@ -132,3 +132,34 @@ def test_env_helpers() -> None:
         env_int("A", 0, environ=environ)
     with pytest.raises(ImproperlyConfigured, match="cannot be read"):
         env_secret("S", environ=environ)
+
+
+def test_production_settings_pass_the_deploy_check_with_secrets_from_files(
+    tmp_path: Path,
+) -> None:
+    """PRODUCTION=true and secrets from *_FILE: `manage.py check --deploy` has no warnings."""
+    (tmp_path / "secret_key").write_text("k" * 20 + "Z9_-x" * 10)
+    (tmp_path / "field_key").write_text("f" * 43)
+    env = {
+        "PATH": os.environ["PATH"],
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "CAREVOICE_IGNORE_RUNTIME": "1",
+        "PRODUCTION": "true",
+        "SECRET_KEY_FILE": str(tmp_path / "secret_key"),
+        "FIELD_ENCRYPTION_KEY_FILE": str(tmp_path / "field_key"),
+        "DATABASE_URL": "postgres://app:pw@db.internal:5432/carevoice",
+        "BASE_DOMAIN": "carevoice.example",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+    probe = load_settings({k: v for k, v in env.items() if k != "PATH"})
+    values = json.loads(probe.stdout)
+    assert values["hsts"] == 365 * 24 * 60 * 60 and values["secret"].startswith("kkkk")

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from tenants.accounts.models import Role, User
@@ -32,13 +34,15 @@ def test_seed_demo_builds_the_demo_and_prints_where_to_sign_in() -> None:
     }
     network = Network.objects.get(name="Northshire Provider Network")
     assert network.lead.kind == OrganisationKind.CCG_ICB
-    members = network.memberships.all()
-    assert {m.organisation.kind for m in members} == {
-        OrganisationKind.ACUTE_TRUST,
-        OrganisationKind.MENTAL_HEALTH_TRUST,
-    }
-    assert all(m.status == MembershipStatus.ACTIVE and m.benchmarking_consent for m in members)
+    members = {m.organisation.slug: m for m in network.memberships.select_related("organisation")}
+    for slug in ("northshire-hospitals", "northshire-mental-health", "harbourside-hospice"):
+        assert members[slug].is_comparable
+    # For the comparison's sake: one member that did not consent, one that left.
+    assert members["westgate-care-home"].status == MembershipStatus.ACTIVE
+    assert not members["westgate-care-home"].benchmarking_consent
+    assert members["old-mill-hospice"].status == MembershipStatus.LEFT
 
+    assert "/dashboards/live/" in output and "/dashboards/network/" in output
     for organisation in demo:
         with tenant_context(organisation):
             assert set(User.objects.values_list("role", flat=True)) == set(Role.values)
@@ -61,6 +65,22 @@ def test_seed_demo_is_idempotent() -> None:
     with tenant_context(trust):
         assert User.objects.count() == users  # three per role, plus the named responders
         assert set(User.objects.values_list("role", flat=True)) == set(Role.values)
+
+
+def test_the_demo_dashboards_have_figures_for_every_provider() -> None:
+    from dashboards.queries import provider_figures
+    from tenants.networks import comparable_members
+
+    _seed()
+    network = Network.objects.get(name="Northshire Provider Network")
+    compared = comparable_members(network)
+    assert {o.slug for o in compared} >= {"northshire-hospitals", "eastfield-community"}
+    assert "westgate-care-home" not in {o.slug for o in compared}
+    today = timezone.localdate()
+    figures = provider_figures([o.pk for o in compared], today - timedelta(days=730), today)
+    assert all(f.stories > 0 for f in figures.values())
+    small = Organisation.objects.get(slug="millbrook-surgery")
+    assert figures[small.pk].stories < 8  # shown as suppressed
 
 
 def test_demo_logins_work() -> None:

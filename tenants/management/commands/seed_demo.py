@@ -7,8 +7,12 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from billing.demo import describe_billing, seed_billing_demo
+from dashboards.demo import seed_dashboards_demo
+from dashboards.reports.demo import seed_reports_demo
 from feedback.demo import seed_feedback_demo
-from tenants.demo import DEMO_PASSWORD, seed_demo
+from onboarding.demo import describe_onboarding, seed_onboarding_demo
+from tenants.demo import DEMO_PASSWORD, NETWORK_NAME, seed_demo
 from tenants.models import public_url
 
 
@@ -23,9 +27,14 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         logins, organisations = seed_demo()
         stories = seed_feedback_demo(organisations, stories=options["stories"])
+        providers = seed_dashboards_demo(NETWORK_NAME, scale=min(1.0, options["stories"] / 5000))
+        billing, billing_where = seed_billing_demo(organisations)
+        onboarding = seed_onboarding_demo()
+        reports = seed_reports_demo(organisations)
         out = self.stdout
         out.write(self.style.SUCCESS("\nCarevoice demo"))
         out.write(f"  Hub:  {public_url(settings.BASE_DOMAIN)}")
+        out.write(f"  Sign up a new organisation: {public_url(settings.BASE_DOMAIN, '/pricing/')}")
         seen: set[str] = set()
         for login in logins:
             if login.where not in seen:
@@ -38,6 +47,22 @@ class Command(BaseCommand):
             f"{stories.pending} waiting for moderation "
             f"at {public_url(settings.BASE_DOMAIN, '/moderation/')}"
         )
+        lead = next(o for o in organisations if o.kind == "ccg/icb")
+        trust = organisations[0]
+        out.write(
+            f"\n  Dashboards: live at {trust.workspace_url('/dashboards/live/')}\n"
+            f"    network comparison ({NETWORK_NAME}, {len(providers)} more providers) at "
+            f"{lead.workspace_url('/dashboards/network/')}"
+        )
+        out.write("\n  Reports:")
+        for line in reports:
+            out.write(f"    {line}")
+        out.write(f"\n  Billing (in {billing_where}):")
+        for line in describe_billing(billing):
+            out.write(f"    {line}")
+        out.write("\n  Onboarding:")
+        for line in describe_onboarding(onboarding):
+            out.write(f"    {line}")
         out.write(
             "\n  Read API (network lead's key):\n"
             f"    curl -H 'Authorization: SUBSCRIPTION_KEY {stories.api_key}' "
