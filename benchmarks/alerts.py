@@ -296,14 +296,14 @@ def stop_worker(worker: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
 
 
 class QueueProbe:
-    """The number of tasks waiting in the broker's default queue, over one connection."""
+    """The number of tasks waiting in the broker's queues, over one connection."""
 
     def __init__(self) -> None:
         self.connection = app.connection_for_write()
 
     def __call__(self) -> int:
         client = self.connection.default_channel.client
-        return int(client.llen(app.conf.task_default_queue))
+        return sum(int(client.llen(queue.name)) for queue in app.conf.task_queues)
 
     def close(self) -> None:
         self.connection.release()

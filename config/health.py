@@ -1,5 +1,8 @@
-"""`/healthz`: is the database reachable, is the broker reachable. Answered before tenant
-routing, so load balancers and probes can call it by IP address or any host name."""
+"""`/healthz` (readiness): is the database reachable, is the broker reachable. `/livez`
+(liveness): is this process answering at all; it touches neither, so an outage of the
+database takes pods out of service without restarting them in a loop. Both are answered
+before tenant routing, so load balancers and probes can call them by IP address or any
+host name."""
 
 from __future__ import annotations
 
@@ -46,6 +49,10 @@ class HealthCheckMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path == "/livez":
+            response = JsonResponse({"status": "alive"})
+            response["Cache-Control"] = "no-store"
+            return response
         if request.path != "/healthz":
             return self.get_response(request)
         healthy, checks = health()

@@ -12,6 +12,7 @@ from pathlib import Path
 import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from config import embedded
 from config.env import env_bool, env_int, env_list, env_secret, env_str
@@ -193,6 +194,23 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_interval": float(env_str("CELERY_UNACKED_RESTORE_INTERVAL", "10")),
 }
 CELERY_TASK_TENANT_CACHE_SECONDS = 60
+# A queue per workload (infra/SCALING.md), so an alert never waits behind a night of report
+# building or a burst of Stripe events. A worker consumes all four unless started with -Q
+# (`celery -A config.celery worker -Q alerts`): how a cluster gives alerts their own pods.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = tuple(Queue(name) for name in ("celery", "alerts", "reports", "billing"))
+CELERY_TASK_ROUTES = {
+    # Alerts to staff, and mail to story authors: minutes matter.
+    "alerts.*": {"queue": "alerts"},
+    "feedback.*": {"queue": "alerts"},
+    # Report building and delivery, rollup rebuilds and target sweeps: heavy, can wait.
+    "reports.*": {"queue": "reports"},
+    "dashboards.*": {"queue": "reports"},
+    # Stripe events and sign-ups: money and new customers.
+    "billing.*": {"queue": "billing"},
+    "signup.*": {"queue": "billing"},
+    # Everything else (imports, training reminders, housekeeping) on the default queue.
+}
 # Keep a worker's database connection between tasks (Celery's Django fix-up closes it after
 # every task otherwise, which costs a reconnection per alert).
 CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
@@ -281,8 +299,8 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PRODUCTION)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 60 * 60 if PRODUCTION else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", PRODUCTION)
-# /healthz answers the load balancer over plain http inside the cluster.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# /healthz and /livez answer the load balancer over plain http inside the cluster.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^livez$"]
 if env_bool("BEHIND_TLS_PROXY", PRODUCTION):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 

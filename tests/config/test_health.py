@@ -22,3 +22,15 @@ def test_healthz_is_503_when_the_broker_is_unreachable(settings: object, tmp_pat
     assert body["status"] == "unavailable"
     assert body["checks"]["database"] == "ok"
     assert body["checks"]["broker"].startswith("error:")
+
+
+@pytest.mark.parametrize("host", ["localhost", "alpha.localhost", "10.1.2.3"])
+def test_livez_answers_without_the_database_or_the_broker(
+    cast: object, host: str, settings: object, tmp_path: object, django_assert_num_queries: object
+) -> None:
+    settings.CELERY_BROKER_URL = f"redis+socket://{tmp_path}/no-such.sock"
+    with django_assert_num_queries(0):
+        response = Client(HTTP_HOST=host).get("/livez")
+    assert response.status_code == 200
+    assert response.json() == {"status": "alive"}
+    assert response["Cache-Control"] == "no-store"

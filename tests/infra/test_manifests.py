@@ -37,9 +37,12 @@ def base_resources() -> list[dict[str, Any]]:
 
 
 def settings_variables() -> set[str]:
-    """Every variable config/settings.py reads (secrets also as NAME_FILE)."""
+    """Every variable config/settings.py reads (secrets also as NAME_FILE), and those the web
+    server's own settings (config/gunicorn.py) read."""
     source = (ROOT / "config" / "settings.py").read_text()
     plain = set(re.findall(r'env_(?:str|bool|int|list)\(\s*"([A-Z0-9_]+)"', source))
+    gunicorn = (ROOT / "config" / "gunicorn.py").read_text()
+    plain |= set(re.findall(r'(?:_positive|os\.environ\.get)\(\s*"([A-Z0-9_]+)"', gunicorn))
     secrets = set(re.findall(r'(?:env_secret|_from_env_or_runtime)\(\s*"([A-Z0-9_]+)"', source))
     return plain | secrets | {f"{name}_FILE" for name in secrets}
 
@@ -135,8 +138,14 @@ def test_the_pieces_are_there() -> None:
     assert hpa["metrics"][0]["resource"]["name"] == "cpu"
     web = deployments["carevoice-web"]["spec"]["template"]["spec"]["containers"][0]
     assert web["resources"]["requests"]["cpu"], "CPU utilisation needs a CPU request"
-    for probe in ("readinessProbe", "livenessProbe"):
-        assert web[probe]["httpGet"]["path"] == "/healthz"
+    # Ready only with the database and broker; alive whenever the process answers, so an
+    # outage takes pods out of the Service without restarting them all in a loop.
+    assert web["readinessProbe"]["httpGet"]["path"] == "/healthz"
+    assert web["livenessProbe"]["httpGet"]["path"] == "/livez"
+    settings_env = {e["name"] for e in web.get("env", [])} | set(
+        by_kind["ConfigMap"]["carevoice-settings"]["data"]
+    )
+    assert {"WEB_CONCURRENCY", "GUNICORN_THREADS"} <= settings_env
 
     job = by_kind["Job"]["carevoice-migrate"]
     assert job["spec"]["template"]["spec"]["containers"][0]["command"][-2:] == [
@@ -191,10 +200,14 @@ def test_keda_scaled_object_targets_the_worker() -> None:
     assert scaled["apiVersion"] == "keda.sh/v1alpha1"
     assert scaled["kind"] == "ScaledObject"
     assert scaled["spec"]["scaleTargetRef"]["name"] == "carevoice-worker"
-    (trigger,) = scaled["spec"]["triggers"]
-    assert trigger["type"] == "redis"
-    assert trigger["metadata"]["listName"] == "celery"  # Celery's default queue
-    assert int(trigger["metadata"]["listLength"]) > 0
+    from django.conf import settings
+
+    triggers = scaled["spec"]["triggers"]
+    assert all(trigger["type"] == "redis" for trigger in triggers)
+    assert all(int(trigger["metadata"]["listLength"]) > 0 for trigger in triggers)
+    # A trigger for every queue a task can be routed to, and no other.
+    lists = sorted(trigger["metadata"]["listName"] for trigger in triggers)
+    assert lists == sorted(queue.name for queue in settings.CELERY_TASK_QUEUES)
 
 
 def kubectl_kustomize(directory: Path) -> list[dict[str, Any]]:
@@ -352,7 +365,7 @@ def test_dockerfile_builds_wheels_then_a_slim_runtime() -> None:
     assert "--no-index" in runtime
     assert "collectstatic" in runtime
     assert "HEALTHCHECK" in runtime and "/healthz" in runtime
-    assert re.search(r'CMD \["gunicorn", "config.wsgi"', runtime)
+    assert 'CMD ["gunicorn", "-c", "python:config.gunicorn", "config.wsgi"]' in runtime
 
 
 def test_dockerfile_bakes_in_no_secrets() -> None:
