@@ -45,6 +45,8 @@ from difflib import SequenceMatcher
 
 __all__ = [
     "CODES",
+    "GENERIC_CODES",
+    "LABELS",
     "MIN_SUBSTANCE",
     "MIN_WORDS",
     "WEIGHTS",
@@ -67,6 +69,17 @@ WEIGHTS: dict[str, int] = {
 CODES: tuple[str, ...] = tuple(WEIGHTS)
 
 GENERIC_CODES = frozenset({"only_redirects", "copy_paste"})
+
+# Each code in plain English, for reports that count how often advice was given.
+LABELS: dict[str, str] = {
+    "only_redirects": "Only points the author elsewhere (PALS, complaints, contact us)",
+    "copy_paste": "Almost the same as a recent reply",
+    "ignores_story": "Does not mention anything the author told us",
+    "no_apology": "No apology for the concerns raised",
+    "no_thanks": "Does not thank the author for their praise",
+    "no_named_person": "Not signed by a named person",
+    "too_short": "Too short",
+}
 
 MIN_WORDS = 15  # fewer words than this is too short
 MIN_SUBSTANCE = 10  # below this, a reply that redirects is only a redirect

@@ -7,8 +7,6 @@ row "sending"; after ALERT_STALE_CLAIM_SECONDS another run may claim it again.
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from datetime import date, datetime, timedelta
 
@@ -32,6 +30,7 @@ from dashboards.models import (
     SavedReport,
 )
 from dashboards.reports.committee import committee_pack, committee_pdf
+from dashboards.reports.pdf import summary_pdf, you_said_we_did_pdf
 from dashboards.reports.scheduling import next_run, period_for, recipients_of
 from dashboards.reports.summary import stories_summary
 from dashboards.reports.you_said_we_did import changes_made
@@ -42,8 +41,6 @@ logger = logging.getLogger(__name__)
 
 LINK_SALT = "carevoice.report-delivery-link"
 LINK_MAX_AGE_SECONDS = 60 * 24 * 60 * 60  # 60 days
-# A spreadsheet treats a cell starting with one of these as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def delivery_key(schedule: ReportSchedule, start: date, end: date, recipient: str) -> str:
@@ -93,7 +90,8 @@ def claim(delivery_id: int) -> bool:
 
 
 def report_file(delivery: ReportDelivery) -> tuple[str, bytes, str]:
-    """(file name, content, content type) of the delivery's report, made now."""
+    """(file name, content, content type) of the delivery's report as a PDF, made now. The
+    email attachment and the signed link serve this same file."""
     report: SavedReport | None = delivery.schedule.report if delivery.schedule else None
     service = report.service_id if report else None
     scope = tenant_scope(
@@ -105,22 +103,19 @@ def report_file(delivery: ReportDelivery) -> tuple[str, bytes, str]:
         today=max(delivery.period_end, timezone.localdate()),
     )
     stem = f"{delivery.period_start.isoformat()}-{delivery.period_end.isoformat()}"
+    organisation = connection.tenant.name
     if report is not None and report.kind == ReportKind.YOU_SAID_WE_DID:
-        rows = [["story", "change", "response", "responded"]] + [
-            [c.story_title, c.change, c.response_excerpt, c.responded_at.date().isoformat()]
-            for c in changes_made(scope)
-        ]
-        return f"you-said-we-did-{stem}.csv", _csv(rows), "text/csv"
-    summary = stories_summary(scope)
-    try:
-        from dashboards.reports.pdf import summary_pdf
-    except ImportError:
-        rows = [["section", "measure", "value"]] + [list(f) for f in summary.figures()]
-        return f"stories-summary-{stem}.csv", _csv(rows), "text/csv"
+        content = you_said_we_did_pdf(
+            changes_made(scope),
+            title=delivery.report_name,
+            organisation_name=organisation,
+            period_label=period_label(delivery),
+        )
+        return f"you-said-we-did-{stem}.pdf", content, "application/pdf"
     content = summary_pdf(
-        summary,
+        stories_summary(scope),
         title=delivery.report_name,
-        organisation_name=connection.tenant.name,
+        organisation_name=organisation,
         period_label=period_label(delivery),
     )
     return f"stories-summary-{stem}.pdf", content, "application/pdf"
@@ -142,16 +137,6 @@ def network_packs(delivery: ReportDelivery) -> list[tuple[str, bytes, str]]:
             name = f"committee-pack-{member.slug}-{delivery.period_start.isoformat()}.pdf"
             files.append((name, committee_pdf(pack), "application/pdf"))
     return files
-
-
-def _csv(rows: list[list[object]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    for row in rows:
-        writer.writerow(
-            ["'" + v if isinstance(v, str) and v.startswith(FORMULA_STARTS) else v for v in row]
-        )
-    return out.getvalue().encode()
 
 
 def period_label(delivery: ReportDelivery) -> str:

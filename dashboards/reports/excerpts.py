@@ -27,20 +27,28 @@ def _midnight(day: date) -> datetime:
 
 
 def stories_in(scope: Scope) -> QuerySet[Story]:
+    """The stories published in the period, about the scope's services and of its
+    criticalities. Joined through services, so a story may appear more than once."""
     stories = Story.objects.filter(
         published_at__gte=_midnight(scope.start),
         published_at__lt=_midnight(scope.end + timedelta(days=1)),
     )
     if scope.service_ids is not None:
         stories = stories.filter(services__in=scope.service_ids)
+    if scope.criticalities is not None:
+        stories = stories.filter(criticality__in=scope.criticalities)
     return stories
 
 
 def responses_in(scope: Scope) -> QuerySet[Response]:
+    """The responses published in the period, to stories about the scope's services and of
+    its criticalities (the story may be older). May repeat a response, as `stories_in`."""
     responses = Response.objects.filter(
         published_at__gte=_midnight(scope.start),
         published_at__lt=_midnight(scope.end + timedelta(days=1)),
     )
     if scope.service_ids is not None:
         responses = responses.filter(story__services__in=scope.service_ids)
+    if scope.criticalities is not None:
+        responses = responses.filter(story__criticality__in=scope.criticalities)
     return responses

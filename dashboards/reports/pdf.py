@@ -240,6 +240,81 @@ def summary_rows(summary) -> list[tuple[str, str]]:  # noqa: ANN001 - a reports.
     ]
 
 
+def quality_rows(quality) -> list[tuple[str, str]]:  # noqa: ANN001 - a ResponseQuality
+    q = quality
+    published = str(q.responses)
+    if q.assessed != q.responses:
+        published += f" ({q.assessed} checked)"
+    score = "–" if q.mean_score is None else f"mean {q.mean_score:.1f}, median {q.median_score:.1f}"
+    return [
+        ("Responses published", published),
+        ("Quality score (out of 100)", score),
+        (
+            "Flagged generic (only redirects, or repeats a recent reply)",
+            f"{q.generic} ({_percent(q.share_generic)})",
+        ),
+    ]
+
+
+def _response_quality(story: list, styles: dict, quality) -> None:  # noqa: ANN001
+    story.append(Paragraph("Response quality", styles["h2"]))
+    if not quality.responses:
+        story.append(Paragraph("No responses were published in this period.", styles["body"]))
+        return
+    story.append(_table(quality_rows(quality), styles))
+    story.append(Paragraph("Most given advice", styles["h3"]))
+    if not quality.advice:
+        story.append(Paragraph("No advice: every response passed the check.", styles["body"]))
+        return
+    story.append(_table([(a.label, str(a.responses)) for a in quality.advice], styles))
+
+
+def _theme_table(rows: Sequence[tuple[str, int, Sequence]], styles: dict) -> Table:
+    """(theme, stories, example stories) as a table with a header."""
+    header = ["Theme", "Stories", "For example"]
+    data = [[Paragraph(f"<b>{escape(cell)}</b>", styles["small"]) for cell in header]]
+    for theme, count, examples in rows:
+        titles = "<br/>".join(escape(example.title) for example in examples)
+        data.append(
+            [
+                Paragraph(escape(theme), styles["body"]),
+                Paragraph(str(count), styles["body"]),
+                Paragraph(titles, styles["small"]),
+            ]
+        )
+    table = Table(
+        data, colWidths=[CHART_WIDTH * 0.35, CHART_WIDTH * 0.12, CHART_WIDTH * 0.53], repeatRows=1
+    )
+    table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.25, colors.lightgrey),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
+    )
+    return table
+
+
+def _themes(story: list, styles: dict, themes) -> None:  # noqa: ANN001 - a themes.Themes
+    story.append(Paragraph("Recurring themes", styles["h2"]))
+    read = f"the latest {themes.stories_read}" if themes.is_capped else f"all {themes.stories_read}"
+    story.append(Paragraph(f"From {read} stories in the period.", styles["small"]))
+    story.append(Paragraph("Tags given together", styles["h3"]))
+    if themes.tag_pairs:
+        rows = [(p.label, p.stories, p.examples) for p in themes.tag_pairs]
+        story.append(_theme_table(rows, styles))
+    else:
+        text = "No two tags were given together to more than one story."
+        story.append(Paragraph(text, styles["body"]))
+    story.append(Paragraph("Phrases", styles["h3"]))
+    if themes.phrases:
+        rows = [(f"“{p.text}”", p.stories, p.examples) for p in themes.phrases]
+        story.append(_theme_table(rows, styles))
+    else:
+        story.append(Paragraph("No phrase was used in more than one story.", styles["body"]))
+
+
 def _examples(story: list, styles: dict, heading: str, examples: Sequence, empty: str) -> None:
     story.append(Paragraph(escape(heading), styles["h3"]))
     if not examples:
@@ -293,6 +368,8 @@ def summary_pdf(
     story.append(Spacer(1, 3 * mm))
     story.append(tags_chart("Most given positive tags", summary.positive_tags))
     story.append(tags_chart("Most given negative tags", summary.negative_tags))
+    _response_quality(story, styles, summary.response_quality)
+    _themes(story, styles, summary.themes)
     story.append(Paragraph("Example stories", styles["h2"]))
     _examples(
         story,

@@ -1,7 +1,8 @@
 """A stories summary of an organisation, or of a service and those inside it, over a period.
 
-Every figure comes from `dashboards.queries` (SQL over the rollups), so a report and the
-live dashboard never disagree about the same period; only the example stories are read from
+Every figure on stories comes from `dashboards.queries` (SQL over the rollups), so a report
+and the live dashboard never disagree about the same period. The example stories, the
+quality of responses (`response_quality`) and the recurring themes (`themes`) are read from
 the organisation's own schema.
 """
 
@@ -13,6 +14,8 @@ from datetime import date, datetime, timedelta
 from dashboards import queries
 from dashboards.queries import Scope, TagCount
 from dashboards.reports.excerpts import excerpt, stories_in
+from dashboards.reports.response_quality import ResponseQuality, response_quality
+from dashboards.reports.themes import Themes, recurring_themes
 from dashboards.statistics import share
 from dashboards.tenant_app import target_hours
 from feedback.vocabulary import Criticality, Polarity
@@ -53,6 +56,8 @@ class Summary:
     negative_tags: list[TagCount]
     positive_examples: list[ExampleStory]
     critical_examples: list[ExampleStory]
+    response_quality: ResponseQuality
+    themes: Themes
 
     @property
     def change_in_stories(self) -> float | None:
@@ -94,6 +99,23 @@ class Summary:
         ]
         rows += [("positive tags", tag.name, str(tag.stories)) for tag in self.positive_tags]
         rows += [("negative tags", tag.name, str(tag.stories)) for tag in self.negative_tags]
+        quality = self.response_quality
+        rows += [
+            ("response quality", "responses published", str(quality.responses)),
+            ("response quality", "responses checked", str(quality.assessed)),
+            ("response quality", "mean score", number(quality.mean_score, 1)),
+            ("response quality", "median score", number(quality.median_score, 1)),
+            ("response quality", "flagged generic", str(quality.generic)),
+            ("response quality", "share flagged generic", number(quality.share_generic, 4)),
+        ]
+        rows += [
+            ("response quality", f"advice: {advice.label}", str(advice.responses))
+            for advice in quality.advice
+        ]
+        themes = self.themes
+        rows.append(("themes", "stories read", str(themes.stories_read)))
+        rows += [("themes", f"tags together: {p.label}", str(p.stories)) for p in themes.tag_pairs]
+        rows += [("themes", f"phrase: {p.text}", str(p.stories)) for p in themes.phrases]
         return rows
 
 
@@ -132,6 +154,8 @@ def stories_summary(scope: Scope) -> Summary:
         negative_tags=[tag for tag in tags if tag.polarity == Polarity.NEGATIVE],
         positive_examples=example_stories(scope, POSITIVE),
         critical_examples=example_stories(scope, CRITICAL),
+        response_quality=response_quality(scope),
+        themes=recurring_themes(scope),
     )
 
 

@@ -3,8 +3,9 @@ to the organisation's staff and email domains, signed links bound to one organis
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from unittest import mock
 
 import pytest
@@ -12,6 +13,7 @@ from django.core import mail, signing
 from django.test import Client
 from django.utils import timezone
 from django_tenants.utils import tenant_context
+from pypdf import PdfReader
 
 from dashboards.models import (
     DeliveryMethod,
@@ -24,9 +26,12 @@ from dashboards.models import (
 )
 from dashboards.reports import delivering
 from dashboards.reports.scheduling import allowed_recipient
+from feedback.models import Response
+from feedback.vocabulary import ChangeStatus
 from tenants.audit.models import AuditEvent
 from tenants.networks import accept_invitation, create_network, invite_organisation
 from tests.conftest import Cast, client_for, sign_in
+from tests.reports.test_reports import publish, respond
 
 pytestmark = pytest.mark.django_db
 
@@ -80,7 +85,7 @@ def test_running_twice_for_one_period_sends_one_email_per_recipient(
     assert schedule.next_run_on == date(2026, 5, 1)
     name, content, kind = mail.outbox[0].attachments[0]
     assert name.startswith("stories-summary-2026-01-01-2026-02-28")
-    assert kind in ("application/pdf", "text/csv") and content
+    assert kind == "application/pdf" and content.startswith(b"%PDF")
 
 
 def test_the_next_period_is_delivered_at_its_run(cast: Cast) -> None:
@@ -174,6 +179,43 @@ def test_a_signed_link_downloads_the_report_without_signing_in(cast: Cast) -> No
     # The same link on another organisation's workspace finds nothing.
     assert client_for(cast.org_b).get(path).status_code == 404
     assert client_for(cast.org_a).get("/reports/download/not-a-link/").status_code == 404
+
+
+def pdf_text(content: bytes) -> str:
+    reader = PdfReader(io.BytesIO(content))
+    return " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+
+
+def test_you_said_we_did_is_delivered_as_a_pdf_attached_or_behind_a_link(cast: Cast) -> None:
+    made = publish(cast, criticality="strongly critical", title="Cold food on the ward")
+    response = respond(cast, made, ChangeStatus.MADE, "Meals now come hot")
+    with tenant_context(cast.org_a):
+        Response.objects.filter(pk=response.pk).update(
+            published_at=datetime(2026, 1, 15, 12, tzinfo=UTC)
+        )
+        report = SavedReport.objects.create(
+            name="Changes", kind=ReportKind.YOU_SAID_WE_DID, months=2
+        )
+        for method in (DeliveryMethod.ATTACHMENT, DeliveryMethod.LINK):
+            ReportSchedule.objects.create(
+                report=report,
+                frequency=Frequency.BIMONTHLY,
+                method=method,
+                recipients=[cast.admin_a.email],
+                next_run_on=RUN,
+            )
+        assert delivering.deliver_due(RUN) == 2
+    attached, linked = sorted(mail.outbox, key=lambda message: len(message.attachments))[::-1]
+    ((name, content, kind),) = attached.attachments
+    assert (name, kind) == ("you-said-we-did-2026-01-01-2026-02-28.pdf", "application/pdf")
+    text = pdf_text(content)
+    assert "Changes" in text and "1 changes made" in text
+    assert "Cold food on the ward" in text and "Meals now come hot" in text
+    assert not linked.attachments
+    download = client_for(cast.org_a).get(link_of(linked))
+    assert download.status_code == 200 and download["Content-Type"] == "application/pdf"
+    assert "you-said-we-did-2026-01-01-2026-02-28.pdf" in download["Content-Disposition"]
+    assert "Meals now come hot" in pdf_text(download.content)
 
 
 def test_an_expired_link_says_so(cast: Cast) -> None:
