@@ -86,6 +86,8 @@ PUBLIC_SCHEMA_NAME = "public"
 TENANT_BASE_SCHEMA = "tenant_template"
 TENANT_CREATION_FAKES_MIGRATIONS = True
 TENANT_LIMIT_SET_CALLS = True
+# `migrate` skips schemas that are already up to date (tenants/migrating.py).
+GET_EXECUTOR_FUNCTION = "tenants.migrating.get_executor"
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
 PUBLIC_SCHEMA_URLCONF = "config.urls_hub"
 ROOT_URLCONF = "config.urls_tenant"

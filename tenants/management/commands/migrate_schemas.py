@@ -2,7 +2,8 @@
 
 TRICKY: the template schema is not a tenant, so django-tenants' own command skips it; a
 stale template would give every new organisation an old schema. This command also keeps
-the hub's own row and domain in step with BASE_DOMAIN.
+the hub's own row and domain in step with BASE_DOMAIN, and skips schemas that are already
+up to date (tenants/migrating.py).
 """
 
 from __future__ import annotations
@@ -10,13 +11,25 @@ from __future__ import annotations
 from typing import Any
 
 from django_tenants.management.commands.migrate_schemas import MigrateSchemasCommand
-from django_tenants.migration_executors import get_executor
 
+from tenants.migrating import get_executor
 from tenants.provisioning import ensure_hub, ensure_template_schema, template_schema
 
 
 class Command(MigrateSchemasCommand):
-    help = "Migrate the public schema, every organisation's schema and the tenant template."
+    help = (
+        "Migrate the public schema, every organisation's schema and the tenant template. "
+        "Schemas already up to date are skipped unless --every-schema is given."
+    )
+
+    def add_arguments(self, parser: Any) -> None:
+        super().add_arguments(parser)
+        parser.add_argument(
+            "--every-schema",
+            action="store_true",
+            dest="every_schema",
+            help="Run migrate in every schema, even those already up to date.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         super().handle(*args, **options)
