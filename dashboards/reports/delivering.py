@@ -34,13 +34,16 @@ from dashboards.reports.pdf import summary_pdf, you_said_we_did_pdf
 from dashboards.reports.scheduling import next_run, period_for, recipients_of
 from dashboards.reports.summary import stories_summary
 from dashboards.reports.you_said_we_did import changes_made
-from tenants.models import Network
+from tenants.models import Network, Organisation
 from tenants.networks import comparable_members
 
 logger = logging.getLogger(__name__)
 
 LINK_SALT = "carevoice.report-delivery-link"
 LINK_MAX_AGE_SECONDS = 60 * 24 * 60 * 60  # 60 days
+# A member's committee pack behind a link: its own salt, so a report link can never be
+# read as a pack link or the other way round. Same lifetime as the report's link.
+PACK_LINK_SALT = "carevoice.report-delivery-pack-link"
 
 
 def delivery_key(schedule: ReportSchedule, start: date, end: date, recipient: str) -> str:
@@ -121,22 +124,37 @@ def report_file(delivery: ReportDelivery) -> tuple[str, bytes, str]:
     return f"stories-summary-{stem}.pdf", content, "application/pdf"
 
 
-def network_packs(delivery: ReportDelivery) -> list[tuple[str, bytes, str]]:
-    """For a network lead's schedule that asks for them: each consenting member's committee
-    pack for the period, built from public data as the committee pack page is."""
+def packs_wanted(delivery: ReportDelivery) -> list[tuple[Network, Organisation]]:
+    """(network, member) for each committee pack the delivery carries: for a network lead's
+    schedule that asks for them, each consenting member of each network it leads. Asked
+    again when a pack's link is followed, so a member that has since left or withdrawn
+    consent, or a lead that lost the feature, gets no pack."""
     schedule = delivery.schedule
     lead = connection.tenant
     if schedule is None or not schedule.network_members:
         return []
     if not has_feature(lead, Feature.NETWORK_COMPARISON):
         return []
-    files = []
-    for network in Network.objects.filter(lead=lead).order_by("name"):
-        for member in comparable_members(network):
-            pack = committee_pack(network, member, delivery.period_start, delivery.period_end)
-            name = f"committee-pack-{member.slug}-{delivery.period_start.isoformat()}.pdf"
-            files.append((name, committee_pdf(pack), "application/pdf"))
-    return files
+    return [
+        (network, member)
+        for network in Network.objects.filter(lead=lead).order_by("name")
+        for member in comparable_members(network)
+    ]
+
+
+def pack_file(
+    delivery: ReportDelivery, network: Network, member: Organisation
+) -> tuple[str, bytes, str]:
+    """(file name, content, content type) of one member's committee pack for the period,
+    built from public data as the committee pack page is."""
+    pack = committee_pack(network, member, delivery.period_start, delivery.period_end)
+    name = f"committee-pack-{member.slug}-{delivery.period_start.isoformat()}.pdf"
+    return name, committee_pdf(pack), "application/pdf"
+
+
+def network_packs(delivery: ReportDelivery) -> list[tuple[str, bytes, str]]:
+    """Every committee pack the delivery carries, as attachments."""
+    return [pack_file(delivery, network, member) for network, member in packs_wanted(delivery)]
 
 
 def period_label(delivery: ReportDelivery) -> str:
@@ -153,6 +171,30 @@ def download_url(delivery: ReportDelivery) -> str:
     )
 
 
+def make_pack_token(delivery: ReportDelivery, network: Network, member: Organisation) -> str:
+    return signing.dumps(
+        {"d": delivery.pk, "t": connection.schema_name, "n": network.pk, "m": member.pk},
+        salt=PACK_LINK_SALT,
+    )
+
+
+def pack_download_url(delivery: ReportDelivery, network: Network, member: Organisation) -> str:
+    return connection.tenant.workspace_url(
+        reverse("report_schedules:download_pack", args=[make_pack_token(delivery, network, member)])
+    )
+
+
+def link_email_body(delivery: ReportDelivery) -> str:
+    """The links of a LINK delivery: the report's, then one per member's committee pack."""
+    body = f"\nDownload it (the link works for 60 days):\n{download_url(delivery)}\n"
+    packs = packs_wanted(delivery)
+    if packs:
+        body += "\nEach consenting member's quality committee pack (the links work for 60 days):\n"
+    for network, member in packs:
+        body += f"{member.name} ({network.name}): {pack_download_url(delivery, network, member)}\n"
+    return body
+
+
 def send_delivery(delivery_id: int) -> bool:
     """Send the delivery if this caller wins the claim. Returns whether it was sent now."""
     if not claim(delivery_id):
@@ -165,7 +207,7 @@ def send_delivery(delivery_id: int) -> bool:
     )
     try:
         if delivery.method == DeliveryMethod.LINK:
-            body += f"\nDownload it (the link works for 60 days):\n{download_url(delivery)}\n"
+            body += link_email_body(delivery)
             message = EmailMessage(
                 subject=f"Report: {delivery.report_name}", body=body, to=[delivery.recipient]
             )
@@ -200,20 +242,48 @@ def deliver_due(today: date | None = None) -> int:
     return send_pending()
 
 
-def delivery_for_token(token: str) -> tuple[int, ReportDelivery | None]:
-    """(status, delivery): 200 with the delivery; 404 not a link or not this organisation's;
-    400 altered; 410 expired."""
+def _signed(token: str, salt: str) -> tuple[int, dict | None]:
+    """(status, data) of a link's token signed for this organisation: 200 with the data;
+    404 not a link or not this organisation's; 400 altered; 410 expired."""
     if ":" not in token:
         return 404, None
     try:
-        data = signing.loads(token, salt=LINK_SALT, max_age=LINK_MAX_AGE_SECONDS)
+        data = signing.loads(token, salt=salt, max_age=LINK_MAX_AGE_SECONDS)
     except signing.SignatureExpired:
         return 410, None
     except signing.BadSignature:
         return 400, None
     if not isinstance(data, dict) or data.get("t") != connection.schema_name:
         return 404, None
+    return 200, data
+
+
+def delivery_for_token(token: str) -> tuple[int, ReportDelivery | None]:
+    """(status, delivery): 200 with the delivery; 404 not a link or not this organisation's;
+    400 altered; 410 expired."""
+    status, data = _signed(token, LINK_SALT)
+    if data is None:
+        return status, None
     delivery = (
         ReportDelivery.objects.select_related("schedule__report").filter(pk=data.get("d")).first()
     )
     return (200, delivery) if delivery else (404, None)
+
+
+def pack_for_token(token: str) -> tuple[int, tuple[str, bytes, str] | None]:
+    """(status, file) of the member's committee pack behind a pack link, rebuilt now as the
+    attachment would be: 200 with the file; 404 not a link, not this organisation's, or the
+    member is no longer in the delivery's packs (left, withdrew consent, or the lead lost
+    network comparison); 400 altered; 410 expired."""
+    status, data = _signed(token, PACK_LINK_SALT)
+    if data is None:
+        return status, None
+    delivery = (
+        ReportDelivery.objects.select_related("schedule__report").filter(pk=data.get("d")).first()
+    )
+    if delivery is None:
+        return 404, None
+    for network, member in packs_wanted(delivery):
+        if (network.pk, member.pk) == (data.get("n"), data.get("m")):
+            return 200, pack_file(delivery, network, member)
+    return 404, None

@@ -22,7 +22,7 @@ from dashboards.models import (
     ReportSchedule,
     SavedReport,
 )
-from dashboards.reports.delivering import delivery_for_token, report_file
+from dashboards.reports.delivering import delivery_for_token, pack_for_token, report_file
 from dashboards.reports.saved_forms import SavedReportForm, ScheduleForm
 from dashboards.reports.scheduling import next_run
 from tenants.accounts.access import role_required
@@ -196,9 +196,21 @@ def outbox(request: HttpRequest) -> HttpResponse:
 def download(request: HttpRequest, token: str) -> HttpResponse:
     """The report behind a signed link; no sign-in, the signature is the permission."""
     status, delivery = delivery_for_token(token)
-    if delivery is None:
+    return _linked_file(request, status, report_file(delivery) if delivery else None)
+
+
+@require_GET
+def download_pack(request: HttpRequest, token: str) -> HttpResponse:
+    """A network member's committee pack behind a signed link, as `download`."""
+    return _linked_file(request, *pack_for_token(token))
+
+
+def _linked_file(
+    request: HttpRequest, status: int, file: tuple[str, bytes, str] | None
+) -> HttpResponse:
+    if file is None:
         return render(request, "reports/link_refused.html", {"status": status}, status=status)
-    name, content, content_type = report_file(delivery)
+    name, content, content_type = file
     response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     response["Cache-Control"] = "private, no-store"

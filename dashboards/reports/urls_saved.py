@@ -15,4 +15,5 @@ urlpatterns = [
     path("public-page/", saved_views.public_page, name="public_page"),
     path("outbox/", saved_views.outbox, name="outbox"),
     path("download/<token>/", saved_views.download, name="download"),
+    path("download/<token>/pack/", saved_views.download_pack, name="download_pack"),
 ]

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 from pypdf import PdfReader
 
+from billing.models import Subscription, SubscriptionStatus
 from dashboards.models import (
     DeliveryMethod,
     Frequency,
@@ -29,7 +30,14 @@ from dashboards.reports.scheduling import allowed_recipient
 from feedback.models import Response
 from feedback.vocabulary import ChangeStatus
 from tenants.audit.models import AuditEvent
-from tenants.networks import accept_invitation, create_network, invite_organisation
+from tenants.models import NetworkMembership, Organisation
+from tenants.networks import (
+    accept_invitation,
+    create_network,
+    invite_organisation,
+    leave_network,
+    set_benchmarking_consent,
+)
 from tests.conftest import Cast, client_for, sign_in
 from tests.reports.test_reports import publish, respond
 
@@ -320,3 +328,110 @@ def test_only_a_network_lead_may_ask_for_members_packs(cast: Cast) -> None:
     )
     assert refused.status_code == 400
     assert "does not lead a network" in refused.content.decode()
+
+
+def pack_links(message: mail.EmailMessage) -> dict[str, str]:
+    """Provider name: path of its committee pack link, from a LINK delivery's email."""
+    links = {}
+    for line in message.body.splitlines():
+        if "/pack/" in line:
+            name, url = line.split(": ", 1)
+            links[name.split(" (")[0]] = url[url.index("/reports/download/") :]
+    return links
+
+
+@pytest.fixture
+def network_link_sent(cast: Cast) -> NetworkMembership:
+    """A's network: B consents to comparison, Gamma (a row only) joined without consenting.
+    A's LINK schedule asks for members' packs and is delivered; returns B's membership."""
+    network = create_network(lead=cast.org_a, name="Reports Test Network")
+    membership = invite_organisation(network, cast.org_b)
+    accept_invitation(membership, benchmarking_consent=True)
+    gamma = Organisation.objects.create(
+        name="Gamma Hospice", slug="gamma-hospice", schema_name="gamma_hospice", kind="hospice"
+    )
+    accept_invitation(invite_organisation(network, gamma), benchmarking_consent=False)
+    with tenant_context(cast.org_a):
+        schedule = schedule_for(cast, [cast.admin_a.email], method=DeliveryMethod.LINK)
+        ReportSchedule.objects.filter(pk=schedule.pk).update(network_members=True)
+        delivering.deliver_due(RUN)
+    return membership
+
+
+def test_a_link_delivery_links_each_consenting_members_committee_pack(
+    cast: Cast, network_link_sent: NetworkMembership
+) -> None:
+    (message,) = mail.outbox
+    assert not message.attachments
+    links = pack_links(message)
+    assert list(links) == [cast.org_b.name]
+    assert "Gamma Hospice" not in message.body
+    # The report's own link is still first and still works.
+    assert "/pack/" not in link_of(message)
+    assert client_for(cast.org_a).get(link_of(message)).status_code == 200
+    download = client_for(cast.org_a).get(links[cast.org_b.name])
+    assert download.status_code == 200 and download["Content-Type"] == "application/pdf"
+    expected = f"committee-pack-{cast.org_b.slug}-2026-01-01.pdf"
+    assert expected in download["Content-Disposition"]
+    text = pdf_text(download.content)
+    assert f"Quality committee pack: {cast.org_b.name}" in text
+    assert "Reports Test Network" in text
+
+
+def test_a_pack_link_is_bound_to_the_lead_and_refuses_altered_or_expired_tokens(
+    cast: Cast, network_link_sent: NetworkMembership
+) -> None:
+    path = pack_links(mail.outbox[0])[cast.org_b.name]
+    token = path.split("/")[3]
+    assert client_for(cast.org_b).get(path).status_code == 404
+    tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    refused = client_for(cast.org_a).get(f"/reports/download/{tampered}/pack/")
+    assert refused.status_code == 400
+    assert "changed or cut short" in refused.content.decode()
+    # Each kind of link has its own salt: the report's token opens no pack, and back.
+    report_token = link_of(mail.outbox[0]).split("/")[3]
+    assert client_for(cast.org_a).get(f"/reports/download/{report_token}/pack/").status_code == 400
+    assert client_for(cast.org_a).get(f"/reports/download/{token}/").status_code == 400
+    with mock.patch.object(signing, "time") as clock:
+        import time
+
+        clock.time.return_value = time.time() + delivering.LINK_MAX_AGE_SECONDS + 60
+        assert client_for(cast.org_a).get(path).status_code == 410
+
+
+def test_a_pack_link_for_another_organisations_delivery_is_not_found(cast: Cast) -> None:
+    with tenant_context(cast.org_b):
+        token = signing.dumps(
+            {"d": 1, "t": cast.org_b.schema_name, "n": 1, "m": cast.org_a.pk},
+            salt=delivering.PACK_LINK_SALT,
+        )
+    assert client_for(cast.org_a).get(f"/reports/download/{token}/pack/").status_code == 404
+
+
+def test_a_pack_link_finds_nothing_once_the_member_is_no_longer_comparable(
+    cast: Cast, network_link_sent: NetworkMembership
+) -> None:
+    path = pack_links(mail.outbox[0])[cast.org_b.name]
+    set_benchmarking_consent(network_link_sent, False)
+    refused = client_for(cast.org_a).get(path)
+    assert refused.status_code == 404
+    assert cast.org_b.name not in refused.content.decode()
+    set_benchmarking_consent(network_link_sent, True)
+    assert client_for(cast.org_a).get(path).status_code == 200
+    leave_network(network_link_sent)
+    assert client_for(cast.org_a).get(path).status_code == 404
+
+
+def test_a_pack_link_finds_nothing_once_the_lead_loses_network_comparison(
+    cast: Cast, network_link_sent: NetworkMembership
+) -> None:
+    path = pack_links(mail.outbox[0])[cast.org_b.name]
+    Subscription.objects.create(
+        reference="organisation:reports-test",
+        organisation=cast.org_a,
+        plan="essentials",  # no network comparison
+        status=SubscriptionStatus.ACTIVE,
+    )
+    assert client_for(cast.org_a).get(path).status_code == 404
+    # The report itself is still there.
+    assert client_for(cast.org_a).get(link_of(mail.outbox[0])).status_code == 200
