@@ -19,4 +19,5 @@ urlpatterns = [
     path("pdf/<str:token>/status/", views.long_pdf_status, name="long_pdf_status"),
     path("pdf/<str:token>/report.pdf", views.long_pdf_download, name="long_pdf_download"),
     path("you-said-we-did.pdf", views.you_said_we_did_pdf, name="you_said_we_did_pdf"),
+    path("you-said-we-did.csv", views.you_said_we_did_csv, name="you_said_we_did_csv"),
 ]

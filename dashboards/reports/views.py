@@ -127,6 +127,41 @@ def you_said_we_did_pdf(request: HttpRequest) -> HttpResponse:
     return pdf_response(content, f"you-said-we-did-{scope.start}-{scope.end}.pdf")
 
 
+def _cell(value: object) -> object:
+    """A spreadsheet would run text starting with = + - @ as a formula: make it plain text."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+@role_required(Role.MEMBER)
+def you_said_we_did_csv(request: HttpRequest) -> HttpResponse:
+    """One row per change made in the period: the story, the change, the response."""
+    form, scope = _read(request)
+    if scope is None:
+        return _refused(form)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    name = f"you-said-we-did-{scope.start.isoformat()}-{scope.end.isoformat()}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    writer = csv.writer(response)
+    writer.writerow(
+        ["story id", "story title", "story excerpt", "change", "response excerpt", "responded on"]
+    )
+    for change in changes_made(scope):
+        writer.writerow(
+            _cell(value)
+            for value in (
+                change.story_pk,
+                change.story_title,
+                change.story_excerpt,
+                change.change,
+                change.response_excerpt,
+                timezone.localtime(change.responded_at).date().isoformat(),
+            )
+        )
+    return response
+
+
 @role_required(Role.MEMBER)
 def summary_csv(request: HttpRequest) -> HttpResponse:
     form, scope = _read(request)

@@ -140,6 +140,38 @@ def test_the_pages_show_the_report_and_you_said_we_did(cast: Cast, member_a) -> 
     assert "Meals now come hot" in listed and "Cold food on the ward" in listed
 
 
+def test_you_said_we_did_csv_has_a_row_per_change_made(cast: Cast, member_a) -> None:  # noqa: ANN001
+    made = publish(cast, criticality="strongly critical", title='=HYPERLINK("x") cold food')
+    planned = publish(cast, criticality="strongly critical", title="Noisy nights")
+    respond(cast, made, ChangeStatus.MADE, "Meals now come hot")
+    respond(cast, planned, ChangeStatus.PLANNED, "Quieter night rounds")
+    today = timezone.localdate()
+    start = (today - timedelta(days=6)).isoformat()
+    response = member_a.get(f"/reports/you-said-we-did.csv?start={start}&end={today}")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert response["Content-Disposition"].startswith('attachment; filename="you-said-we-did-')
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0] == [
+        "story id",
+        "story title",
+        "story excerpt",
+        "change",
+        "response excerpt",
+        "responded on",
+    ]
+    assert len(rows) == 2
+    story_id, title, story_excerpt, change, response_excerpt, responded_on = rows[1]
+    assert story_id == str(made.pk)
+    # A title a spreadsheet would run as a formula is kept as text.
+    assert title == '\'=HYPERLINK("x") cold food'
+    assert story_excerpt.startswith("The nurses were kind")
+    assert change == "Meals now come hot"
+    assert response_excerpt.startswith("Thank you for telling us")
+    assert responded_on == today.isoformat()
+    assert member_a.get("/reports/you-said-we-did.csv?start=2026-13-01").status_code == 400
+
+
 def test_the_csv_lists_every_figure_as_section_measure_value(cast: Cast, member_a) -> None:  # noqa: ANN001
     publish(cast, criticality="not critical", tags=["what was good:kind staff"])
     today = timezone.localdate()
