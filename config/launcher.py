@@ -239,23 +239,52 @@ def start_processes(
 
 
 def throwaway(command: list[str]) -> int:
-    """Run `command` against servers that exist only for this run."""
-    with tempfile.TemporaryDirectory(prefix="carevoice-") as tmp:
-        data_dir = Path(tmp)
-        local = {
-            "SECRET_KEY": os.environ.get("SECRET_KEY") or embedded.local_secret(data_dir, "sk"),
-            "FIELD_ENCRYPTION_KEY": os.environ.get("FIELD_ENCRYPTION_KEY")
-            or embedded.local_secret(data_dir, "fek", 32),
-            "EMAIL_FILE_PATH": str(data_dir / "mail"),
-            # Throw-away runs never read a running `make run`'s runtime file.
-            "CAREVOICE_IGNORE_RUNTIME": "1",
-        }
-        with servers(data_dir, database="carevoice") as exported:
-            env = embedded.child_environment({**local, **exported})
-            try:
-                return subprocess.run(command, env=env).returncode
-            except KeyboardInterrupt:
-                return 130
+    """Run `command` against servers that exist only for this run.
+
+    TRICKY: SIGTERM (a CI timeout, `kill`) would end Python without unwinding, leaving the
+    embedded PostgreSQL and Redis running. Before the command starts, it unwinds (the
+    servers stop); while the command runs, it is passed on to the command, and the servers
+    stop once the command has ended.
+    """
+    child: subprocess.Popen[bytes] | None = None
+
+    def on_term(signum: int, frame: object) -> None:
+        if child is None:
+            raise SystemExit(128 + signum)
+        child.send_signal(signum)
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        with tempfile.TemporaryDirectory(prefix="carevoice-") as tmp:
+            data_dir = Path(tmp)
+            local = {
+                "SECRET_KEY": os.environ.get("SECRET_KEY") or embedded.local_secret(data_dir, "sk"),
+                "FIELD_ENCRYPTION_KEY": os.environ.get("FIELD_ENCRYPTION_KEY")
+                or embedded.local_secret(data_dir, "fek", 32),
+                "EMAIL_FILE_PATH": str(data_dir / "mail"),
+                # Throw-away runs never read a running `make run`'s runtime file.
+                "CAREVOICE_IGNORE_RUNTIME": "1",
+            }
+            with servers(data_dir, database="carevoice") as exported:
+                env = embedded.child_environment({**local, **exported})
+                child = subprocess.Popen(command, env=env)
+                return wait_for(child)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def wait_for(child: subprocess.Popen[bytes], grace: float = 30.0) -> int:
+    """The command's exit code. Ctrl-C reaches the command too (one process group): give it
+    time to finish, then stop it, so the servers never go away under it."""
+    try:
+        return child.wait()
+    except KeyboardInterrupt:
+        try:
+            child.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+        return 130
 
 
 def main(argv: list[str] | None = None) -> int:

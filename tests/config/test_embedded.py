@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import psycopg
 import pytest
@@ -76,6 +79,41 @@ def test_launcher_exec_gives_the_command_embedded_servers_and_its_exit_code() ->
     )
     result = _launch("exec", sys.executable, "-c", probe)
     assert result.returncode == 3, result.stderr
+
+
+def test_a_terminated_launcher_stops_its_servers(tmp_path: Path) -> None:
+    """SIGTERM (a CI timeout, `kill`) reaches the command, then the servers stop: nothing is
+    left running and the throw-away folder is gone."""
+    report = tmp_path / "urls"
+    probe = (
+        "import os, pathlib, signal, sys, time; "
+        f"pathlib.Path({str(report)!r}).write_text(os.environ['DATABASE_URL']); "
+        "signal.signal(signal.SIGTERM, lambda *a: sys.exit(7)); "
+        "time.sleep(120)"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")}
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "config.launcher", "exec", sys.executable, "-c", probe],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not report.exists() or not report.read_text():
+            assert launcher.poll() is None and time.monotonic() < deadline, "no command ran"
+            time.sleep(0.1)
+        url = report.read_text()
+        psycopg.connect(url, connect_timeout=5).close()
+        launcher.send_signal(signal.SIGTERM)
+        # The command's own exit code comes back once the servers have stopped.
+        assert launcher.wait(timeout=60) == 7
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+    socket_dir = Path(parse_qs(urlparse(url).query)["host"][0])
+    assert not socket_dir.exists()
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(url, connect_timeout=2)
 
 
 def test_launcher_test_fails_when_pytest_collects_no_tests() -> None:
