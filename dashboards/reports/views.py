@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable
 
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -127,11 +128,26 @@ def you_said_we_did_pdf(request: HttpRequest) -> HttpResponse:
     return pdf_response(content, f"you-said-we-did-{scope.start}-{scope.end}.pdf")
 
 
-def _cell(value: object) -> object:
-    """A spreadsheet would run text starting with = + - @ as a formula: make it plain text."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+def _plain(value: object) -> object:
+    """Text a spreadsheet would run as a formula (= + - @ first), written as text with a
+    leading apostrophe; numbers, negative ones included, left as they are."""
+    if not isinstance(value, str) or not value.startswith(FORMULA_STARTS):
+        return value
+    try:
+        float(value)
+    except ValueError:
         return "'" + value
     return value
+
+
+def csv_response(name: str, header: list[str], rows: Iterable[Iterable[object]]) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    writer = csv.writer(response)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(_plain(value) for value in row)
+    return response
 
 
 @role_required(Role.MEMBER)
@@ -140,26 +156,22 @@ def you_said_we_did_csv(request: HttpRequest) -> HttpResponse:
     form, scope = _read(request)
     if scope is None:
         return _refused(form)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    name = f"you-said-we-did-{scope.start.isoformat()}-{scope.end.isoformat()}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    writer = csv.writer(response)
-    writer.writerow(
-        ["story id", "story title", "story excerpt", "change", "response excerpt", "responded on"]
-    )
-    for change in changes_made(scope):
-        writer.writerow(
-            _cell(value)
-            for value in (
-                change.story_pk,
-                change.story_title,
-                change.story_excerpt,
-                change.change,
-                change.response_excerpt,
-                timezone.localtime(change.responded_at).date().isoformat(),
-            )
+    rows = (
+        (
+            change.story_pk,
+            change.story_title,
+            change.story_excerpt,
+            change.change,
+            change.response_excerpt,
+            timezone.localtime(change.responded_at).date().isoformat(),
         )
-    return response
+        for change in changes_made(scope)
+    )
+    return csv_response(
+        f"you-said-we-did-{scope.start.isoformat()}-{scope.end.isoformat()}.csv",
+        ["story id", "story title", "story excerpt", "change", "response excerpt", "responded on"],
+        rows,
+    )
 
 
 @role_required(Role.MEMBER)
@@ -167,16 +179,11 @@ def summary_csv(request: HttpRequest) -> HttpResponse:
     form, scope = _read(request)
     if scope is None:
         return _refused(form)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    name = f"stories-summary-{scope.start.isoformat()}-{scope.end.isoformat()}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    writer = csv.writer(response)
-    writer.writerow(["section", "measure", "value"])
-    for section, measure, value in stories_summary(scope).figures():
-        if measure.startswith(FORMULA_STARTS):
-            measure = "'" + measure
-        writer.writerow([section, measure, value])
-    return response
+    return csv_response(
+        f"stories-summary-{scope.start.isoformat()}-{scope.end.isoformat()}.csv",
+        ["section", "measure", "value"],
+        stories_summary(scope).figures(),
+    )
 
 
 def _committee(request: HttpRequest) -> tuple[CommitteeForm, committee.CommitteePack | None]:
@@ -206,16 +213,11 @@ def committee_csv(request: HttpRequest) -> HttpResponse:
     form, pack = _committee(request)
     if pack is None:
         return _refused(form)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    name = f"committee-pack-{pack.provider.slug}-{pack.start}-{pack.end}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    writer = csv.writer(response)
-    writer.writerow(["section", "measure", "value"])
-    for section, measure, value in pack.rows():
-        if measure.startswith(FORMULA_STARTS):
-            measure = "'" + measure
-        writer.writerow([section, measure, value])
-    return response
+    return csv_response(
+        f"committee-pack-{pack.provider.slug}-{pack.start}-{pack.end}.csv",
+        ["section", "measure", "value"],
+        pack.rows(),
+    )
 
 
 @role_required(Role.MEMBER)

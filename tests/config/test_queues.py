@@ -39,5 +39,6 @@ def test_every_task_goes_to_a_queue_workers_consume() -> None:
     ours = [name for name in app.tasks if not name.startswith("celery.")]
     assert len(ours) > 20
     assert {queue_of(name) for name in ours} == consumed
-    # A worker started without -Q (make run, compose, the cluster's default) consumes them all.
-    assert set(app.amqp.queues) == consumed
+    # A worker started without -Q (make run, compose, the cluster's default) consumes them all
+    # (tests may have added queues of their own since, hence a subset).
+    assert consumed <= set(app.amqp.queues)

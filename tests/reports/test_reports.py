@@ -240,3 +240,22 @@ def test_an_excerpt_is_the_first_300_characters_of_plain_text() -> None:
     assert not short.startswith("#") and short.startswith("word word")
     assert len(short) == 300 and short.endswith("…")
     assert excerpt("### Heading\n\nShort.") == "Short."
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        ("-0.2500", "-0.2500"),  # a fall on the previous period stays a number
+        ("+3", "+3"),
+        ("=SUM(A1:A9)", "'=SUM(A1:A9)"),
+        ("-cmd|' /C calc'!A0", "'-cmd|' /C calc'!A0"),
+        ("@now", "'@now"),
+        ("+44 7700 900000", "'+44 7700 900000"),
+        ("kind staff", "kind staff"),
+        (12, 12),
+    ],
+)
+def test_csv_cells_that_would_run_as_formulas_are_text(value: object, written: object) -> None:
+    from dashboards.reports.views import _plain
+
+    assert _plain(value) == written
