@@ -196,20 +196,21 @@ def outbox(request: HttpRequest) -> HttpResponse:
 def download(request: HttpRequest, token: str) -> HttpResponse:
     """The report behind a signed link; no sign-in, the signature is the permission."""
     status, delivery = delivery_for_token(token)
-    return _linked_file(request, status, report_file(delivery) if delivery else None)
+    return _linked_file(request, status, report_file(delivery) if delivery else None, pack=False)
 
 
 @require_GET
 def download_pack(request: HttpRequest, token: str) -> HttpResponse:
     """A network member's committee pack behind a signed link, as `download`."""
-    return _linked_file(request, *pack_for_token(token))
+    return _linked_file(request, *pack_for_token(token), pack=True)
 
 
 def _linked_file(
-    request: HttpRequest, status: int, file: tuple[str, bytes, str] | None
+    request: HttpRequest, status: int, file: tuple[str, bytes, str] | None, *, pack: bool
 ) -> HttpResponse:
     if file is None:
-        return render(request, "reports/link_refused.html", {"status": status}, status=status)
+        context = {"status": status, "pack": pack}
+        return render(request, "reports/link_refused.html", context, status=status)
     name, content, content_type = file
     response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{name}"'

@@ -416,6 +416,7 @@ def test_a_pack_link_finds_nothing_once_the_member_is_no_longer_comparable(
     refused = client_for(cast.org_a).get(path)
     assert refused.status_code == 404
     assert cast.org_b.name not in refused.content.decode()
+    assert "no committee pack at this link" in refused.content.decode()
     set_benchmarking_consent(network_link_sent, True)
     assert client_for(cast.org_a).get(path).status_code == 200
     leave_network(network_link_sent)
