@@ -168,6 +168,22 @@ def test_tag_pairs_and_phrases_are_counted_by_stories_with_the_stories_behind_th
     assert "noisy night" not in phrases
 
 
+def test_themes_read_only_the_latest_stories_past_the_cap(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With more stories in scope than the cap, only the newest are read, and it says so."""
+    s = themed_stories(cast)
+    c, d = s["c"].pk, s["d"].pk
+    monkeypatch.setattr("dashboards.reports.themes.MAX_STORIES", 2)
+    with tenant_context(cast.org_a):
+        themes = recurring_themes(scope_of(cast))
+    pairs, phrases = found(themes)
+    assert themes.stories_read == 2 and themes.is_capped
+    # Of the newest two (d and c), only what both share is a theme.
+    assert pairs == {"anxious + kind staff": (2, [d, c])}
+    assert phrases == {"night shift": (2, [d, c])}
+
+
 def test_themes_keep_to_the_services_subtree_and_criticalities(cast: Cast) -> None:
     s = themed_stories(cast)
     a, b, c = s["a"].pk, s["b"].pk, s["c"].pk
