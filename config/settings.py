@@ -200,7 +200,10 @@ CELERY_TASK_TENANT_CACHE_SECONDS = 60
 # building or a burst of Stripe events. A worker consumes all four unless started with -Q
 # (`celery -A config.celery worker -Q alerts`): how a cluster gives alerts their own pods.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-CELERY_TASK_QUEUES = tuple(Queue(name) for name in ("celery", "alerts", "reports", "billing"))
+# Each queue bound by its own name, so a task routed to one is delivered to that one only.
+CELERY_TASK_QUEUES = tuple(
+    Queue(name, routing_key=name) for name in ("celery", "alerts", "reports", "billing")
+)
 CELERY_TASK_ROUTES = {
     # Alerts to staff, and mail to story authors: minutes matter.
     "alerts.*": {"queue": "alerts"},
