@@ -246,6 +246,42 @@ def test_kustomize_builds_an_overlay_with_the_keda_component(tmp_path: Path) -> 
     assert all(r["metadata"].get("namespace") == "carevoice" for r in resources)
 
 
+def queues_consumed(deployment: dict[str, Any]) -> list[str]:
+    command = deployment["spec"]["template"]["spec"]["containers"][0]["command"]
+    if "-Q" not in command:
+        return ["(all)"]
+    return command[command.index("-Q") + 1].split(",")
+
+
+def test_alert_workers_component_gives_alerts_pods_of_their_own(tmp_path: Path) -> None:
+    from django.conf import settings
+
+    shutil.copytree(K8S, tmp_path / "k8s")
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_text(
+        "resources: [../k8s]\ncomponents: [../k8s/alert-workers]\nnamespace: carevoice\n"
+    )
+    resources = kubectl_kustomize(overlay)
+    for resource in resources:
+        kubernetes_validate.validate(resource, KUBERNETES_VERSION, strict=True)
+    deployments = {r["metadata"]["name"]: r for r in resources if r["kind"] == "Deployment"}
+    main, alerts = deployments["carevoice-worker"], deployments["carevoice-worker-alerts"]
+    # Between them every queue is consumed, each by one Deployment only.
+    consumed = queues_consumed(main) + queues_consumed(alerts)
+    assert sorted(consumed) == sorted(q.name for q in settings.CELERY_TASK_QUEUES)
+    assert queues_consumed(alerts) == ["alerts"]
+    # Selectors apart, so neither Deployment adopts the other's pods.
+    assert main["spec"]["selector"] != alerts["spec"]["selector"]
+    # The same pod otherwise: settings, secrets, volumes, security, resources.
+    main_pod, alerts_pod = main["spec"]["template"]["spec"], alerts["spec"]["template"]["spec"]
+    for key in ("securityContext", "volumes", "terminationGracePeriodSeconds"):
+        assert main_pod[key] == alerts_pod[key], key
+    main_box, alerts_box = main_pod["containers"][0], alerts_pod["containers"][0]
+    for key in ("image", "envFrom", "env", "resources", "securityContext", "volumeMounts"):
+        assert main_box[key] == alerts_box[key], key
+
+
 # --- compose -------------------------------------------------------------------------------
 
 
