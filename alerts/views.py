@@ -103,14 +103,15 @@ def targets(request: HttpRequest) -> HttpResponse:
         if request.POST.get("action") == "holiday":
             holiday_form = BankHolidayForm(request.POST)
             if holiday_form.is_valid():
-                holiday = holiday_form.save()
-                record_audit(
-                    "alerts.holiday_added",
-                    actor=request.user,
-                    target=holiday,
-                    summary=f"Added bank holiday {holiday}",
-                    request=request,
-                )
+                with transaction.atomic():
+                    holiday = holiday_form.save()
+                    record_audit(
+                        "alerts.holiday_added",
+                        actor=request.user,
+                        target=holiday,
+                        summary=f"Added bank holiday {holiday}",
+                        request=request,
+                    )
                 return redirect("alerts:targets")
         elif form.is_valid():
             with transaction.atomic():

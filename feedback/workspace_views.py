@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -333,15 +334,16 @@ def widget_settings(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         previous = list(organisation.embed_hosts)
         organisation.embed_hosts = form.cleaned_data["hosts"]
-        organisation.save(update_fields=["embed_hosts"])
-        record_audit(
-            "widget.hosts_changed",
-            actor=request.user,
-            target=organisation,
-            summary="Changed the sites allowed to show the widget",
-            detail={"from": previous, "to": organisation.embed_hosts},
-            request=request,
-        )
+        with transaction.atomic():
+            organisation.save(update_fields=["embed_hosts"])
+            record_audit(
+                "widget.hosts_changed",
+                actor=request.user,
+                target=organisation,
+                summary="Changed the sites allowed to show the widget",
+                detail={"from": previous, "to": organisation.embed_hosts},
+                request=request,
+            )
         messages.success(request, "Saved.")
         return redirect("feedback:widget_settings")
     listings = ServiceListing.objects.filter(organisation_id=organisation.pk, is_active=True)

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -40,6 +41,7 @@ def period_of(report: SavedReport, today: date) -> tuple[date, date]:
 
 
 @role_required(Role.MEMBER)
+@transaction.atomic
 def saved_list(request: HttpRequest) -> HttpResponse:
     form = SavedReportForm()
     if request.method == "POST":
@@ -90,6 +92,7 @@ def saved_open(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(Role.RESPONDER)
 @require_POST
+@transaction.atomic
 def saved_delete(request: HttpRequest, pk: int) -> HttpResponse:
     report = get_object_or_404(SavedReport, pk=pk)
     record_audit(
@@ -105,6 +108,7 @@ def saved_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required(Role.ADMINISTRATOR)
+@transaction.atomic
 def schedules(request: HttpRequest) -> HttpResponse:
     form = ScheduleForm()
     if request.method == "POST":
@@ -152,6 +156,7 @@ def _public_url(request: HttpRequest) -> str:
 
 @role_required(Role.ADMINISTRATOR)
 @require_POST
+@transaction.atomic
 def schedule_delete(request: HttpRequest, pk: int) -> HttpResponse:
     schedule = get_object_or_404(ReportSchedule, pk=pk)
     record_audit(
@@ -168,6 +173,7 @@ def schedule_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(Role.ADMINISTRATOR)
 @require_POST
+@transaction.atomic
 def public_page(request: HttpRequest) -> HttpResponse:
     publish = request.POST.get("publish") == "yes"
     setting = PublicPageSetting.objects.first() or PublicPageSetting()

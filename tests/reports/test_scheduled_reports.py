@@ -246,6 +246,28 @@ def test_a_link_signed_for_another_organisation_is_not_found(cast: Cast) -> None
     assert client_for(cast.org_a).get(f"/reports/download/{token}/").status_code == 404
 
 
+def test_a_write_whose_audit_row_fails_is_not_kept(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The change and its audit row are one transaction: no audit, no change."""
+    member = signed_in(cast, "responder_a")
+    assert member.post("/reports/saved/", {"name": "Kept", "kind": "summary", "months": "3"})
+    with tenant_context(cast.org_a):
+        report = SavedReport.objects.get(name="Kept")
+
+    def failing(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("audit unavailable")
+
+    monkeypatch.setattr("dashboards.reports.saved_views.record_audit", failing)
+    with pytest.raises(RuntimeError):
+        member.post(f"/reports/saved/{report.pk}/delete/")
+    with pytest.raises(RuntimeError):
+        member.post("/reports/saved/", {"name": "Lost", "kind": "summary", "months": "3"})
+    with tenant_context(cast.org_a):
+        assert SavedReport.objects.filter(pk=report.pk).exists()
+        assert not SavedReport.objects.filter(name="Lost").exists()
+
+
 def test_saved_settings_round_trip(cast: Cast) -> None:
     member = signed_in(cast, "responder_a")
     response = member.post(
