@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
@@ -62,6 +63,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "accounts/password_reset_confirm.html"
     success_url = reverse_lazy("accounts:password_reset_complete")
 
+    @transaction.atomic
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
         record_audit(
@@ -81,6 +83,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"
     success_url = reverse_lazy("accounts:password_change_done")
 
+    @transaction.atomic
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
         record_audit(
@@ -100,14 +103,15 @@ class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
 def profile(request: HttpRequest) -> HttpResponse:
     form = ProfileForm(request.POST or None, request.FILES or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
-        form.save()
-        record_audit(
-            "staff.profile_changed",
-            actor=request.user,
-            target=request.user,
-            summary="Changed their public profile",
-            request=request,
-        )
+        with transaction.atomic():
+            form.save()
+            record_audit(
+                "staff.profile_changed",
+                actor=request.user,
+                target=request.user,
+                summary="Changed their public profile",
+                request=request,
+            )
         messages.success(request, "Your profile is saved.")
         return redirect("accounts:profile")
     return render(
