@@ -9,6 +9,8 @@ from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from config.security import allow_framing_by
@@ -21,6 +23,12 @@ from feedback.forms import StoryForm
 from feedback.hub.models import AuthorReply, PublicResponse, PublicStory, ReplyState, ServiceListing
 from feedback.submissions import StoryFromAuthor, submit_story
 from feedback.vocabulary import SubmissionRoute
+from feedback.widget_tokens import (
+    TokenProblem,
+    is_allowed_origin,
+    issue_form_token,
+    redeem_form_token,
+)
 from tenants import ratelimit
 from tenants.models import Organisation, OrganisationStatus
 
@@ -49,12 +57,16 @@ def _handle_story_form(
     organisation: Organisation | None = None,
     service: ServiceListing | None = None,
     with_contact: bool = True,
+    signed_form: bool = False,
     extra: dict | None = None,
 ) -> HttpResponse:
     """The one flow behind every way of telling a story, so all of them behave alike.
 
     Without JavaScript, finding services is a form post too: "Search" re-shows the form with
     what was typed and the services found; "Send" validates and submits.
+
+    `signed_form`: the form carries a signed form token for `organisation` instead of the
+    CSRF cookie (feedback/widget_tokens.py), and "Send" spends it.
     """
     sending = request.method == "POST" and request.POST.get("action") == "send"
     source = request.POST if request.method == "POST" else request.GET
@@ -62,19 +74,24 @@ def _handle_story_form(
     if service is not None:
         chosen = [service]
     else:
-        ids = [int(v) for v in request.POST.getlist("services") if v.isdigit()][:20]
+        # isascii: "²" and other Unicode digits pass isdigit() but not int().
+        ids = [int(v) for v in request.POST.getlist("services") if v.isascii() and v.isdigit()][:20]
         chosen = directory.listings_by_id(ids, organisation=organisation)
     found = []
     if query or organisation is not None:
         found = list(directory.search_listings(query, organisation=organisation))
     offered = {listing.pk: listing for listing in [*chosen, *found]}
     form_kwargs = {"listings": list(offered.values()), "with_contact": with_contact}
+    token_problem: TokenProblem | None = None
     if sending:
         form = StoryForm(request.POST, **form_kwargs)
         limit = ratelimit.public_form_limit("story")
         if form.is_bot or ratelimit.hit(limit, ratelimit.client_address(request)) > limit.limit:
             return _too_many(request)
-        if form.is_valid():
+        if signed_form and organisation is not None:
+            token_problem = redeem_form_token(request.POST.get("form_token", ""), organisation)
+        # Validated either way, so a refused token still shows any mistakes to put right.
+        if form.is_valid() and token_problem is None:
             _submit(form, route)
             return redirect(
                 sent_url
@@ -92,9 +109,14 @@ def _handle_story_form(
         "found": [listing for listing in found if listing.pk not in chosen_ids],
         "for_organisation": organisation,
         "service": service,
+        # A fresh token on every showing: a refused or spent one is replaced, and what the
+        # author typed is sent again with it.
+        "form_token": issue_form_token(organisation) if signed_form and organisation else "",
+        "token_problem": token_problem.message if token_problem else "",
         **(extra or {}),
     }
-    return render(request, template, context, status=400 if form.is_bound and form.errors else 200)
+    refused = token_problem is not None or (form.is_bound and form.errors)
+    return render(request, template, context, status=400 if refused else 200)
 
 
 def _submit(form: StoryForm, route: str) -> None:
@@ -133,11 +155,19 @@ def _embed_hosts(request: HttpRequest) -> list[str]:
     return list(organisation.embed_hosts) if organisation else []
 
 
+# The widget's form is framed by another site, where no cookie reaches it; a signed form
+# token and the Origin check take the CSRF cookie's place (feedback/widget_tokens.py).
+@csrf_exempt
+@never_cache
 @require_http_methods(["GET", "POST"])
 @allow_framing_by(_embed_hosts)
 def widget(request: HttpRequest, slug: str) -> HttpResponse:
     organisation = _organisation(slug)
     request.widget_organisation = organisation
+    if request.method == "POST" and not is_allowed_origin(request, organisation):
+        return render(
+            request, "hub/widget_refused.html", {"for_organisation": organisation}, status=403
+        )
     latest = (
         PublicStory.objects.filter(organisations=organisation)
         .only("id", "title", "body", "published_at")
@@ -149,6 +179,7 @@ def widget(request: HttpRequest, slug: str) -> HttpResponse:
         route=SubmissionRoute.WIDGET,
         organisation=organisation,
         sent_url=reverse("hub:widget_sent", args=[slug]),
+        signed_form=True,
         extra={"latest": latest},
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 from django_tenants.utils import schema_context
@@ -160,11 +162,19 @@ def test_the_widget_is_scoped_to_its_organisation_and_framed_only_by_its_hosts(
         cast.org_a.save(update_fields=["embed_hosts"])
 
 
+def _widget_token(client: Client) -> str:
+    page = client.get("/o/alpha/widget/").content.decode()
+    return re.search(r'name="form_token" value="([^"]+)"', page).group(1)
+
+
 def test_the_widget_refuses_services_of_another_organisation(cast: Cast) -> None:
-    response = client_for(None).post("/o/alpha/widget/", story_form([cast.ward_b.pk]))
+    hub = client_for(None)
+    refused = {**story_form([cast.ward_b.pk]), "form_token": _widget_token(hub)}
+    response = hub.post("/o/alpha/widget/", refused)
     assert response.status_code == 400
     assert Submission.objects.count() == 0
-    response = client_for(None).post("/o/alpha/widget/", story_form([cast.ward_a.pk]))
+    accepted = {**story_form([cast.ward_a.pk]), "form_token": _widget_token(hub)}
+    response = hub.post("/o/alpha/widget/", accepted)
     assert response.status_code == 302
     assert Submission.objects.get().route == "widget"
 
