@@ -33,6 +33,7 @@ bench: $(INSTALLED)
 	$(PY) -m config.launcher exec $(PY) benchmarks/dashboards.py
 	$(PY) -m config.launcher exec $(PY) benchmarks/webhooks.py
 	$(PY) -m config.launcher exec $(PY) benchmarks/load.py
+	$(PY) -m config.launcher exec $(PY) benchmarks/analysers.py
 
 migrations: $(INSTALLED)
 	$(PY) -m config.launcher exec $(PY) manage.py makemigrations

@@ -1,7 +1,11 @@
-"""The Content-Security-Policy every response carries.
+"""The headers every response carries, and the methods no view answers.
 
-Pages may not be framed, except where a view names the hosts that may frame it
-(`allow_framing_by`): the widget, which an organisation embeds on the sites it lists.
+- A Content-Security-Policy. Pages may not be framed, except where a view names the hosts
+  that may frame it (`allow_framing_by`): the widget, which an organisation embeds on the
+  sites it lists.
+- `Cache-Control: private, no-store` on anything served to a signed-in person, so a shared
+  computer's browser cache or a proxy keeps no copy of a staff page (ASVS 14.3.2).
+- TRACE and TRACK are refused before any view sees them (ASVS 13.4.4).
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from functools import wraps
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.views.decorators.clickjacking import xframe_options_exempt
 
 BASE_POLICY: dict[str, list[str]] = {
@@ -20,7 +24,8 @@ BASE_POLICY: dict[str, list[str]] = {
     "font-src": ["'self'"],
     "connect-src": ["'self'"],
     "object-src": ["'none'"],
-    "base-uri": ["'self'"],
+    # No page sets <base>; 'none' stops injected markup from re-pointing relative URLs.
+    "base-uri": ["'none'"],
     "form-action": ["'self'"],
     "frame-ancestors": ["'none'"],
 }
@@ -39,18 +44,42 @@ def build_policy(
     return "; ".join(f"{name} {' '.join(sources)}" for name, sources in policy.items())
 
 
+# Methods that echo or that no Carevoice view is written for.
+REFUSED_METHODS = frozenset({"TRACE", "TRACK", "CONNECT"})
+ANSWERED_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
 class ContentSecurityPolicyMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
+        if request.method in REFUSED_METHODS:
+            response: HttpResponse = HttpResponseNotAllowed(ANSWERED_METHODS)
+        else:
+            response = self.get_response(request)
         if "Content-Security-Policy" not in response:
             response["Content-Security-Policy"] = build_policy(
                 getattr(request, "csp_frame_ancestors", None),
                 getattr(request, "csp_extra", None),
             )
+        if _is_signed_in(request) and not _is_cacheable_static(response):
+            # TRICKY: replace, not add: a view's `max-age` on a staff page would still let
+            # the browser keep the page on disk.
+            response["Cache-Control"] = "private, no-store"
         return response
+
+
+def _is_signed_in(request: HttpRequest) -> bool:
+    # `user` is set later in the chain than this middleware; read it on the way out.
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_authenticated)
+
+
+def _is_cacheable_static(response: HttpResponse) -> bool:
+    """Files that are the same for everyone (Dash's fingerprinted bundles, static files)."""
+    content_type = response.get("Content-Type", "")
+    return content_type.startswith(("application/javascript", "text/javascript", "text/css"))
 
 
 def allow_framing_by(
