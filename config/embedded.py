@@ -62,6 +62,47 @@ def local_secret(directory: Path, name: str, nbytes: int = 48) -> str:
     return path.read_text().strip()
 
 
+# Before contact keys had to be Fernet keys, `make run` kept random text here.
+OLD_CONTACT_KEY_FILE = "field_encryption_key"
+CONTACT_KEY_VARIABLES = (
+    "FIELD_ENCRYPTION_KEYS",
+    "FIELD_ENCRYPTION_KEYS_FILE",
+    "FIELD_ENCRYPTION_KEY",
+    "FIELD_ENCRYPTION_KEY_FILE",
+)
+
+
+def local_fernet_key(directory: Path, name: str) -> str:
+    """A Fernet key kept in `directory`, made on first use (a file holding anything else is
+    replaced: nothing can have been encrypted with it)."""
+    from cryptography.fernet import Fernet
+
+    from config.production import fernet_key_problem
+
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    if not path.exists() or fernet_key_problem(path.read_text().strip()):
+        path.write_text(Fernet.generate_key().decode())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def local_contact_keys(directory: Path, name: str) -> dict[str, str]:
+    """The contact-details key for a local run, unless the environment names one.
+
+    A `.data/field_encryption_key` left by an earlier `make run` (random text, turned into a
+    key through SHA-256) becomes FIELD_ENCRYPTION_LEGACY_SECRET, so the stories told then
+    still decrypt; `manage.py rotate_contact_key` moves them to the new key.
+    """
+    if any(os.environ.get(variable) for variable in CONTACT_KEY_VARIABLES):
+        return {}
+    values = {"FIELD_ENCRYPTION_KEYS": local_fernet_key(directory, name)}
+    old = directory / OLD_CONTACT_KEY_FILE
+    if old.is_file() and not os.environ.get("FIELD_ENCRYPTION_LEGACY_SECRET"):
+        values["FIELD_ENCRYPTION_LEGACY_SECRET"] = old.read_text().strip()
+    return values
+
+
 @dataclass
 class EmbeddedPostgres:
     """A PostgreSQL server whose data lives in `pgdata`, reached over a unix socket."""

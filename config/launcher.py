@@ -98,8 +98,7 @@ def run(args: argparse.Namespace) -> int:
     port = os.environ.get("PORT", "8000")
     local = {
         "SECRET_KEY": os.environ.get("SECRET_KEY") or embedded.local_secret(data_dir, "secret_key"),
-        "FIELD_ENCRYPTION_KEY": os.environ.get("FIELD_ENCRYPTION_KEY")
-        or embedded.local_secret(data_dir, "field_encryption_key", 32),
+        **embedded.local_contact_keys(data_dir, "field_encryption_keys"),
         "EMAIL_FILE_PATH": os.environ.get("EMAIL_FILE_PATH") or str(data_dir / "mail"),
         "PORT": port,
     }
@@ -189,6 +188,10 @@ def start_processes(
             PY,
             "-m",
             "gunicorn",
+            # The image's settings (secret-redacting access log, trusted proxies), with
+            # the flags below for a laptop.
+            "-c",
+            "python:config.gunicorn",
             "config.wsgi",
             "--bind",
             f"127.0.0.1:{port}",
@@ -259,8 +262,7 @@ def throwaway(command: list[str]) -> int:
             data_dir = Path(tmp)
             local = {
                 "SECRET_KEY": os.environ.get("SECRET_KEY") or embedded.local_secret(data_dir, "sk"),
-                "FIELD_ENCRYPTION_KEY": os.environ.get("FIELD_ENCRYPTION_KEY")
-                or embedded.local_secret(data_dir, "fek", 32),
+                **embedded.local_contact_keys(data_dir, "fek"),
                 "EMAIL_FILE_PATH": str(data_dir / "mail"),
                 # Throw-away runs never read a running `make run`'s runtime file.
                 "CAREVOICE_IGNORE_RUNTIME": "1",

@@ -1,44 +1,95 @@
 """Encryption at rest for the author's contact details (email, postcode).
 
-FIELD_ENCRYPTION_KEY holds one or more comma-separated secrets; the first encrypts, all
-decrypt, so a key can be rotated by putting the new one first.
+FIELD_ENCRYPTION_KEYS holds Fernet keys, comma-separated, newest first: the first encrypts,
+every one decrypts (MultiFernet). To rotate: put a new key in front, run
+`manage.py rotate_contact_key` (feedback/hub/key_rotation.py), then drop the old key.
+
+FIELD_ENCRYPTION_LEGACY_SECRET names the text that was the key before Fernet keys were
+required (any text was turned into a key through SHA-256). It only decrypts, so values
+stored then stay readable until `rotate_contact_key` has moved them to a real key.
+
+The keys are checked at start-up: their form when settings load (config/production.py), and
+their presence by the system check below, so a missing key stops `manage.py check`,
+`runserver` and `migrate` rather than answering the first story with a 500.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Iterable
 from functools import cache
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 
+from config.production import MAKE_FERNET_KEY, fernet_key_problem
+
+
+class ContactKeyError(ImproperlyConfigured):
+    """The configured keys cannot encrypt, or cannot decrypt a stored value."""
+
+
+def legacy_fernet_key(secret_text: str) -> bytes:
+    """The key the old FIELD_ENCRYPTION_KEY text stood for (SHA-256 of the text)."""
+    return base64.urlsafe_b64encode(hashlib.sha256(secret_text.encode()).digest())
+
+
+def configured_keys() -> tuple[list[str], list[str]]:
+    """(Fernet keys newest first, legacy secret texts) as settings hold them now."""
+    keys = list(getattr(settings, "FIELD_ENCRYPTION_KEYS", []) or [])
+    legacy = [
+        text.strip()
+        for text in (getattr(settings, "FIELD_ENCRYPTION_LEGACY_SECRET", "") or "").split(",")
+        if text.strip()
+    ]
+    return keys, legacy
+
 
 @cache
-def _fernet(configured: str) -> MultiFernet:
-    secrets = [s.strip() for s in configured.split(",") if s.strip()]
-    if not secrets:
-        raise ImproperlyConfigured(
-            "FIELD_ENCRYPTION_KEY is not set: it protects authors' contact details at rest."
+def _fernets(keys: tuple[str, ...], legacy: tuple[str, ...]) -> tuple[MultiFernet, Fernet]:
+    if not keys:
+        raise ContactKeyError(
+            "FIELD_ENCRYPTION_KEYS is not set: it protects authors' contact details at rest. "
+            f"Make a key with: {MAKE_FERNET_KEY}"
         )
-    # Any secret text becomes a Fernet key through SHA-256, so operators need not make one.
-    return MultiFernet(
-        [Fernet(base64.urlsafe_b64encode(hashlib.sha256(s.encode()).digest())) for s in secrets]
-    )
+    for position, key in enumerate(keys, start=1):
+        if fernet_key_problem(key):
+            raise ContactKeyError(
+                f"FIELD_ENCRYPTION_KEYS: key {position} of {len(keys)} is not a Fernet key. "
+                f"Make one with: {MAKE_FERNET_KEY}"
+            )
+    every = [Fernet(key) for key in keys] + [Fernet(legacy_fernet_key(t)) for t in legacy]
+    return MultiFernet(every), every[0]
+
+
+def contact_fernet() -> MultiFernet:
+    """Encrypts with the newest key; decrypts with any configured key or legacy secret."""
+    keys, legacy = configured_keys()
+    return _fernets(tuple(keys), tuple(legacy))[0]
+
+
+def newest_fernet() -> Fernet:
+    keys, legacy = configured_keys()
+    return _fernets(tuple(keys), tuple(legacy))[1]
 
 
 def encrypt_text(value: str) -> str:
-    return _fernet(settings.FIELD_ENCRYPTION_KEY).encrypt(value.encode()).decode()
+    return contact_fernet().encrypt(value.encode()).decode()
 
 
 def decrypt_text(token: str) -> str:
     try:
-        return _fernet(settings.FIELD_ENCRYPTION_KEY).decrypt(token.encode()).decode()
+        return contact_fernet().decrypt(token.encode()).decode()
     except InvalidToken as exc:
-        raise ImproperlyConfigured(
-            "Stored contact details cannot be decrypted with FIELD_ENCRYPTION_KEY."
+        raise ContactKeyError(
+            "Stored contact details cannot be decrypted with any key in FIELD_ENCRYPTION_KEYS "
+            "or FIELD_ENCRYPTION_LEGACY_SECRET: was a key dropped before "
+            "`manage.py rotate_contact_key` had run?"
         ) from exc
 
 
@@ -55,3 +106,29 @@ class EncryptedTextField(models.TextField):
         if value in (None, ""):
             return value or ""
         return decrypt_text(value)
+
+
+@checks.register(checks.Tags.security)
+def check_contact_keys(app_configs: Iterable[Any] | None = None, **kwargs: Any) -> list:
+    """A missing or malformed contact key stops start-up with this message, not a 500 later."""
+    keys, _legacy = configured_keys()
+    hint = f"Make a key with: {MAKE_FERNET_KEY}"
+    if not keys:
+        return [
+            checks.Error(
+                "FIELD_ENCRYPTION_KEYS is not set: it encrypts authors' contact details, and "
+                "no story can be received without it.",
+                hint=f"Set FIELD_ENCRYPTION_KEYS (or FIELD_ENCRYPTION_KEYS_FILE). {hint}",
+                id="hub.E001",
+            )
+        ]
+    return [
+        checks.Error(
+            f"FIELD_ENCRYPTION_KEYS: key {position} of {len(keys)} is not a Fernet key "
+            f"({problem}).",
+            hint=hint,
+            id="hub.E002",
+        )
+        for position, key in enumerate(keys, start=1)
+        if (problem := fernet_key_problem(key))
+    ]

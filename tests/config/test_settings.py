@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_secret
@@ -70,7 +71,7 @@ def test_defaults_with_only_the_required_variables() -> None:
     assert values["cache"].endswith("LocMemCache")
     assert values["session_secure"] and values["csrf_secure"] and values["session_httponly"]
     assert values["samesite"] == "Lax"
-    assert values["validators"] == 4
+    assert values["validators"] == 5
     assert values["email_backend"].endswith("filebased.EmailBackend")
 
 
@@ -139,7 +140,7 @@ def test_production_settings_pass_the_deploy_check_with_secrets_from_files(
 ) -> None:
     """PRODUCTION=true and secrets from *_FILE: `manage.py check --deploy` has no warnings."""
     (tmp_path / "secret_key").write_text("k" * 20 + "Z9_-x" * 10)
-    (tmp_path / "field_key").write_text("f" * 43)
+    (tmp_path / "field_key").write_text(Fernet.generate_key().decode())
     env = {
         "PATH": os.environ["PATH"],
         "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -149,6 +150,8 @@ def test_production_settings_pass_the_deploy_check_with_secrets_from_files(
         "FIELD_ENCRYPTION_KEY_FILE": str(tmp_path / "field_key"),
         "DATABASE_URL": "postgres://app:pw@db.internal:5432/carevoice",
         "BASE_DOMAIN": "carevoice.example",
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "smtp.carevoice.example",
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
