@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 from dashboards import queries
 from dashboards.rollups.models import RESPONSE_BUCKET_HOURS
 from dashboards.statistics import SUPPRESS_BELOW, funnel_limits
+from dashboards.suppression import suppressed_part
 from feedback.vocabulary import Criticality, Progress
 
 CRITICALITY_COLOURS = {
@@ -244,6 +245,12 @@ def funnel(
     return _layout(figure, title={"text": "Funnel plot: share responded", "font": {"size": 14}})
 
 
+def _share_shown(point: queries.TrendPoint) -> bool:
+    if point.stories < SUPPRESS_BELOW:
+        return False
+    return suppressed_part("responded", point.responded, point.stories).shows("responded")
+
+
 def trends(points: Sequence[queries.TrendPoint], names: dict[int, str]) -> go.Figure:
     if not points:
         return empty("No stories in this period")
@@ -256,8 +263,9 @@ def trends(points: Sequence[queries.TrendPoint], names: dict[int, str]) -> go.Fi
             name=escape(name),
             mode="lines+markers",
             x=[p.month for p in mine],
-            # Months from fewer than 8 stories are gaps, never numbers.
-            y=[p.responded / p.stories if p.stories >= SUPPRESS_BELOW else None for p in mine],
+            # Months from fewer than 8 stories, or with fewer than 8 responded or not, are
+            # gaps, never numbers.
+            y=[p.responded / p.stories if _share_shown(p) else None for p in mine],
             connectgaps=False,
         )
     figure.update_yaxes(tickformat=".0%", range=[0, 1.02], title="Share responded")

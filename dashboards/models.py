@@ -115,3 +115,33 @@ class PublicPageSetting(models.Model):
 
     def __str__(self) -> str:
         return "published" if self.publish_you_said_we_did else "not published"
+
+
+class LongReportState(models.TextChoices):
+    QUEUED = "queued", "Waiting for a worker"
+    RUNNING = "running", "Being made"
+    DONE = "done", "Made"
+    FAILED = "failed", "Failed"
+
+
+class LongReport(models.Model):
+    """One long PDF asked for, so the builds an organisation and a person have on the shared
+    reports queue can be counted (the progress itself is in the cache)."""
+
+    token = models.CharField(max_length=32, unique=True)
+    kind = models.CharField(max_length=20)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    state = models.CharField(
+        max_length=10, choices=LongReportState.choices, default=LongReportState.QUEUED
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Moved on by the worker as it goes; a build not moved on for a while has a dead worker.
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.get_state_display().lower()})"

@@ -18,12 +18,16 @@ from dashboards.caching import cached_figure
 from dashboards.freshness import combined_version
 from dashboards.serving import current_viewer, make_app, prime, viewer_or_none
 from dashboards.statistics import SUPPRESS_BELOW, funnel_position, share, suppressed
+from dashboards.suppression import Suppression, suppress_counts, suppressed_part
 from tenants.models import Network, Organisation, public_url
 from tenants.networks import comparable_members, comparison_networks
 
 MOUNT = "/dashboards/network/"
 DEFAULT_DAYS = 365
-SUPPRESSED = f"fewer than {SUPPRESS_BELOW}"
+# A provider with fewer than 8 stories: every figure is "fewer than 8".
+EVERYTHING: Suppression[str] = suppress_counts(
+    {"stories": 0, "responded": 0, "critical": 0, "changes": 0}
+)
 
 app = make_app(
     "carevoice_network",
@@ -62,8 +66,9 @@ def layout() -> html.Div:
                 ],
             ),
             html.P(
-                f"Only members that agreed to be compared appear. Figures from fewer than "
-                f"{SUPPRESS_BELOW} stories are suppressed.",
+                f"Only members that agreed to be compared appear. Counts under "
+                f"{SUPPRESS_BELOW}, and figures that would let one be worked out, are "
+                "suppressed.",
                 className="hint",
             ),
             html.H2("League table"),
@@ -127,10 +132,31 @@ def _public_page(organisation: Organisation) -> str:
     return public_url(settings.BASE_DOMAIN, f"/organisations/{organisation.slug}/")
 
 
-def _cell(value: float | None, stories: int, fmt: str) -> str:
-    if suppressed(stories):
-        return SUPPRESSED
-    return "–" if value is None else format(value, fmt)
+def _cell(value: float | None, table: Suppression[str], *keys: str) -> str:
+    """A figure made from `keys`' counts, shown only when they all may be (a share of a
+    suppressed count would give it back)."""
+    if not table.shows(*keys):
+        return table.label(*keys)
+    return "–" if value is None else value
+
+
+def _tables(f: queries.ProviderFigures) -> dict[str, Suppression[str]]:
+    """Each league column's counts as parts of the provider's stories."""
+    if suppressed(f.stories):
+        return dict.fromkeys(("stories", "responded", "critical", "changes", "median"), EVERYTHING)
+
+    def part(name: str, count: int) -> Suppression[str]:
+        return suppressed_part(name, count, f.stories)
+
+    return {
+        "stories": suppress_counts({"stories": f.stories}),
+        "responded": part("responded", f.responded),
+        "critical": part("critical", f.critical),
+        # Changes are not a part of the stories (a story can have several); small is enough.
+        "changes": suppress_counts({"changes": f.changes}),
+        # A median from fewer than 8 responses describes too few people.
+        "median": suppress_counts({"responded": f.responded}),
+    }
 
 
 @app.callback(
@@ -150,26 +176,34 @@ def league(network_id, start, end):  # noqa: ANN001, ANN201
         (network.pk, tuple(ids), first, last),
         lambda: queries.provider_figures(ids, first, last),
     )
-    shown = [(o, figures[o.pk]) for o in providers if not suppressed(figures[o.pk].stories)]
+    tables = {o.pk: _tables(figures[o.pk]) for o in providers}
+    # Only providers whose share responded is shown are plotted or make the network
+    # average; the average of the others would give a hidden count back by subtraction.
+    shown = [(o, figures[o.pk]) for o in providers if tables[o.pk]["responded"].shows("responded")]
     average = share(sum(f.responded for _, f in shown), sum(f.stories for _, f in shown))
     rows = []
     for organisation in providers:
-        f = figures[organisation.pk]
+        f, table = figures[organisation.pk], tables[organisation.pk]
         median = None if f.median_response_hours is None else f.median_response_hours / 24
+        percent = lambda v: None if v is None else format(100 * v, ".0f")  # noqa: E731
         rows.append(
             {
                 "provider": f"[{_markdown_text(organisation.name)}]({_public_page(organisation)})",
-                "stories": SUPPRESSED if suppressed(f.stories) else f.stories,
-                "responded": _cell(
-                    None if f.share_responded is None else 100 * f.share_responded, f.stories, ".0f"
+                "stories": _cell(f.stories, table["stories"], "stories"),
+                "responded": _cell(percent(f.share_responded), table["responded"], "responded"),
+                "median_days": _cell(
+                    None if median is None else format(median, ".1f"),
+                    table["median"],
+                    "responded",
                 ),
-                "median_days": _cell(median, f.stories, ".1f"),
-                "critical": _cell(
-                    None if f.share_critical is None else 100 * f.share_critical, f.stories, ".0f"
+                "critical": _cell(percent(f.share_critical), table["critical"], "critical"),
+                "changes": _cell(
+                    None if f.changes_per_100 is None else format(f.changes_per_100, ".1f"),
+                    table["changes"],
+                    "changes",
                 ),
-                "changes": _cell(f.changes_per_100, f.stories, ".1f"),
-                "position": SUPPRESSED
-                if suppressed(f.stories) or average is None
+                "position": table["responded"].label("responded")
+                if average is None or not table["responded"].shows("responded")
                 else funnel_position(f.share_responded, average, f.stories),
                 "pack": f"[Pack](/reports/committee/?network={network.pk}"
                 f"&provider={organisation.pk}&start={first}&end={last})",

@@ -143,9 +143,12 @@ def _scope(start: object, end: object, service: object, criticality: object) -> 
     )
 
 
-def _cached(name: str, version: object, scope: queries.Scope, compute):  # noqa: ANN001, ANN202
-    """Figures for `scope` under the organisation's current data version."""
-    return cached_figure(name, str(version or data_version()), (scope,), compute)
+def _cached(name: str, scope: queries.Scope, compute):  # noqa: ANN001, ANN202
+    """Figures for `scope` under the organisation's current data version. TRICKY: the
+    version the page posts only triggers the callbacks; it is never part of the key, or
+    any caller could make cache entries without end (and read figures cached under an old
+    version as if they were current)."""
+    return cached_figure(name, data_version(), (scope,), compute)
 
 
 @app.callback(Output("version", "data"), Input("tick", "n_intervals"), State("version", "data"))
@@ -195,7 +198,7 @@ def _card(label: str, value: str, note: str, ident: str) -> html.Div:
 @app.callback(Output("kpis", "children"), *FILTERS)
 def kpi_cards(version, start, end, service, criticality):  # noqa: ANN001, ANN201
     scope = _scope(start, end, service, criticality)
-    k = _cached("kpis", version, scope, lambda: queries.kpis(scope))
+    k = _cached("kpis", scope, lambda: queries.kpis(scope))
     target, target_label = target_hours(scope)
     responded = k.share_responded
     within = k.share_within_target
@@ -245,14 +248,14 @@ def kpi_cards(version, start, end, service, criticality):  # noqa: ANN001, ANN20
 @app.callback(Output("over-time", "figure"), *FILTERS)
 def over_time(version, start, end, service, criticality):  # noqa: ANN001, ANN201
     scope = _scope(start, end, service, criticality)
-    rows = _cached("over-time", version, scope, lambda: queries.stories_over_time(scope))
+    rows = _cached("over-time", scope, lambda: queries.stories_over_time(scope))
     return charts.stories_over_time(rows, queries.granularity(scope))
 
 
 @app.callback(Output("response-times", "figure"), *FILTERS)
 def response_times(version, start, end, service, criticality):  # noqa: ANN001, ANN201
     scope = _scope(start, end, service, criticality)
-    buckets = _cached("response-times", version, scope, lambda: queries.response_times(scope))
+    buckets = _cached("response-times", scope, lambda: queries.response_times(scope))
     return charts.response_times(buckets, target_hours(scope)[0])
 
 
@@ -264,7 +267,7 @@ def _markdown_text(text: str) -> str:
 @app.callback(Output("services", "data"), *FILTERS)
 def service_table(version, start, end, service, criticality):  # noqa: ANN001, ANN201
     scope = _scope(start, end, service, criticality)
-    rows = _cached("services", version, scope, lambda: queries.by_service(scope))
+    rows = _cached("services", scope, lambda: queries.by_service(scope))
     names = dict(
         Service.objects.filter(pk__in=[r.service_id for r in rows]).values_list("pk", "name")
     )
@@ -294,13 +297,13 @@ def median_hours_to_days(hours: float | None) -> float | None:
 @app.callback(Output("tags", "figure"), *FILTERS)
 def tags(version, start, end, service, criticality):  # noqa: ANN001, ANN201
     scope = _scope(start, end, service, criticality)
-    return charts.top_tags(_cached("tags", version, scope, lambda: queries.top_tags(scope)))
+    return charts.top_tags(_cached("tags", scope, lambda: queries.top_tags(scope)))
 
 
 @app.callback(Output("swarm", "figure"), *FILTERS, Input("swarm-colour", "value"))
 def swarm(version, start, end, service, criticality, colour_by):  # noqa: ANN001, ANN201
     scope = _scope(start, end, service, criticality)
-    stories = _cached("swarm", version, scope, lambda: queries.recent_stories(scope))
+    stories = _cached("swarm", scope, lambda: queries.recent_stories(scope))
     return charts.story_swarm(stories, "progress" if colour_by == "progress" else "criticality")
 
 

@@ -4,8 +4,9 @@ consenting member, over a period.
 Built only from public data: the public-schema rollups read by organisation id (through
 `dashboards.queries`) and the provider's published stories and responses (PublicStory,
 PublicResponse). The provider's own schema is never read. Every count under
-SUPPRESS_BELOW is shown as "fewer than 8", never as a number, and when the provider has
-fewer than 8 stories in the period every figure is suppressed.
+SUPPRESS_BELOW is shown as "fewer than 8", never as a number; a count or share from which
+one could be worked back is suppressed too (`dashboards.suppression`); and when the
+provider has fewer than 8 stories in the period every figure is suppressed.
 """
 
 from __future__ import annotations
@@ -20,12 +21,19 @@ from dashboards import queries
 from dashboards.queries import Scope, TagCount
 from dashboards.reports.excerpts import excerpt
 from dashboards.statistics import SUPPRESS_BELOW, suppressed
+from dashboards.suppression import (
+    COMPLEMENTARY,
+    SMALL,
+    Suppression,
+    suppress_counts,
+    suppressed_part,
+)
 from feedback.hub.models import PublicResponse, PublicStory
 from feedback.vocabulary import ChangeStatus, Criticality, Polarity
 from tenants.models import Network, Organisation
 from tenants.networks import comparable_members, comparison_networks
 
-SUPPRESSED = f"fewer than {SUPPRESS_BELOW}"
+SUPPRESSED = SMALL
 EXAMPLES = 3
 TAGS = 5
 POSITIVE = (Criticality.NOT_CRITICAL.value, Criticality.MINIMALLY_CRITICAL.value)
@@ -64,43 +72,86 @@ class CommitteePack:
 
     @property
     def suppressed(self) -> bool:
-        return suppressed(self.figures.stories)
+        return suppressed(self.figures.stories) or not self.criticality.total_shown
 
-    def count(self, value: int) -> str:
-        """A count as shown: suppressed under 8, and everything when the total is."""
-        if self.suppressed or suppressed(value):
-            return SUPPRESSED
-        return str(value)
+    @property
+    def criticality(self) -> Suppression[str]:
+        """The criticality mix, a partition of the stories shown next to their total."""
+        mix = dict(self.criticality_mix)
+        # The same rollups, so they agree; if ever not, protect against their own sum.
+        total = self.figures.stories
+        return suppress_counts(mix, total if sum(mix.values()) == total else sum(mix.values()))
 
-    def measure(self, value: float | None, fmt: str) -> str:
-        """A share or a time, shown only when the stories it is over are not suppressed."""
+    @property
+    def responses(self) -> Suppression[str]:
+        """Stories responded to, and the rest, which is the total minus them."""
+        return suppressed_part("responded", self.figures.responded, self.figures.stories)
+
+    @property
+    def change_counts(self) -> Suppression[str]:
+        return suppress_counts({"changes": self.figures.changes})
+
+    @property
+    def response_times(self) -> Suppression[int]:
+        """The first responses by time bucket, which add up to the stories responded to."""
+        buckets = dict(enumerate(self.response_buckets))
+        total = self.figures.responded if self.responses.shows("responded") else None
+        return suppress_counts(buckets, total if total == sum(buckets.values()) else None)
+
+    def _shown(self, table: Suppression, keys: tuple, value: float | None, fmt: str) -> str:
+        """A figure made from the counts `keys` of `table`: shown only when they all are, so
+        a share never gives away a count that is suppressed."""
         if self.suppressed:
             return SUPPRESSED
+        if not table.shows(*keys):
+            return table.label(*keys)
         return "–" if value is None else format(value, fmt)
 
     def rows(self) -> list[tuple[str, str, str]]:
         """(section, measure, value), every figure already suppressed as it must be."""
         f = self.figures
         percent = lambda v: None if v is None else 100 * v  # noqa: E731
+        critical = tuple(c for c, _ in self.criticality_mix if c in queries.CRITICAL)
         rows = [
             ("period", "start", self.start.isoformat()),
             ("period", "end", self.end.isoformat()),
-            ("volume", "stories", self.count(f.stories)),
-            ("responses", "stories responded to", self.count(f.responded)),
-            ("responses", "share responded (%)", self.measure(percent(f.share_responded), ".0f")),
+            ("volume", "stories", SUPPRESSED if self.suppressed else str(f.stories)),
+            (
+                "responses",
+                "stories responded to",
+                self._shown(self.responses, ("responded",), f.responded, "d"),
+            ),
+            (
+                "responses",
+                "share responded (%)",
+                self._shown(self.responses, ("responded",), percent(f.share_responded), ".0f"),
+            ),
             (
                 "responses",
                 "median hours to first response",
-                self.measure(f.median_response_hours, ".1f"),
+                # Not a count, but from fewer than 8 responses it describes too few people.
+                self._shown(
+                    suppress_counts({"responded": f.responded}),
+                    ("responded",),
+                    f.median_response_hours,
+                    ".1f",
+                ),
             ),
             (
                 "criticality",
                 "share strongly or severely critical (%)",
-                self.measure(percent(f.share_critical), ".0f"),
+                self._shown(self.criticality, critical, percent(f.share_critical), ".0f"),
             ),
-            ("changes", "changes per 100 stories", self.measure(f.changes_per_100, ".1f")),
+            (
+                "changes",
+                "changes per 100 stories",
+                self._shown(self.change_counts, ("changes",), f.changes_per_100, ".1f"),
+            ),
         ]
-        rows += [("criticality", name, self.count(n)) for name, n in self.criticality_mix]
+        rows += [
+            ("criticality", name, self._shown(self.criticality, (name,), n, "d"))
+            for name, n in self.criticality_mix
+        ]
         if not self.suppressed:
             rows += [("positive tags", t.name, str(t.stories)) for t in self.positive_tags]
             rows += [("negative tags", t.name, str(t.stories)) for t in self.negative_tags]
@@ -191,19 +242,23 @@ def committee_pdf(pack: CommitteePack) -> bytes:
     period = f"{pack.start:%-d %b %Y} to {pack.end:%-d %b %Y}"
     charts = []
     if not pack.suppressed:
-        shown = [(n, c) for n, c in pack.criticality_mix if not suppressed(c)]
+        mix = pack.criticality
+        shown = [(n, c) for n, c in pack.criticality_mix if mix.shows(n)]
         charts.append(
             pdf.bar_chart(
-                f"Stories by criticality (counts under {SUPPRESS_BELOW} not shown)",
+                f"Stories by criticality (counts under {SUPPRESS_BELOW}, and any that would "
+                "give one away, not shown)",
                 [n.capitalize() for n, _ in shown],
                 [c for _, c in shown],
             )
         )
+        times = pack.response_times
         charts.append(
             pdf.bar_chart(
-                f"Time to first response (counts under {SUPPRESS_BELOW} not shown)",
+                f"Time to first response (counts under {SUPPRESS_BELOW}, and any that would "
+                "give one away, shown as 0)",
                 pdf.BUCKET_LABELS,
-                [0 if suppressed(c) else c for c in pack.response_buckets],
+                [c if times.shows(i) else 0 for i, c in enumerate(pack.response_buckets)],
             )
         )
         if pack.positive_tags:
@@ -223,7 +278,8 @@ def committee_pdf(pack: CommitteePack) -> bytes:
         charts=charts,
         notes=[
             "From published stories and responses only. Counts under "
-            f"{SUPPRESS_BELOW} are shown as '{SUPPRESSED}'."
+            f"{SUPPRESS_BELOW} are shown as '{SUPPRESSED}'; a count or share that would let "
+            f"one be worked out is shown as '{COMPLEMENTARY}'."
         ],
         sections=[] if pack.suppressed else [("Example stories", examples), ("Changes", changes)],
     )

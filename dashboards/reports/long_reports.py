@@ -5,20 +5,34 @@ progress in the cache (whose keys the tenant key function prefixes with the sche
 The file is only ever served by `views.long_pdf_download`, which builds its path from the
 requesting workspace's own schema name and a token that must look like one we make, so a
 file of one organisation is never found on another's domain. /media/ does not serve it.
+
+Every organisation shares the one reports queue, so `queue_long_report` lets each have at
+most LONG_REPORTS_PER_ORGANISATION builds waiting or being made at once, and each person
+LONG_REPORTS_PER_USER_PER_HOUR an hour, counted from LongReport rows under a lock on the
+organisation's row. A build whose worker died stops counting once it has not moved on for
+STALE_AFTER.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import secrets
 import time
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from dashboards.models import LongReport, LongReportState
+from tenants.accounts.models import User
+from tenants.audit.recording import record_audit
+from tenants.models import Organisation
 
 # Periods longer than this (in days) are made by a worker, with a progress page.
 LONG_DAYS = 180
@@ -27,6 +41,27 @@ TOKEN = re.compile(r"^[0-9a-f]{32}$")
 PROGRESS_SECONDS = 24 * 60 * 60
 # A made PDF (and any partial file left by a dead worker) is deleted after this long.
 KEEP_SECONDS = 7 * 24 * 60 * 60
+# A build still "running" that has not moved on for this long had its worker die.
+STALE_AFTER = timedelta(minutes=30)
+# When to suggest trying again after the organisation's limit: builds take about a minute.
+ORGANISATION_RETRY_SECONDS = 60
+
+
+def per_organisation() -> int:
+    return settings.LONG_REPORTS_PER_ORGANISATION
+
+
+def per_user_per_hour() -> int:
+    return settings.LONG_REPORTS_PER_USER_PER_HOUR
+
+
+class TooManyLongReports(Exception):
+    """Refused: the limit is reached; `retry_after` is in seconds."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
 
 
 def new_token() -> str:
@@ -59,6 +94,70 @@ def set_progress(token: str, percent: int, state: str, **extra: object) -> None:
         {"percent": percent, "state": state, **extra},
         timeout=PROGRESS_SECONDS,
     )
+    # The row moves on with it: a build that stops moving on stops counting (STALE_AFTER).
+    LongReport.objects.filter(token=token).update(state=state, updated_at=timezone.now())
+
+
+def builds_in_progress(now: datetime | None = None) -> int:
+    """The active organisation's builds waiting or being made, not given up for dead."""
+    since = (now or timezone.now()) - STALE_AFTER
+    return LongReport.objects.filter(
+        state__in=[LongReportState.QUEUED, LongReportState.RUNNING], updated_at__gte=since
+    ).count()
+
+
+def queue_long_report(
+    *,
+    kind: str,
+    start: date,
+    end: date,
+    service: int | None,
+    user: User,
+    request: HttpRequest | None = None,
+) -> str:
+    """Queue a build of the PDF (in the active organisation's schema) and return its token,
+    or raise TooManyLongReports, queuing nothing, when a limit is reached."""
+    from dashboards.reports.tasks import build_long_pdf
+
+    with transaction.atomic():
+        now = timezone.now()
+        # TRICKY: the lock makes count-then-insert one step per organisation; without it two
+        # requests at once could both see room for one more.
+        Organisation.objects.select_for_update().only("pk").get(pk=connection.tenant.pk)
+        limit = per_organisation()
+        if builds_in_progress(now) >= limit:
+            raise TooManyLongReports(
+                f"{limit} long reports are being made for your organisation, the most at "
+                "once. Please try again in a minute or two, when one has finished.",
+                ORGANISATION_RETRY_SECONDS,
+            )
+        hourly = per_user_per_hour()
+        recent = list(
+            LongReport.objects.filter(
+                requested_by=user, created_at__gte=now - timedelta(hours=1)
+            ).values_list("created_at", flat=True)
+        )
+        if len(recent) >= hourly:
+            free_at = sorted(recent)[len(recent) - hourly] + timedelta(hours=1)
+            raise TooManyLongReports(
+                f"You have asked for {hourly} long reports in the last hour, the most for "
+                f"one person. You can ask for another at {timezone.localtime(free_at):%H:%M}.",
+                max(1, math.ceil((free_at - now).total_seconds())),
+            )
+        token = new_token()
+        report = LongReport.objects.create(token=token, kind=kind, requested_by=user)
+        record_audit(
+            "reports.long_pdf_queued",
+            actor=user,
+            target=report,
+            summary=f"Asked for a long {kind} report, {start} to {end}",
+            request=request,
+        )
+        set_progress(token, 0, "queued", kind=kind)
+        transaction.on_commit(
+            lambda: build_long_pdf.delay(token, kind, start.isoformat(), end.isoformat(), service)
+        )
+    return token
 
 
 def build(token: str, kind: str, start: str, end: str, service: int | None) -> str:

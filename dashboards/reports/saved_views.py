@@ -9,12 +9,14 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dashboards.models import (
     PublicPageSetting,
@@ -25,6 +27,11 @@ from dashboards.models import (
 )
 from dashboards.reports.delivering import delivery_for_token, pack_for_token, report_file
 from dashboards.reports.saved_forms import SavedReportForm, ScheduleForm
+from dashboards.reports.saved_reports import (
+    SchedulesWouldStop,
+    delete_saved_report,
+    deletion_refusal,
+)
 from dashboards.reports.scheduling import next_run
 from tenants.accounts.access import role_required
 from tenants.accounts.models import Role
@@ -59,10 +66,17 @@ def saved_list(request: HttpRequest) -> HttpResponse:
             )
             messages.success(request, "Saved.")
             return redirect("report_schedules:saved")
+    reports = list(
+        SavedReport.objects.select_related("service").annotate(scheduled=Count("schedules"))
+    )
+    for report in reports:
+        report.may_delete = not deletion_refusal(
+            report, request.user, has_schedules=bool(report.scheduled)
+        )
     return render(
         request,
         "reports/saved.html",
-        {"form": form, "reports": SavedReport.objects.select_related("service")},
+        {"form": form, "reports": reports},
         status=400 if form.errors else 200,
     )
 
@@ -90,21 +104,31 @@ def saved_open(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(reverse(name) + "?" + urlencode(query))
 
 
-@role_required(Role.RESPONDER)
-@require_POST
-@transaction.atomic
+@role_required(Role.MEMBER)
+@require_http_methods(["GET", "POST"])
 def saved_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET, or a POST for a report with schedules not yet agreed to stop: the confirmation
+    page. Refused with 403 (and nothing written) for anyone who may not delete it."""
     report = get_object_or_404(SavedReport, pk=pk)
-    record_audit(
-        "reports.deleted",
-        actor=request.user,
-        summary=f"Deleted saved report {report.name}",
-        detail={"id": report.pk},
-        request=request,
-    )
-    report.delete()
-    messages.success(request, "Deleted.")
-    return redirect("report_schedules:saved")
+    schedules = list(report.schedules.order_by("pk"))
+    refusal = deletion_refusal(report, request.user, has_schedules=bool(schedules))
+    if refusal:
+        raise PermissionDenied(refusal)
+    if request.method == "POST":
+        try:
+            delete_saved_report(
+                report.pk,
+                actor=request.user,
+                request=request,
+                stop_schedules=request.POST.get("stop_schedules") == "yes",
+            )
+        except SchedulesWouldStop as stopping:
+            schedules = stopping.schedules
+        else:
+            messages.success(request, "Deleted.")
+            return redirect("report_schedules:saved")
+    context = {"report": report, "schedules": schedules}
+    return render(request, "reports/saved_delete.html", context)
 
 
 @role_required(Role.ADMINISTRATOR)

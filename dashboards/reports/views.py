@@ -236,20 +236,28 @@ def committee_pdf(request: HttpRequest) -> HttpResponse:
 @role_required(Role.MEMBER)
 def long_pdf_start(request: HttpRequest) -> HttpResponse:
     """Queue a PDF (any period, though the pages offer this for long ones) and show its
-    progress page."""
-    from dashboards.reports.tasks import build_long_pdf
-
+    progress page, or a 429 page when the organisation's or the person's limit is reached."""
     kind = request.POST.get("kind")
     if kind not in long_reports.KINDS:
         return HttpResponse("No such report.\n", status=400, content_type="text/plain")
     form, scope = _read(request, request.POST)
     if scope is None:
         return _refused(form)
-    token = long_reports.new_token()
-    long_reports.set_progress(token, 0, "queued", kind=kind)
-    build_long_pdf.delay(
-        token, kind, scope.start.isoformat(), scope.end.isoformat(), form.cleaned_data["service"]
-    )
+    try:
+        token = long_reports.queue_long_report(
+            kind=kind,
+            start=scope.start,
+            end=scope.end,
+            service=form.cleaned_data["service"],
+            user=request.user,
+            request=request,
+        )
+    except long_reports.TooManyLongReports as refused:
+        response = render(
+            request, "reports/long_pdf_refused.html", {"message": refused.message}, status=429
+        )
+        response["Retry-After"] = str(refused.retry_after)
+        return response
     return redirect("reports:long_pdf", token=token)
 
 

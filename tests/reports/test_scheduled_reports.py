@@ -259,6 +259,7 @@ def test_a_write_whose_audit_row_fails_is_not_kept(
         raise RuntimeError("audit unavailable")
 
     monkeypatch.setattr("dashboards.reports.saved_views.record_audit", failing)
+    monkeypatch.setattr("dashboards.reports.saved_reports.record_audit", failing)
     with pytest.raises(RuntimeError):
         member.post(f"/reports/saved/{report.pk}/delete/")
     with pytest.raises(RuntimeError):
