@@ -14,6 +14,7 @@ from alerts.models import AlertRule
 from feedback.models import Story
 
 UNSUBSCRIBE_SALT = "carevoice.alerts.unsubscribe"
+UNSUBSCRIBE_MAX_AGE = 365 * 24 * 60 * 60
 
 
 @dataclass(frozen=True)
@@ -34,8 +35,46 @@ def workspace_url(path: str) -> str:
 
 
 def unsubscribe_url(rule: AlertRule, recipient: str) -> str:
-    token = signing.dumps({"rule": rule.pk, "to": recipient}, salt=UNSUBSCRIBE_SALT)
+    # Rule ids repeat across organisations (each one's default rule is id 1), so the link
+    # names its schema too and works only on the organisation that sent it.
+    token = signing.dumps(
+        {"rule": rule.pk, "to": recipient, "t": connection.schema_name}, salt=UNSUBSCRIBE_SALT
+    )
     return workspace_url(reverse("alerts:unsubscribe", args=[token]))
+
+
+@dataclass(frozen=True)
+class UnsubscribeLink:
+    """What an unsubscribe link opened on this organisation's host points at. `status` is
+    200 with the rule and address; 404 not a link, not this organisation's, or the rule is
+    gone; 410 an old link made before links named their organisation, or expired."""
+
+    status: int
+    rule: AlertRule | None = None
+    recipient: str = ""
+
+
+def read_unsubscribe_link(token: str) -> UnsubscribeLink:
+    try:
+        data = signing.loads(token, salt=UNSUBSCRIBE_SALT, max_age=UNSUBSCRIBE_MAX_AGE)
+    except signing.SignatureExpired:
+        return UnsubscribeLink(410)
+    except signing.BadSignature:
+        return UnsubscribeLink(404)
+    if not isinstance(data, dict) or "rule" not in data or "to" not in data:
+        return UnsubscribeLink(404)
+    if "t" not in data:
+        # TRICKY: links in emails sent before the fix name no organisation, and rule ids
+        # repeat across organisations, so there is no telling whose rule they meant.
+        return UnsubscribeLink(410)
+    if data["t"] != connection.schema_name:
+        return UnsubscribeLink(404)
+    rule = (
+        AlertRule.objects.filter(pk=data["rule"]).first() if isinstance(data["rule"], int) else None
+    )
+    if rule is None:
+        return UnsubscribeLink(404)
+    return UnsubscribeLink(200, rule, str(data["to"]))
 
 
 def _render(template: str, subject: str, context: dict) -> Message:

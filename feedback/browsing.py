@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
-from django.db.models import F, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
-from feedback.hub.models import PublicStory
+from feedback.hub.models import PublicStory, PublicStoryOrganisation
 from feedback.vocabulary import Progress
 from tenants.models import Organisation
 
@@ -48,9 +48,11 @@ class OrganisationSummary:
 
 
 def organisation_summary(organisation: Organisation) -> OrganisationSummary:
-    stories = PublicStory.objects.filter(organisations=organisation)
-    return OrganisationSummary(
-        stories=stories.count(),
-        responded=stories.filter(progress__in=[Progress.RESPONDED, Progress.CHANGED]).count(),
-        changes=stories.filter(progress=Progress.CHANGED).count(),
+    """Counted on the organisation's own progress on each story it is named in: a story
+    another organisation answered is not answered by this one."""
+    counts = PublicStoryOrganisation.objects.filter(organisation=organisation).aggregate(
+        stories=Count("pk"),
+        responded=Count("pk", filter=Q(progress__in=[Progress.RESPONDED, Progress.CHANGED])),
+        changes=Count("pk", filter=Q(progress=Progress.CHANGED)),
     )
+    return OrganisationSummary(**counts)

@@ -16,11 +16,11 @@ from django_tenants.utils import tenant_context
 
 from alerts.targets import current_targets
 from dashboards.rollups.updating import record_new_stories
-from feedback.hub.models import PublicStory, ServiceListing
+from feedback.hub.models import PublicStory, PublicStoryOrganisation, ServiceListing
 from feedback.models import Service, Story, Tag
 from feedback.public_cache import bump_public_version
 from feedback.taxonomy import DEFAULT_TAG_LOOKUP
-from feedback.vocabulary import Polarity
+from feedback.vocabulary import Polarity, Progress
 from tenants.models import Organisation
 
 
@@ -81,8 +81,11 @@ def write_published_stories(stories: list[StoryToPublish]) -> list[Published]:
     )
     organisation_ids = {listing.organisation_id for s in stories for listing in s.listings}
     organisations = {o.pk: o for o in Organisation.objects.filter(pk__in=organisation_ids)}
-    PublicStory.organisations.through.objects.bulk_create(
-        PublicStory.organisations.through(publicstory_id=public.pk, organisation_id=org_id)
+    # Each organisation's own progress on the story starts here, in the same transaction.
+    PublicStoryOrganisation.objects.bulk_create(
+        PublicStoryOrganisation(
+            publicstory_id=public.pk, organisation_id=org_id, progress=Progress.UNHEARD
+        )
         for public, story in zip(publics, stories, strict=True)
         for org_id in sorted({listing.organisation_id for listing in story.listings})
     )

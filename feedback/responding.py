@@ -16,9 +16,10 @@ from django.utils import timezone
 
 from dashboards.rollups.updating import tracking
 from feedback import quality
-from feedback.hub.models import PublicResponse, PublicStory
-from feedback.models import PROGRESS_ORDER, Response, ResponseVersion, Story
+from feedback.hub.models import PublicResponse
+from feedback.models import Response, ResponseVersion, Story
 from feedback.public_cache import bump_public_version
+from feedback.public_progress import advance_public_progress
 from feedback.vocabulary import ChangeStatus, Criticality, Progress
 from tenants.accounts.models import Role, User
 from tenants.audit.recording import record_audit
@@ -32,6 +33,10 @@ POSITIVE = {Criticality.NOT_CRITICAL, Criticality.MINIMALLY_CRITICAL}
 
 class RespondingError(Exception):
     """The response cannot be published or changed; the message says why."""
+
+
+class NotYourResponse(RespondingError):
+    """The person is not allowed to change this response at all (pages answer 403)."""
 
 
 @dataclass(frozen=True)
@@ -141,7 +146,7 @@ def publish_response(
                 updated_at=now,
             )
             if moved:
-                _advance_public_progress(story.public_id, story.progress)
+                advance_public_progress(organisation.pk, {story.public_id: story.progress})
             bump_public_version()
         response.public_id = public.pk
         response.save(update_fields=["public_id"])
@@ -168,8 +173,8 @@ def edit_response(
     response: Response, draft: Draft, *, editor: User, request: HttpRequest | None = None
 ) -> Response:
     """Change a response within EDIT_WINDOW of publishing; every wording is kept."""
-    if editor.pk not in (response.responder_id, response.written_by_id):
-        raise RespondingError("Only the person who published a response can edit it.")
+    if not is_publisher(editor, response):
+        raise NotYourResponse("Only the person who published a response can edit it.")
     if timezone.now() - response.published_at > EDIT_WINDOW:
         raise RespondingError(
             "A response can be edited for 30 minutes after publishing. Publish a further "
@@ -202,6 +207,19 @@ def edit_response(
     return response
 
 
+def is_publisher(user: User, response: Response) -> bool:
+    """The responder it is published under, or the person who typed it for them."""
+    return user.pk in (response.responder_id, response.written_by_id)
+
+
+def can_record_change(user: User, response: Response) -> bool:
+    """A change claim is public and said in the responder's name: theirs to make (or whoever
+    typed the response for them), or an administrator's, who may respond for anyone."""
+    return user.has_role(Role.RESPONDER) and (
+        is_publisher(user, response) or user.has_role(Role.ADMINISTRATOR)
+    )
+
+
 @transaction.atomic
 def record_change(
     response: Response,
@@ -212,6 +230,11 @@ def record_change(
     request: HttpRequest | None = None,
 ) -> Response:
     """Say a planned change was made (or plan one) after the edit window has closed."""
+    if not can_record_change(actor, response):
+        raise NotYourResponse(
+            "Only the person who published a response, or an administrator, can record a "
+            "change on it."
+        )
     draft = check_draft(Draft(response.body, status, description))
     with tracking([response.story_id]):
         response.change_status = draft.change_status
@@ -232,6 +255,7 @@ def _mirror(response: Response, **fields: object) -> None:
     """Carry a changed response's change claim (and `fields`) to the story's progress and the
     hub's public copy."""
     story = response.story
+    organisation_id = connection.tenant.pk
     if story.advance_progress(_progress_for(response.change_status)):
         story.save(update_fields=["progress"])
     with public_schema():
@@ -240,7 +264,7 @@ def _mirror(response: Response, **fields: object) -> None:
             change_description=response.change_description,
             **fields,
         )
-        _advance_public_progress(story.public_id, story.progress)
+        advance_public_progress(organisation_id, {story.public_id: story.progress})
         bump_public_version()
 
 
@@ -255,13 +279,6 @@ def _note_response_time(story: Story, at: datetime) -> None:
 
 def _progress_for(change_status: str) -> Progress:
     return Progress.RESPONDED if change_status == ChangeStatus.NONE else Progress.CHANGED
-
-
-def _advance_public_progress(public_story_id: int, progress: str) -> None:
-    story = PublicStory.objects.select_for_update().get(pk=public_story_id)
-    if PROGRESS_ORDER.index(progress) > PROGRESS_ORDER.index(story.progress):
-        story.progress = progress
-        story.save(update_fields=["progress"])
 
 
 @dataclass(frozen=True)
@@ -337,14 +354,9 @@ def import_responses(items: list[ResponseToImport]) -> int:
                 )
                 for r in responses
             )
-            progress = {story.public_id: story.progress for story in stories}
-            changed = []
-            for public_story in PublicStory.objects.filter(pk__in=progress).select_for_update():
-                wanted = progress[public_story.pk]
-                if PROGRESS_ORDER.index(wanted) > PROGRESS_ORDER.index(public_story.progress):
-                    public_story.progress = wanted
-                    changed.append(public_story)
-            PublicStory.objects.bulk_update(changed, ["progress"])
+            advance_public_progress(
+                organisation.pk, {story.public_id: story.progress for story in stories}
+            )
             bump_public_version()
         for response, public in zip(responses, publics, strict=True):
             response.public_id = public.pk

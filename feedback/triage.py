@@ -4,12 +4,12 @@ All of it is private to the organisation. Run inside the organisation's schema."
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import HttpRequest
 
-from feedback.hub.models import PublicStory
 from feedback.models import Story, StoryNote, StoryReading, Tag
 from feedback.public_cache import bump_public_version
+from feedback.public_progress import advance_public_progress
 from feedback.vocabulary import Progress
 from tenants.accounts.models import Role, User
 from tenants.audit.recording import record_audit
@@ -30,10 +30,9 @@ def mark_heard(stories: list[Story]) -> int:
     moved = Story.objects.filter(pk__in=ids, progress=Progress.UNHEARD).update(
         progress=Progress.HEARD
     )
+    organisation_id = connection.tenant.pk
     with public_schema():
-        PublicStory.objects.filter(pk__in=public_ids, progress=Progress.UNHEARD).update(
-            progress=Progress.HEARD
-        )
+        advance_public_progress(organisation_id, dict.fromkeys(public_ids, Progress.HEARD))
         bump_public_version()
     return moved
 
@@ -44,10 +43,9 @@ def open_story(story: Story, *, reader: User) -> list[StoryReading]:
     _, first_time = StoryReading.objects.get_or_create(story=story, reader=reader)
     if story.advance_progress(Progress.READ):
         story.save(update_fields=["progress"])
+        organisation_id = connection.tenant.pk
         with public_schema():
-            PublicStory.objects.filter(
-                pk=story.public_id, progress__in=[Progress.UNHEARD, Progress.HEARD]
-            ).update(progress=Progress.READ)
+            advance_public_progress(organisation_id, {story.public_id: Progress.READ})
             bump_public_version()
     if first_time:
         record_audit("story.read", actor=reader, target=story, summary=f"Read “{story.title}”")

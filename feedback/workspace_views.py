@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
@@ -30,6 +31,7 @@ from feedback.rendering import render_markdown
 from feedback.responding import (
     EDIT_WINDOW,
     Draft,
+    NotYourResponse,
     RespondingError,
     assess,
     edit_response,
@@ -211,6 +213,8 @@ def edit_response_view(request: HttpRequest, pk: int) -> HttpResponse:
                 )
             else:
                 edit_response(response, draft, editor=request.user, request=request)
+        except NotYourResponse as exc:
+            raise PermissionDenied(str(exc)) from exc
         except RespondingError as exc:
             messages.error(request, str(exc))
         else:

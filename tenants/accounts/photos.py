@@ -1,21 +1,32 @@
 """Staff photos, shown beside their public responses.
 
 Only PNG and JPEG under 2 MB, judged by what the file contains, not by its name. Each is
-stored under the organisation's own folder, `profiles/<schema>/`, with a random name."""
+stored under the organisation's own folder, `profiles/<schema>/`, with a random name.
+
+Photos are published on the hub, so nothing a camera or editor wrote into the file (EXIF
+with GPS position, device and time; XMP; ICC profiles; comments; PNG text chunks) is kept:
+every upload is decoded and written afresh from its pixels alone, turned upright first, and
+at most MAX_SIDE pixels on its longer side."""
 
 from __future__ import annotations
 
+import io
 import uuid
+from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_PIXELS = 4000 * 4000
-FORMATS = {"PNG": "png", "JPEG": "jpg"}
+MAX_SIDE = 1024
+# Pillow's format name: the extension it is stored under. MPO is the multi-picture JPEG
+# some phones write; it is stored as a plain JPEG of its first picture.
+FORMATS = {"PNG": "png", "JPEG": "jpg", "MPO": "jpg"}
+OUTPUT = {"png": "PNG", "jpg": "JPEG"}
 
 
 def photo_path(instance: Any, filename: str) -> str:
@@ -25,7 +36,8 @@ def photo_path(instance: Any, filename: str) -> str:
 
 
 def check_photo(upload: UploadedFile) -> str:
-    """Return the file extension for the photo's real format, or raise ValidationError."""
+    """Check the photo and rewrite the upload in place as a clean copy of its pixels (see
+    `clean_picture`); return the file extension for its format, or raise ValidationError."""
     if upload.size is not None and upload.size > MAX_BYTES:
         raise ValidationError("Choose a photo under 2 MB.", code="photo_too_big")
     try:
@@ -44,4 +56,78 @@ def check_photo(upload: UploadedFile) -> str:
         raise ValidationError("Choose a PNG or JPEG picture.", code="photo_format")
     if width * height > MAX_PIXELS:
         raise ValidationError("Choose a smaller picture (at most 4000 by 4000).", code="photo_big")
-    return FORMATS[detected]
+    extension = FORMATS[detected]
+    try:
+        upload.seek(0)
+        cleaned = clean_picture(upload.read(), extension)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise ValidationError(
+            "That picture could not be read: it may be damaged. Try saving it again.",
+            code="photo_format",
+        ) from None
+    _replace_content(upload, cleaned)
+    return extension
+
+
+def clean_picture(content: bytes, extension: str) -> bytes:
+    """The picture in `content` written afresh in the format `extension` names: turned
+    upright by its EXIF orientation, scaled to at most MAX_SIDE pixels on its longer side,
+    and carrying no metadata at all (the new image is made from pixels alone and saved with
+    no exif, xmp, icc_profile, comment or pnginfo)."""
+    output = OUTPUT[extension]
+    with Image.open(io.BytesIO(content)) as opened:
+        opened.load()  # decodes now: a damaged or truncated file fails here
+        image = ImageOps.exif_transpose(opened)
+    keep = ("RGB", "L") if output == "JPEG" else ("RGB", "RGBA", "L", "LA")
+    if image.mode not in keep:
+        image = image.convert("RGBA" if output == "PNG" and _has_alpha(image) else "RGB")
+    image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
+    clean = Image.new(image.mode, image.size)
+    clean.paste(image)
+    buffer = io.BytesIO()
+    if output == "JPEG":
+        clean.save(buffer, format="JPEG", quality=88, optimize=True)
+    else:
+        clean.save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def _has_alpha(image: Image.Image) -> bool:
+    return image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info
+
+
+def _replace_content(upload: UploadedFile, content: bytes) -> None:
+    # TRICKY: rewritten in place rather than swapped for a new file object: a large upload is
+    # a temporary file that storage moves by its path, which must hold the clean copy too.
+    upload.file.seek(0)
+    upload.file.truncate()
+    upload.file.write(content)
+    upload.file.flush()
+    upload.file.seek(0)
+    upload.size = len(content)
+
+
+def strip_stored_photos(media_root: Path) -> int:
+    """Clean photos stored before uploads were cleaned, in place, under the same names (so
+    every reference stays good). Safe to run again; returns how many photos it wrote. Run
+    once on each deployment's media volume: `manage.py strip_photo_metadata`."""
+    written = 0
+    for path in sorted(Path(media_root).glob("profiles/*/*")):
+        extension = path.suffix.lstrip(".")
+        if extension not in OUTPUT or not path.is_file():
+            continue
+        try:
+            cleaned = clean_picture(path.read_bytes(), extension)
+        except (
+            UnidentifiedImageError,
+            OSError,
+            SyntaxError,
+            ValueError,
+            Image.DecompressionBombError,
+        ):
+            continue  # not a picture we can read: leave it for a person to look at
+        temporary = path.with_suffix(".cleaning")
+        temporary.write_bytes(cleaned)
+        temporary.replace(path)
+        written += 1
+    return written
