@@ -1,10 +1,15 @@
-"""Structured logging: one JSON object per line, each naming the tenant schema it ran in."""
+"""Structured logging: one JSON object per line, each naming the tenant schema it ran in.
+
+No line carries a secret: every record is redacted (config/redaction.py) before it is written.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 from datetime import UTC, datetime
+
+from config.redaction import RedactSecretsFilter, redact_text
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
@@ -26,7 +31,12 @@ class TenantSchemaFilter(logging.Filter):
 
 
 class JsonFormatter(logging.Formatter):
+    _redact = RedactSecretsFilter()
+
     def format(self, record: logging.LogRecord) -> str:
+        # The handler's filter has usually done this already; a handler configured without
+        # it still writes no secret.
+        self._redact.filter(record)
         payload: dict[str, object] = {
             "time": datetime.fromtimestamp(record.created, tz=UTC).isoformat(),
             "level": record.levelname,
@@ -36,7 +46,12 @@ class JsonFormatter(logging.Formatter):
         }
         for key, value in vars(record).items():
             if key not in _STANDARD and key not in payload and not key.startswith("_"):
-                payload[key] = value if isinstance(value, str | int | float | bool) else repr(value)
+                if isinstance(value, str):
+                    payload[key] = redact_text(value)
+                elif isinstance(value, int | float | bool):
+                    payload[key] = value
+                else:
+                    payload[key] = redact_text(repr(value))
         if record.exc_info:
-            payload["exc_info"] = self.formatException(record.exc_info)
+            payload["exc_info"] = redact_text(self.formatException(record.exc_info))
         return json.dumps(payload, default=str)

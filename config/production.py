@@ -128,6 +128,19 @@ def email_problems(backend: str, host_from_environment: str) -> list[str]:
     return []
 
 
+def proxy_problems(behind_tls_proxy: bool, trusted_proxies: list[str]) -> list[str]:
+    """Behind a TLS proxy, the proxy must be named: X-Forwarded-Proto from anyone else is
+    dropped (config/proxies.py), so with nobody named no request would count as https and
+    every page would redirect to itself."""
+    if behind_tls_proxy and not trusted_proxies:
+        return [
+            "TRUSTED_PROXIES is not set, but the site runs behind a TLS proxy "
+            "(BEHIND_TLS_PROXY, on with PRODUCTION): name the proxies' addresses or networks, "
+            "for example TRUSTED_PROXIES=10.0.0.0/8, or set BEHIND_TLS_PROXY=false."
+        ]
+    return []
+
+
 def refuse_unsafe_production(
     *,
     secret_key: str,
@@ -135,12 +148,15 @@ def refuse_unsafe_production(
     contact_keys_name: str,
     email_backend: str,
     email_host_from_environment: str,
+    behind_tls_proxy: bool = False,
+    trusted_proxies: list[str] | None = None,
 ) -> None:
     """With PRODUCTION=true: stop with every problem listed, or return."""
     problems = [
         *secret_key_problems(secret_key),
         *contact_key_problems(contact_keys, contact_keys_name),
         *email_problems(email_backend, email_host_from_environment),
+        *proxy_problems(behind_tls_proxy, trusted_proxies or []),
     ]
     if problems:
         raise ImproperlyConfigured(

@@ -98,7 +98,8 @@ def make_app(name: str, mount: str, *, page_template: str, page_title: str) -> P
         serve_locally=True,
         compress=False,
         use_async=False,
-        csrf_token_name="csrftoken",
+        # Django's cookie, whatever it is called (__Host-csrftoken in production).
+        csrf_token_name=settings.CSRF_COOKIE_NAME,
         csrf_header_name="X-CSRFToken",
         title=page_title,
         update_title=None,

@@ -14,6 +14,8 @@ from django.core.cache import cache
 from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest
 
+from config import proxies
+
 
 @dataclass(frozen=True)
 class Limit:
@@ -23,13 +25,11 @@ class Limit:
 
 
 def client_address(request: HttpRequest) -> str:
-    """The caller's address; behind our own proxy, the address it saw."""
-    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            # The proxy appends the peer it saw; earlier entries are the client's own claims.
-            return forwarded.split(",")[-1].strip()
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    """The caller's address: the connection's, or behind TRUSTED_PROXIES the one they saw.
+
+    A direct client's X-Forwarded-For is ignored, so it cannot pick a fresh bucket.
+    """
+    return proxies.client_address(request.META)
 
 
 def _key(limit: Limit, identity: str) -> str:

@@ -12,7 +12,7 @@ import config.gunicorn
 
 
 def load(monkeypatch: pytest.MonkeyPatch, **env: str):  # noqa: ANN201
-    for name in ("WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_BIND"):
+    for name in ("WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_BIND", "TRUSTED_PROXIES"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -61,3 +61,18 @@ def test_gunicorn_reads_the_module(monkeypatch: pytest.MonkeyPatch) -> None:
         if "=" in line
     )
     assert (values["workers"], values["threads"]) == ("5", "4")
+    # No proxy is trusted unless named, and the access log is redacted (test_log_redaction.py).
+    assert values["forwarded_allow_ips"] == "[]"
+    assert values["logger_class"] == "config.gunicorn.RedactingLogger"
+
+
+def test_no_proxy_is_trusted_unless_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FORWARDED_ALLOW_IPS", raising=False)
+    assert load(monkeypatch).forwarded_allow_ips == ""
+    named = load(monkeypatch, TRUSTED_PROXIES="10.0.0.0/8, 192.0.2.7")
+    assert named.forwarded_allow_ips == "10.0.0.0/8,192.0.2.7"
+    # The old variable no longer opens the door to every address.
+    assert load(monkeypatch, FORWARDED_ALLOW_IPS="*").forwarded_allow_ips == ""
+    with pytest.raises(SystemExit, match="TRUSTED_PROXIES must name"):
+        load(monkeypatch, TRUSTED_PROXIES="*")
+    load(monkeypatch)

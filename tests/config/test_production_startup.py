@@ -30,6 +30,7 @@ PRODUCTION = {
     "BASE_DOMAIN": "carevoice.example",
     "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
     "EMAIL_HOST": "smtp.carevoice.example",
+    "TRUSTED_PROXIES": "10.0.0.0/8",
 }
 
 PROBE = """
@@ -74,6 +75,7 @@ def test_production_starts_with_real_values() -> None:
     ("env", "expected"),
     [
         (without(PRODUCTION, "SECRET_KEY"), ["SECRET_KEY is not set"]),
+        (without(PRODUCTION, "TRUSTED_PROXIES"), ["TRUSTED_PROXIES is not set"]),
         ({**PRODUCTION, "SECRET_KEY": "Zx9-" * 10}, ["SECRET_KEY", "at least 50 characters"]),
         ({**PRODUCTION, "SECRET_KEY": "ab12" * 20}, ["SECRET_KEY", "different characters"]),
         (
@@ -116,6 +118,7 @@ def test_production_starts_with_real_values() -> None:
     ],
     ids=[
         "secret-missing",
+        "proxies-unnamed-behind-tls",
         "secret-short",
         "secret-few-characters",
         "secret-django-insecure",

@@ -152,6 +152,7 @@ def test_production_settings_pass_the_deploy_check_with_secrets_from_files(
         "BASE_DOMAIN": "carevoice.example",
         "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
         "EMAIL_HOST": "smtp.carevoice.example",
+        "TRUSTED_PROXIES": "10.0.0.0/8",
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
