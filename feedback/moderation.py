@@ -13,6 +13,7 @@ from django_tenants.utils import schema_context
 
 from feedback import pii
 from feedback.hub.models import (
+    AuthorReply,
     PublicStory,
     RejectionReason,
     ServiceListing,
@@ -42,9 +43,59 @@ class Decision:
     listings: list[ServiceListing]
 
 
+def scan_submission(submission: Submission) -> None:
+    """Find the personal details in each of the submission's text fields and keep them on
+    it (unsaved). Done when a story arrives and whenever its text is edited, so that the
+    moderation pages only read them: scanning every pending story on every page load let a
+    few crafted stories hold up moderation for everyone."""
+    submission.findings = {
+        name: [f.to_json() for f in pii.find_personal_details(getattr(submission, name))]
+        for name in TEXT_FIELDS
+    }
+
+
+def _stored(data: object, text: str) -> list[pii.Finding] | None:
+    """Stored findings that still fit ``text``; None if there are none, or they do not."""
+    if not isinstance(data, list):
+        return None
+    try:
+        found = [pii.Finding.from_json(item) for item in data]
+    except (KeyError, TypeError, ValueError):
+        return None
+    return found if all(finding.fits(text) for finding in found) else None
+
+
 def findings_for(submission: Submission) -> dict[str, list[pii.Finding]]:
-    """Personal details found in each of the submission's text fields."""
-    return {name: pii.find_personal_details(getattr(submission, name)) for name in TEXT_FIELDS}
+    """The personal details stored for each of the submission's text fields.
+
+    The text is scanned here only when nothing fits it (a submission from before findings
+    were stored, or text changed outside moderation), and what is found is saved, so it
+    happens once.
+    """
+    stored = submission.findings if isinstance(submission.findings, dict) else {}
+    found = {name: _stored(stored.get(name), getattr(submission, name)) for name in TEXT_FIELDS}
+    if all(found[name] is not None for name in TEXT_FIELDS):
+        return found
+    scan_submission(submission)
+    with schema_context("public"):
+        Submission.objects.filter(pk=submission.pk).update(findings=submission.findings)
+    return {
+        name: [pii.Finding.from_json(item) for item in submission.findings[name]]
+        for name in TEXT_FIELDS
+    }
+
+
+def reply_findings(reply: AuthorReply) -> list[pii.Finding]:
+    """The personal details stored with an author's reply, found when it was sent; scanned
+    (once, then saved) only when nothing stored fits its body."""
+    found = _stored(reply.findings, reply.body)
+    if found is not None:
+        return found
+    found = pii.find_personal_details(reply.body)
+    reply.findings = [finding.to_json() for finding in found]
+    with schema_context("public"):
+        AuthorReply.objects.filter(pk=reply.pk).update(findings=reply.findings)
+    return found
 
 
 def _locked_pending(submission_id: int) -> Submission:
@@ -82,10 +133,14 @@ def _apply_edits(submission: Submission, edits: Edits, *, moderator, request) ->
         if accepted:
             text = pii.redact(text, accepted)
             kinds.update(f.kind for f in accepted)
+        if "\x00" in text:
+            # PostgreSQL cannot store NUL; a replacement typed into a redaction may carry one.
+            raise ModerationError("The text contains a null character; remove it and try again.")
         setattr(submission, name, text.strip())
     if not submission.title:
         raise ModerationError("A story needs a title.")
-    submission.save(update_fields=list(TEXT_FIELDS))
+    scan_submission(submission)
+    submission.save(update_fields=[*TEXT_FIELDS, "findings"])
     record_audit(
         "moderation.edited",
         actor=moderator,

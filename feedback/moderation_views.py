@@ -35,6 +35,7 @@ from feedback.moderation import (
     findings_for,
     publish_submission,
     reject_submission,
+    reply_findings,
     save_edits,
 )
 from feedback.vocabulary import ChangeStatus
@@ -71,9 +72,10 @@ def queue(request: HttpRequest) -> HttpResponse:
         .prefetch_related("services__organisation")
         .order_by("created_at", "id")[:100]
     )
+    # Stored findings only: the queue never scans text (feedback.moderation.scan_submission).
     rows = [(s, sum(len(f) for f in findings_for(s).values())) for s in pending]
     replies = [
-        (reply, pii.highlight(reply.body, pii.find_personal_details(reply.body)))
+        (reply, pii.highlight(reply.body, reply_findings(reply)))
         for reply in AuthorReply.objects.filter(state=ReplyState.PENDING)
         .select_related("response")
         .order_by("created_at")[:50]

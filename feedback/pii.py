@@ -10,6 +10,7 @@ number or phone number costs a patient their privacy.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -70,6 +71,30 @@ class Finding:
     end: int
     text: str
     replacement: str
+
+    def to_json(self) -> dict[str, str | int]:
+        """A JSON-ready dict, to store with the text it was found in."""
+        return {
+            "kind": str(self.kind),
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+            "replacement": self.replacement,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, str | int]) -> Finding:
+        return cls(
+            Kind(data["kind"]),
+            int(data["start"]),
+            int(data["end"]),
+            str(data["text"]),
+            str(data["replacement"]),
+        )
+
+    def fits(self, text: str) -> bool:
+        """Whether ``text`` still says, at this finding's offsets, what was found there."""
+        return 0 <= self.start < self.end <= len(text) and text[self.start : self.end] == self.text
 
 
 # --- Names ---------------------------------------------------------------------------------
@@ -157,11 +182,35 @@ _PHONE = re.compile(
 
 # --- Email addresses -----------------------------------------------------------------------
 
-_EMAIL = re.compile(
-    r"(?<![A-Za-z0-9_%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*"
-    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}"
-    r"(?![A-Za-z0-9-])"
+# An address is a local part (a letter or digit, then letters, digits and ._%+-), not glued
+# to a longer run of those, then "@" and a dotted domain ending in two or more letters.
+_EMAIL_DOMAIN = re.compile(
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}(?![A-Za-z0-9-])"
 )
+_EMAIL_LOCAL_RUN = re.compile(r"[A-Za-z0-9._%+-]*")
+_EMAIL_START = re.compile(r"(?<![A-Za-z0-9_%+-])[A-Za-z0-9]")
+
+
+def _emails(text: str) -> Iterator[tuple[int, int]]:
+    """Where each email address starts and ends, leftmost first, never overlapping.
+
+    TRICKY: this was one pattern, ``_EMAIL_START`` + ``[A-Za-z0-9._%+-]*`` + the domain, and
+    the engine retried it from every letter after a "." in a long run with no address in it
+    ("a.a.a.a..."), each time to the end of the run: quadratic. Working from each "@" with a
+    domain after it finds the same addresses: the local part is the run of local-part
+    characters before the "@" (read on the reversed text), from its first possible start
+    that is not inside the previous address. Runs before different "@"s never share a
+    character, so the whole text is read a fixed number of times.
+    """
+    backwards = text[::-1]
+    previous_end = 0
+    for domain in _EMAIL_DOMAIN.finditer(text):
+        at = domain.start()
+        run = _EMAIL_LOCAL_RUN.match(backwards, len(text) - at)
+        local = _EMAIL_START.search(text, max(previous_end, at - len(run.group())), at)
+        if local is not None:
+            yield local.start(), domain.end()
+            previous_end = domain.end()
 
 
 # --- Postcodes -----------------------------------------------------------------------------
@@ -246,15 +295,30 @@ def _is_calendar_date(match: re.Match[str]) -> bool:
     return 1 <= month <= 12 and 1 <= int(day) <= _DAYS_IN_MONTH[month - 1]
 
 
-def _dates_of_birth(text: str) -> Iterator[re.Match[str]]:
-    """The first real date after each DOB cue, if it starts close enough to the cue."""
-    for cue in _DOB_CUE.finditer(text):
-        for date in _DATE.finditer(text, cue.end()):
-            gap = text[cue.end() : date.start()]
-            if len(gap) > _DOB_CUE_REACH or _SENTENCE_BREAK.search(gap):
+def _dates_of_birth(text: str) -> Iterator[tuple[int, int]]:
+    """The first real date after each DOB cue, if it starts close enough to the cue.
+
+    TRICKY: searching the rest of the text for the next date after every cue took time
+    proportional to cues x length (seconds for a box of repeated "dob"). The dates are found
+    once, and each cue looks at those starting within reach of it. They are the dates
+    ``_DATE.finditer(text, cue.end())`` would give, because no date runs across the end of a
+    cue: a cue ends in "b", "b.", "birth", "date" or "born", and no date has those letters.
+    """
+    cues = [cue.end() for cue in _DOB_CUE.finditer(text)]
+    if not cues:
+        return
+    dates = list(_DATE.finditer(text))
+    starts = [date.start() for date in dates]
+    for cue_end in cues:
+        # A date that is not a calendar date (31/02/1956) is passed over for the next.
+        for index in range(bisect.bisect_left(starts, cue_end), len(dates)):
+            date = dates[index]
+            if date.start() - cue_end > _DOB_CUE_REACH or _SENTENCE_BREAK.search(
+                text[cue_end : date.start()]
+            ):
                 break
             if _is_calendar_date(date):
-                yield date
+                yield date.span()
                 break
 
 
@@ -272,16 +336,18 @@ _URL_CLOSERS = {")": "(", "]": "[", "}": "{"}
 
 def _url_end(url: str) -> int:
     """The length of ``url`` without trailing punctuation that belongs to the prose."""
+    # Counted once and kept up to date as the end moves back: counting again for every
+    # trailing closer took time quadratic in the number of closers.
+    counts = {char: url.count(char) for pair in _URL_CLOSERS.items() for char in pair}
     end = len(url)
     while end:
         last = url[end - 1]
         if last in _URL_TRAILING:
             end -= 1
-        elif last in _URL_CLOSERS and url.count(_URL_CLOSERS[last], 0, end) < url.count(
-            last, 0, end
-        ):
+        elif last in _URL_CLOSERS and counts[_URL_CLOSERS[last]] < counts[last]:
             # An unbalanced closer, as in "(see https://example.org/page)".
             end -= 1
+            counts[last] -= 1
         else:
             break
     return end
@@ -303,13 +369,13 @@ def _candidates(text: str) -> Iterator[Finding]:
             yield _finding(Kind.NHS_NUMBER, text, match.start(), match.end())
     for match in _PHONE.finditer(text):
         yield _finding(Kind.PHONE, text, match.start(), match.end())
-    for match in _EMAIL.finditer(text):
-        yield _finding(Kind.EMAIL, text, match.start(), match.end())
+    for start, end in _emails(text):
+        yield _finding(Kind.EMAIL, text, start, end)
     for match in _POSTCODE.finditer(text):
         if _is_postcode(match):
             yield _finding(Kind.POSTCODE, text, match.start(), match.end())
-    for match in _dates_of_birth(text):
-        yield _finding(Kind.DATE_OF_BIRTH, text, match.start(), match.end())
+    for start, end in _dates_of_birth(text):
+        yield _finding(Kind.DATE_OF_BIRTH, text, start, end)
     for match in _URL.finditer(text):
         end = match.start() + _url_end(match.group())
         if end > match.start():
@@ -326,9 +392,14 @@ def find_personal_details(text: str) -> list[Finding]:
         set(_candidates(text)),
         key=lambda f: (f.start - f.end, _SPECIFICITY[f.kind], f.start),
     )
+    # One mark per character already kept. Each rule's matches do not overlap one another,
+    # so looking at and marking every candidate's characters is linear in the text, where
+    # comparing each candidate with every finding kept before it was quadratic.
+    taken = bytearray(len(text))
     kept: list[Finding] = []
     for finding in ranked:
-        if not any(finding.start < other.end and other.start < finding.end for other in kept):
+        if taken.find(1, finding.start, finding.end) == -1:
+            taken[finding.start : finding.end] = b"\x01" * (finding.end - finding.start)
             kept.append(finding)
     return sorted(kept, key=lambda f: f.start)
 
@@ -371,11 +442,13 @@ def redact(text: str, findings: Iterable[Finding]) -> str:
     ``findings`` may be any subset of what :func:`find_personal_details` returned. Raises
     ``ValueError`` if a finding no longer matches the text at its offsets, or two overlap.
     """
-    redacted = text
-    # From the end backwards, so replacing one finding never shifts the offsets of the next.
-    for finding in reversed(_checked(text, findings)):
-        redacted = redacted[: finding.start] + finding.replacement + redacted[finding.end :]
-    return redacted
+    parts: list[str] = []
+    position = 0
+    for finding in _checked(text, findings):
+        parts += [text[position : finding.start], finding.replacement]
+        position = finding.end
+    parts.append(text[position:])
+    return "".join(parts)
 
 
 def highlight(text: str, findings: Iterable[Finding]) -> list[tuple[str, Finding | None]]:

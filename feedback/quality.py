@@ -37,6 +37,8 @@ Callers should leave the response being edited out of ``recent_responses``.
 
 from __future__ import annotations
 
+import bisect
+import functools
 import html
 import re
 from collections.abc import Iterable
@@ -219,7 +221,11 @@ _THANKS = re.compile(
 )
 
 _PHONE = re.compile(r"(?<![\w])(?:\+44\s?\(?0?\)?|\(?0)\d(?:[\s\-()]?\d){8,10}(?!\w)")
-_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+# Something like an email address: a run of [\w.+-] holding at least one word character, then
+# "@" and a dotted domain. TRICKY: only searched for, never located. Written as "\b[\w.+-]+@"
+# it was tried again from every word boundary in a long run like "a.a.a.a...", quadratic in
+# the run's length; starting only where a run starts finds an address in the same texts.
+_EMAIL = re.compile(r"(?<![\w.+-])[.+-]*+\w[\w.+-]*+@[\w-]+(?:\.[\w-]+)+\b")
 _URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
 
 # Ways of asking someone to make contact: "please call", "email us", "ring the ward".
@@ -257,7 +263,14 @@ _REDIRECTS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         ),
         (r"\b(?:speak|talk)\s+(?:to|with)\s+(?:us|me|someone|somebody|a member)\b", "contact"),
         (r"\btalk (?:this|it|things) (?:through|over)\b", "contact"),
-        (r"\bdiscuss\b.*\b(?:further|in (?:more|further) detail|in person|with you)\b", "contact"),
+        # "discuss" and, later on the same line, how. TRICKY: tried only from the first
+        # "discuss" of each line (the later ones see less of the line); from each of them,
+        # a line of repeated "discuss" took time quadratic in its length.
+        (
+            r"(?m)^(?>[^\n]*?\bdiscuss\b)[^\n]*?"
+            r"\b(?:further|in (?:more|further) detail|in person|with you)\b",
+            "contact",
+        ),
         (r"\bopportunity to (?:discuss|talk|speak|meet)\b", "contact"),
         (r"\bdetails (?:below|above)\b", "contact"),
         (r"\bfree to (?:call|ring|contact|email|get in touch)\b", "contact"),
@@ -306,15 +319,53 @@ _CONTRACTION_ENDINGS = ("'s", "'re", "'ll", "'ve", "'d", "'m", "n't", "'t")
 # --- Text helpers ----------------------------------------------------------------------------
 
 
+# TRICKY: the markup patterns below are written so that a start that cannot become a match
+# (a "<" with no ">" on its line, a "[" with no "](...)" after it, a <script> never closed)
+# is consumed in one attempt and left as it is, rather than tried again from every later
+# "<" or "[" in the same stretch, which took time quadratic in the number of them. Every
+# such later start would fail in the same way, so the result is the same text.
+_SCRIPT_OPENING = re.compile(r"<(script|style)\b", re.IGNORECASE)
+_SCRIPT_CLOSING = re.compile(r"</(script|style)\s*>", re.IGNORECASE)
+# A "<" up to the next ">" on its line: ``closed`` is missing when there is none.
+_TAG = re.compile(r"<[^>\n]*+(?P<closed>>)?")
+# [text](url) and ![alt](src); ``closed`` is missing when the link is not complete.
+_LINK = re.compile(r"!?\[(?P<text>[^\]]*+)(?:\]\([^)]*+(?P<closed>\))?)?")
+
+
+def _without_scripts(text: str) -> str:
+    """``text`` with each <script>...</script> and <style>...</style> element made a space."""
+    closings: dict[str, list[int]] = {"script": [], "style": []}
+    ends: dict[int, int] = {}
+    for closing in _SCRIPT_CLOSING.finditer(text):
+        closings[closing.group(1).lower()].append(closing.start())
+        ends[closing.start()] = closing.end()
+    parts: list[str] = []
+    position = 0
+    for opening in _SCRIPT_OPENING.finditer(text):
+        if opening.start() < position:
+            continue  # inside the element just removed
+        starts = closings[opening.group(1).lower()]
+        index = bisect.bisect_left(starts, opening.end())
+        if index == len(starts):
+            continue  # never closed; nor is any later one of the same name
+        parts += [text[position : opening.start()], " "]
+        position = ends[starts[index]]
+    parts.append(text[position:])
+    return "".join(parts)
+
+
+@functools.lru_cache(maxsize=16)
 def _plain(text: str) -> str:
     """Text without HTML or Markdown markup, with line breaks kept."""
     text = text or ""
-    text = re.sub(r"(?is)<(script|style)\b.*?</\1\s*>", " ", text)
+    text = _without_scripts(text)
     text = re.sub(r"(?i)<br\s*/?>|</(?:p|div|li|h[1-6]|tr|blockquote)\s*>", "\n", text)
-    text = re.sub(r"<[^>\n]*>", " ", text)
+    text = _TAG.sub(lambda tag: " " if tag.group("closed") else tag.group(), text)
     text = html.unescape(text)
     text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u00a0", " ")
-    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)  # [text](url), ![alt](src)
+    text = _LINK.sub(
+        lambda link: link.group("text") if link.group("closed") else link.group(), text
+    )
     text = re.sub(r"(?m)^\s{0,3}(?:#{1,6}\s*|>\s?|[-*+]\s+|\d+[.)]\s+)", "", text)
     text = re.sub(r"[*_`~]+", "", text)
     return text
@@ -330,18 +381,25 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[\w']+(?:[&\-][\w']+)*", text)
 
 
-def _tokens(text: str) -> list[str]:
+# ``_plain`` and ``_tokens`` remember their last answers while one check runs: it reads the
+# same texts several times over, and on a long text those passes were most of its time.
+# ``assess_response`` forgets them when it returns (they hold the reply's words); ``_stem``
+# keeps the stems of single words.
+@functools.lru_cache(maxsize=16)
+def _tokens(text: str) -> tuple[str, ...]:
     """Lower-case word tokens with contractions trimmed ("we're" -> "we", "didn't" -> "didn")."""
     tokens = []
     for token in _TOKEN.findall(text.lower()):
-        for ending in _CONTRACTION_ENDINGS:
-            if token.endswith(ending) and len(token) > len(ending):
-                token = token[: -len(ending)]
-                break
+        if "'" in token:  # every contraction ending has one
+            for ending in _CONTRACTION_ENDINGS:
+                if token.endswith(ending) and len(token) > len(ending):
+                    token = token[: -len(ending)]
+                    break
         tokens.append(token)
-    return tokens
+    return tuple(tokens)
 
 
+@functools.lru_cache(maxsize=8192)
 def _stem(word: str) -> str:
     """A light stem, enough to match "waited", "waiting" and "waits" to "wait"."""
     w = word.lower()
@@ -510,7 +568,7 @@ def _service_mentioned(plain: str, service_names: Iterable[str]) -> bool:
 # --- Similarity ------------------------------------------------------------------------------
 
 
-def _shingles(tokens: list[str]) -> set[tuple[str, ...]]:
+def _shingles(tokens: tuple[str, ...]) -> set[tuple[str, ...]]:
     if len(tokens) < 3:
         return {tuple(tokens)} if tokens else set()
     return {tuple(tokens[i : i + 3]) for i in range(len(tokens) - 2)}
@@ -597,6 +655,18 @@ def assess_response(
     text: str, story: StoryFacts, *, responder_name: str, recent_responses: list[str]
 ) -> Assessment:
     """Score a draft response to ``story`` and advise the responder, most important first."""
+    try:
+        return _assess(
+            text, story, responder_name=responder_name, recent_responses=recent_responses
+        )
+    finally:
+        _plain.cache_clear()
+        _tokens.cache_clear()
+
+
+def _assess(
+    text: str, story: StoryFacts, *, responder_name: str, recent_responses: list[str]
+) -> Assessment:
     responder_name = responder_name or ""
     plain = _plain(text or "")
     segments = _segments(plain)

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from feedback.hub.models import ServiceListing, Submission
+from feedback.moderation import scan_submission
 from tenants.audit.recording import record_audit
 
 MAX_WORDS = 1000
@@ -32,7 +33,7 @@ class StoryFromAuthor:
 @transaction.atomic
 def submit_story(story: StoryFromAuthor) -> Submission:
     """Put a story in the moderation queue. Nobody but moderators sees it until published."""
-    submission = Submission.objects.create(
+    submission = Submission(
         title=story.title.strip(),
         what_was_good=story.what_was_good.strip(),
         what_could_be_improved=story.what_could_be_improved.strip(),
@@ -46,6 +47,9 @@ def submit_story(story: StoryFromAuthor) -> Submission:
         route=story.route,
         assisted_by=story.assisted_by.strip(),
     )
+    # Found once, here, for the moderation pages to read (whatever the route it came by).
+    scan_submission(submission)
+    submission.save(force_insert=True)
     submission.services.set(story.listings)
     if story.assisted_by:
         # The person who typed it is acting for the author: say so in the record.

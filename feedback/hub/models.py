@@ -3,12 +3,15 @@ details live), the service directory, the public read model of stories, and API 
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.utils import timezone
 
+from feedback import pii
 from feedback.hub.crypto import EncryptedTextField
 from feedback.vocabulary import (
     AgeGroup,
@@ -100,6 +103,10 @@ class Submission(models.Model):
     public_story = models.OneToOneField(
         "PublicStory", null=True, blank=True, on_delete=models.SET_NULL, related_name="submission"
     )
+    # The personal details found in each text field, {field: [pii.Finding.to_json(), ...]}:
+    # found when the story arrives and again whenever its text is edited
+    # (feedback.moderation.scan_submission), so the moderation pages never scan text.
+    findings = models.JSONField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -125,13 +132,18 @@ class PublicStory(models.Model):
     submitted_at = models.DateTimeField()
     published_at = models.DateTimeField(db_index=True)
     criticality = models.CharField(max_length=24, choices=Criticality.choices)
+    # The furthest any organisation the story names has taken it, for the story as a whole.
+    # TRICKY: never count it for one organisation (summaries, API answers, filters): each
+    # organisation's own progress is on its PublicStoryOrganisation row.
     progress = models.CharField(max_length=16, choices=Progress.choices, default=Progress.UNHEARD)
     author_role = models.CharField(max_length=16, choices=AuthorRole.choices)
     author_age_group = models.CharField(max_length=16, choices=AgeGroup.choices)
     author_nickname = models.CharField(max_length=60, blank=True)
     submission_route = models.CharField(max_length=16, choices=SubmissionRoute.choices)
     services = models.ManyToManyField(ServiceListing, related_name="public_stories")
-    organisations = models.ManyToManyField(Organisation, related_name="public_stories")
+    organisations = models.ManyToManyField(
+        Organisation, through="PublicStoryOrganisation", related_name="public_stories"
+    )
     # [{"name": ..., "group": ..., "polarity": ...}], public tags only.
     tags = models.JSONField(default=list)
     search = SearchVectorField(null=True)
@@ -147,6 +159,28 @@ class PublicStory(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class PublicStoryOrganisation(models.Model):
+    """One organisation a published story names, and that organisation's own progress on it
+    (the public copy of its Story.progress). The table is the one the plain many-to-many
+    made, so its columns keep their names."""
+
+    publicstory = models.ForeignKey(PublicStory, on_delete=models.CASCADE)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE)
+    progress = models.CharField(
+        max_length=16,
+        choices=Progress.choices,
+        default=Progress.UNHEARD,
+        db_default=Progress.UNHEARD,
+    )
+
+    class Meta:
+        db_table = "hub_publicstory_organisations"
+        unique_together = [("publicstory", "organisation")]
+
+    def __str__(self) -> str:
+        return f"{self.publicstory_id} at {self.organisation_id}: {self.progress}"
 
 
 class ApiKey(models.Model):
@@ -228,9 +262,18 @@ class AuthorReply(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     moderated_at = models.DateTimeField(null=True, blank=True)
+    # The personal details found in the body, [pii.Finding.to_json(), ...], found when the
+    # reply is first saved, so the moderation queue never scans text.
+    findings = models.JSONField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
         return f"Author's reply to {self.response}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A reply's body is written once, by its author (feedback.followup), and never edited.
+        if self.findings is None:
+            self.findings = [f.to_json() for f in pii.find_personal_details(self.body)]
+        super().save(*args, **kwargs)

@@ -7,8 +7,10 @@ from django.core import mail
 from django.db import connection
 from django_tenants.utils import schema_context, tenant_context
 
+from feedback import pii
 from feedback.emails import send_rejection_notice
-from feedback.hub.models import PublicStory, Submission, SubmissionState
+from feedback.followup import submit_author_reply
+from feedback.hub.models import PublicResponse, PublicStory, Submission, SubmissionState
 from feedback.models import Story
 from feedback.moderation import (
     Decision,
@@ -19,7 +21,15 @@ from feedback.moderation import (
 )
 from feedback.publishing import PublishingError
 from tenants.audit.models import AuditEvent
-from tests.conftest import AUTHOR_EMAIL, PASSWORD, Cast, client_for, sign_in, tell
+from tests.conftest import (
+    AUTHOR_EMAIL,
+    PASSWORD,
+    Cast,
+    client_for,
+    sign_in,
+    tell,
+    tell_and_publish,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +42,7 @@ PII_STORY = {
 
 def moderator(cast: Cast):  # noqa: ANN201
     client = client_for(None)
-    assert client.login(username=cast.moderator.email, password=PASSWORD)
+    assert sign_in(client, cast.moderator.email).status_code == 302
     return client
 
 
@@ -232,7 +242,7 @@ def test_only_moderators_reach_moderation(cast: Cast) -> None:
             "support@carevoice.example", PASSWORD, full_name="S", is_staff=True
         )
     support = client_for(None)
-    assert support.login(username="support@carevoice.example", password=PASSWORD)
+    assert sign_in(support, "support@carevoice.example").status_code == 302
     assert support.get("/moderation/").status_code == 403
     assert support.get(f"/moderation/{tell([cast.ward_a])}/").status_code == 403
 
@@ -287,3 +297,98 @@ def test_a_moderator_can_correct_the_service_to_another_organisations(cast: Cast
     assert response.status_code == 302
     story = PublicStory.objects.get(title="Wrong place")
     assert list(story.organisations.all()) == [cast.org_b]
+
+
+def scans(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The texts the personal-details scanner is given from now on."""
+    calls: list[str] = []
+    scan = pii.find_personal_details
+
+    def counted(text: str) -> list[pii.Finding]:
+        calls.append(text)
+        return scan(text)
+
+    monkeypatch.setattr(pii, "find_personal_details", counted)
+    return calls
+
+
+def author_reply(cast: Cast, body: str) -> None:
+    """An author's reply to a published response, through the product's own operations."""
+    published = tell_and_publish(cast, [cast.ward_a])
+    responder = client_for(cast.org_a)
+    sign_in(responder, cast.responder_a.email)
+    with tenant_context(cast.org_a):
+        story = Story.objects.get(public_id=published.public_story.pk)
+    reply = (
+        "I am so sorry the wait for a bed on Alpha Ward One was so long, and thank you for "
+        "telling us how kind the nurses were. We have added a discharge coordinator so beds "
+        "free up earlier in the day. Rita Responder, Ward Manager"
+    )
+    assert (
+        responder.post(
+            f"/stories/{story.pk}/",
+            {
+                "action": "publish",
+                "body": reply,
+                "change_status": "planned",
+                "change_description": "A discharge coordinator on Alpha Ward One",
+            },
+        ).status_code
+        == 302
+    )
+    submit_author_reply(PublicResponse.objects.get(public_story=published.public_story), body)
+
+
+def test_the_moderation_pages_show_stored_findings_and_never_scan_text(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = tell([cast.ward_a], title="First story", **PII_STORY)
+    author_reply(cast, "Thanks. Ring me on 07700 900456 if you like.")
+    calls = scans(monkeypatch)
+    client = moderator(cast)
+    queue = client.get("/moderation/").content.decode()
+    page = client.get(f"/moderation/{first}/").content.decode()
+    assert calls == []
+    assert "<strong>6</strong>" in queue  # six details found in the first story
+    assert "<mark>07700 900456</mark>" in queue
+    assert ">Nurse Jo Bloggs</mark>" in page and ">www.example.org/me</mark>" in page
+
+
+def test_a_story_sent_before_findings_were_stored_is_scanned_once(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    submission_id = tell([cast.ward_a], title="Older story", **PII_STORY)
+    Submission.objects.filter(pk=submission_id).update(findings=None)
+    calls = scans(monkeypatch)
+    client = moderator(cast)
+    assert "<strong>6</strong>" in client.get("/moderation/").content.decode()
+    assert len(calls) == 4  # one for each text field
+    assert "<strong>6</strong>" in client.get("/moderation/").content.decode()
+    assert ">943 476 5919</mark>" in client.get(f"/moderation/{submission_id}/").content.decode()
+    assert len(calls) == 4
+
+
+def test_a_moderators_edit_stores_the_findings_of_the_new_text(cast: Cast) -> None:
+    submission_id = tell([cast.ward_a], **PII_STORY)
+    submission = Submission.objects.get(pk=submission_id)
+    client = moderator(cast)
+    response = client.post(
+        f"/moderation/{submission_id}/",
+        {
+            "action": "save",
+            "title": submission.title,
+            "what_was_good": submission.what_was_good,
+            "what_could_be_improved": "Ring me on 07700 900123 or email me@example.org.",
+            "how_it_felt": "Born on 12/03/1956, I felt old!",
+            "redact": ["what_could_be_improved:0"],
+            "finding-what_could_be_improved-0": "07700 900123",
+            "replacement-what_could_be_improved-0": "[phone number removed]",
+        },
+    )
+    assert response.status_code == 302
+    stored = Submission.objects.get(pk=submission_id).findings
+    assert [f["text"] for f in stored["what_could_be_improved"]] == ["me@example.org"]
+    assert [f["text"] for f in stored["how_it_felt"]] == ["12/03/1956"]
+    page = client.get(f"/moderation/{submission_id}/").content.decode()
+    assert ">me@example.org</mark>" in page
+    assert ">07700 900123</mark>" not in page and ">www.example.org/me</mark>" not in page

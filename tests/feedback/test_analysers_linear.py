@@ -1,0 +1,137 @@
+"""Every text analyser takes time in proportion to its text, whatever the text says.
+
+An anonymous author controls a story's text. Each input here is built from one pattern's
+worst case and is 200,000 characters long. Time that grows with the square of the length
+turns that into minutes (the old date-of-birth search took about 8 s on 12,000 characters),
+while linear analysers take a fraction of a second (benchmarks/analysers.py measures them).
+
+These are not timing tests: each call only has to finish inside a ceiling (CEILING_SECONDS)
+that is about a hundred times what it needs on a busy machine, and a small fraction of what
+the quadratic code needed on the same input. The alarm interrupts the regular expression
+engine too, which checks for signals as it runs.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from alerts.matching import RuleScope
+from alerts.matching import StoryFacts as AlertFacts
+from alerts.models import AlertRule
+from dashboards.reports.themes import phrases
+from feedback import pii, quality
+
+SIZE = 200_000
+CEILING_SECONDS = 10
+
+
+class TooSlow(Exception):
+    pass
+
+
+@contextmanager
+def ceiling(seconds: float) -> Iterator[None]:
+    def interrupt(signum: int, frame: object) -> None:
+        raise TooSlow(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def repeated(piece: str) -> str:
+    return piece * (SIZE // len(piece) + 1)
+
+
+def finishes(analyse: Callable[[], object]) -> object:
+    with ceiling(CEILING_SECONDS):
+        return analyse()
+
+
+PERSONAL_DETAILS = {
+    # A date-of-birth cue after cue: each one used to search the rest of the text for a date.
+    "dob cues": repeated("dob."),
+    "born cues": repeated("born "),
+    # A local part with no "@": the email pattern was retried from every "a" to the end.
+    "email local part with no @": repeated("a."),
+    # Thousands of findings: each was compared with every finding kept before it.
+    "many emails": repeated("x@y.co "),
+    # Closing brackets after a link: each was counted again over the whole link.
+    "link with closers": "https://example.org/" + repeated(")"),
+}
+
+
+@pytest.mark.parametrize("text", PERSONAL_DETAILS.values(), ids=PERSONAL_DETAILS.keys())
+def test_personal_details_are_found_in_linear_time(text: str) -> None:
+    finishes(lambda: pii.find_personal_details(text))
+
+
+def test_dates_of_birth_after_many_cues_are_still_all_found() -> None:
+    text = repeated("dob 31/02/1956 born 12/03/1956. ")
+    found = finishes(lambda: pii.find_personal_details(text))
+    births = [f for f in found if f.kind == pii.Kind.DATE_OF_BIRTH]
+    assert len(births) == text.count("12/03/1956") and all(f.text == "12/03/1956" for f in births)
+
+
+def test_redacting_thousands_of_details_takes_linear_time() -> None:
+    text = repeated("x@y.co ")
+    found = finishes(lambda: pii.find_personal_details(text))
+    redacted = finishes(lambda: pii.redact(text, found))
+    assert "@" not in redacted and redacted.count("[email removed]") == len(found)
+
+
+QUALITY = {
+    "< with no >": repeated("<"),
+    "[ with no ]": repeated("["),
+    "![ with no ]": repeated("!["),
+    "[a]( with no )": repeated("[a]("),
+    "<script never closed": repeated("<script "),
+    # Survives the markup stripping ("_" would not): an address-like run with no "@".
+    "email-like run with no @": repeated("a."),
+    "discuss on one line": repeated("discuss "),
+}
+
+
+@pytest.mark.parametrize("text", QUALITY.values(), ids=QUALITY.keys())
+def test_the_quality_check_takes_linear_time(text: str) -> None:
+    story = quality.StoryFacts(
+        title="A long wait",
+        body=text,
+        service_names=["Ward 7"],
+        is_positive=False,
+        is_critical=True,
+    )
+    assessment = finishes(
+        lambda: quality.assess_response(
+            text, story, responder_name="Jane Smith", recent_responses=[]
+        )
+    )
+    assert 0 <= assessment.score <= 100
+
+
+def test_themes_take_linear_time() -> None:
+    text = " ".join(f"w{n}" for n in range(SIZE // 6))
+    found = finishes(lambda: phrases([(1, text), (2, text)], {1: "One", 2: "Two"}))
+    assert found and found[0].stories == 2
+
+
+def test_alert_words_are_matched_in_linear_time() -> None:
+    rule = AlertRule(name="near misses", words=", ".join("a" * n + "b" for n in (50, 150, 290)))
+    scope = RuleScope(
+        rule=rule, service_ids=frozenset(), tag_ids=frozenset(), words=tuple(rule.word_list())
+    )
+    story = AlertFacts(
+        criticality=rule.min_criticality,
+        service_ids=frozenset(),
+        tag_ids=frozenset(),
+        text=repeated("a"),
+    )
+    assert finishes(lambda: scope.matches(story)) is False
