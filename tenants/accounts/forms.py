@@ -86,3 +86,21 @@ class ProfileForm(forms.ModelForm):
         if photo and hasattr(photo, "content_type"):  # a new upload, not the stored file
             self.instance._photo_extension = check_photo(photo)
         return photo
+
+
+class SecondFactorCodeForm(forms.Form):
+    """The code from an authenticator app, or (when signing in) a recovery code."""
+
+    code = forms.CharField(
+        label="Code",
+        max_length=40,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "autocapitalize": "off", "spellcheck": "false"}
+        ),
+    )
+
+
+class SecondFactorRequirementForm(forms.Form):
+    required = forms.BooleanField(
+        label="Require a second factor for all staff, not only administrators", required=False
+    )

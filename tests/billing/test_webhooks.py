@@ -28,7 +28,7 @@ from tests.billing.conftest import (
     stripe_event,
     subscribe_in_stripe,
 )
-from tests.conftest import PASSWORD, Cast, client_for
+from tests.conftest import PASSWORD, Cast, client_for, pass_second_factor
 
 pytestmark = pytest.mark.django_db
 
@@ -309,6 +309,7 @@ def test_a_failure_is_recorded_retried_by_the_sweeper_and_reprocessed_from_the_a
     operator = User.objects.create_superuser("ops@carevoice.example", PASSWORD, full_name="Ops")
     admin = client_for(None)
     admin.force_login(operator)
+    pass_second_factor(admin, operator.email)
     listing = admin.get("/admin/billing/webhookevent/?state__exact=failed")
     assert listing.status_code == 200 and event.stripe_event_id in listing.content.decode()
     response = admin.post(

@@ -10,7 +10,8 @@
   test makes must be committed: `live_site` uses `committed_db`, and tests clean up.
 - `page`: a fresh browser context and page per test, watched for console errors, uncaught
   page errors, Content-Security-Policy violations and failed requests (`page_problems`).
-- `browser_sign_in(page, url, email)`: the workspace's own sign-in form.
+- `browser_sign_in(page, url, email)`: the workspace's own sign-in form, and the second
+  step (a code computed from the account's authenticator key) when it is asked for.
 - `publish_story(...)`: a committed, published story that is deleted after the test.
 - `artefacts_dir`: where screenshots go (tests/artefacts/, or TEST_ARTEFACTS_DIR). A
   failing test that used `page` leaves `<test name>-failure.png` there.
@@ -32,7 +33,14 @@ from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 from django.db import connections
 from django_tenants.utils import schema_context
 
-from tests.conftest import PASSWORD, Cast, forget_published_stories, host_of, tell_and_publish
+from tests.conftest import (
+    PASSWORD,
+    Cast,
+    forget_published_stories,
+    host_of,
+    tell_and_publish,
+    totp_code,
+)
 
 if TYPE_CHECKING:
     from playwright.sync_api import (
@@ -339,11 +347,39 @@ def browser_sign_in(page: Page, base_url: str, email: str, password: str = PASSW
     page.locator("#id_password").fill(password)
     with page.expect_navigation():
         page.get_by_role("button", name="Sign in").click()
+    if "/accounts/login/second-factor/" in page.url:
+        _browser_second_factor(page, base_url, email)
     if "/accounts/login/" in page.url:
         summary = page.locator(".error-summary")
         reason = summary.inner_text() if summary.count() else "no error shown (cookies refused?)"
         raise AssertionError(f"{email} could not sign in at {base_url}: {reason}")
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def _browser_second_factor(page: Page, base_url: str, email: str) -> None:
+    """Type the code the account's authenticator app would show (setting one up first, on
+    the set-up page, if the account must have one and has none)."""
+    from urllib.parse import urlsplit
+
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from tenants.accounts.models import User
+    from tenants.models import Domain
+
+    host = urlsplit(base_url).hostname
+    schema = settings.PUBLIC_SCHEMA_NAME
+    if host != settings.BASE_DOMAIN:
+        schema = Domain.objects.select_related("tenant").get(domain=host).tenant.schema_name
+    setting_up = "/set-up/" in page.url
+    with schema_context(schema):
+        user = User.objects.get(email__iexact=email)
+        code = totp_code(TOTPDevice.objects.get(user=user, confirmed=not setting_up))
+    page.locator("#id_code").fill(code)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Confirm" if setting_up else "Continue").click()
+    if setting_up:
+        with page.expect_navigation():
+            page.get_by_role("link", name="I have kept them: continue").click()
 
 
 # --- committed data -----------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from feedback.responding import (
 from feedback.vocabulary import ChangeStatus
 from tenants.accounts.models import User
 from tenants.audit.models import AuditEvent
-from tests.conftest import AUTHOR_EMAIL, PASSWORD, Cast, client_for, sign_in, tell_and_publish
+from tests.conftest import AUTHOR_EMAIL, Cast, client_for, sign_in, tell_and_publish
 
 pytestmark = pytest.mark.django_db
 
@@ -87,7 +87,7 @@ def test_the_whole_loop_publish_respond_email_reply_moderated_shown(
     assert "that is good to hear" not in story_page  # not until moderated
 
     moderator = client_for(None)
-    assert moderator.login(username=cast.moderator.email, password=PASSWORD)
+    assert sign_in(moderator, cast.moderator.email).status_code == 302
     assert "that is good to hear" in moderator.get("/moderation/").content.decode()
     moderator.post(f"/moderation/replies/{reply.pk}/", {"action": "publish"})
 
@@ -235,7 +235,7 @@ def test_the_change_lifecycle(cast: Cast, story_a: Story) -> None:
         "Discharge coordinator in post",
     )
     moderator = client_for(None)
-    moderator.login(username=cast.moderator.email, password=PASSWORD)
+    sign_in(moderator, cast.moderator.email)
     moderator.post(
         f"/moderation/changes/{public.pk}/", {"question": "Since when is the coordinator in post?"}
     )

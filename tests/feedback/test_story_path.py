@@ -10,7 +10,7 @@ from feedback.apikeys import create_api_key
 from feedback.hub.models import PublicStory, Submission, SubmissionState
 from feedback.models import Story
 from tenants.audit.models import AuditEvent
-from tests.conftest import AUTHOR_EMAIL, AUTHOR_POSTCODE, PASSWORD, Cast, client_for
+from tests.conftest import AUTHOR_EMAIL, AUTHOR_POSTCODE, Cast, client_for, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +36,7 @@ def story_form(listing_ids: list[int], **overrides: str) -> dict[str, object]:
 
 def moderator_client(cast: Cast) -> Client:
     client = client_for(None)
-    assert client.login(username=cast.moderator.email, password=PASSWORD)
+    assert sign_in(client, cast.moderator.email).status_code == 302
     return client
 
 

@@ -240,10 +240,7 @@ def test_platform_staff_schedule_and_record_attendance_in_admin(cast: Cast) -> N
             "support@carevoice.example", "support-password-1234", full_name="Support"
         )
     client = client_for(None)
-    client.post(
-        "/admin/login/?next=/admin/",
-        {"username": "support@carevoice.example", "password": "support-password-1234"},
-    )
+    sign_in(client, "support@carevoice.example", "support-password-1234")
     assert client.get(f"/admin/training/trainingsession/{session.pk}/change/").status_code == 200
     response = client.post(
         "/admin/training/booking/",

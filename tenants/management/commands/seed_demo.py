@@ -41,7 +41,15 @@ class Command(BaseCommand):
                 seen.add(login.where)
                 out.write(f"\n  {login.where}\n    {login.url}")
             out.write(f"    {login.role:<14} {login.email}")
+            if login.totp_secret:
+                out.write(f"    {'':<14} second factor: key {login.totp_secret}")
+                out.write(f"    {'':<14} {login.totp_uri}")
         out.write(f"\n  Every demo account's password: {DEMO_PASSWORD}")
+        out.write(
+            "  Platform staff and administrators also need a code: add the key (or the otpauth://\n"
+            "  link) to an authenticator app, or print the current code with\n"
+            "    manage.py demo_code EMAIL"
+        )
         out.write(
             f"\n  Stories: {stories.stories} published, {stories.responses} responses, "
             f"{stories.pending} waiting for moderation "
