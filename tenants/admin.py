@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 
 from tenants.accounts.forms import RATE_LIMITED, RateLimitedLoginForm
 from tenants.accounts.models import User
@@ -28,6 +30,11 @@ class CarevoiceAdminSite(admin.AdminSite):
         return super().has_permission(request) and request.user.is_verified()
 
     def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        if REDIRECT_FIELD_NAME not in request.GET and REDIRECT_FIELD_NAME not in request.POST:
+            # TRICKY: without `next`, Django falls back to LOGIN_REDIRECT_URL, which names a
+            # workspace page the hub does not have: a 500 for any client that omits it.
+            request.GET = request.GET.copy()
+            request.GET[REDIRECT_FIELD_NAME] = reverse("admin:index", current_app=self.name)
         response = super().login(request, extra_context)
         form = (getattr(response, "context_data", None) or {}).get("form")
         if form is not None and any(

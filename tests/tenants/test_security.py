@@ -86,6 +86,15 @@ def test_hub_admin_sign_in_through_the_form_works(cast: Cast) -> None:
     assert response["Location"] == "/moderation/"
 
 
+def test_hub_admin_sign_in_without_next_goes_to_the_admin_not_an_error(cast: Cast) -> None:
+    response = client_for(None).post(
+        "/admin/login/", {"username": cast.moderator.email, "password": PASSWORD}
+    )
+    assert response.status_code == 302
+    # The password step is done; the second factor comes before the admin itself.
+    assert response["Location"].startswith("/admin/")
+
+
 def test_password_reset_requests_are_rate_limited_per_address(cast: Cast, settings: object) -> None:
     settings.PUBLIC_FORM_RATE_LIMIT = 2
     client = client_for(cast.org_a)
