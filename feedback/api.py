@@ -25,9 +25,15 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from feedback.apikeys import key_for, readable_organisation_ids
-from feedback.hub.models import ApiKey, PublicResponse, PublicStory, ServiceListing
+from feedback.hub.models import (
+    ApiKey,
+    PublicResponse,
+    PublicStory,
+    PublicStoryOrganisation,
+    ServiceListing,
+)
 from feedback.public_cache import public_version
-from feedback.vocabulary import ChangeStatus
+from feedback.vocabulary import ChangeStatus, Progress
 from tenants import ratelimit
 
 MAX_TAKE = 100
@@ -121,11 +127,20 @@ def api_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         request.api_key = api_key
         request.readable_ids = readable_organisation_ids(api_key.organisation)
         try:
+            refuse_nul(request, kwargs)
             return view(request, *args, **kwargs)
         except BadRequest as exc:
             return error(request, 400, str(exc))
 
     return wrapped
+
+
+def refuse_nul(request: HttpRequest, path_values: dict[str, Any]) -> None:
+    """PostgreSQL cannot take NUL in a text parameter: refuse it here, for every filter."""
+    texts = [*path_values.values(), *request.GET.keys()]
+    texts += [value for _, values in request.GET.lists() for value in values]
+    if any(isinstance(text, str) and "\x00" in text for text in texts):
+        raise BadRequest("A parameter contains a NUL character (%00), which no value can hold.")
 
 
 def api_access_allowed(api_key: ApiKey) -> bool:
@@ -202,7 +217,6 @@ OPINION_FIELDS = (
     "submitted_at",
     "published_at",
     "criticality",
-    "progress",
     "author_role",
     "author_age_group",
     "submission_route",
@@ -210,9 +224,12 @@ OPINION_FIELDS = (
 )
 
 
-def opinions_from(rows: list[dict[str, Any]], base: str) -> list[dict[str, Any]]:
-    """Opinions for stories read with `.values(*OPINION_FIELDS)`: one more query in all,
-    for the codes of the services each is about."""
+def opinions_from(
+    rows: list[dict[str, Any]], base: str, readers: list[int]
+) -> list[dict[str, Any]]:
+    """Opinions for stories read with `.values(*OPINION_FIELDS)` by a key reading the
+    organisations `readers`: a few more queries in all, for the codes of the services each
+    is about, its responses, and the readers' own progress on it."""
     codes: dict[int, list[str]] = {row["id"]: [] for row in rows}
     services = (
         PublicStory.services.through.objects.filter(publicstory_id__in=codes)
@@ -231,7 +248,30 @@ def opinions_from(rows: list[dict[str, Any]], base: str) -> list[dict[str, Any]]
         .values("public_story_id")
         .annotate(count=Count("id"), last=Max("published_at"))
     }
-    return [opinion(row, codes[row["id"]], base, answered.get(row["id"])) for row in rows]
+    progress = readers_progress(list(codes), readers)
+    return [
+        opinion(
+            {**row, "progress": progress.get(row["id"], Progress.UNHEARD)},
+            codes[row["id"]],
+            base,
+            answered.get(row["id"]),
+        )
+        for row in rows
+    ]
+
+
+def readers_progress(story_ids: list[int], readers: list[int]) -> dict[int, str]:
+    """How far the reading organisations have taken each story: the furthest of their own
+    progress (never another organisation's, nor the story's overall progress)."""
+    furthest: dict[int, str] = {}
+    for story_id, progress in PublicStoryOrganisation.objects.filter(
+        publicstory_id__in=story_ids, organisation_id__in=readers
+    ).values_list("publicstory_id", "progress"):
+        known = furthest.get(story_id, Progress.UNHEARD)
+        if Progress.values.index(progress) > Progress.values.index(known):
+            known = progress
+        furthest[story_id] = known
+    return furthest
 
 
 def opinion(
@@ -340,7 +380,9 @@ def _opinions(request: HttpRequest) -> HttpResponse:
         ]
     )
     return answer(
-        request, opinions_from(rows, request.build_absolute_uri("/")), xml_tag="ArrayOfOpinion"
+        request,
+        opinions_from(rows, request.build_absolute_uri("/"), request.readable_ids),
+        xml_tag="ArrayOfOpinion",
     )
 
 
@@ -356,7 +398,9 @@ def opinion_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if not rows:
         return error(request, 404, f"No opinion {pk} is readable with this key.")
     return answer(
-        request, opinions_from(rows, request.build_absolute_uri("/"))[0], xml_tag="Opinion"
+        request,
+        opinions_from(rows, request.build_absolute_uri("/"), request.readable_ids)[0],
+        xml_tag="Opinion",
     )
 
 
@@ -472,3 +516,10 @@ def healthservice_detail(request: HttpRequest, nacs: str) -> HttpResponse:
     if listing is None:
         return error(request, 404, f"No health service {nacs}.")
     return answer(request, healthservice(listing), xml_tag="HealthService")
+
+
+def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
+    """Any other address under /api/v2/: an API error, not the site's HTML page."""
+    return error(
+        request, 404, "There is nothing at this address in API v2; see /api/v2/openapi.json."
+    )

@@ -18,7 +18,8 @@ def search_listings(query: str, *, organisation: Organisation | None = None, lim
     listings = active_listings()
     if organisation is not None:
         listings = listings.filter(organisation=organisation)
-    query = query.strip()
+    # PostgreSQL cannot take NUL in a text parameter; nobody searches for one.
+    query = query.replace("\x00", "").strip()
     if query:
         for word in query.split()[:6]:
             listings = listings.filter(

@@ -25,6 +25,8 @@ def submit_author_reply(response: PublicResponse, body: str) -> AuthorReply:
     body = body.strip()
     if not body:
         raise FollowupError("Write your reply before sending it.")
+    if "\x00" in body:
+        raise FollowupError("Your reply contains a null character; remove it and send it again.")
     if len(body.split()) > MAX_REPLY_WORDS or len(body) > 5000:
         raise FollowupError(f"Please keep your reply under {MAX_REPLY_WORDS} words.")
     return AuthorReply.objects.create(response=response, body=body)
@@ -75,6 +77,8 @@ def query_change(
     question = question.strip()
     if not question:
         raise FollowupError("Write the question for the organisation.")
+    if "\x00" in question:
+        raise FollowupError("The question contains a null character; remove it and try again.")
     with schema_context("public"):
         response = PublicResponse.objects.select_for_update().get(pk=response_id)
         if response.change_status == ChangeStatus.NONE:

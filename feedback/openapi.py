@@ -42,8 +42,8 @@ def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any
     }
 
 
-def _path(name: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+def _path(name: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": schema or {"type": "string"}}
 
 
 def description(server_url: str) -> dict[str, Any]:
@@ -98,7 +98,8 @@ def description(server_url: str) -> dict[str, Any]:
                 "queryKey": {"type": "apiKey", "in": "query", "name": "key"},
             },
             "parameters": {
-                "id": _path("id"),
+                # Only digits reach the API (the routes take <int:pk>).
+                "id": _path("id", {"type": "integer", "minimum": 0}),
                 "nacsPath": _path("nacs"),
                 "skip": _query("skip", "How many to skip", {"type": "integer", "minimum": 0}),
                 "take": _query(
@@ -140,7 +141,13 @@ def description(server_url: str) -> dict[str, Any]:
                             "type": ["string", "null"],
                             "enum": [*Criticality.values, None],
                         },
-                        "progress": {"type": "string", "enum": Progress.values},
+                        "progress": {
+                            "type": "string",
+                            "enum": Progress.values,
+                            "description": "How far the key's own organisation (for a network "
+                            "lead's key, the furthest of the organisations it reads) has taken "
+                            "the story; another organisation's work on it never shows here",
+                        },
                         "authorRole": {"type": "string", "enum": AuthorRole.values},
                         "authorAgeGroup": {"type": "string", "enum": AgeGroup.values},
                         "submissionRoute": {"type": "string", "enum": SubmissionRoute.values},

@@ -46,4 +46,5 @@ urlpatterns = [
     path("api/v2/responses/<int:pk>", api.response_detail, name="api_response"),
     path("api/v2/healthservices", api.healthservices, name="api_healthservices"),
     path("api/v2/healthservices/<str:nacs>", api.healthservice_detail, name="api_healthservice"),
+    path("api/v2/<path:rest>", api.not_found, name="api_not_found"),
 ]

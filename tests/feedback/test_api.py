@@ -204,6 +204,16 @@ def test_openapi_description_needs_no_key_and_lists_every_path() -> None:
     assert set(opinion) == OPINION_KEYS
 
 
+def test_the_description_says_ids_are_whole_numbers(cast: Cast, key_a: NewKey) -> None:
+    # Found by tests/fuzz: the document called {id} any string, but only digits reach the
+    # API; a client generated from it sent other strings and met the HTML "page not found".
+    description = client_for(None).get("/api/v2/openapi.json").json()
+    id_schema = description["components"]["parameters"]["id"]["schema"]
+    assert id_schema == {"type": "integer", "minimum": 0}
+    story = publish(cast, [cast.ward_a])
+    assert call(key_a, f"opinions/{story}").json()["id"] == story
+
+
 # --- authentication --------------------------------------------------------------------------
 
 ENDPOINTS = [
@@ -367,6 +377,36 @@ def test_a_story_about_both_organisations_is_readable_with_either_key(
 def test_an_unknown_opinion_is_404_json(cast: Cast, key_a: NewKey) -> None:
     story = publish(cast, [cast.ward_a])
     assert_json_error(call(key_a, f"opinions/{story + 1000}"), 404)
+
+
+@pytest.mark.parametrize(
+    "path", ["opinions/-1", "opinions/abc/tags", "responses/1.5", "opinions/", "no-such-thing"]
+)
+def test_an_address_the_api_does_not_have_is_a_json_404(key_a: NewKey, path: str) -> None:
+    # Found by tests/fuzz: an id that is not a whole number met the HTML "page not found".
+    assert_json_error(call(key_a, path), 404)
+    root = ElementTree.fromstring(call(key_a, path, {"format": "xml"}).content)
+    assert root.tag == "Error" and root.findtext("status") == "404"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "opinions?tag=%00",
+        "opinions?nacs=AW1%00",
+        "opinions?dateofpublicationorder=%00",
+        "healthservices?name=ward%00",
+        "healthservices?type=%00",
+        "healthservices/%00",
+        "healthservices/AW1%00",
+        "responses?skip=0&%00=1",
+    ],
+)
+def test_a_nul_character_in_a_parameter_is_a_400_not_a_500(key_a: NewKey, path: str) -> None:
+    # Found by tests/fuzz: PostgreSQL cannot take NUL in a text parameter, so a filter with
+    # %00 in it reached the database and failed there.
+    body = assert_json_error(call(key_a, path, raise_errors=False), 400)
+    assert "NUL" in body["message"]
 
 
 def test_a_submission_waiting_for_moderation_is_not_in_the_api(cast: Cast, key_a: NewKey) -> None:
