@@ -127,6 +127,36 @@ QUALITY_INPUTS: dict[str, str] = {
     "discuss then colon": repeated("discuss:"),
     "phone-like digits": repeated("07700 "),
     "redirect words": long_words("please", "contact", "pals", "complaints", "team"),
+    # Each redirect pattern is searched for only in a text with one of its words: these have
+    # every such word, inside longer ones, so every pattern reads the whole text and fails.
+    "redirect words, none a redirect": long_words(
+        "palsy",
+        "liaisons",
+        "complainted",
+        "contacts",
+        "touchy",
+        "reaching",
+        "calls",
+        "ringer",
+        "phoned",
+        "mailer",
+        "writer",
+        "speaker",
+        "talker",
+        "messages",
+        "discussion",
+        "opportunityx",
+        "detailsx",
+        "free toy",
+        "0x",
+        "@x",
+        "httpx",
+        "wwwx",
+    ),
+    # Likewise for the apology and thanks patterns.
+    "apology and thanks words, neither": long_words(
+        "sorryx", "apologue", "regretful", "thanked", "gratefully", "appreciative", "to hearx"
+    ),
     # Signatures, greetings, sentences.
     "sign-off words": repeated("regards, "),
     "greetings": repeated("Dear "),
@@ -201,22 +231,26 @@ def alert_run(words: str) -> Callable[[], object]:
 
 def report(analyser: str, runs: dict[str, Callable[[], object]], sizes: dict[str, int]) -> bool:
     print(f"\n{analyser}")
-    print(f"  {'input':<34} {'chars':>8} {'median ms':>10} {'max ms':>8} {'median CPU ms':>14}")
-    worst_median = 0.0
+    print(
+        f"  {'input':<34} {'chars':>8} {'median ms':>10} {'max ms':>8} {'median CPU ms':>14}"
+        f" {'< 50 ms':>8}"
+    )
+    worst_median = worst_max = 0.0
     worst_input = ""
     for name, run in runs.items():
         wall, cpu = time_ms(run)
         median = statistics.median(wall)
         if median > worst_median:
             worst_median, worst_input = median, name
+        worst_max = max(worst_max, max(wall))
         print(
             f"  {name:<34} {sizes[name]:>8,} {median:>10.1f} {max(wall):>8.1f} "
-            f"{statistics.median(cpu):>14.1f}"
+            f"{statistics.median(cpu):>14.1f} {'yes' if median < TARGET_MS else 'NO':>8}"
         )
     met = worst_median < TARGET_MS
     verdict = "meets" if met else "MISSES"
     print(
-        f"  slowest median: {worst_median:.1f} ms ({worst_input}); "
+        f"  slowest median: {worst_median:.1f} ms ({worst_input}), slowest run {worst_max:.1f} ms; "
         f"target under {TARGET_MS:.0f} ms: {verdict}"
     )
     return met

@@ -285,13 +285,10 @@ _DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 def _is_calendar_date(match: re.Match[str]) -> bool:
     """Whether the matched day and month exist (the year is taken as written)."""
-    groups = match.groupdict()
-    day = next(groups[name] for name in ("d1", "d2", "d3", "d4") if groups[name])
-    month_number = groups["m1"] or groups["m2"]
-    if month_number:
-        month = int(month_number)
-    else:
-        month = _MONTHS[(groups["mn3"] or groups["mn4"]).lower()[:3]]
+    d1, d2, d3, d4, m1, m2, mn3, mn4 = match.group("d1", "d2", "d3", "d4", "m1", "m2", "mn3", "mn4")
+    day = d1 or d2 or d3 or d4
+    month_number = m1 or m2
+    month = int(month_number) if month_number else _MONTHS[(mn3 or mn4).lower()[:3]]
     return 1 <= month <= 12 and 1 <= int(day) <= _DAYS_IN_MONTH[month - 1]
 
 
@@ -309,16 +306,18 @@ def _dates_of_birth(text: str) -> Iterator[tuple[int, int]]:
         return
     dates = list(_DATE.finditer(text))
     starts = [date.start() for date in dates]
+    # Whether each date is a calendar date, worked out once although several cues see it.
+    real: list[bool | None] = [None] * len(dates)
     for cue_end in cues:
         # A date that is not a calendar date (31/02/1956) is passed over for the next.
         for index in range(bisect.bisect_left(starts, cue_end), len(dates)):
-            date = dates[index]
-            if date.start() - cue_end > _DOB_CUE_REACH or _SENTENCE_BREAK.search(
-                text[cue_end : date.start()]
-            ):
+            start = starts[index]
+            if start - cue_end > _DOB_CUE_REACH or _SENTENCE_BREAK.search(text[cue_end:start]):
                 break
-            if _is_calendar_date(date):
-                yield date.span()
+            if real[index] is None:
+                real[index] = _is_calendar_date(dates[index])
+            if real[index]:
+                yield dates[index].span()
                 break
 
 
@@ -356,30 +355,54 @@ def _url_end(url: str) -> int:
 # --- Scanning ------------------------------------------------------------------------------
 
 
-def _finding(kind: Kind, text: str, start: int, end: int) -> Finding:
-    return Finding(kind, start, end, text[start:end], REPLACEMENTS[kind])
+# Characters every match of a rule must contain. Looking for them is one quick pass, and a
+# text without them (most of an ordinary story's length, or a crafted one) skips that rule's
+# slower pattern: every date has a two-digit year or more, every NHS number three digits in a
+# row, every phone number and postcode a digit, every address an "@".
+_DIGIT = re.compile(r"[0-9]")
+_TWO_DIGITS = re.compile(r"[0-9]{2}")
+_THREE_DIGITS = re.compile(r"[0-9]{3}")
 
 
-def _candidates(text: str) -> Iterator[Finding]:
-    """Every match of every rule, overlapping ones included."""
+def _candidates(text: str) -> list[tuple[int, int, int, Kind]]:
+    """Every match of every rule, overlapping ones included, as (start, end, rank, kind).
+
+    ``rank`` is the kind's specificity. Tuples rather than findings: a text can have
+    thousands of candidates, and only the ones kept become :class:`Finding` objects.
+    """
+    found: list[tuple[int, int, int, Kind]] = []
+    add = found.append
+    rank = _SPECIFICITY[Kind.NAME]
     for match in _NAME.finditer(text):
-        yield _finding(Kind.NAME, text, match.start(), match.end())
-    for match in _NHS_NUMBER.finditer(text):
-        if is_valid_nhs_number(match.group()):
-            yield _finding(Kind.NHS_NUMBER, text, match.start(), match.end())
-    for match in _PHONE.finditer(text):
-        yield _finding(Kind.PHONE, text, match.start(), match.end())
-    for start, end in _emails(text):
-        yield _finding(Kind.EMAIL, text, start, end)
-    for match in _POSTCODE.finditer(text):
-        if _is_postcode(match):
-            yield _finding(Kind.POSTCODE, text, match.start(), match.end())
-    for start, end in _dates_of_birth(text):
-        yield _finding(Kind.DATE_OF_BIRTH, text, start, end)
+        add((*match.span(), rank, Kind.NAME))
+    if _DIGIT.search(text):
+        if _THREE_DIGITS.search(text):
+            rank = _SPECIFICITY[Kind.NHS_NUMBER]
+            for match in _NHS_NUMBER.finditer(text):
+                if is_valid_nhs_number(match.group()):
+                    add((*match.span(), rank, Kind.NHS_NUMBER))
+        rank = _SPECIFICITY[Kind.PHONE]
+        for match in _PHONE.finditer(text):
+            add((*match.span(), rank, Kind.PHONE))
+        rank = _SPECIFICITY[Kind.POSTCODE]
+        for match in _POSTCODE.finditer(text):
+            if _is_postcode(match):
+                add((*match.span(), rank, Kind.POSTCODE))
+        if _TWO_DIGITS.search(text):
+            rank = _SPECIFICITY[Kind.DATE_OF_BIRTH]
+            # Two cues can find the same date: it is one candidate.
+            for start, end in dict.fromkeys(_dates_of_birth(text)):
+                add((start, end, rank, Kind.DATE_OF_BIRTH))
+    if "@" in text:
+        rank = _SPECIFICITY[Kind.EMAIL]
+        for start, end in _emails(text):
+            add((start, end, rank, Kind.EMAIL))
+    rank = _SPECIFICITY[Kind.URL]
     for match in _URL.finditer(text):
         end = match.start() + _url_end(match.group())
         if end > match.start():
-            yield _finding(Kind.URL, text, match.start(), end)
+            add((match.start(), end, rank, Kind.URL))
+    return found
 
 
 def find_personal_details(text: str) -> list[Finding]:
@@ -388,20 +411,36 @@ def find_personal_details(text: str) -> list[Finding]:
     Where two findings overlap, the longer one is kept (it hides more); between equally long
     ones the more specific kind wins, e.g. an email over a link, an NHS number over a phone.
     """
-    ranked = sorted(
-        set(_candidates(text)),
-        key=lambda f: (f.start - f.end, _SPECIFICITY[f.kind], f.start),
-    )
-    # One mark per character already kept. Each rule's matches do not overlap one another,
-    # so looking at and marking every candidate's characters is linear in the text, where
-    # comparing each candidate with every finding kept before it was quadratic.
+    candidates = _candidates(text)
+    # Each rule's matches do not overlap one another, and usually no two rules' do either:
+    # then every candidate is kept, and there is nothing to rank.
+    candidates.sort()
+    reached = 0
+    for start, end, _, _ in candidates:
+        if start < reached:
+            break
+        reached = end
+    else:
+        return [
+            Finding(kind, start, end, text[start:end], REPLACEMENTS[kind])
+            for start, end, _, kind in candidates
+        ]
+    candidates.sort(key=lambda c: (c[0] - c[1], c[2], c[0]))
+    # One mark per character already kept. Looking at and marking every candidate's
+    # characters is linear in the text, where comparing each candidate with every finding
+    # kept before it was quadratic.
     taken = bytearray(len(text))
-    kept: list[Finding] = []
-    for finding in ranked:
-        if taken.find(1, finding.start, finding.end) == -1:
-            taken[finding.start : finding.end] = b"\x01" * (finding.end - finding.start)
-            kept.append(finding)
-    return sorted(kept, key=lambda f: f.start)
+    kept: list[tuple[int, int, int, Kind]] = []
+    for candidate in candidates:
+        start, end = candidate[0], candidate[1]
+        if taken.find(1, start, end) == -1:
+            taken[start:end] = b"\x01" * (end - start)
+            kept.append(candidate)
+    kept.sort()
+    return [
+        Finding(kind, start, end, text[start:end], REPLACEMENTS[kind])
+        for start, end, _, kind in kept
+    ]
 
 
 # --- Applying and showing findings ---------------------------------------------------------

@@ -40,6 +40,7 @@ from __future__ import annotations
 import bisect
 import functools
 import html
+import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -220,6 +221,10 @@ _THANKS = re.compile(
     re.IGNORECASE,
 )
 
+# Words one of which every match of _APOLOGY (of _THANKS) contains, in ``_folded`` text.
+_APOLOGY_WORDS = ("sorry", "apolog", "regret")
+_THANKS_WORDS = ("thank", "grateful", "appreciat", "to hear", "to read")
+
 _PHONE = re.compile(r"(?<![\w])(?:\+44\s?\(?0?\)?|\(?0)\d(?:[\s\-()]?\d){8,10}(?!\w)")
 # Something like an email address: a run of [\w.+-] holding at least one word character, then
 # "@" and a dotted domain. TRICKY: only searched for, never located. Written as "\b[\w.+-]+@"
@@ -280,6 +285,80 @@ _REDIRECTS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     )
 )
 
+
+# For each of ``_REDIRECTS``, in order: words (lower case) one of which every text it matches
+# contains, as ``_folded`` writes it. TRICKY: the patterns are searched for only in texts that
+# have one of their words. Searching for all twenty-odd of them read a 100 KB text that many
+# times (and again per sentence and per clause), where looking for a word is a quick pass;
+# a text with none of a pattern's words cannot match it, so the answers are the same.
+_REDIRECT_WORDS: tuple[tuple[str, ...], ...] = (
+    ("pals",),
+    ("liaison",),
+    ("complaint",),
+    ("complaint",),
+    ("complaint",),
+    ("experience",),
+    ("contact",),
+    ("touch",),
+    ("reach",),
+    ("call", "ring", "phone", "mail", "write", "speak", "talk", "contact", "message"),
+    ("call", "ring", "phone", "mail", "contact", "message"),
+    ("call", "ring", "phone", "mail", "contact", "message"),
+    ("speak", "talk"),
+    ("talk",),
+    ("discuss",),
+    ("opportunity",),
+    ("details",),
+    ("free to",),
+    ("0", "+44"),  # a phone number starts with "+44" or has a "0" after its first digit
+    ("@",),
+    ("http", "www"),
+)
+_GATED_REDIRECTS = tuple(
+    (pattern, target, words)
+    for (pattern, target), words in zip(_REDIRECTS, _REDIRECT_WORDS, strict=True)
+)
+_ALL_REDIRECT_WORDS = frozenset(word for words in _REDIRECT_WORDS for word in words)
+# Any of those words: most sentences have none, and are done with in one quick search.
+_REDIRECT_WORD = re.compile("|".join(re.escape(word) for word in sorted(_ALL_REDIRECT_WORDS)))
+
+
+@functools.lru_cache(maxsize=16)
+def _folded(text: str) -> str:
+    """``text`` in lower case such that a letter the patterns match (case-insensitively) is
+    that ASCII letter: "ſ" for "s", dotless "ı" and dotted "İ" for "i", the Kelvin sign for "k"
+    (which ``lower`` already gives)."""
+    return text.replace("İ", "i").lower().replace("ſ", "s").replace("ı", "i")
+
+
+def _has_any(text: str, words: tuple[str, ...]) -> bool:
+    """Whether ``_folded(text)`` has any of ``words`` (a quick test before a slow pattern)."""
+    folded = _folded(text)
+    return any(word in folded for word in words)
+
+
+def _says(text: str, pattern: re.Pattern[str], words: tuple[str, ...]) -> bool:
+    """``pattern.search(text)``, skipped when ``text`` has none of the words every match has."""
+    return _has_any(text, words) and pattern.search(text) is not None
+
+
+def _redirect_target_set(text: str, *, first_only: bool = False) -> set[str]:
+    """The targets of ``_REDIRECTS`` that ``text`` matches (only the first found if asked)."""
+    folded = _folded(text)
+    found: set[str] = set()
+    if _REDIRECT_WORD.search(folded) is None:
+        return found
+    present = {word for word in _ALL_REDIRECT_WORDS if word in folded}
+    for pattern, target, words in _GATED_REDIRECTS:
+        if target in found or present.isdisjoint(words):
+            continue
+        if pattern.search(text):
+            found.add(target)
+            if first_only:
+                break
+    return found
+
+
 _SIGN_OFF = re.compile(
     r"^\s*(?:(?:with\s+)?(?:kind(?:est)?|best|warm(?:est)?|many)\s+(?:regards|wishes|thanks)"
     r"|regards|best|cheers|thanks|thank you|yours(?:\s+(?:sincerely|faithfully|truly))?|sincerely"
@@ -306,8 +385,10 @@ _SIGN_OFF_NAME = re.compile(
 _FORMAL_SIGN_OFF_NAME = re.compile(
     r"(?i:\b(?:regards|wishes|sincerely|faithfully))[\s,.:\-–—]+" rf"(?:{_TITLE}\s+)?({_NAME})"
 )
+_FORMAL_SIGN_OFF_WORDS = ("regards", "wishes", "sincerely", "faithfully")  # in _folded text
 # "My name is Jane", "I'm Jane, the ward manager".
 _INTRODUCTION = re.compile(rf"\b(?:[Mm]y name is|I am|I'm)\s+({_NAME})\b")
+_INTRODUCTION_WORDS = ("y name is", "I am", "I'm")  # as written: the pattern minds case
 _ROLE_LINE = re.compile(
     r"^\s*(?:[A-Z][\w&'\-]*|of|and|for|the|&)(?:\s+(?:[A-Z][\w&'\-]*|of|and|for|the|&)){0,7}\s*$"
 )
@@ -360,12 +441,17 @@ def _plain(text: str) -> str:
     text = text or ""
     text = _without_scripts(text)
     text = re.sub(r"(?i)<br\s*/?>|</(?:p|div|li|h[1-6]|tr|blockquote)\s*>", "\n", text)
-    text = _TAG.sub(lambda tag: " " if tag.group("closed") else tag.group(), text)
+    # An unclosed tag or link is left as it is: with no ">" (no "](" and ")" after it) in the
+    # text, nothing would change, and a long text of "<" or "[a]" is not read again.
+    if ">" in text:
+        text = _TAG.sub(lambda tag: " " if tag.group("closed") else tag.group(), text)
     text = html.unescape(text)
     text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u00a0", " ")
-    text = _LINK.sub(
-        lambda link: link.group("text") if link.group("closed") else link.group(), text
-    )
+    opening = text.find("](")
+    if opening != -1 and text.find(")", opening) != -1:
+        text = _LINK.sub(
+            lambda link: link.group("text") if link.group("closed") else link.group(), text
+        )
     text = re.sub(r"(?m)^\s{0,3}(?:#{1,6}\s*|>\s?|[-*+]\s+|\d+[.)]\s+)", "", text)
     text = re.sub(r"[*_`~]+", "", text)
     return text
@@ -377,8 +463,13 @@ def _segments(plain: str) -> list[str]:
     return [part.strip() for part in parts if part and part.strip()]
 
 
-def _words(text: str) -> list[str]:
-    return re.findall(r"[\w']+(?:[&\-][\w']+)*", text)
+_WORD = re.compile(r"[\w']+(?:[&\-][\w']+)*")
+
+
+def _word_count(text: str, up_to: int) -> int:
+    """How many words ``text`` has, counting no further than ``up_to``: the checks only ask
+    whether a text is shorter than a few words, and a long text has thousands."""
+    return sum(1 for _ in itertools.islice(_WORD.finditer(text), up_to))
 
 
 # ``_plain`` and ``_tokens`` remember their last answers while one check runs: it reads the
@@ -424,8 +515,13 @@ _STOP_STEMS = frozenset(_stem(word) for word in _STOP_WORDS)
 _FILLER_STEMS = frozenset(_stem(word) for word in _FILLER_WORDS)
 
 
+_LETTER = re.compile(r"[a-z]")
+
+
+# Remembered like ``_stem``: a long reply repeats its words, and this is asked of every one.
+@functools.lru_cache(maxsize=8192)
 def _is_meaningful(token: str) -> bool:
-    if token in _STOP_WORDS or token in _FILLER_WORDS or not re.search(r"[a-z]", token):
+    if token in _STOP_WORDS or token in _FILLER_WORDS or not _LETTER.search(token):
         return False
     if len(token) < 2:
         return False
@@ -453,7 +549,7 @@ def _split_signature(segments: list[str], responder_name: str) -> tuple[list[str
     end = len(segments)
     while end > 0:
         segment = segments[end - 1]
-        if len(_words(segment)) > _SIGNATURE_MAX_WORDS:
+        if _word_count(segment, _SIGNATURE_MAX_WORDS + 1) > _SIGNATURE_MAX_WORDS:
             break
         tokens = set(_tokens(segment))
         if not (
@@ -479,8 +575,9 @@ def _clauses(segment: str) -> list[str]:
     return [part.strip() for part in parts if part and part.strip()]
 
 
-def _redirect_targets(text: str) -> list[str]:
-    return [target for pattern, target in _REDIRECTS if pattern.search(text)]
+def _redirects(text: str) -> bool:
+    """Whether ``text`` points the author elsewhere (any of ``_REDIRECTS``)."""
+    return bool(_redirect_target_set(text, first_only=True))
 
 
 def _is_name_line(segment: str) -> bool:
@@ -508,8 +605,8 @@ def _signed_by_a_person(plain: str, signature: list[str], responder_name: str) -
         match.group(1).lower() not in _NOT_A_NAME
         for pattern, text in (
             (_SIGN_OFF_NAME, closing),
-            (_FORMAL_SIGN_OFF_NAME, plain),
-            (_INTRODUCTION, plain),
+            (_FORMAL_SIGN_OFF_NAME, plain if _has_any(plain, _FORMAL_SIGN_OFF_WORDS) else ""),
+            (_INTRODUCTION, plain if any(w in plain for w in _INTRODUCTION_WORDS) else ""),
         )
         for match in pattern.finditer(text)
     )
@@ -603,7 +700,7 @@ def _similarity(text: str, others: Iterable[str]) -> float:
 # --- Messages --------------------------------------------------------------------------------
 
 
-def _only_redirects_message(targets: list[str]) -> str:
+def _only_redirects_message(targets: set[str]) -> str:
     if "pals" in targets:
         return (
             "Your reply only points the author to PALS. Say what you will do about what they "
@@ -662,6 +759,7 @@ def assess_response(
     finally:
         _plain.cache_clear()
         _tokens.cache_clear()
+        _folded.cache_clear()
 
 
 def _assess(
@@ -678,13 +776,16 @@ def _assess(
     found: dict[str, str] = {}
 
     # only_redirects: what is left once redirecting clauses and courtesies are taken away.
-    targets = _redirect_targets(plain)
+    targets = _redirect_target_set(plain)
     if targets:
         kept = [
             clause
             for segment in body_segments
-            for clause in (_clauses(segment) if _redirect_targets(segment) else [segment])
-            if not _redirect_targets(clause)
+            for clause in (
+                [clause for clause in _clauses(segment) if not _redirects(clause)]
+                if _redirects(segment)
+                else [segment]
+            )
         ]
         substance = _meaningful_stems("\n".join(kept), exclude=names)
         points = len(substance) + sum(1 for stem in substance if stem in story_stems)
@@ -708,13 +809,13 @@ def _assess(
         found["ignores_story"] = _ignores_story_message(story)
 
     # no_apology / no_thanks
-    if story.is_critical and not _APOLOGY.search(plain):
+    if story.is_critical and not _says(plain, _APOLOGY, _APOLOGY_WORDS):
         found["no_apology"] = (
             "The author raised concerns, but your reply doesn't say sorry. A sincere apology "
             "for what went wrong is not an admission of liability, and it shows you have "
             "listened."
         )
-    if story.is_positive and not _THANKS.search(plain):
+    if story.is_positive and not _says(plain, _THANKS, _THANKS_WORDS):
         found["no_thanks"] = (
             "The author took the time to say something kind, but your reply doesn't thank "
             "them. Thank them, and say who you will pass their words on to."
@@ -725,7 +826,7 @@ def _assess(
         found["no_named_person"] = _no_named_person_message(responder_name)
 
     # too_short
-    word_count = len(_words(plain))
+    word_count = _word_count(plain, MIN_WORDS)
     if word_count < MIN_WORDS:
         found["too_short"] = _too_short_message(word_count)
 

@@ -135,3 +135,42 @@ def test_alert_words_are_matched_in_linear_time() -> None:
         text=repeated("a"),
     )
     assert finishes(lambda: scope.matches(story)) is False
+
+
+def test_a_long_reply_of_phone_like_digits_gets_the_same_advice_as_before() -> None:
+    # 100 KB of phone-like digits used to cost every redirect pattern a pass over the whole
+    # reply and each of its sentences and clauses; benchmarks/analysers.py times it. Here:
+    # the prefilters that made it fast must not change what the responder is told.
+    text = ("07700 " * (100_000 // 6 + 1))[:100_000]
+    story = quality.StoryFacts(
+        title="A long wait", body=text, service_names=[], is_positive=False, is_critical=True
+    )
+    assessment = quality.assess_response(
+        text, story, responder_name="Jane Smith", recent_responses=[]
+    )
+    assert [item.code for item in assessment.advice] == [
+        "only_redirects",
+        "ignores_story",
+        "no_apology",
+        "no_named_person",
+    ]
+
+
+def test_redirects_written_with_look_alike_letters_are_still_found() -> None:
+    # The redirect patterns ignore case, so "PALſ" (long s) and "complaınts" (dotless i) are
+    # PALS and the complaints team: looking for their words first must not miss them.
+    story = quality.StoryFacts(
+        title="A long wait",
+        body="I waited for hours.",
+        service_names=[],
+        is_positive=False,
+        is_critical=False,
+    )
+    for reply, message_names in (
+        ("Please contact PALſ. Best wishes, Jane Smith", "PALS"),
+        ("Our complaınts team can help. Best wishes, Jane Smith", "complaints team"),
+    ):
+        advice = quality.assess_response(
+            reply, story, responder_name="Jane Smith", recent_responses=[]
+        ).advice
+        assert advice[0].code == "only_redirects" and message_names in advice[0].message
