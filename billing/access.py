@@ -162,6 +162,8 @@ WRITES_ALLOWED_WHEN_READ_ONLY = (
     "/accounts/login/",
     "/accounts/logout/",
     "/accounts/password/",
+    # Ending one's own sessions is a security action, never held back for an unpaid bill.
+    "/accounts/sessions/",
     "/billing/",
     "/reports/pdf/",  # making a report's PDF changes nothing
 )

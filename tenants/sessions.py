@@ -21,6 +21,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from tenants.accounts import signed_in_sessions
 from tenants.audit.recording import record_audit
 
 # Session keys: when this session signed in, and when it was last used (epoch seconds).
@@ -33,6 +34,7 @@ ACTIVITY_RESOLUTION_SECONDS = 60
 def clear_expired_sessions() -> dict[str, object]:
     """Delete expired sessions in the active schema; say which schema and how many."""
     deleted, _ = Session.objects.filter(expire_date__lt=timezone.now()).delete()
+    signed_in_sessions.forget_ended()
     return {"schema": connection.schema_name, "deleted": deleted}
 
 
@@ -92,6 +94,7 @@ def sign_out_expired(request: HttpRequest, reason: str) -> None:
     user = request.user
     summary = reason.removeprefix("You were ").rstrip(".")
     with transaction.atomic():
+        signed_in_sessions.forget(request)
         request.session.flush()
         record_audit(
             "auth.session_expired",
@@ -126,8 +129,11 @@ class SessionTimeoutMiddleware:
                     now - last_active >= ACTIVITY_RESOLUTION_SECONDS
                 ):
                     request.session[LAST_ACTIVE_AT] = now
+                    signed_in_sessions.touch(request)
         response = self.get_response(request)
         # Just signed in (or a session from before these stamps): the clocks start now.
         if request.user.is_authenticated and SIGNED_IN_AT not in request.session:
             start_clocks(request.session)
+        # The second step of signing in, or a password change, gave the session a new key.
+        signed_in_sessions.follow_key(request)
         return response

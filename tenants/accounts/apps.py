@@ -7,3 +7,7 @@ class AccountsConfig(AppConfig):
     name = "tenants.accounts"
     label = "accounts"
     verbose_name = "Staff accounts"
+
+    def ready(self) -> None:
+        # Sign-in and sign-out signals note each signed-in session.
+        from tenants.accounts import signed_in_sessions  # noqa: F401

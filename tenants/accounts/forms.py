@@ -100,6 +100,41 @@ class SecondFactorCodeForm(forms.Form):
     )
 
 
+class CurrentPasswordForm(forms.Form):
+    """Re-entering one's password before a change that affects signing in (ASVS 7.5.1).
+    Wrong passwords count towards the same limit as signing in."""
+
+    password = forms.CharField(
+        label="Your current password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data.get("password") or ""
+        per_account, _ = ratelimit.login_limits()
+        if ratelimit.is_limited(per_account, self.user.email):
+            raise ValidationError(
+                "Too many wrong passwords. Wait %(minutes)s minutes and try again.",
+                code=RATE_LIMITED,
+                params={"minutes": per_account.window_seconds // 60},
+            )
+        if not self.user.check_password(password):
+            ratelimit.hit(per_account, self.user.email)
+            raise ValidationError("That is not your current password.", code="wrong_password")
+        return password
+
+
+class ReplaceSecondFactorForm(CurrentPasswordForm, SecondFactorCodeForm):
+    """Replacing an authenticator app: the password, and a code from the new app."""
+
+    field_order = ["password", "code"]
+
+
 class SecondFactorRequirementForm(forms.Form):
     required = forms.BooleanField(
         label="Require a second factor for all staff, not only administrators", required=False

@@ -86,3 +86,22 @@ class User(AbstractBaseUser, PermissionsMixin):
     def has_role(self, role: Role | str) -> bool:
         """Whether this account may act as `role` (administrators may do what responders do)."""
         return self.is_active and ROLE_RANK[Role(self.role)] >= ROLE_RANK[Role(role)]
+
+
+class SignedInSession(models.Model):
+    """One signed-in session of an account, so the person can see and end it
+    (tenants/accounts/signed_in_sessions.py). Lives in the account's schema, beside the
+    session itself; the key is never shown, only this row's id."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="signed_in_sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    signed_in_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.user} since {self.signed_in_at:%Y-%m-%d %H:%M}"

@@ -22,6 +22,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tenants import ratelimit
 from tenants.accounts.models import Role, User
+from tenants.accounts.signed_in_sessions import end_sessions
 from tenants.audit.recording import record_audit
 from tenants.models import Organisation
 
@@ -81,8 +82,8 @@ def confirm_authenticator(
     user: User, code: str, *, request: HttpRequest | None = None
 ) -> tuple[TOTPDevice, list[str]] | None:
     """Confirm the pending key with a code from the app. It replaces any earlier app and
-    recovery codes; returns the device and the new recovery codes, or None if the code is
-    wrong."""
+    recovery codes, and ends the person's other sessions (all but the one of `request`);
+    returns the device and the new recovery codes, or None if the code is wrong."""
     with transaction.atomic():
         device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
         if device is None:
@@ -96,12 +97,14 @@ def confirm_authenticator(
         device.confirmed = True
         device.save(update_fields=["confirmed"])
         codes = _new_recovery_codes(user)
+        ended = end_sessions(user, keep=request)
+        action = "Replaced their authenticator app" if replacing else "Set up a second factor"
         record_audit(
             "auth.second_factor_enrolled",
             actor=user,
             target=user,
-            summary=("Replaced their authenticator app" if replacing else "Set up a second factor"),
-            detail={"replaced": replacing, "recovery_codes": len(codes)},
+            summary=f"{action}; {_sessions_ended(ended)}",
+            detail={"replaced": replacing, "recovery_codes": len(codes), "sessions_ended": ended},
             request=request,
         )
     return device, codes
@@ -146,55 +149,68 @@ def verify_second_factor(user: User, code: str, *, request: HttpRequest) -> Veri
 
 
 def regenerate_recovery_codes(user: User, *, request: HttpRequest | None = None) -> list[str]:
-    """New recovery codes; the old ones stop working."""
+    """New recovery codes; the old ones stop working, and so do the person's other sessions."""
     with transaction.atomic():
         if not has_second_factor(user):
             raise SecondFactorError("Set up an authenticator app first.")
         codes = _new_recovery_codes(user)
+        ended = end_sessions(user, keep=request)
         record_audit(
             "auth.recovery_codes_regenerated",
             actor=user,
             target=user,
-            summary="Made new recovery codes",
+            summary=f"Made new recovery codes; {_sessions_ended(ended)}",
+            detail={"sessions_ended": ended},
             request=request,
         )
     return codes
+
+
+def check_removable(user: User, organisation: Organisation | None) -> None:
+    """Raise SecondFactorError where `user` may not go without a second factor."""
+    if is_second_factor_required(user, organisation):
+        raise SecondFactorError(
+            "Your account needs a second factor. You can replace your authenticator app, "
+            "but not remove it."
+        )
 
 
 def remove_second_factor(
     user: User, *, organisation: Organisation | None, request: HttpRequest | None = None
 ) -> None:
     """Remove one's own app and recovery codes, where a second factor is optional."""
-    if is_second_factor_required(user, organisation):
-        raise SecondFactorError(
-            "Your account needs a second factor. You can replace your authenticator app, "
-            "but not remove it."
-        )
+    check_removable(user, organisation)
     with transaction.atomic():
         _delete_devices(user)
+        ended = end_sessions(user, keep=request)
         record_audit(
             "auth.second_factor_removed",
             actor=user,
             target=user,
-            summary="Removed their second factor",
+            summary=f"Removed their second factor; {_sessions_ended(ended)}",
+            detail={"sessions_ended": ended},
             request=request,
         )
 
 
 def reset_second_factor(member: User, *, actor: User, request: HttpRequest | None = None) -> None:
     """An administrator clears a colleague's devices (a lost phone); they set up a new one
-    at their next sign-in."""
+    at their next sign-in. Every session of theirs ends now."""
     if member.pk == actor.pk:
         raise SecondFactorError("Replace your own authenticator app from your profile instead.")
     with transaction.atomic():
         member = User.objects.select_for_update().get(pk=member.pk)
         removed = _delete_devices(member)
+        ended = end_sessions(member)
         record_audit(
             "staff.second_factor_reset",
             actor=actor,
             target=member,
-            summary=f"Reset the second factor of {member.email}",
-            detail={"devices_removed": removed},
+            summary=(
+                f"Reset the second factor of {member.email}; signed them out of {ended} "
+                f"session{'s' if ended != 1 else ''}"
+            ),
+            detail={"devices_removed": removed, "sessions_ended": ended},
             request=request,
         )
 
@@ -228,6 +244,10 @@ def set_second_factor_requirement(
             request=request,
         )
     return organisation
+
+
+def _sessions_ended(count: int) -> str:
+    return f"signed out {count} other session{'s' if count != 1 else ''}"
 
 
 def _new_recovery_codes(user: User) -> list[str]:

@@ -21,11 +21,17 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from tenants.accounts.forms import SecondFactorCodeForm
+from tenants.accounts.forms import (
+    RATE_LIMITED,
+    CurrentPasswordForm,
+    ReplaceSecondFactorForm,
+    SecondFactorCodeForm,
+)
 from tenants.accounts.second_factor import (
     SecondFactorError,
     authenticator_for,
     base32_secret,
+    check_removable,
     confirm_authenticator,
     has_second_factor,
     is_second_factor_required,
@@ -127,7 +133,12 @@ def set_up(request: HttpRequest) -> HttpResponse:
         # Adding or replacing a device needs the one the account has now.
         return redirect(_with_next("second_factor:verify", request.get_full_path()))
     device = start_authenticator(user)
-    form = SecondFactorCodeForm(request.POST or None)
+    # Replacing the app asks for the password as well (ASVS 7.5.1).
+    form: SecondFactorCodeForm = (
+        ReplaceSecondFactorForm(request.POST or None, user=user)
+        if has_second_factor(user)
+        else SecondFactorCodeForm(request.POST or None)
+    )
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
@@ -162,8 +173,13 @@ def set_up(request: HttpRequest) -> HttpResponse:
     )
 
 
-@_signed_in
-def manage(request: HttpRequest) -> HttpResponse:
+def _manage_page(
+    request: HttpRequest,
+    *,
+    codes_form: CurrentPasswordForm | None = None,
+    remove_form: CurrentPasswordForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
     user = request.user
     return _page(
         request,
@@ -172,8 +188,16 @@ def manage(request: HttpRequest) -> HttpResponse:
             "device": authenticator_for(user),
             "codes_left": recovery_codes_left(user),
             "required": is_second_factor_required(user, _organisation(request)),
+            "codes_form": codes_form or CurrentPasswordForm(user=user, auto_id="codes_%s"),
+            "remove_form": remove_form or CurrentPasswordForm(user=user, auto_id="remove_%s"),
         },
+        status,
     )
+
+
+@_signed_in
+def manage(request: HttpRequest) -> HttpResponse:
+    return _manage_page(request)
 
 
 @require_POST
@@ -181,6 +205,9 @@ def manage(request: HttpRequest) -> HttpResponse:
 def new_recovery_codes(request: HttpRequest) -> HttpResponse:
     if not request.user.is_verified():
         return redirect(_with_next("second_factor:verify", reverse("second_factor:manage")))
+    form = CurrentPasswordForm(request.POST, user=request.user, auto_id="codes_%s")
+    if not form.is_valid():
+        return _manage_page(request, codes_form=form, status=_refusal_status(form))
     try:
         codes = regenerate_recovery_codes(request.user, request=request)
     except SecondFactorError as exc:
@@ -196,18 +223,22 @@ def remove(request: HttpRequest) -> HttpResponse:
     if has_second_factor(request.user) and not request.user.is_verified():
         return redirect(_with_next("second_factor:verify", reverse("second_factor:manage")))
     try:
+        check_removable(request.user, _organisation(request))
+    except SecondFactorError as exc:
+        messages.error(request, str(exc))
+        return _manage_page(request, status=403)
+    form = CurrentPasswordForm(request.POST, user=request.user, auto_id="remove_%s")
+    if not form.is_valid():
+        return _manage_page(request, remove_form=form, status=_refusal_status(form))
+    try:
         remove_second_factor(request.user, organisation=_organisation(request), request=request)
     except SecondFactorError as exc:
         messages.error(request, str(exc))
-        return _page(
-            request,
-            "second_factor_manage.html",
-            {
-                "device": authenticator_for(request.user),
-                "codes_left": recovery_codes_left(request.user),
-                "required": True,
-            },
-            status=403,
-        )
+        return _manage_page(request, status=403)
     messages.success(request, "Your second factor is removed.")
     return redirect("second_factor:manage")
+
+
+def _refusal_status(form: CurrentPasswordForm) -> int:
+    limited = any(e.code == RATE_LIMITED for e in form.errors.as_data().get("password", []))
+    return 429 if limited else 400

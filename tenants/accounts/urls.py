@@ -22,6 +22,7 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("profile/", views.profile, name="profile"),
+    path("sessions/", views.sessions, name="sessions"),
     path("password/change/", views.PasswordChangeView.as_view(), name="password_change"),
     path(
         "password/change/done/", views.PasswordChangeDoneView.as_view(), name="password_change_done"

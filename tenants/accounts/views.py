@@ -8,15 +8,26 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 
 from tenants.accounts.forms import (
     RATE_LIMITED,
+    CurrentPasswordForm,
     ProfileForm,
     RateLimitedLoginForm,
     RateLimitedPasswordResetForm,
+)
+from tenants.accounts.models import SignedInSession
+from tenants.accounts.signed_in_sessions import (
+    SessionError,
+    current_keys,
+    describe_browser,
+    end_sessions,
+    live_sessions,
+    sign_out_other_sessions,
+    sign_out_session,
 )
 from tenants.audit.recording import record_audit
 
@@ -66,10 +77,13 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     @transaction.atomic
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
+        # Every session of theirs ends (Django's session hash would refuse them anyway).
+        ended = end_sessions(form.user)
         record_audit(
             "auth.password_reset",
             actor=form.user,
             summary="Set a new password by email link",
+            detail={"sessions_ended": ended},
             request=self.request,
         )
         return response
@@ -86,10 +100,13 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     @transaction.atomic
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
+        # This session goes on (with a new key); every other one ends.
+        ended = end_sessions(self.request.user, keep=self.request)
         record_audit(
             "auth.password_changed",
             actor=self.request.user,
             summary="Changed their password",
+            detail={"sessions_ended": ended},
             request=self.request,
         )
         return response
@@ -117,3 +134,47 @@ def profile(request: HttpRequest) -> HttpResponse:
     return render(
         request, "accounts/profile.html", {"form": form}, status=400 if form.errors else 200
     )
+
+
+@login_required
+def sessions(request: HttpRequest) -> HttpResponse:
+    """Where one is signed in; end any other session, or all of them, with one's password."""
+    user = request.user
+    form = CurrentPasswordForm(request.POST or None, user=user)
+    status = 200
+    if request.method == "POST":
+        chosen = request.POST.get("session", "")
+        if chosen and not chosen.isdigit():
+            raise Http404("No such session.")
+        if form.is_valid():
+            try:
+                if chosen:
+                    sign_out_session(user, int(chosen), request=request)
+                    messages.success(request, "That session is signed out.")
+                else:
+                    ended = sign_out_other_sessions(user, request=request)
+                    messages.success(
+                        request,
+                        f"Signed out of {ended} other session{'s' if ended != 1 else ''}.",
+                    )
+            except SignedInSession.DoesNotExist as exc:
+                raise Http404("No such session.") from exc
+            except SessionError as exc:
+                form.add_error(None, str(exc))
+            else:
+                return redirect("accounts:sessions")
+        status = 429 if form.has_error("password", RATE_LIMITED) else 400
+    this_session = current_keys(request)
+    rows = [
+        {
+            "id": record.pk,
+            "is_this_one": record.session_key in this_session,
+            "browser": describe_browser(record.user_agent),
+            "ip_address": record.ip_address or "Unknown",
+            "signed_in_at": record.signed_in_at,
+            "last_seen_at": record.last_seen_at,
+        }
+        for record in live_sessions(user)
+    ]
+    rows.sort(key=lambda row: not row["is_this_one"])
+    return render(request, "accounts/sessions.html", {"form": form, "rows": rows}, status=status)

@@ -180,6 +180,9 @@ def test_unpaid_is_read_only_but_dashboards_stay_readable(cast: Cast, plans) -> 
     assert client.post("/accounts/profile/", {"full_name": "New"}).status_code == 403
     # Making a report's PDF writes nothing of the organisation's: not refused by billing.
     assert client.post("/reports/pdf/", {"kind": "nonsense"}).status_code == 400
+    # Ending one's own sessions is never held back by an unpaid bill (a wrong password: 400).
+    ended = client.post("/accounts/sessions/", {"password": "not-it"})
+    assert ended.status_code == 400
 
 
 def test_a_plan_without_a_feature_closes_its_pages(cast: Cast, plans) -> None:

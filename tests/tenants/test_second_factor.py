@@ -221,7 +221,9 @@ def test_the_code_step_is_rate_limited(cast: Cast, settings: object) -> None:
 
 
 def test_each_recovery_code_works_once(cast: Cast, admin_a_client: Client) -> None:
-    page = admin_a_client.post("/accounts/login/second-factor/recovery-codes/")
+    page = admin_a_client.post(
+        "/accounts/login/second-factor/recovery-codes/", {"password": PASSWORD}
+    )
     codes = CODE_PATTERN.findall(page.content.decode())
     assert len(codes) == 10 and len(set(codes)) == 10
 
@@ -247,9 +249,11 @@ def test_earlier_recovery_codes_stop_working_when_new_ones_are_made(
     cast: Cast, admin_a_client: Client
 ) -> None:
     old = CODE_PATTERN.findall(
-        admin_a_client.post("/accounts/login/second-factor/recovery-codes/").content.decode()
+        admin_a_client.post(
+            "/accounts/login/second-factor/recovery-codes/", {"password": PASSWORD}
+        ).content.decode()
     )
-    admin_a_client.post("/accounts/login/second-factor/recovery-codes/")
+    admin_a_client.post("/accounts/login/second-factor/recovery-codes/", {"password": PASSWORD})
     client = password_only(client_for(cast.org_a), cast.admin_a.email)
     assert client.post(VERIFY_URL, {"code": old[0]}).status_code == 400
 
@@ -316,7 +320,8 @@ def test_without_the_requirement_a_responder_may_set_one_up_and_is_then_asked_fo
     assert later.get("/").status_code == 200
 
     # Optional, so it may be removed; then the password alone is enough again.
-    assert later.post("/accounts/login/second-factor/remove/").status_code == 302
+    removed = later.post("/accounts/login/second-factor/remove/", {"password": PASSWORD})
+    assert removed.status_code == 302
     assert password_only(client_for(cast.org_a), cast.responder_a.email).get("/").status_code == 200
     with tenant_context(cast.org_a):
         assert AuditEvent.objects.filter(action="auth.second_factor_removed").count() == 1
