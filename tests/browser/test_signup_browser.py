@@ -99,7 +99,7 @@ def test_an_organisation_signs_itself_up_and_lands_in_its_ready_workspace(
     workspace = f"http://{SLUG}.{settings.BASE_DOMAIN}:{live_site.port}"
     expect(page).to_have_url(re.compile(rf"^{re.escape(workspace)}/accounts/login/"))
     # The first administrator sets up a second factor as part of signing in.
-    browser_sign_in(page, workspace, "robin@browser-signup.example")
+    browser_sign_in(page, workspace, "robin@browser-signup.example", PASSWORD)
     expect(page.get_by_role("heading", level=1)).to_have_text("Browser Sign-up Hospice")
     page_problems.assert_none()
 
