@@ -168,6 +168,31 @@ def test_the_pieces_are_there() -> None:
     assert "Secret" not in by_kind, "the base names Secrets; it never holds their values"
 
 
+def test_pods_may_reach_only_dns_the_database_the_broker_mail_and_https() -> None:
+    (policy,) = [r for r in base_resources() if r["kind"] == "NetworkPolicy"]
+    spec = policy["spec"]
+    assert set(spec["policyTypes"]) == {"Ingress", "Egress"}
+    assert spec["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "carevoice"}
+    ports = {(p["protocol"], p["port"]) for rule in spec["egress"] for p in rule["ports"]}
+    assert ports == {
+        ("UDP", 53),
+        ("TCP", 53),
+        ("TCP", 5432),
+        ("TCP", 6432),
+        ("TCP", 6379),
+        ("TCP", 587),
+        ("TCP", 465),
+        ("TCP", 443),
+    }
+    # Every pod the base runs is covered by it.
+    for resource in base_resources():
+        if pod_containers(resource):
+            labels = resource["spec"]["template"]["metadata"]["labels"]
+            assert labels["app.kubernetes.io/name"] == "carevoice", resource["metadata"]["name"]
+    (ingress,) = spec["ingress"]
+    assert [p["port"] for p in ingress["ports"]] == [8000]
+
+
 def test_every_pod_uses_the_settings_and_the_secret_reference() -> None:
     for resource in base_resources():
         for container in pod_containers(resource):
