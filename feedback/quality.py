@@ -225,64 +225,121 @@ _THANKS = re.compile(
 _APOLOGY_WORDS = ("sorry", "apolog", "regret")
 _THANKS_WORDS = ("thank", "grateful", "appreciat", "to hear", "to read")
 
-_PHONE = re.compile(r"(?<![\w])(?:\+44\s?\(?0?\)?|\(?0)\d(?:[\s\-()]?\d){8,10}(?!\w)")
-# Something like an email address: a run of [\w.+-] holding at least one word character, then
-# "@" and a dotted domain. TRICKY: only searched for, never located. Written as "\b[\w.+-]+@"
-# it was tried again from every word boundary in a long run like "a.a.a.a...", quadratic in
-# the run's length; starting only where a run starts finds an address in the same texts.
-_EMAIL = re.compile(r"(?<![\w.+-])[.+-]*+\w[\w.+-]*+@[\w-]+(?:\.[\w-]+)+\b")
-_URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
-
 # Ways of asking someone to make contact: "please call", "email us", "ring the ward".
 _ASK = r"(?:call|ring|phone|telephone|e-?mail|write to|speak to|talk to|contact|message)"
-_REACH = r"(?:call|ring|phone|telephone|e-?mail|contact|message)"
-_REDIRECTS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern, re.IGNORECASE), target)
-    for pattern, target in (
-        (r"\bpals\b", "pals"),
-        (r"\bpatient advice (?:and|&) liaison\b", "pals"),
-        (
-            r"\bcomplaints?\s+(?:team|department|dept|office|service|manager|procedure|process"
-            r"|line|policy)\b",
-            "complaints",
-        ),
-        (
-            r"\b(?:make|raise|log|lodge|submit|register)\s+a\s+(?:formal\s+)?complaint\b",
-            "complaints",
-        ),
-        (r"\bformal complaint\b", "complaints"),
-        (r"\bpatient experience (?:team|office|department|service)\b", "contact"),
-        (r"\bcontact\b", "contact"),
-        (r"\bget in touch\b", "contact"),
-        (r"\breach out\b", "contact"),
-        (
-            r"\b(?:please|do|feel free to|you can|you could|you may|you might like to"
-            r"|(?:you are|you're) (?:welcome|invited) to)\s+" + _ASK + r"\b",
-            "contact",
-        ),
-        (r"\b" + _REACH + r"\s+(?:us|me|him|her|them|on|at|our)\b", "contact"),
-        (
-            r"\b" + _REACH + r"\s+(?:the\s+)?(?:ward|team|department|office|unit|service|helpline"
-            r"|switchboard|number|clinic|secretary)\b",
-            "contact",
-        ),
-        (r"\b(?:speak|talk)\s+(?:to|with)\s+(?:us|me|someone|somebody|a member)\b", "contact"),
-        (r"\btalk (?:this|it|things) (?:through|over)\b", "contact"),
-        # "discuss" and, later on the same line, how. TRICKY: tried only from the first
-        # "discuss" of each line (the later ones see less of the line); from each of them,
-        # a line of repeated "discuss" took time quadratic in its length.
-        (
-            r"(?m)^(?>[^\n]*?\bdiscuss\b)[^\n]*?"
-            r"\b(?:further|in (?:more|further) detail|in person|with you)\b",
-            "contact",
-        ),
-        (r"\bopportunity to (?:discuss|talk|speak|meet)\b", "contact"),
-        (r"\bdetails (?:below|above)\b", "contact"),
-        (r"\bfree to (?:call|ring|contact|email|get in touch)\b", "contact"),
-        (_PHONE.pattern, "phone"),
-        (_EMAIL.pattern, "email"),
-        (_URL.pattern, "contact"),
+_REACH = ("call", "ring", "phone", "telephone", "email", "e-mail", "contact", "message")
+_EMAIL_DOMAIN = r"@[\w-]+(?:\.[\w-]+)+\b"
+
+
+def _openings(openings: tuple[str, ...], rest: str) -> tuple[re.Pattern[str], ...]:
+    """A pattern for each of ``openings`` not right after a word character, then ``rest``:
+    ``_openings(("pals",), r"\b")`` finds what r"\bpals\b" finds. Each starts with its fixed
+    text, which ``re`` looks for as quickly as ``str.find`` does."""
+    return tuple(
+        re.compile(re.escape(opening) + r"(?<!\w" + re.escape(opening) + ")" + rest)
+        for opening in openings
     )
+
+
+# What points the author elsewhere: for each target, patterns any of which finds it. They are
+# searched for in ``_folded`` text, where any letter that ``re.IGNORECASE`` takes for an ASCII
+# letter is that letter in lower case, so they are written in lower case and mind case.
+# TRICKY: written as r"\bpals\b" and searched for ignoring case, as they were, ``re`` tries a
+# pattern at every position of the text, and twenty-odd of them read a 100 KB text for longer
+# than the whole check may take. Starting with fixed text (``_openings``), each is found as
+# quickly as a word is, and a start that fails is tried no further than its next few letters.
+_REDIRECTS: tuple[tuple[tuple[re.Pattern[str], ...], str], ...] = (
+    (_openings(("pals",), r"\b"), "pals"),
+    (_openings(("patient advice ",), r"(?:and|&) liaison\b"), "pals"),
+    (
+        _openings(
+            ("complaint",),
+            r"s?\s+(?:team|department|dept|office|service|manager|procedure|process|line"
+            r"|policy)\b",
+        ),
+        "complaints",
+    ),
+    (
+        _openings(
+            ("make", "raise", "log", "lodge", "submit", "register"),
+            r"\s+a\s+(?:formal\s+)?complaint\b",
+        ),
+        "complaints",
+    ),
+    (_openings(("formal complaint",), r"\b"), "complaints"),
+    (
+        _openings(("patient experience ",), r"(?:team|office|department|service)\b"),
+        "contact",
+    ),
+    (_openings(("contact",), r"\b"), "contact"),
+    (_openings(("get in touch",), r"\b"), "contact"),
+    (_openings(("reach out",), r"\b"), "contact"),
+    (
+        _openings(
+            (
+                "please",
+                "do",
+                "feel free to",
+                "you can",
+                "you could",
+                "you may",
+                "you might like to",
+                "you are welcome to",
+                "you are invited to",
+                "you're welcome to",
+                "you're invited to",
+            ),
+            r"\s+" + _ASK + r"\b",
+        ),
+        "contact",
+    ),
+    (_openings(_REACH, r"\s+(?:us|me|him|her|them|on|at|our)\b"), "contact"),
+    (
+        _openings(
+            _REACH,
+            r"\s+(?:the\s+)?(?:ward|team|department|office|unit|service|helpline|switchboard"
+            r"|number|clinic|secretary)\b",
+        ),
+        "contact",
+    ),
+    (
+        _openings(("speak", "talk"), r"\s+(?:to|with)\s+(?:us|me|someone|somebody|a member)\b"),
+        "contact",
+    ),
+    (_openings(("talk ",), r"(?:this|it|things) (?:through|over)\b"), "contact"),
+    # "discuss" and, later on the same line, how. TRICKY: from each "discuss" the line is read
+    # only up to the next "discuss" (which is tried in its turn); read to the end of the line
+    # from each of them, a line of repeated "discuss" took time quadratic in its length. How
+    # after any "discuss" on a line is how after the last "discuss" before it.
+    (
+        _openings(
+            ("discuss",),
+            r"\b(?:(?!\bdiscuss\b)[^\n])*?"
+            r"\b(?:further|in (?:more|further) detail|in person|with you)\b",
+        ),
+        "contact",
+    ),
+    (_openings(("opportunity to ",), r"(?:discuss|talk|speak|meet)\b"), "contact"),
+    (_openings(("details ",), r"(?:below|above)\b"), "contact"),
+    (_openings(("free to ",), r"(?:call|ring|contact|email|get in touch)\b"), "contact"),
+    # A phone number: "+44", "(0" or "0", then its digits.
+    (
+        _openings(("+44",), r"\s?\(?0?\)?\d(?:[\s\-()]?\d){8,10}(?!\w)")
+        + _openings(("(0", "0"), r"\d(?:[\s\-()]?\d){8,10}(?!\w)"),
+        "phone",
+    ),
+    # Something like an email address: a word character, perhaps some of ".+-", "@" and a
+    # dotted domain; looked for from the "@" or from the first of the ".+-" after the word
+    # character. TRICKY: only searched for, never located. Tried from every position of a run
+    # like "a.a.a.a..." as far as the run goes, it took time quadratic in the run's length.
+    (
+        (
+            re.compile(r"@(?<=\w@)" + _EMAIL_DOMAIN[1:]),
+            re.compile(r"[.+-](?<=\w[.+-])[.+-]*+" + _EMAIL_DOMAIN),
+        ),
+        "email",
+    ),
+    (_openings(("http://", "https://", "www."), r"\S+"), "contact"),
 )
 
 
@@ -314,10 +371,13 @@ _REDIRECT_WORDS: tuple[tuple[str, ...], ...] = (
     ("@",),
     ("http", "www"),
 )
+# Each rule's patterns, also as one pattern: searching for that one is quicker in a short text
+# (a sentence or clause), searching for each of them in a long one.
 _GATED_REDIRECTS = tuple(
-    (pattern, target, words)
-    for (pattern, target), words in zip(_REDIRECTS, _REDIRECT_WORDS, strict=True)
+    (patterns, re.compile("|".join(f"(?:{p.pattern})" for p in patterns)), target, words)
+    for (patterns, target), words in zip(_REDIRECTS, _REDIRECT_WORDS, strict=True)
 )
+_SHORT_TEXT = 2_000  # characters
 _ALL_REDIRECT_WORDS = frozenset(word for words in _REDIRECT_WORDS for word in words)
 # Any of those words: most sentences have none, and are done with in one quick search.
 _REDIRECT_WORD = re.compile("|".join(re.escape(word) for word in sorted(_ALL_REDIRECT_WORDS)))
@@ -349,10 +409,11 @@ def _redirect_target_set(text: str, *, first_only: bool = False) -> set[str]:
     if _REDIRECT_WORD.search(folded) is None:
         return found
     present = {word for word in _ALL_REDIRECT_WORDS if word in folded}
-    for pattern, target, words in _GATED_REDIRECTS:
+    short = len(folded) <= _SHORT_TEXT
+    for patterns, combined, target, words in _GATED_REDIRECTS:
         if target in found or present.isdisjoint(words):
             continue
-        if pattern.search(text):
+        if combined.search(folded) if short else any(p.search(folded) for p in patterns):
             found.add(target)
             if first_only:
                 break

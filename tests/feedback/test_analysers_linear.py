@@ -174,3 +174,20 @@ def test_redirects_written_with_look_alike_letters_are_still_found() -> None:
             reply, story, responder_name="Jane Smith", recent_responses=[]
         ).advice
         assert advice[0].code == "only_redirects" and message_names in advice[0].message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [repeated("discuss ") + "further", "a" + repeated(".") + "@example.org"],
+    ids=["discuss many times, then how", "a run of dots, then an address"],
+)
+def test_a_redirect_after_a_long_run_of_near_misses_is_still_found(text: str) -> None:
+    story = quality.StoryFacts(
+        title="A long wait", body="I waited.", service_names=[], is_positive=False, is_critical=True
+    )
+    assessment = finishes(
+        lambda: quality.assess_response(
+            text, story, responder_name="Jane Smith", recent_responses=[]
+        )
+    )
+    assert assessment.advice[0].code == "only_redirects"

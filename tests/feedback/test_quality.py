@@ -538,3 +538,42 @@ def test_results_are_immutable() -> None:
     assessment = _assess(GOOD_ED_REPLY)
     with pytest.raises(dataclasses.FrozenInstanceError):
         assessment.score = 0  # type: ignore[misc]
+
+
+# Each way of pointing the author elsewhere, and a near miss that must not count as one.
+REDIRECT_FORMS = {
+    "pals": ("PALS can help with this.", "He has palsy."),
+    "patient advice and liaison": (
+        "The Patient Advice & Liaison service can help.",
+        "Patient advice is a liaison matter.",
+    ),
+    "complaints team": ("Our complaints  department can help.", "Our complaints were many."),
+    "make a complaint": ("You can lodge a formal complaint.", "You can lodge here."),
+    "contact": ("CONTACT the trust.", "Contacts were made."),
+    "get in touch": ("Get in touch.", "Getting in touches."),
+    "please call": ("You're welcome to write to the trust.", "You're welcome to stay."),
+    "ring us": ("Ring us today.", "Ringing bells today."),
+    "email the switchboard": ("E-mail the switchboard.", "E-mails from the switchboard."),
+    "talk with someone": ("Talk with someone.", "Talk without anyone."),
+    "talk it over": ("We can talk it over.", "We can talk it overall."),
+    "discuss further": ("We will discuss it, perhaps further.", "We will discuss it.\nFurther."),
+    "details below": ("See the details below.", "The details were below par."),
+    "phone number": ("Phone +44 (0)20 7946 0000.", "Room 0770."),
+    "email address": ("Write to jo.+@example.org today.", "Write to jo@localhost today."),
+    "link": ("See www.example.org today.", "See wwwexample today."),
+}
+
+
+@pytest.mark.parametrize("form", REDIRECT_FORMS.values(), ids=REDIRECT_FORMS.keys())
+def test_each_way_of_redirecting_is_found_and_its_near_miss_is_not(form: tuple[str, str]) -> None:
+    redirect, near_miss = form
+    assert "only_redirects" in _redirect_codes(redirect)
+    assert "only_redirects" not in _redirect_codes(near_miss)
+
+
+def _redirect_codes(reply: str) -> list[str]:
+    story = StoryFacts(
+        title="A wait", body="I waited.", service_names=[], is_positive=False, is_critical=False
+    )
+    result = assess_response(reply, story, responder_name="Jane Smith", recent_responses=[])
+    return [item.code for item in result.advice]
