@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 
 from feedback.hub.models import RejectionReason, ServiceListing
 from feedback.models import Service, Site, Tag
+from feedback.quality import MAX_REPLY_CHARACTERS
 from feedback.submissions import MAX_WORDS
 from feedback.taxonomy import DEFAULT_TAGS, tag_key
 from feedback.vocabulary import AgeGroup, AuthorRole, ChangeStatus, Criticality, Progress, TagGroup
@@ -248,7 +249,7 @@ class ResponseForm(forms.Form):
         label="Your response",
         help_text="Published under your name and job title. Markdown is allowed; HTML is shown "
         "as text.",
-        max_length=10000,
+        max_length=MAX_REPLY_CHARACTERS,
         error_messages={"required": "Write your response before publishing it."},
     )
     change_status = forms.ChoiceField(choices=ChangeStatus.choices, label="Has anything changed?")

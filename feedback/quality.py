@@ -43,7 +43,7 @@ import html
 import itertools
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 
 __all__ = [
@@ -86,6 +86,13 @@ LABELS: dict[str, str] = {
 
 MIN_WORDS = 15  # fewer words than this is too short
 MIN_SUBSTANCE = 10  # below this, a reply that redirects is only a redirect
+# The most the check reads: all of any response (the form, `check_draft` and imports refuse
+# longer ones) and all of any story (three answers of 12,000 characters and their headings).
+# TRICKY: a bound on the work, not on what real texts get: however long a text a caller
+# hands over, the check costs what a full-length response to a full-length story costs
+# (benchmarks/analysers.py), so no text can make it stall the page it runs in.
+MAX_REPLY_CHARACTERS = 10_000
+MAX_STORY_CHARACTERS = 40_000
 SEQUENCE_RATIO = 0.85  # difflib ratio at or above which two replies are near-identical
 SHINGLE_JACCARD = 0.7  # Jaccard similarity of word 3-shingles at or above which likewise
 _SIGNATURE_MAX_WORDS = 10  # a closing segment longer than this is not a signature
@@ -813,9 +820,13 @@ def assess_response(
     text: str, story: StoryFacts, *, responder_name: str, recent_responses: list[str]
 ) -> Assessment:
     """Score a draft response to ``story`` and advise the responder, most important first."""
+    story = replace(story, body=(story.body or "")[:MAX_STORY_CHARACTERS])
     try:
         return _assess(
-            text, story, responder_name=responder_name, recent_responses=recent_responses
+            (text or "")[:MAX_REPLY_CHARACTERS],
+            story,
+            responder_name=responder_name,
+            recent_responses=[recent[:MAX_REPLY_CHARACTERS] for recent in recent_responses],
         )
     finally:
         _plain.cache_clear()

@@ -27,7 +27,7 @@ from tenants.schemas import public_schema
 
 EDIT_WINDOW = timedelta(minutes=30)
 MAX_WORDS = 1000
-MAX_CHARACTERS = 10000
+MAX_CHARACTERS = quality.MAX_REPLY_CHARACTERS  # the quality check reads no more
 POSITIVE = {Criticality.NOT_CRITICAL, Criticality.MINIMALLY_CRITICAL}
 
 

@@ -109,11 +109,17 @@ def test_the_quality_check_takes_linear_time(text: str) -> None:
         is_positive=False,
         is_critical=True,
     )
-    assessment = finishes(
-        lambda: quality.assess_response(
-            text, story, responder_name="Jane Smith", recent_responses=[]
+    # TRICKY: `assess_response` reads no more than the longest response and story it can be
+    # given (MAX_REPLY_CHARACTERS, MAX_STORY_CHARACTERS), which would hide a quadratic pass
+    # here; the rules themselves (`_assess`) must stay linear on any length.
+    try:
+        assessment = finishes(
+            lambda: quality._assess(text, story, responder_name="Jane Smith", recent_responses=[])
         )
-    )
+    finally:
+        quality._plain.cache_clear()
+        quality._tokens.cache_clear()
+        quality._folded.cache_clear()
     assert 0 <= assessment.score <= 100
 
 
@@ -176,9 +182,15 @@ def test_redirects_written_with_look_alike_letters_are_still_found() -> None:
         assert advice[0].code == "only_redirects" and message_names in advice[0].message
 
 
+def _ending_with(run: str, end: str) -> str:
+    """As long a reply as the check reads, `run` repeated, with `end` as its last words."""
+    length = quality.MAX_REPLY_CHARACTERS - len(end)
+    return (run * (length // len(run) + 1))[:length] + end
+
+
 @pytest.mark.parametrize(
     "text",
-    [repeated("discuss ") + "further", "a" + repeated(".") + "@example.org"],
+    [_ending_with("discuss ", "discuss further"), _ending_with(".", "a.@example.org")],
     ids=["discuss many times, then how", "a run of dots, then an address"],
 )
 def test_a_redirect_after_a_long_run_of_near_misses_is_still_found(text: str) -> None:

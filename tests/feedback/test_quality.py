@@ -577,3 +577,41 @@ def _redirect_codes(reply: str) -> list[str]:
     )
     result = assess_response(reply, story, responder_name="Jane Smith", recent_responses=[])
     return [item.code for item in result.advice]
+
+
+def test_the_check_reads_no_more_than_the_longest_response_and_story_it_can_be_given() -> None:
+    from feedback import quality, responding
+    from feedback.forms import ResponseForm, StoryForm
+    from feedback.rendering import compose_body
+
+    # Every way in refuses a longer response, so reading more would only cost time.
+    assert responding.MAX_CHARACTERS == quality.MAX_REPLY_CHARACTERS
+    assert ResponseForm.base_fields["body"].max_length == quality.MAX_REPLY_CHARACTERS
+    longest_story = compose_body(
+        {
+            name: "x" * StoryForm.base_fields[name].max_length
+            for name in ("what_was_good", "what_could_be_improved", "how_it_felt")
+        }
+    )
+    assert len(longest_story) <= quality.MAX_STORY_CHARACTERS
+
+    # A text far past the bounds gets exactly the verdict of what the check reads of it.
+    reply = "Please contact PALS, " + ",".join(f"w{n}" for n in range(20_000))
+    story = quality.StoryFacts(
+        title="A long wait", body=reply, service_names=[], is_positive=False, is_critical=True
+    )
+    bounded = quality.StoryFacts(
+        title="A long wait",
+        body=reply[: quality.MAX_STORY_CHARACTERS],
+        service_names=[],
+        is_positive=False,
+        is_critical=True,
+    )
+    whole = quality.assess_response(reply, story, responder_name="Jane Smith", recent_responses=[])
+    read = quality.assess_response(
+        reply[: quality.MAX_REPLY_CHARACTERS],
+        bounded,
+        responder_name="Jane Smith",
+        recent_responses=[],
+    )
+    assert whole == read
