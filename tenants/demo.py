@@ -149,8 +149,10 @@ def _demo_authenticator(user: User) -> tuple[str, str]:
 def demo_code(device: TOTPDevice) -> str:
     """A code `device` accepts now, as its app would show it: the current one or, when that
     was just used (each is taken once; seeding the demo used one), the next, which the
-    device also accepts (it allows one step of clock drift)."""
-    device.refresh_from_db()
+    device also accepts (it allows one step of clock drift).
+
+    TRICKY: `device` must be freshly loaded by the caller, in its own schema; reloading it
+    here would read whichever schema is active, where the same id can be someone else's."""
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     now = totp.t()
     totp.drift = device.drift + max(0, device.last_t + 1 - now)

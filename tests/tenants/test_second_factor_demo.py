@@ -3,6 +3,12 @@ prints their keys, and `demo_code` prints the current code for anyone without an
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import re
+import struct
+import time
 from io import StringIO
 
 import pytest
@@ -13,6 +19,19 @@ from tenants.models import Organisation
 from tests.conftest import VERIFY_URL, client_for
 
 pytestmark = pytest.mark.django_db
+
+
+def _app_codes(key: str) -> set[str]:
+    """The codes an authenticator app holding `key` shows now and in the next step."""
+    secret = base64.b32decode(key)
+    step = int(time.time() // 30)
+    codes = set()
+    for t in (step, step + 1):
+        digest = hmac.new(secret, struct.pack(">Q", t), hashlib.sha1).digest()
+        offset = digest[-1] & 15
+        number = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
+        codes.add(f"{number % 1_000_000:06d}")
+    return codes
 
 
 def _code(*args: str) -> str:
@@ -34,6 +53,13 @@ def test_the_demo_prints_keys_and_its_accounts_sign_in_with_the_printed_code() -
     assert "manage.py demo_code EMAIL" in output
     # Responders and members need no second factor, so none is printed for them.
     assert "otpauth://totp/Carevoice%3Aresponder%40" not in output
+
+    # What an authenticator app shows for the printed key (RFC 6238, worked out here, not by
+    # the product) is what demo_code prints: both name the same device.
+    key = re.search(
+        r"admin@northshire-hospitals\.example\s+second factor: key ([A-Z2-7]+)", output
+    ).group(1)
+    assert _code("admin@northshire-hospitals.example") in _app_codes(key)
 
     trust = Organisation.objects.get(slug="northshire-hospitals")
     client = client_for(trust)
