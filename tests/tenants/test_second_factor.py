@@ -63,7 +63,7 @@ PUBLIC_HUB_PAGES = {
     "security-txt",
     "security-policy",
 }
-CODE_PATTERN = re.compile(r"<code>([a-z2-7]{4}(?:-[a-z2-7]{4}){3})</code>")
+CODE_PATTERN = re.compile(r"<code>([a-z2-7]{4}(?:-[a-z2-7]{4}){5})</code>")
 
 
 def url_paths(urlconf: str) -> list[tuple[str, str]]:
@@ -243,6 +243,24 @@ def test_each_recovery_code_works_once(cast: Cast, admin_a_client: Client) -> No
         assert actions.count("auth.recovery_codes_regenerated") == 1
         assert actions.count("auth.recovery_code_used") == 2
         assert actions.count("auth.second_factor_failed") == 1
+
+
+def test_recovery_codes_are_kept_only_as_digests(cast: Cast, admin_a_client: Client) -> None:
+    page = admin_a_client.post(
+        "/accounts/login/second-factor/recovery-codes/", {"password": PASSWORD}
+    )
+    shown = {code.replace("-", "") for code in CODE_PATTERN.findall(page.content.decode())}
+    assert len(shown) == 10
+    with tenant_context(cast.org_a):
+        stored = set(
+            StaticToken.objects.filter(device__user=cast.admin_a).values_list("token", flat=True)
+        )
+    assert len(stored) == 10
+    # Nothing kept is a code, or any part of one that could be typed in its place.
+    assert not any(token in code or code.startswith(token) for token in stored for code in shown)
+    # And a stored value typed as a code is refused.
+    attacker = password_only(client_for(cast.org_a), cast.admin_a.email)
+    assert attacker.post(VERIFY_URL, {"code": next(iter(stored))}).status_code == 400
 
 
 def test_earlier_recovery_codes_stop_working_when_new_ones_are_made(

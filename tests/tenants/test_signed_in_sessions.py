@@ -39,7 +39,7 @@ SAFARI = (
 ROW_ID = re.compile(r'name="session" value="(\d+)"')
 CODES_URL = "/accounts/login/second-factor/recovery-codes/"
 REMOVE_URL = "/accounts/login/second-factor/remove/"
-CODE_PATTERN = re.compile(r"<code>([a-z2-7]{4}(?:-[a-z2-7]{4}){3})</code>")
+CODE_PATTERN = re.compile(r"<code>([a-z2-7]{4}(?:-[a-z2-7]{4}){5})</code>")
 
 
 def signed_in(organisation: object, email: str, user_agent: str = FIREFOX) -> Client:
