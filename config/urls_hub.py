@@ -5,12 +5,15 @@ from __future__ import annotations
 from django.urls import include, path
 
 from config.security_txt import security_policy, security_txt
+from tenants.accounts import views as account_views
 from tenants.accounts.media import serve_photo
 from tenants.admin import site as admin_site
 
 urlpatterns = [
     path(".well-known/security.txt", security_txt, name="security-txt"),
     path("security/", security_policy, name="security-policy"),
+    # Platform staff's own sessions (the workspace page, on the hub).
+    path("accounts/sessions/", account_views.sessions, name="hub_sessions"),
     path("admin/", admin_site.urls),
     path("accounts/login/second-factor/", include("tenants.accounts.second_factor_urls")),
     path("media/<path:path>", serve_photo, name="media"),

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -136,7 +139,22 @@ def profile(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+def _signed_in_here(view: Any) -> Any:
+    """Sign-in first: the workspace's own form, or on the hub the platform's (the admin's)."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            on_hub = getattr(getattr(request, "tenant", None), "is_hub", False)
+            return redirect_to_login(
+                request.get_full_path(), "admin:login" if on_hub else settings.LOGIN_URL
+            )
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+@_signed_in_here
 def sessions(request: HttpRequest) -> HttpResponse:
     """Where one is signed in; end any other session, or all of them, with one's password."""
     user = request.user
@@ -162,7 +180,8 @@ def sessions(request: HttpRequest) -> HttpResponse:
             except SessionError as exc:
                 form.add_error(None, str(exc))
             else:
-                return redirect("accounts:sessions")
+                # The same page on a workspace and on the hub (platform staff).
+                return redirect(request.path)
         status = 429 if form.has_error("password", RATE_LIMITED) else 400
     this_session = current_keys(request)
     rows = [

@@ -366,3 +366,24 @@ def test_guessing_the_password_on_the_sessions_page_is_rate_limited(
     response = here.post(SESSIONS_URL, {"password": PASSWORD})
     assert response.status_code == 429 and "Too many wrong passwords" in response.content.decode()
     assert is_signed_in(elsewhere)
+
+
+def test_platform_staff_see_and_end_their_sessions_on_the_hub(cast: Cast) -> None:
+    # Anonymous: sent to the platform's sign-in, not a workspace's.
+    anonymous = client_for(None).get(SESSIONS_URL)
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/admin/login/")
+
+    here = signed_in(None, cast.moderator.email)
+    there = signed_in(None, cast.moderator.email, SAFARI)
+    page = here.get(SESSIONS_URL)
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "Carevoice's platform" in body and "This one" in body
+    assert 'href="/accounts/sessions/"' in body  # the hub's own navigation leads here
+    (there_id,) = other_row_ids(here)
+
+    ended = here.post(SESSIONS_URL, {"password": PASSWORD, "session": there_id})
+    assert ended.status_code == 302 and ended["Location"] == SESSIONS_URL
+    assert there.get("/moderation/").status_code == 302
+    assert here.get("/moderation/").status_code == 200
+    assert AuditEvent.objects.filter(action="auth.sessions_ended").count() == 1
