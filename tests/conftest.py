@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pytest
 from django.conf import settings
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tenants.utils import schema_context, tenant_context
@@ -140,6 +140,20 @@ def _staff(organisation: Organisation, local: str, name: str, role: Role) -> Use
         return User.objects.create_user(
             f"{local}@{organisation.slug}.example", PASSWORD, full_name=name, role=role
         )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _quick_password_hashing() -> Iterator[None]:
+    """Passwords hashed with a fast hasher in the suite only.
+
+    PBKDF2 at Django's strength costs about 0.2 s per hash on this machine, and the suite
+    signs in and makes accounts some hundreds of times: over a minute of `make test`. The
+    product's own hasher is checked in tests/config/test_settings.py; nothing here depends on
+    how a password is hashed, only on whether it matches. Servers the suite starts in another
+    process never see these accounts' passwords."""
+    quick = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    with override_settings(PASSWORD_HASHERS=quick):
+        yield
 
 
 @pytest.fixture(scope="session")

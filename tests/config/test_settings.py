@@ -34,6 +34,7 @@ print(json.dumps({
     "secret": settings.SECRET_KEY,
     "email_backend": settings.EMAIL_BACKEND,
     "validators": len(settings.AUTH_PASSWORD_VALIDATORS),
+    "hasher": settings.PASSWORD_HASHERS[0],
     "hsts": settings.SECURE_HSTS_SECONDS,
     "login_limit": settings.LOGIN_RATE_LIMIT,
 }))
@@ -72,6 +73,8 @@ def test_defaults_with_only_the_required_variables() -> None:
     assert values["session_secure"] and values["csrf_secure"] and values["session_httponly"]
     assert values["samesite"] == "Lax"
     assert values["validators"] == 5
+    # The suite signs in with a quick hasher (tests/conftest.py); the product never does.
+    assert values["hasher"] == "django.contrib.auth.hashers.PBKDF2PasswordHasher"
     assert values["email_backend"].endswith("filebased.EmailBackend")
 
 
