@@ -22,7 +22,6 @@ from django.core.cache import cache
 from django.db.models import Count, Max, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
 
 from feedback.apikeys import key_for, readable_organisation_ids
 from feedback.hub.models import (
@@ -101,9 +100,13 @@ def presented_key(request: HttpRequest) -> str:
 
 
 def api_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    @require_GET
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method != "GET":
+            # The API's own error (JSON or XML), not Django's empty HTML 405.
+            response = error(request, 405, "API v2 is read-only: only GET is answered.")
+            response["Allow"] = "GET"
+            return response
         secret = presented_key(request)
         api_key = key_for(secret) if secret else None
         if api_key is None:

@@ -389,6 +389,15 @@ def test_an_address_the_api_does_not_have_is_a_json_404(key_a: NewKey, path: str
     assert root.tag == "Error" and root.findtext("status") == "404"
 
 
+@pytest.mark.parametrize("method", ["post", "put", "delete", "patch"])
+def test_a_method_the_api_does_not_answer_is_its_own_405(key_a: NewKey, method: str) -> None:
+    response = getattr(client_for(None), method)(
+        "/api/v2/opinions", HTTP_AUTHORIZATION=f"SUBSCRIPTION_KEY {key_a.secret}"
+    )
+    assert_json_error(response, 405)
+    assert response["Allow"] == "GET"
+
+
 @pytest.mark.parametrize(
     "path",
     [
