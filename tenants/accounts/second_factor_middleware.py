@@ -54,6 +54,8 @@ PUBLIC_HUB_VIEWS = frozenset(
 )
 # Answered before routing or by WhiteNoise; listed so the rule is written down in one place.
 UNGUARDED_PREFIXES = ("/static/", "/healthz", "/livez")
+# Session key: this account was found to have no second factor (and needs none).
+NO_SECOND_FACTOR_KEY = "_second_factor_none"
 
 
 class SecondFactorMiddleware:
@@ -77,8 +79,15 @@ class SecondFactorMiddleware:
         is_hub = organisation is None or organisation.is_hub
         if is_hub and view_name in PUBLIC_HUB_VIEWS:
             return None
+        required = is_second_factor_required(user, organisation)
+        if not required and _known_without_second_factor(request):
+            return None
         enrolled = has_second_factor(user)
-        if not enrolled and not is_second_factor_required(user, organisation):
+        if not enrolled and not required:
+            # Most staff: remembered for the session, so their pages and Dash polls cost no
+            # query here. TRICKY: safe to keep, because setting one up either verifies this
+            # session or, from another, ends this one (second_factor.end_sessions).
+            request.session[NO_SECOND_FACTOR_KEY] = user.pk
             return None
         if _wants_json(request):
             return JsonResponse(
@@ -88,6 +97,10 @@ class SecondFactorMiddleware:
         query = urlencode({"next": request.get_full_path()})
         url = reverse(step, urlconf=getattr(request, "urlconf", None))
         return HttpResponseRedirect(f"{url}?{query}")
+
+
+def _known_without_second_factor(request: HttpRequest) -> bool:
+    return request.session.get(NO_SECOND_FACTOR_KEY) == request.user.pk
 
 
 def _view_name(request: HttpRequest) -> str:

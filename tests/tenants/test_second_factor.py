@@ -291,6 +291,28 @@ def set_up_through_the_page(client: Client, organisation: object, user: User) ->
     return response.content.decode()
 
 
+def test_staff_without_a_second_factor_cost_no_device_query_yet_a_new_requirement_applies(
+    cast: Cast, admin_a_client: Client
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tenants.routing import forget_routes
+
+    responder = password_only(client_for(cast.org_a), cast.responder_a.email)
+    assert responder.get("/").status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert responder.get("/").status_code == 200
+    assert not [q for q in queries.captured_queries if "otp_totp_totpdevice" in q["sql"]]
+
+    # The organisation starts requiring one: the remembered answer does not let her past.
+    assert admin_a_client.post("/staff/second-factor/", {"required": "on"}).status_code == 302
+    forget_routes()
+    response = responder.get("/")
+    assert response.status_code == 302 and response["Location"].startswith(SET_UP_URL)
+    admin_a_client.post("/staff/second-factor/", {})
+
+
 def test_an_organisation_can_require_a_second_factor_of_every_member_of_staff(
     cast: Cast, admin_a_client: Client
 ) -> None:
