@@ -85,6 +85,10 @@ class DeliveryKind(models.TextChoices):
     DIGEST = "digest", "Digest"
     REMINDER = "reminder", "Response due soon"
     BREACH = "breach", "Response target missed"
+    # Safeguarding concerns (alerts/safeguarding.py): to the designated contacts at once,
+    # and to the administrators when nobody has acknowledged one in time.
+    SAFEGUARDING = "safeguard", "Safeguarding concern"
+    ESCALATION = "escalated", "Safeguarding concern not acknowledged"
 
 
 class DeliveryState(models.TextChoices):

@@ -10,6 +10,7 @@ import re
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -99,6 +100,16 @@ class Organisation(TenantMixin):
     # (tenants/accounts/second_factor.py).
     require_second_factor = models.BooleanField(
         "Require a second factor for all staff", default=False
+    )
+    # How to complain or reach PALS, shown before a story is written (blank: the general
+    # NHS advice only).
+    pals_details = models.TextField("Complaints and PALS details", blank=True, max_length=1000)
+    # A safeguarding concern nobody acknowledges in this many hours goes to the
+    # administrators and to platform staff (feedback/safeguarding.py).
+    safeguarding_escalate_hours = models.PositiveSmallIntegerField(
+        "Hours before an unacknowledged safeguarding concern escalates",
+        default=2,
+        validators=[MinValueValidator(1), MaxValueValidator(72)],
     )
 
     # Provisioning makes the schema itself, inside its transaction (tenants/provisioning.py).

@@ -61,6 +61,10 @@ class SubmissionState(models.TextChoices):
     PENDING = "pending", "Waiting for moderation"
     PUBLISHED = "published", "Published"
     REJECTED = "rejected", "Rejected"
+    # A safeguarding concern was raised and the moderator decided not to publish it.
+    WITHHELD = "withheld", "Withheld (safeguarding)"
+    # Its author asked for it to be withdrawn and a moderator confirmed it.
+    WITHDRAWN = "withdrawn", "Withdrawn at the author's request"
 
 
 class RejectionReason(models.TextChoices):
@@ -107,6 +111,13 @@ class Submission(models.Model):
     # found when the story arrives and again whenever its text is edited
     # (feedback.moderation.scan_submission), so the moderation pages never scan text.
     findings = models.JSONField(null=True, blank=True, editable=False)
+    # Retention (feedback/retention.py): when the contact details were deleted, and when the
+    # text of a rejected, withheld or withdrawn submission was purged.
+    contact_removed_at = models.DateTimeField(null=True, blank=True)
+    text_purged_at = models.DateTimeField(null=True, blank=True)
+    # When the author last used their "Your story" link, a follow-up for retention.
+    author_seen_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -277,3 +288,127 @@ class AuthorReply(models.Model):
         if self.findings is None:
             self.findings = [f.to_json() for f in pii.find_personal_details(self.body)]
         super().save(*args, **kwargs)
+
+
+class WithdrawnStory(models.Model):
+    """What is left in public of a story its author withdrew: its former public id, so its
+    address answers "withdrawn at the author's request" rather than nothing, and where the
+    organisations' responses stood. No text of the story or of its responses is kept."""
+
+    public_id = models.BigIntegerField(unique=True)
+    withdrawn_at = models.DateTimeField(default=timezone.now)
+    organisations = models.ManyToManyField(Organisation, related_name="withdrawn_stories")
+    # How many responses had been published to it when it was withdrawn.
+    response_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-withdrawn_at"]
+        verbose_name_plural = "withdrawn stories"
+
+    def __str__(self) -> str:
+        return f"Story {self.public_id}, withdrawn {self.withdrawn_at:%Y-%m-%d}"
+
+
+class AuthorRequestKind(models.TextChoices):
+    WITHDRAW = "withdraw", "Withdraw my story"
+    COPY = "copy", "Send me a copy of what Carevoice holds about me"
+
+
+class AuthorRequestState(models.TextChoices):
+    OPEN = "open", "Waiting for a moderator"
+    DONE = "done", "Done"
+    DECLINED = "declined", "Declined"
+
+
+class AuthorRequest(models.Model):
+    """An author's request about their story (UK GDPR rights), handled by a moderator.
+
+    Through the signed "Your story" link the submission is known and the link is the proof.
+    Through the form for authors with no email, the moderator verifies the request by what
+    only the author would know (``details``) before acting, and links the submission.
+    """
+
+    kind = models.CharField(max_length=16, choices=AuthorRequestKind.choices)
+    submission = models.ForeignKey(
+        Submission, null=True, blank=True, on_delete=models.SET_NULL, related_name="requests"
+    )
+    # True when made through the signed link, which proves who is asking.
+    via_link = models.BooleanField(default=False)
+    # The author's own words: why (optional), or, without a link, how to find the story and
+    # what only they would know. Encrypted: it may identify them.
+    details = EncryptedTextField(blank=True)
+    # How to reach them with the answer, when they have no email on the story.
+    contact = EncryptedTextField(blank=True)
+    state = models.CharField(
+        max_length=16, choices=AuthorRequestState.choices, default=AuthorRequestState.OPEN
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    handled_at = models.DateTimeField(null=True, blank=True)
+    # The moderator's record of how they verified it, or why they declined.
+    moderator_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.get_state_display().lower()})"
+
+
+class ConcernCategory(models.TextChoices):
+    RISK_TO_LIFE = "risk to life", "Risk to life"
+    SELF_HARM = "self-harm", "Self-harm or suicide"
+    ABUSE = "abuse", "Abuse or neglect"
+    CHILD_AT_RISK = "child at risk", "A child at risk"
+    ADULT_AT_RISK = "adult at risk", "An adult at risk"
+    OTHER_URGENT = "other urgent", "Another urgent concern"
+
+
+class SafeguardingConcern(models.Model):
+    """A moderator's judgement that a submission describes harm that may still be happening,
+    raised with one organisation the story names (feedback/safeguarding.py). Its designated
+    safeguarding contacts are alerted at once; unacknowledged after ``escalate_at``, it goes
+    to the organisation's administrators and to platform staff."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="concerns")
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="safeguarding_concerns"
+    )
+    category = models.CharField(max_length=24, choices=ConcernCategory.choices)
+    # The moderator's summary for the organisation: what the concern is.
+    note = models.TextField()
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    raised_at = models.DateTimeField(default=timezone.now)
+    escalate_at = models.DateTimeField()
+    # Who at the organisation acknowledged it (their account lives in its schema).
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by_name = models.CharField(max_length=150, blank=True)
+    acknowledged_by_email = models.EmailField(blank=True)
+    acknowledgement_note = models.TextField(blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-raised_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["submission", "organisation"], name="one_concern_per_organisation"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["escalate_at"],
+                condition=models.Q(acknowledged_at__isnull=True, escalated_at__isnull=True),
+                name="concern_escalation_watch",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_category_display()} concern on submission {self.submission_id}"
+
+    @property
+    def is_acknowledged(self) -> bool:
+        return self.acknowledged_at is not None

@@ -63,6 +63,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     # Django admin access: platform staff in the hub only.
     is_staff = models.BooleanField(default=False)
+    # One of the organisation's designated safeguarding contacts: alerted at once to every
+    # safeguarding concern a moderator raises, whatever their alert rules say.
+    is_safeguarding_contact = models.BooleanField("Safeguarding contact", default=False)
     date_joined = models.DateTimeField(default=timezone.now)
 
     objects = UserManager()
