@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('hub', '0006_publicstory_progress_by_organisation'),
-        ('tenants', '0005_organisation_pals_details_and_more'),
+        ('tenants', '0005_pals_and_safeguarding_hours'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
