@@ -8,4 +8,5 @@ class AlertsConfig(AppConfig):
     verbose_name = "Alerts and response targets"
 
     def ready(self) -> None:
-        from alerts import receivers  # noqa: F401 - listens for published stories
+        # receivers: published stories; safeguarding: safeguarding concerns.
+        from alerts import receivers, safeguarding  # noqa: F401

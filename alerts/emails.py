@@ -131,3 +131,39 @@ def digest(
             "unsubscribe_url": unsubscribe_url(rule, recipient),
         },
     )
+
+
+def safeguarding_context(concern, sections: list[tuple[str, str]]) -> dict:  # noqa: ANN001
+    """What both safeguarding emails say: the concern, the story's text as it stands (never
+    its author's contact details) and the workspace page to acknowledge it on."""
+    return {
+        "concern": concern,
+        "title": concern.submission.title,
+        "sections": sections,
+        "hours": round((concern.escalate_at - concern.raised_at).total_seconds() / 3600),
+        "concern_url": workspace_url(reverse("feedback:safeguarding_concern", args=[concern.pk])),
+    }
+
+
+def safeguarding_concern(
+    concern,  # noqa: ANN001 - a hub SafeguardingConcern of this organisation
+    sections: list[tuple[str, str]],
+    *,
+    no_contacts: bool,
+) -> Message:
+    return _render(
+        "safeguarding_concern",
+        f"Safeguarding concern: {concern.get_category_display()}",
+        {**safeguarding_context(concern, sections), "no_contacts": no_contacts},
+    )
+
+
+def safeguarding_escalated(
+    concern,  # noqa: ANN001 - a hub SafeguardingConcern of this organisation
+    sections: list[tuple[str, str]],
+) -> Message:
+    return _render(
+        "safeguarding_escalated",
+        f"Safeguarding concern not acknowledged: {concern.get_category_display()}",
+        safeguarding_context(concern, sections),
+    )

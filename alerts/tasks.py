@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from alerts import digests, escalation, evaluation, sweeper
+from alerts import delivering, digests, escalation, evaluation, safeguarding, sweeper
 from config.celery import app
 from tenants.dispatch import dispatch_to_tenants
 
@@ -19,7 +19,15 @@ def evaluate_story(story_id: int) -> int:
 def sweep() -> int:
     for story_id in sweeper.unevaluated_story_ids():
         evaluate_story.delay(story_id)
+    # Safeguarding alerts whose receiver never ran are written now and sent just below.
+    safeguarding.record_missing_alerts()
     return sweeper.resend_waiting()
+
+
+@app.task(name="alerts.send_deliveries", acks_late=True)
+def send_deliveries(keys: list[str]) -> int:
+    """Send deliveries already recorded (safeguarding alerts, alerts/safeguarding.py)."""
+    return delivering.send_pending(keys)
 
 
 @app.task(name="alerts.check_targets", acks_late=True)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
+from feedback import safeguarding_views
 from feedback import workspace_views as views
 
 app_name = "feedback"
@@ -19,4 +20,10 @@ urlpatterns = [
     path("api-keys/", views.api_keys, name="api_keys"),
     path("api-keys/<int:pk>/revoke/", views.revoke_key, name="revoke_key"),
     path("widget/", views.widget_settings, name="widget_settings"),
+    path("safeguarding/", safeguarding_views.workspace_concerns, name="safeguarding"),
+    path(
+        "safeguarding/<int:pk>/",
+        safeguarding_views.workspace_concern,
+        name="safeguarding_concern",
+    ),
 ]

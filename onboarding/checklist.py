@@ -4,6 +4,7 @@ really done, never ticked by hand. It disappears once every step is done.
 Steps and what counts as done:
 - services added: at least one service.
 - staff invited: an invitation sent, or more than one staff account.
+- safeguarding contacts named: at least one active account is a safeguarding contact.
 - an alert rule configured: a rule other than the one provisioning made, or that first rule
   changed in any way (name, recipients, scope, threshold, frequency, or paused). Saving it
   unchanged does not count: it would still be only the default.
@@ -92,6 +93,9 @@ def onboarding_checklist(organisation: Organisation) -> Checklist:
         route=SubmissionRoute.WIDGET, services__organisation_id=organisation.pk
     ).exists()
     responses = Response.objects.count()
+    safeguarding_contacts = User.objects.filter(
+        is_active=True, is_safeguarding_contact=True
+    ).count()
     alerts_done = has_configured_alerts()
     bookings = Booking.objects.filter(organisation_id=organisation.pk).exclude(
         state=BookingState.CANCELLED
@@ -123,6 +127,17 @@ def onboarding_checklist(organisation: Organisation) -> Checklist:
             if invitations or staff > 1
             else "Invite the colleagues who will read and answer stories.",
             "onboarding:staff_invitations",
+        ),
+        Step(
+            "safeguarding",
+            "Name your safeguarding contacts",
+            safeguarding_contacts > 0,
+            f"{safeguarding_contacts} safeguarding contact"
+            f"{'s' if safeguarding_contacts != 1 else ''} named."
+            if safeguarding_contacts
+            else "Choose who is alerted at once when a story raises a safeguarding concern "
+            "(open a member of staff and tick “Safeguarding contact”).",
+            "workspace:staff_list",
         ),
         Step(
             "alerts",

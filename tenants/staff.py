@@ -8,6 +8,10 @@ from django.http import HttpRequest
 from billing.seats import SeatLimitReached, check_seat_available
 from tenants.accounts.models import Role, User
 from tenants.audit.recording import record_audit
+from tenants.models import Organisation
+
+# The bounds of Organisation.safeguarding_escalate_hours.
+MIN_ESCALATE_HOURS, MAX_ESCALATE_HOURS = 1, 72
 
 
 class StaffError(Exception):
@@ -83,3 +87,57 @@ def reactivate_staff(user: User, *, actor: User, request: HttpRequest | None = N
         request=request,
     )
     return user
+
+
+@transaction.atomic
+def set_safeguarding_contact(
+    user: User, is_contact: bool, *, actor: User, request: HttpRequest | None = None
+) -> User:
+    """Name (or stop naming) a member of staff as one of the organisation's safeguarding
+    contacts, who are alerted at once to every safeguarding concern raised with it."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.is_safeguarding_contact == is_contact:
+        return user
+    if is_contact and not user.is_active:
+        raise StaffError("Reactivate the account first: a deactivated account gets no alerts.")
+    user.is_safeguarding_contact = is_contact
+    user.save(update_fields=["is_safeguarding_contact"])
+    record_audit(
+        "staff.safeguarding_contact_named" if is_contact else "staff.safeguarding_contact_removed",
+        actor=actor,
+        target=user,
+        summary=f"Named {user.email} a safeguarding contact"
+        if is_contact
+        else f"{user.email} is no longer a safeguarding contact",
+        detail={"is_safeguarding_contact": is_contact},
+        request=request,
+    )
+    return user
+
+
+def set_safeguarding_escalate_hours(
+    organisation: Organisation, hours: int, *, actor: User, request: HttpRequest | None = None
+) -> Organisation:
+    """How many hours a safeguarding concern may wait for acknowledgement before it goes to
+    the administrators and to platform staff. Applies to concerns raised from now on. Run in
+    the organisation's schema, where the audit row belongs."""
+    if not MIN_ESCALATE_HOURS <= hours <= MAX_ESCALATE_HOURS:
+        raise StaffError(
+            f"Choose a whole number of hours from {MIN_ESCALATE_HOURS} to {MAX_ESCALATE_HOURS}."
+        )
+    with transaction.atomic():
+        organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)
+        previous = organisation.safeguarding_escalate_hours
+        if previous == hours:
+            return organisation
+        organisation.safeguarding_escalate_hours = hours
+        organisation.save(update_fields=["safeguarding_escalate_hours"])
+        record_audit(
+            "staff.safeguarding_hours_changed",
+            actor=actor,
+            summary=f"Unacknowledged safeguarding concerns now escalate after {hours} hours "
+            f"(was {previous})",
+            detail={"from": previous, "to": hours},
+            request=request,
+        )
+    return organisation

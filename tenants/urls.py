@@ -13,6 +13,16 @@ urlpatterns = [
     path("staff/<int:pk>/role/", views.staff_change_role, name="staff_change_role"),
     path("staff/<int:pk>/active/", views.staff_set_active, name="staff_set_active"),
     path(
+        "staff/<int:pk>/safeguarding/",
+        views.staff_safeguarding_contact,
+        name="staff_safeguarding_contact",
+    ),
+    path(
+        "staff/safeguarding-hours/",
+        views.staff_safeguarding_hours,
+        name="staff_safeguarding_hours",
+    ),
+    path(
         "staff/<int:pk>/second-factor/reset/",
         views.staff_reset_second_factor,
         name="staff_reset_second_factor",

@@ -11,7 +11,12 @@ from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tenants.accounts.access import role_required
-from tenants.accounts.forms import RoleForm, SecondFactorRequirementForm
+from tenants.accounts.forms import (
+    RoleForm,
+    SafeguardingContactForm,
+    SafeguardingHoursForm,
+    SecondFactorRequirementForm,
+)
 from tenants.accounts.models import Role, User
 from tenants.accounts.second_factor import (
     SecondFactorError,
@@ -21,7 +26,14 @@ from tenants.accounts.second_factor import (
 )
 from tenants.audit.models import AuditEvent
 from tenants.models import MembershipStatus, NetworkMembership
-from tenants.staff import StaffError, change_role, deactivate_staff, reactivate_staff
+from tenants.staff import (
+    StaffError,
+    change_role,
+    deactivate_staff,
+    reactivate_staff,
+    set_safeguarding_contact,
+    set_safeguarding_escalate_hours,
+)
 
 
 @role_required(Role.MEMBER)
@@ -41,7 +53,9 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(Role.ADMINISTRATOR)
-def staff_list(request: HttpRequest) -> HttpResponse:
+def staff_list(
+    request: HttpRequest, hours_form: SafeguardingHoursForm | None = None, status: int = 200
+) -> HttpResponse:
     staff = User.objects.annotate(
         has_second_factor=Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True))
     ).order_by("-is_active", "full_name")
@@ -51,8 +65,37 @@ def staff_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "tenants/staff_list.html",
-        {"staff": staff, "roles": Role, "requirement": requirement},
+        {
+            "staff": staff,
+            "roles": Role,
+            "requirement": requirement,
+            "hours_form": hours_form
+            or SafeguardingHoursForm(initial={"hours": request.tenant.safeguarding_escalate_hours}),
+        },
+        status=status,
     )
+
+
+@require_POST
+@role_required(Role.ADMINISTRATOR)
+def staff_safeguarding_hours(request: HttpRequest) -> HttpResponse:
+    form = SafeguardingHoursForm(request.POST)
+    if form.is_valid():
+        try:
+            set_safeguarding_escalate_hours(
+                request.tenant, form.cleaned_data["hours"], actor=request.user, request=request
+            )
+        except StaffError as exc:
+            form.add_error("hours", str(exc))
+    if form.errors:
+        return staff_list(request, hours_form=form, status=400)
+    hours = form.cleaned_data["hours"]
+    messages.success(
+        request,
+        f"Safeguarding concerns raised from now on escalate after {hours} "
+        f"hour{'s' if hours != 1 else ''} without acknowledgement.",
+    )
+    return redirect("workspace:staff_list")
 
 
 @require_POST
@@ -81,6 +124,9 @@ def staff_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "member": member,
             "form": RoleForm(user=member),
+            "safeguarding_form": SafeguardingContactForm(
+                initial={"is_safeguarding_contact": member.is_safeguarding_contact}
+            ),
             "history": history,
             "has_second_factor": has_second_factor(member),
         },
@@ -117,6 +163,27 @@ def staff_change_role(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(
             request, f"{member} is now {Role(form.cleaned_data['role']).label.lower()}."
+        )
+    return redirect("workspace:staff_detail", pk=member.pk)
+
+
+@require_POST
+@role_required(Role.ADMINISTRATOR)
+def staff_safeguarding_contact(request: HttpRequest, pk: int) -> HttpResponse:
+    member = get_object_or_404(User, pk=pk)
+    form = SafeguardingContactForm(request.POST)
+    form.is_valid()  # a checkbox: absent or anything means a plain yes or no
+    is_contact = bool(form.cleaned_data.get("is_safeguarding_contact"))
+    try:
+        set_safeguarding_contact(member, is_contact, actor=request.user, request=request)
+    except StaffError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            f"{member} is a safeguarding contact."
+            if is_contact
+            else f"{member} is no longer a safeguarding contact.",
         )
     return redirect("workspace:staff_detail", pk=member.pk)
 

@@ -139,3 +139,26 @@ class SecondFactorRequirementForm(forms.Form):
     required = forms.BooleanField(
         label="Require a second factor for all staff, not only administrators", required=False
     )
+
+
+class SafeguardingContactForm(forms.Form):
+    is_safeguarding_contact = forms.BooleanField(
+        label="Safeguarding contact: alerted at once to every safeguarding concern, whatever "
+        "their alert rules say",
+        required=False,
+    )
+
+
+class SafeguardingHoursForm(forms.Form):
+    hours = forms.IntegerField(
+        label="Hours before an unacknowledged safeguarding concern goes to the administrators "
+        "and to Carevoice staff",
+        min_value=1,
+        max_value=72,
+        error_messages={
+            "required": "Give a number of hours from 1 to 72.",
+            "invalid": "Give a whole number of hours from 1 to 72.",
+            "min_value": "Give a number of hours from 1 to 72.",
+            "max_value": "Give a number of hours from 1 to 72.",
+        },
+    )

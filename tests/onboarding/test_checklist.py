@@ -18,6 +18,7 @@ from onboarding.training.booking import book_place, record_attendance
 from onboarding.training.models import Audience, TrainingSession
 from tenants.accounts.models import User
 from tenants.provisioning import provision_organisation
+from tenants.staff import set_safeguarding_contact
 from tests.conftest import PASSWORD, Cast, client_for, sign_in, tell, tell_and_publish
 
 pytestmark = pytest.mark.django_db
@@ -42,7 +43,7 @@ def test_each_step_is_ticked_by_the_real_thing_and_the_list_goes_when_complete(
     client = client_for(organisation)
     sign_in(client, "admin@delta.example")
     home = client.get("/").content.decode()
-    assert "Getting started: 0 of 6 done" in home
+    assert "Getting started: 0 of 7 done" in home
     assert 'href="/services/import/"' in home
     assert not any(done(organisation).values())
 
@@ -57,6 +58,11 @@ def test_each_step_is_ticked_by_the_real_thing_and_the_list_goes_when_complete(
     with tenant_context(organisation):
         invite_staff(email="new@delta.example", role="responder", actor=admin)
     assert done(organisation)["staff"]
+
+    assert not done(organisation)["safeguarding"]
+    with tenant_context(organisation):
+        set_safeguarding_contact(admin, True, actor=admin)
+    assert done(organisation)["safeguarding"]
 
     assert not done(organisation)["alerts"]  # the starting rule alone
     with tenant_context(organisation):
@@ -99,7 +105,7 @@ def test_each_step_is_ticked_by_the_real_thing_and_the_list_goes_when_complete(
             session.pk, organisation=organisation, email=admin.email, full_name=admin.full_name
         )
     home = client.get("/").content.decode()
-    assert "Getting started: 5 of 6 done" in home
+    assert "Getting started: 6 of 7 done" in home
     assert "Booked: Getting started with Carevoice" in home
     assert not done(organisation)["training"]
     with schema_context("public"):
