@@ -19,7 +19,9 @@ The analysers, and what they are given:
 * themes: `dashboards.reports.themes.phrases([...])` over two stories, each with half the
   text as its body (`phrases_of` for each, then the counting);
 * alert matching: `alerts.matching.RuleScope.matches` for a rule whose word list uses all
-  300 characters the form allows, against a story with the text as body.
+  300 characters the form allows, against a story with the text as body;
+* risk words: `feedback.risk_words.find_risk_words(text)`, the phrases that often mean
+  someone is at risk, flagged for moderators.
 
 For each analyser there is one input per pattern it uses, each built to be the worst case
 for that pattern: a cue or opening repeated so that each could start a long scan ("dob."
@@ -56,7 +58,7 @@ from alerts.matching import RuleScope  # noqa: E402
 from alerts.matching import StoryFacts as AlertFacts  # noqa: E402
 from alerts.models import AlertRule  # noqa: E402
 from dashboards.reports.themes import phrases  # noqa: E402
-from feedback import pii, quality  # noqa: E402
+from feedback import pii, quality, risk_words  # noqa: E402
 
 SIZE = 100_000
 RUNS = 5
@@ -230,6 +232,22 @@ ALERT_WORDS = {
 }
 ALERT_TEXT = repeated("a")
 
+RISK_INPUTS: dict[str, str] = {
+    # Openings of phrases: each word start follows the trie as far as it goes, then fails.
+    "phrase openings": repeated("want to "),
+    "subjects and verbs, no object": repeated("my husband hit "),
+    "pronoun subjects": repeated("he "),
+    "one long word": repeated("a"),
+    "hyphens": repeated("self-"),
+    "ordinary words": long_words("the", "nurse", "was", "kind", "and", "we", "waited"),
+    # Thousands of findings, each with the words after it checked against its exceptions.
+    "many phrases": repeated("he hits me. "),
+    "many guarded phrases": repeated("wanted to die "),
+    "many guarded phrases, excepted": repeated("wanted to die at home "),
+    # An opening, then white space to the end.
+    "white space after an opening": "kill" + repeated(" ") + "x",
+}
+
 
 def time_ms(run: Callable[[], object]) -> tuple[list[float], list[float]]:
     """Wall-clock and CPU milliseconds of each run (CPU time is steadier on a busy machine)."""
@@ -355,6 +373,14 @@ def main() -> int:
             "alert matching (alerts.matching.RuleScope.matches)",
             {name: alert_run(words) for name, words in ALERT_WORDS.items()},
             {name: len(ALERT_TEXT) for name in ALERT_WORDS},
+        ),
+        report(
+            "risk words (feedback.risk_words.find_risk_words)",
+            {
+                name: (lambda t=text: risk_words.find_risk_words(t))
+                for name, text in RISK_INPUTS.items()
+            },
+            {name: len(text) for name, text in RISK_INPUTS.items()},
         ),
     ]
     report(

@@ -23,7 +23,7 @@ from alerts.matching import RuleScope
 from alerts.matching import StoryFacts as AlertFacts
 from alerts.models import AlertRule
 from dashboards.reports.themes import phrases
-from feedback import pii, quality
+from feedback import pii, quality, risk_words
 
 SIZE = 200_000
 CEILING_SECONDS = 10
@@ -127,6 +127,30 @@ def test_themes_take_linear_time() -> None:
     text = " ".join(f"w{n}" for n in range(SIZE // 6))
     found = finishes(lambda: phrases([(1, text), (2, text)], {1: "One", 2: "Two"}))
     assert found and found[0].stories == 2
+
+
+MANY_PHRASES = repeated("wanted to die ")
+
+# Each text, and how many phrases are in it.
+RISK_WORDS = {
+    # A phrase's opening words over and over: each word start follows the phrases as far as
+    # they go, then fails.
+    "phrase openings": (repeated("want to "), 0),
+    "subject and verb, no object": (repeated("my husband hit "), 0),
+    "one long word": (repeated("a"), 0),
+    "hyphens": (repeated("self-"), 0),
+    # Thousands of phrases, each with the words after it to check ("wanted to die at home").
+    "many guarded phrases": (MANY_PHRASES, MANY_PHRASES.count("wanted to die")),
+    # An opening, or a guarded phrase, then white space to the end.
+    "white space after an opening": ("kill" + repeated(" ") + "x", 0),
+    "white space inside a phrase": ("kill" + repeated(" ") + "myself", 1),
+    "white space after a guarded phrase": ("wanted to die" + repeated(" ") + "at home", 0),
+}
+
+
+@pytest.mark.parametrize(("text", "expected"), RISK_WORDS.values(), ids=RISK_WORDS.keys())
+def test_risk_words_are_found_in_linear_time(text: str, expected: int) -> None:
+    assert len(finishes(lambda: risk_words.find_risk_words(text))) == expected
 
 
 def test_alert_words_are_matched_in_linear_time() -> None:
