@@ -5,6 +5,8 @@ Lists are bare JSON arrays paged with `skip` and `take` (at most 100); past the 
 answer is `[]`. An opinion always has the same 15 keys, with null for what is unknown.
 Authentication is `Authorization: SUBSCRIPTION_KEY <key>` or `?key=<key>`; a key reads its
 organisation's stories (and a network lead's, its consenting members').
+
+`dateOfSubmission` gives only the day a story was sent, never its time (see `submission_day`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from functools import wraps
 from typing import Any
 from xml.etree import ElementTree
@@ -32,6 +34,7 @@ from feedback.hub.models import (
     ServiceListing,
 )
 from feedback.public_cache import public_version
+from feedback.publishing import UK, day_only
 from feedback.vocabulary import ChangeStatus, Progress
 from tenants import ratelimit
 
@@ -196,6 +199,23 @@ def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
 
 
+def submission_day(moment: datetime | None) -> str | None:
+    """The UK day a story was sent, in `iso`'s format so clients parse it as before, with
+    the time of day always 00:00:00. The hub keeps the second; an organisation must not:
+    with the route, it could match it against its own web-server or kiosk logs."""
+    return f"{day_only(moment):%Y-%m-%d}T00:00:00Z" if moment else None
+
+
+def sent_on_or_after(moment: datetime) -> datetime:
+    """Where `submittedonafter` starts: the first day whose `submission_day` is not before
+    `moment`, from its UK midnight. Days, never seconds: a filter with a time of day would
+    otherwise find out when a story was sent, a few requests at a time."""
+    day = moment.astimezone(UTC).date()
+    if moment.astimezone(UTC).time() != time():
+        day += timedelta(days=1)
+    return datetime.combine(day, time(), tzinfo=UK)
+
+
 # --- shapes ----------------------------------------------------------------------------------
 
 
@@ -297,7 +317,7 @@ def opinion(
         "id": story_id,
         "title": row["title"],
         "body": row["body"],
-        "dateOfSubmission": iso(row["submitted_at"]),
+        "dateOfSubmission": submission_day(row["submitted_at"]),
         "dateOfPublication": iso(row["published_at"]),
         "criticality": row["criticality"] or None,
         "progress": row["progress"],
@@ -363,7 +383,7 @@ def _opinions(request: HttpRequest) -> HttpResponse:
     skip, take = paging(request)
     stories = readable_stories(request)
     if (after := date_param(request, "submittedonafter")) is not None:
-        stories = stories.filter(submitted_at__gte=after)
+        stories = stories.filter(submitted_at__gte=sent_on_or_after(after))
     if (after := date_param(request, "publishedafter")) is not None:
         stories = stories.filter(published_at__gt=after)
     if name := request.GET.get("tag", "").strip().lower():

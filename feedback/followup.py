@@ -1,19 +1,24 @@
-"""The author's side of a response, through the hub: replying (moderated like a story),
-saying whether it helped, and whether a claimed change happened."""
+"""The author's side of a response, through the hub: replying (moderated like a story:
+checked for personal details, edited or redacted, then published or rejected), saying
+whether it helped, and whether a claimed change happened."""
 
 from __future__ import annotations
+
+from collections import Counter
 
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from feedback import pii
 from feedback.hub.models import AuthorReply, PublicResponse, ReplyState
 from feedback.public_cache import bump_public_version
 from feedback.vocabulary import ChangeStatus
 from tenants.audit.recording import record_audit
 
 MAX_REPLY_WORDS = 500
+MAX_AUTHOR_REPLY_CHARACTERS = 5000
 
 
 class FollowupError(Exception):
@@ -27,7 +32,7 @@ def submit_author_reply(response: PublicResponse, body: str) -> AuthorReply:
         raise FollowupError("Write your reply before sending it.")
     if "\x00" in body:
         raise FollowupError("Your reply contains a null character; remove it and send it again.")
-    if len(body.split()) > MAX_REPLY_WORDS or len(body) > 5000:
+    if len(body.split()) > MAX_REPLY_WORDS or len(body) > MAX_AUTHOR_REPLY_CHARACTERS:
         raise FollowupError(f"Please keep your reply under {MAX_REPLY_WORDS} words.")
     return AuthorReply.objects.create(response=response, body=body)
 
@@ -46,13 +51,81 @@ def confirm_change(response: PublicResponse, happened: bool) -> None:
     bump_public_version()
 
 
-def moderate_reply(
-    reply_id: int, *, moderator, publish: bool, request: HttpRequest | None = None
+def _locked_pending_reply(reply_id: int) -> AuthorReply:
+    reply = AuthorReply.objects.select_for_update().select_related("response").get(pk=reply_id)
+    if reply.state != ReplyState.PENDING:
+        who = f" by {reply.moderated_by}" if reply.moderated_by else ""
+        raise FollowupError(f"This reply was already {reply.get_state_display().lower()}{who}.")
+    return reply
+
+
+def _apply_reply_edit(
+    reply: AuthorReply,
+    body: str | None,
+    redactions: list[pii.Finding],
+    *,
+    moderator,
+    request: HttpRequest | None,
+) -> None:
+    """The moderator's wording of the reply, with the redactions they accepted applied; its
+    findings are found again for the new text. The author's wording is not kept."""
+    text = reply.body if body is None else body
+    if redactions:
+        text = pii.redact(text, redactions)
+    text = text.strip()
+    if text == reply.body:
+        return
+    if not text:
+        raise FollowupError("A reply cannot be left empty; reject it instead.")
+    if "\x00" in text:
+        raise FollowupError("The reply contains a null character; remove it and try again.")
+    if len(text) > MAX_AUTHOR_REPLY_CHARACTERS:
+        raise FollowupError(f"Keep the reply under {MAX_AUTHOR_REPLY_CHARACTERS:,} characters.")
+    kinds = Counter(str(finding.kind) for finding in redactions)
+    reply.body = text
+    reply.findings = [finding.to_json() for finding in pii.find_personal_details(text)]
+    reply.save(update_fields=["body", "findings"])
+    record_audit(
+        "moderation.reply_edited",
+        actor=moderator,
+        target=reply,
+        summary=f"Edited an author's reply on story {reply.response.public_story_id}"
+        + (f", removing {sum(kinds.values())} personal details" if kinds else ""),
+        detail={"redacted": dict(kinds)},
+        request=request,
+    )
+
+
+def edit_author_reply(
+    reply_id: int,
+    *,
+    moderator,
+    body: str | None = None,
+    redactions: list[pii.Finding] | None = None,
+    request: HttpRequest | None = None,
 ) -> AuthorReply:
+    """Save a moderator's edits to a reply still waiting for moderation (audited)."""
     with transaction.atomic(), schema_context("public"):
-        reply = AuthorReply.objects.select_for_update().get(pk=reply_id)
-        if reply.state != ReplyState.PENDING:
-            raise FollowupError(f"This reply was already {reply.get_state_display().lower()}.")
+        reply = _locked_pending_reply(reply_id)
+        _apply_reply_edit(reply, body, redactions or [], moderator=moderator, request=request)
+    return reply
+
+
+def moderate_reply(
+    reply_id: int,
+    *,
+    moderator,
+    publish: bool,
+    body: str | None = None,
+    redactions: list[pii.Finding] | None = None,
+    request: HttpRequest | None = None,
+) -> AuthorReply:
+    """Publish or reject an author's reply. Publishing first applies the moderator's last
+    edits (``body``, ``redactions``), in the same transaction."""
+    with transaction.atomic(), schema_context("public"):
+        reply = _locked_pending_reply(reply_id)
+        if publish:
+            _apply_reply_edit(reply, body, redactions or [], moderator=moderator, request=request)
         reply.state = ReplyState.PUBLISHED if publish else ReplyState.REJECTED
         reply.moderated_by = moderator
         reply.moderated_at = timezone.now()

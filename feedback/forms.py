@@ -8,9 +8,11 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
+from feedback.followup import MAX_AUTHOR_REPLY_CHARACTERS
 from feedback.hub.models import RejectionReason, ServiceListing
 from feedback.models import Service, Site, Tag
 from feedback.quality import MAX_REPLY_CHARACTERS
+from feedback.signposting import MAX_PALS_CHARACTERS
 from feedback.submissions import MAX_WORDS
 from feedback.taxonomy import DEFAULT_TAGS, tag_key
 from feedback.vocabulary import AgeGroup, AuthorRole, ChangeStatus, Criticality, Progress, TagGroup
@@ -159,11 +161,32 @@ TAG_CHOICES = [
 ]
 
 
+class OneLineField(forms.CharField):
+    """A short line of text (a nickname, who posted a story): control characters and line
+    breaks are noise from copy and paste."""
+
+    def to_python(self, value: object) -> str:
+        return " ".join(CONTROL.sub("", super().to_python(value)).splitlines())
+
+
 class ModerationForm(forms.Form):
     title = forms.CharField(max_length=200)
     what_was_good = StoryTextField(label="What was good")
     what_could_be_improved = StoryTextField(label="What could be improved")
     how_it_felt = StoryTextField(label="How it made them feel")
+    nickname = OneLineField(
+        max_length=60,
+        required=False,
+        label="Nickname, published with the story",
+        help_text="Leave it empty to publish the story as “Anonymous”.",
+    )
+    assisted_by = OneLineField(
+        max_length=120,
+        required=False,
+        label="Posted on the author's behalf by, shown to the organisation's staff",
+        help_text="A role is enough (“Volunteer, patient experience team”): remove a "
+        "relative's or patient's name.",
+    )
     criticality = forms.ChoiceField(choices=[("", "Choose…"), *Criticality.choices], required=False)
     tags = forms.MultipleChoiceField(
         choices=TAG_CHOICES, required=False, widget=forms.CheckboxSelectMultiple
@@ -271,6 +294,24 @@ class ResponseForm(forms.Form):
             del self.fields["responder"]
 
 
+class ReplyModerationForm(forms.Form):
+    """A moderator's wording of an author's reply, before it is published."""
+
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 6}),
+        required=False,
+        max_length=MAX_AUTHOR_REPLY_CHARACTERS,
+        label="Reply to publish",
+    )
+    details_checked = forms.BooleanField(
+        required=False,
+        label="I have checked the highlighted details that remain: none identifies anyone",
+    )
+
+    def clean_body(self) -> str:
+        return CONTROL.sub("", self.cleaned_data["body"])
+
+
 class ApiKeyForm(forms.Form):
     name = forms.CharField(max_length=100, label="What is this key for?")
 
@@ -297,3 +338,26 @@ class EmbedHostsForm(forms.Form):
         if errors:
             raise ValidationError(errors)
         return hosts
+
+
+class PalsDetailsForm(forms.Form):
+    pals_details = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5, "maxlength": MAX_PALS_CHARACTERS}),
+        label="How to complain or contact your PALS",
+        help_text=(
+            "Shown on your widget and kiosk, and on the Carevoice form when a story is about "
+            "one of your services, before the story is written. For example your PALS phone "
+            f"number, email address and opening hours. Up to {MAX_PALS_CHARACTERS:,} characters."
+        ),
+    )
+
+    def clean_pals_details(self) -> str:
+        # Browsers count a line break as one character and send two.
+        details = self.cleaned_data["pals_details"].replace("\r\n", "\n").strip()
+        if len(details) > MAX_PALS_CHARACTERS:
+            raise ValidationError(
+                f"Please shorten this to {MAX_PALS_CHARACTERS:,} characters or fewer "
+                f"(it has {len(details):,})."
+            )
+        return details

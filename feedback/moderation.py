@@ -1,4 +1,8 @@
-"""What moderators do to a submission: redact, publish, reject. Each is audited."""
+"""What moderators do to a submission: redact, publish, reject. Each is audited.
+
+Moderators check everything the author typed that anyone else will see: the story's text,
+the nickname published with it, and who posted it on the author's behalf (shown to the
+organisation's staff). Each is scanned for personal details and can be edited and redacted."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from feedback import pii
+from feedback import pii, risk_words
 from feedback.hub.models import (
     AuthorReply,
     PublicStory,
@@ -26,6 +30,21 @@ from feedback.signals import story_published
 from tenants.audit.recording import record_audit
 
 TEXT_FIELDS = ("title", "what_was_good", "what_could_be_improved", "how_it_felt")
+# What the author says of themselves: the nickname is published with the story, and who
+# posted it for them reaches the organisation's staff. Either may name someone.
+AUTHOR_FIELDS = ("nickname", "assisted_by")
+# Every field a moderator checks, edits and redacts; findings are stored for each.
+CHECKED_FIELDS = (*TEXT_FIELDS, *AUTHOR_FIELDS)
+# How an audit summary names an edit to them (never their content).
+AUTHOR_WORDS = {"nickname": "nickname", "assisted_by": "“posted on behalf of” line"}
+FIELD_LABELS = {
+    "title": "Title",
+    "what_was_good": "What was good",
+    "what_could_be_improved": "What could be improved",
+    "how_it_felt": "How it made them feel",
+    "nickname": "Nickname, published with the story",
+    "assisted_by": "Posted on the author's behalf by, shown to the organisation",
+}
 
 
 class ModerationError(Exception):
@@ -44,14 +63,16 @@ class Decision:
 
 
 def scan_submission(submission: Submission) -> None:
-    """Find the personal details in each of the submission's text fields and keep them on
-    it (unsaved). Done when a story arrives and whenever its text is edited, so that the
-    moderation pages only read them: scanning every pending story on every page load let a
-    few crafted stories hold up moderation for everyone."""
+    """Find the personal details in each field a moderator checks (CHECKED_FIELDS) and keep
+    them on the submission (unsaved). Done when a story arrives and whenever its text is
+    edited, so that the moderation pages only read them: scanning every pending story on
+    every page load let a few crafted stories hold up moderation for everyone."""
     submission.findings = {
         name: [f.to_json() for f in pii.find_personal_details(getattr(submission, name))]
-        for name in TEXT_FIELDS
+        for name in CHECKED_FIELDS
     }
+    # Beside them, the phrases that often mean someone is at risk (findings["risk"]).
+    risk_words.scan_risk(submission)
 
 
 def _stored(data: object, text: str) -> list[pii.Finding] | None:
@@ -66,22 +87,22 @@ def _stored(data: object, text: str) -> list[pii.Finding] | None:
 
 
 def findings_for(submission: Submission) -> dict[str, list[pii.Finding]]:
-    """The personal details stored for each of the submission's text fields.
+    """The personal details stored for each field a moderator checks (CHECKED_FIELDS).
 
     The text is scanned here only when nothing fits it (a submission from before findings
     were stored, or text changed outside moderation), and what is found is saved, so it
     happens once.
     """
     stored = submission.findings if isinstance(submission.findings, dict) else {}
-    found = {name: _stored(stored.get(name), getattr(submission, name)) for name in TEXT_FIELDS}
-    if all(found[name] is not None for name in TEXT_FIELDS):
+    found = {name: _stored(stored.get(name), getattr(submission, name)) for name in CHECKED_FIELDS}
+    if all(found[name] is not None for name in CHECKED_FIELDS):
         return found
     scan_submission(submission)
     with schema_context("public"):
         Submission.objects.filter(pk=submission.pk).update(findings=submission.findings)
     return {
         name: [pii.Finding.from_json(item) for item in submission.findings[name]]
-        for name in TEXT_FIELDS
+        for name in CHECKED_FIELDS
     }
 
 
@@ -110,7 +131,8 @@ def _locked_pending(submission_id: int) -> Submission:
 
 @dataclass(frozen=True)
 class Edits:
-    """The moderator's wording for each text field, and the redactions they accepted in it."""
+    """The moderator's wording for each checked field (CHECKED_FIELDS), and the redactions
+    they accepted in it. A field missing from ``texts`` is left as it is."""
 
     texts: dict[str, str]
     redactions: dict[str, list[pii.Finding]]
@@ -118,7 +140,7 @@ class Edits:
     def changes(self, submission: Submission) -> bool:
         return any(self.redactions.values()) or any(
             self.texts.get(name, getattr(submission, name)).strip() != getattr(submission, name)
-            for name in TEXT_FIELDS
+            for name in CHECKED_FIELDS
         )
 
 
@@ -127,7 +149,8 @@ def _apply_edits(submission: Submission, edits: Edits, *, moderator, request) ->
     if not edits.changes(submission):
         return
     kinds: Counter[str] = Counter()
-    for name in TEXT_FIELDS:
+    changed: list[str] = []
+    for name in CHECKED_FIELDS:
         text = edits.texts.get(name, getattr(submission, name))
         accepted = edits.redactions.get(name, [])
         if accepted:
@@ -136,16 +159,27 @@ def _apply_edits(submission: Submission, edits: Edits, *, moderator, request) ->
         if "\x00" in text:
             # PostgreSQL cannot store NUL; a replacement typed into a redaction may carry one.
             raise ModerationError("The text contains a null character; remove it and try again.")
-        setattr(submission, name, text.strip())
+        text = text.strip()
+        limit = Submission._meta.get_field(name).max_length
+        if limit is not None and len(text) > limit:
+            # A replacement can be longer than what it replaces.
+            raise ModerationError(
+                f"“{FIELD_LABELS[name]}” is {len(text)} characters long; shorten it to "
+                f"{limit} or fewer."
+            )
+        if text != getattr(submission, name):
+            changed.append(name)
+        setattr(submission, name, text)
     if not submission.title:
         raise ModerationError("A story needs a title.")
     scan_submission(submission)
-    submission.save(update_fields=[*TEXT_FIELDS, "findings"])
+    submission.save(update_fields=[*CHECKED_FIELDS, "findings"])
     record_audit(
         "moderation.edited",
         actor=moderator,
         target=submission,
         summary=f"Edited “{submission.title}”"
+        + "".join(f" and its {AUTHOR_WORDS[name]}" for name in AUTHOR_FIELDS if name in changed)
         + (f", removing {sum(kinds.values())} personal details" if kinds else ""),
         detail={"redacted": dict(kinds)},
         request=request,
@@ -234,6 +268,11 @@ def publish_submission(
                 stories=published.stories,
             )
         )
+        if submission.has_email:
+            from feedback.tasks import send_publication_notice
+
+            # robust: with the broker down, the story is still published; only the mail is lost.
+            transaction.on_commit(lambda: send_publication_notice.delay(submission.pk), robust=True)
     return published
 
 

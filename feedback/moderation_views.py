@@ -10,24 +10,29 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
+from django.db.models import BooleanField, Count, Exists, OuterRef, Q
+from django.db.models.expressions import RawSQL
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from feedback import directory, pii
-from feedback.followup import FollowupError, moderate_reply, query_change
-from feedback.forms import ModerationForm
+from feedback.followup import FollowupError, edit_author_reply, moderate_reply, query_change
+from feedback.forms import ModerationForm, ReplyModerationForm
 from feedback.hub.models import (
     AuthorReply,
     PublicResponse,
     ReplyState,
+    SafeguardingConcern,
     ServiceListing,
     Submission,
     SubmissionState,
 )
 from feedback.moderation import (
+    AUTHOR_FIELDS,
+    CHECKED_FIELDS,
+    FIELD_LABELS,
     TEXT_FIELDS,
     Decision,
     Edits,
@@ -38,9 +43,12 @@ from feedback.moderation import (
     reply_findings,
     save_edits,
 )
+from feedback.moderation_watch import measure_backlog
 from feedback.vocabulary import ChangeStatus
 
 ADMIN_LOGIN = "/admin/login/"
+# The author's lines, named briefly for the queue.
+QUEUE_LABELS = {"nickname": "Nickname", "assisted_by": "Posted on their behalf by"}
 
 
 def moderator_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -67,19 +75,33 @@ def queue(request: HttpRequest) -> HttpResponse:
             "id", filter=Q(state=SubmissionState.REJECTED, moderated_at__gte=since)
         ),
     )
+    # Stories with a safeguarding concern, then those with a possible-risk phrase, come
+    # first however far back they are; then the oldest (hazard H1 in the hazard log).
     pending = (
         Submission.objects.filter(state=SubmissionState.PENDING)
+        .annotate(
+            has_concern=Exists(SafeguardingConcern.objects.filter(submission=OuterRef("pk"))),
+            has_risk=RawSQL(
+                "jsonb_path_exists(COALESCE(findings, '{}'), '$.risk.*[*]')",
+                (),
+                output_field=BooleanField(),
+            ),
+        )
         .prefetch_related("services__organisation")
-        .order_by("created_at", "id")[:100]
+        .order_by("-has_concern", "-has_risk", "created_at", "id")[:100]
     )
+    wait = measure_backlog().oldest_wait
+    counts["oldest_sent_at"] = timezone.now() - wait if wait is not None else None
     # Stored findings only: the queue never scans text (feedback.moderation.scan_submission).
-    rows = [(s, sum(len(f) for f in findings_for(s).values())) for s in pending]
-    replies = [
-        (reply, pii.highlight(reply.body, reply_findings(reply)))
-        for reply in AuthorReply.objects.filter(state=ReplyState.PENDING)
+    rows = [_queue_row(s) for s in pending]
+    replies = []
+    for reply in (
+        AuthorReply.objects.filter(state=ReplyState.PENDING)
         .select_related("response")
         .order_by("created_at")[:50]
-    ]
+    ):
+        found = reply_findings(reply)
+        replies.append((reply, pii.highlight(reply.body, found), len(found)))
     changes = (
         PublicResponse.objects.exclude(change_status=ChangeStatus.NONE)
         .select_related("organisation")
@@ -92,21 +114,95 @@ def queue(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_POST
+def _queue_row(submission: Submission) -> tuple[Submission, int, list[tuple[str, list]]]:
+    """A pending story, how many personal details it holds, and what its author says of
+    themselves (nickname, who posted it), highlighted."""
+    findings = findings_for(submission)
+    about = [
+        (QUEUE_LABELS[name], pii.highlight(getattr(submission, name), findings[name]))
+        for name in AUTHOR_FIELDS
+        if getattr(submission, name)
+    ]
+    return submission, sum(len(found) for found in findings.values()), about
+
+
+@require_http_methods(["GET", "POST"])
 @moderator_required
 def moderate_reply_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """An author's reply: its personal details highlighted, the moderator's wording, and
+    save, publish or reject. The queue's buttons post here too."""
+    reply = get_object_or_404(AuthorReply.objects.select_related("response", "moderated_by"), pk=pk)
+    form = ReplyModerationForm(initial={"body": reply.body})
+    status = 200
+    if request.method == "POST":
+        form = ReplyModerationForm(request.POST)
+        outcome = _act_on_reply(request, reply, form) if form.is_valid() else None
+        if outcome is not None:
+            return outcome
+        reply.refresh_from_db()
+        status = 400
+    found = reply_findings(reply)
+    return render(
+        request,
+        "hub/moderation/reply.html",
+        {
+            "reply": reply,
+            "form": form,
+            "findings": found,
+            "segments": pii.highlight(reply.body, found),
+        },
+        status=status,
+    )
+
+
+def _act_on_reply(
+    request: HttpRequest, reply: AuthorReply, form: ReplyModerationForm
+) -> HttpResponse | None:
+    """Carry out the moderator's action on a reply; None means show the page again."""
+    action = request.POST.get("action")
+    # Without a body (the queue's quick buttons), the reply is published as it stands.
+    body = form.cleaned_data["body"] if "body" in request.POST else None
+    text = reply.body if body is None else body
     try:
-        moderate_reply(
-            pk,
-            moderator=request.user,
-            publish=request.POST.get("action") == "publish",
-            request=request,
-        )
-    except (FollowupError, AuthorReply.DoesNotExist) as exc:
-        messages.error(request, str(exc) or "No such reply.")
-    else:
-        messages.success(request, "Done.")
-    return redirect("hub:moderation_queue")
+        redactions = _accepted_redactions(request, {"body": text}).get("body", [])
+        if action == "save":
+            edit_author_reply(
+                reply.pk,
+                moderator=request.user,
+                body=body,
+                redactions=redactions,
+                request=request,
+            )
+            messages.success(request, "Saved. Check the reply once more before publishing.")
+            return redirect("hub:moderate_reply", pk=reply.pk)
+        if action == "publish":
+            left = pii.redact(text, redactions) if redactions else text
+            if pii.find_personal_details(left) and not form.cleaned_data["details_checked"]:
+                messages.error(
+                    request,
+                    "Personal details are still highlighted in the reply. Remove them, or "
+                    "confirm that none of them identifies anyone.",
+                )
+                return None
+            moderate_reply(
+                reply.pk,
+                moderator=request.user,
+                publish=True,
+                body=body,
+                redactions=redactions,
+                request=request,
+            )
+            messages.success(request, "Reply published.")
+            return redirect("hub:moderation_queue")
+        if action == "reject":
+            moderate_reply(reply.pk, moderator=request.user, publish=False, request=request)
+            messages.success(request, "Reply rejected.")
+            return redirect("hub:moderation_queue")
+    except (FollowupError, ValueError) as exc:
+        messages.error(request, str(exc))
+        return None
+    messages.error(request, "Choose save, publish or reject.")
+    return None
 
 
 @require_POST
@@ -132,11 +228,12 @@ def _listings_for(submission: Submission) -> list[ServiceListing]:
 def _accepted_redactions(
     request: HttpRequest, texts: dict[str, str]
 ) -> dict[str, list[pii.Finding]]:
-    """Ticked suggestions, matched by their text against the text as posted."""
+    """Ticked suggestions, matched by their text against the text as posted (``texts``, by
+    field name; suggestions for any other field are ignored)."""
     accepted: dict[str, list[pii.Finding]] = {}
     for ticked in request.POST.getlist("redact"):
         field, _, index = ticked.partition(":")
-        if field not in TEXT_FIELDS or not index.isdigit():
+        if field not in texts or not index.isdigit():
             continue
         original = request.POST.get(f"finding-{field}-{index}", "")
         replacement = request.POST.get(f"replacement-{field}-{index}", "").strip()[:60]
@@ -181,7 +278,7 @@ def moderate(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         form = ModerationForm(
             initial={
-                **{name: getattr(submission, name) for name in TEXT_FIELDS},
+                **{name: getattr(submission, name) for name in CHECKED_FIELDS},
                 "services": [listing.pk for listing in submission.services.all()],
             },
             listings=listings,
@@ -189,8 +286,15 @@ def moderate(request: HttpRequest, pk: int) -> HttpResponse:
         status = 200
     findings = findings_for(submission)
     highlighted = {
-        name: pii.highlight(getattr(submission, name), findings[name]) for name in TEXT_FIELDS
+        name: pii.highlight(getattr(submission, name), findings[name]) for name in CHECKED_FIELDS
     }
+    # (field, label, highlighted text, findings) for the text, then for the author's lines.
+    sections = [
+        (name, FIELD_LABELS[name], highlighted[name], findings[name]) for name in TEXT_FIELDS
+    ]
+    about_author = [
+        (name, FIELD_LABELS[name], highlighted[name], findings[name]) for name in AUTHOR_FIELDS
+    ]
     return render(
         request,
         "hub/moderation/moderate.html",
@@ -199,6 +303,10 @@ def moderate(request: HttpRequest, pk: int) -> HttpResponse:
             "form": form,
             "findings": findings,
             "highlighted": highlighted,
+            "sections": sections,
+            "about_author": about_author,
+            "checked": [*sections, *about_author],
+            "any_findings": any(findings.values()),
             "listings": listings,
         },
         status=status,
@@ -209,6 +317,8 @@ def _act(request: HttpRequest, submission: Submission, form: ModerationForm) -> 
     """Carry out the moderator's action; None means show the page again with a message."""
     data = form.cleaned_data
     texts = {name: data[name] for name in TEXT_FIELDS}
+    # The author's lines are always on the page; a post without them leaves them as they are.
+    texts.update({name: data[name] for name in AUTHOR_FIELDS if name in request.POST})
     action = request.POST.get("action")
     try:
         edits = Edits(texts=texts, redactions=_accepted_redactions(request, texts))
@@ -217,7 +327,7 @@ def _act(request: HttpRequest, submission: Submission, form: ModerationForm) -> 
             messages.success(request, "Saved. Check the text once more before publishing.")
             return redirect("hub:moderate", pk=submission.pk)
         if action == "publish":
-            if _remaining_details(texts, edits) and not data["details_checked"]:
+            if _remaining_details(submission, edits) and not data["details_checked"]:
                 messages.error(
                     request,
                     "Personal details are still highlighted. Remove them, or confirm that "
@@ -260,8 +370,10 @@ def _act(request: HttpRequest, submission: Submission, form: ModerationForm) -> 
     return None
 
 
-def _remaining_details(texts: dict[str, str], edits: Edits) -> bool:
-    for name, text in texts.items():
+def _remaining_details(submission: Submission, edits: Edits) -> bool:
+    """Whether anything the detector flags is left in what would be published."""
+    for name in CHECKED_FIELDS:
+        text = edits.texts.get(name, getattr(submission, name))
         accepted = edits.redactions.get(name, [])
         remaining = pii.find_personal_details(pii.redact(text, accepted) if accepted else text)
         if remaining:

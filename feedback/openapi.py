@@ -105,7 +105,11 @@ def description(server_url: str) -> dict[str, Any]:
                 "take": _query(
                     "take", "How many to return (at most 100)", {"type": "integer", "maximum": 100}
                 ),
-                "submittedonafter": _query("submittedonafter", "Submitted on or after", date),
+                "submittedonafter": _query(
+                    "submittedonafter",
+                    "Sent on or after this day (stories are dated by day, not time)",
+                    date,
+                ),
                 "publishedafter": _query("publishedafter", "Published after", date),
                 "tag": _query("tag", "Only stories with this tag", {"type": "string"}),
                 "nacs": _query(
@@ -135,7 +139,15 @@ def description(server_url: str) -> dict[str, Any]:
                         "id": {"type": "integer"},
                         "title": {"type": "string"},
                         "body": {"type": "string", "description": "Markdown"},
-                        "dateOfSubmission": {"type": "string", "format": "date-time"},
+                        "dateOfSubmission": {
+                            "type": "string",
+                            "format": "date-time",
+                            "description": "The day the story was sent (its date in the UK), "
+                            "never the time: the time of day is always 00:00:00Z, so that a "
+                            "story cannot be matched against an organisation's own web-server "
+                            "or kiosk logs. The format is unchanged, so clients parse it as "
+                            "before.",
+                        },
                         "dateOfPublication": {"type": "string", "format": "date-time"},
                         "criticality": {
                             "type": ["string", "null"],

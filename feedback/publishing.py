@@ -2,13 +2,17 @@
 the hub's PublicStory read model, in the caller's transaction.
 
 Used by moderation (one story at a time) and by `import_published_stories` (history brought
-from paper, phone or another platform, and the demo)."""
+from paper, phone or another platform, and the demo).
+
+Outside the hub a story keeps only the day it was sent (`day_only`): with the route, the
+second would let an organisation match it against its own web-server or kiosk logs."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
 
 from django.contrib.postgres.search import SearchVector
 from django.db import connection, transaction
@@ -22,6 +26,14 @@ from feedback.public_cache import bump_public_version
 from feedback.taxonomy import DEFAULT_TAG_LOOKUP
 from feedback.vocabulary import Polarity, Progress
 from tenants.models import Organisation
+
+UK = ZoneInfo("Europe/London")
+
+
+def day_only(moment: datetime) -> datetime:
+    """Midnight, UK time, of the UK day ``moment`` falls on: all an organisation is told of
+    when a story was sent (feedback/migrations/0005 cut older stories the same way)."""
+    return datetime.combine(moment.astimezone(UK).date(), time(), tzinfo=UK)
 
 
 @dataclass
@@ -150,7 +162,7 @@ def _write_stories(
             author_nickname=story.author_nickname,
             submission_route=story.submission_route,
             assisted_by=story.assisted_by,
-            submitted_at=story.submitted_at,
+            submitted_at=day_only(story.submitted_at),
             published_at=story.published_at,
             due_at=targets.due(story.criticality, story.published_at),
         )

@@ -107,7 +107,8 @@ class Submission(models.Model):
     public_story = models.OneToOneField(
         "PublicStory", null=True, blank=True, on_delete=models.SET_NULL, related_name="submission"
     )
-    # The personal details found in each text field, {field: [pii.Finding.to_json(), ...]}:
+    # The personal details found in each text field, the nickname and assisted_by
+    # (feedback.moderation.CHECKED_FIELDS), {field: [pii.Finding.to_json(), ...]}:
     # found when the story arrives and again whenever its text is edited
     # (feedback.moderation.scan_submission), so the moderation pages never scan text.
     findings = models.JSONField(null=True, blank=True, editable=False)
@@ -284,7 +285,8 @@ class AuthorReply(models.Model):
         return f"Author's reply to {self.response}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        # A reply's body is written once, by its author (feedback.followup), and never edited.
+        # A reply's body is written by its author (feedback.followup); a moderator who edits it
+        # stores the new text's findings with it (followup._apply_reply_edit).
         if self.findings is None:
             self.findings = [f.to_json() for f in pii.find_personal_details(self.body)]
         super().save(*args, **kwargs)

@@ -535,7 +535,7 @@ def test_an_opinion_carries_the_story_as_published(cast: Cast, key_a: NewKey) ->
     assert opinion["id"] == story
     assert opinion["title"] == "Seen quickly in the eye clinic"
     assert "The consultant saw me within the hour." in opinion["body"]
-    assert opinion["dateOfSubmission"] == "2025-02-03T08:04:05Z"
+    assert opinion["dateOfSubmission"] == "2025-02-03T00:00:00Z"  # the day only
     assert opinion["dateOfPublication"] == "2025-02-05T17:30:00Z"
     assert opinion["criticality"] == "not critical"
     assert opinion["progress"] == "unheard"

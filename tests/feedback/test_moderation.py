@@ -362,10 +362,10 @@ def test_a_story_sent_before_findings_were_stored_is_scanned_once(
     calls = scans(monkeypatch)
     client = moderator(cast)
     assert "<strong>6</strong>" in client.get("/moderation/").content.decode()
-    assert len(calls) == 4  # one for each text field
+    assert len(calls) == 6  # one for each field a moderator checks (text, nickname, helper)
     assert "<strong>6</strong>" in client.get("/moderation/").content.decode()
     assert ">943 476 5919</mark>" in client.get(f"/moderation/{submission_id}/").content.decode()
-    assert len(calls) == 4
+    assert len(calls) == 6
 
 
 def test_a_moderators_edit_stores_the_findings_of_the_new_text(cast: Cast) -> None:
