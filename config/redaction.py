@@ -35,6 +35,7 @@ SECRET_PARAMETERS = (
 # URL path prefixes whose next segment is a signed token or another bearer secret.
 TOKEN_PATH_PREFIXES = (
     "/r/",  # a story author's link (feedback/urls_hub.py)
+    "/your-story/",  # a story author's "Your story" link (feedback/urls_hub.py)
     "/billing/pay/",  # the local card page (billing/urls_hub.py)
     "/reports/download/",  # a saved report's download and pack links
     "/reports/pdf/",  # a long report's progress page and file

@@ -21,6 +21,7 @@ def send_rejection_notice(submission_id: int) -> None:
             "submission": submission,
             "reason": submission.get_rejection_reason_display(),
             "tell_url": public_url(settings.BASE_DOMAIN, "/tell/"),
+            "your_story_url": story_url(submission),
         }
         message = EmailMultiAlternatives(
             subject="We could not publish your story",
@@ -52,6 +53,7 @@ def send_response_notice(public_response_id: int) -> None:
             "story": response.public_story,
             "story_url": public_url(settings.BASE_DOMAIN, f"/stories/{response.public_story_id}/"),
             "reply_url": public_url(settings.BASE_DOMAIN, f"/r/{make_token(response)}/"),
+            "your_story_url": story_url(submission),
         }
         message = EmailMultiAlternatives(
             subject=f"{response.organisation.name} has responded to your story",
@@ -62,3 +64,133 @@ def send_response_notice(public_response_id: int) -> None:
             render_to_string("hub/email/response.html", context), "text/html"
         )
         message.send()
+
+
+def story_url(submission) -> str:  # noqa: ANN001 - a hub Submission
+    """The author's signed "Your story" link: in every email to an author."""
+    from feedback.your_story import story_url as signed_story_url
+
+    return signed_story_url(submission)
+
+
+def _send_to_author(submission, subject: str, template: str, context: dict) -> None:  # noqa: ANN001
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string(f"hub/email/{template}.txt", context),
+        to=[submission.email],
+    )
+    message.attach_alternative(render_to_string(f"hub/email/{template}.html", context), "text/html")
+    message.send()
+
+
+def send_receipt_notice(submission_id: int) -> None:
+    """Tell the author their story arrived, with the link to their "Your story" page."""
+    from feedback.hub.models import Submission, SubmissionState
+
+    with schema_context("public"):
+        submission = Submission.objects.filter(pk=submission_id).first()
+        if submission is None or not submission.email:
+            return
+        if submission.state == SubmissionState.WITHDRAWN:
+            return
+        _send_to_author(
+            submission,
+            "We have received your story",
+            "received",
+            {"submission": submission, "your_story_url": story_url(submission)},
+        )
+
+
+def send_publication_notice(submission_id: int) -> None:
+    """Tell the author their story was published, with where to read it and their link."""
+    from feedback.hub.models import Submission, SubmissionState
+
+    with schema_context("public"):
+        submission = (
+            Submission.objects.select_related("public_story").filter(pk=submission_id).first()
+        )
+        if submission is None or not submission.email:
+            return
+        if submission.state != SubmissionState.PUBLISHED or submission.public_story is None:
+            return
+        _send_to_author(
+            submission,
+            "Your story is published",
+            "published",
+            {
+                "submission": submission,
+                "story": submission.public_story,
+                "story_url": public_url(
+                    settings.BASE_DOMAIN, f"/stories/{submission.public_story_id}/"
+                ),
+                "your_story_url": story_url(submission),
+            },
+        )
+
+
+def platform_staff_addresses() -> list[str]:
+    """Every active member of platform staff (moderators and the platform team), in the hub."""
+    from tenants.accounts.models import User
+
+    with schema_context("public"):
+        return list(
+            User.objects.filter(is_staff=True, is_active=True)
+            .order_by("email")
+            .values_list("email", flat=True)
+        )
+
+
+def send_moderation_backlog_alert(*, pending: int, overdue: int, oldest_hours: int) -> int:
+    """Tell platform staff the moderation queue is behind. Returns how many were told."""
+    recipients = platform_staff_addresses()
+    if not recipients:
+        return 0
+    context = {
+        "pending": pending,
+        "overdue": overdue,
+        "oldest_hours": oldest_hours,
+        "limit_hours": settings.MODERATION_WAIT_ALERT_HOURS,
+        "queue_url": public_url(settings.BASE_DOMAIN, "/moderation/"),
+    }
+    EmailMultiAlternatives(
+        subject=f"Moderation queue behind: {overdue} waiting over "
+        f"{settings.MODERATION_WAIT_ALERT_HOURS} hours, the oldest {oldest_hours} hours",
+        body=render_to_string("hub/email/moderation_backlog.txt", context),
+        to=recipients,
+    ).send()
+    return len(recipients)
+
+
+def send_safeguarding_escalation(concern_id: int) -> int:
+    """Tell platform staff that nobody at an organisation acknowledged a safeguarding
+    concern in time (feedback/safeguarding.py). Returns how many people it went to."""
+    from django.urls import reverse
+
+    from feedback.hub.models import SafeguardingConcern
+
+    with schema_context("public"):
+        concern = SafeguardingConcern.objects.select_related(
+            "organisation", "submission", "raised_by"
+        ).get(pk=concern_id)
+        recipients = platform_staff_addresses()
+        if not recipients:
+            return 0
+        context = {
+            "concern": concern,
+            "organisation": concern.organisation,
+            "hours": concern.organisation.safeguarding_escalate_hours,
+            "concerns_url": public_url(
+                settings.BASE_DOMAIN,
+                reverse("hub:moderation_safeguarding", urlconf=settings.PUBLIC_SCHEMA_URLCONF),
+            ),
+        }
+        message = EmailMultiAlternatives(
+            subject=f"Safeguarding concern not acknowledged: {concern.organisation.name}",
+            body=render_to_string("hub/email/safeguarding_escalated.txt", context),
+            to=recipients,
+        )
+        message.attach_alternative(
+            render_to_string("hub/email/safeguarding_escalated.html", context), "text/html"
+        )
+        message.send()
+    return len(recipients)

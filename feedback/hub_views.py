@@ -259,7 +259,7 @@ def browse(request: HttpRequest) -> HttpResponse:
 
 
 def story(request: HttpRequest, pk: int) -> HttpResponse:
-    public_story = get_object_or_404(
+    public_story = (
         PublicStory.objects.prefetch_related(
             Prefetch("services", ServiceListing.objects.select_related("organisation")),
             Prefetch(
@@ -268,9 +268,19 @@ def story(request: HttpRequest, pk: int) -> HttpResponse:
                     Prefetch("replies", AuthorReply.objects.filter(state=ReplyState.PUBLISHED))
                 ),
             ),
-        ),
-        pk=pk,
+        )
+        .filter(pk=pk)
+        .first()
     )
+    if public_story is None:
+        # A story withdrawn at its author's request says so (410), where it stood.
+        from feedback.rights_views import withdrawn_story_page
+        from feedback.withdrawal import withdrawn_note
+
+        note = withdrawn_note(pk)
+        if note is None:
+            raise Http404("No such story.")
+        return withdrawn_story_page(request, note)
     return render(request, "hub/story.html", {"story": public_story})
 
 

@@ -60,6 +60,12 @@ def submit_story(story: StoryFromAuthor) -> Submission:
             target=submission,
             summary="Story posted on the author's behalf",
         )
+    if submission.has_email:
+        from feedback.tasks import send_receipt_notice
+
+        # With the author's "Your story" link, from the moment the story arrives. robust:
+        # with the broker down, the story is still taken in; only the mail is lost.
+        transaction.on_commit(lambda: send_receipt_notice.delay(submission.pk), robust=True)
     return submission
 
 

@@ -3,7 +3,15 @@ from __future__ import annotations
 from django.urls import path
 
 from dashboards.reports import public
-from feedback import api, hub_views, moderation_views, openapi
+from feedback import (
+    api,
+    hub_views,
+    moderation_views,
+    openapi,
+    privacy_views,
+    rights_views,
+    safeguarding_views,
+)
 
 app_name = "hub"
 
@@ -11,9 +19,13 @@ urlpatterns = [
     path("", hub_views.hub_home, name="home"),
     path("tell/", hub_views.tell, name="tell"),
     path("tell/sent/", hub_views.sent, name="sent"),
+    path("privacy/", privacy_views.privacy_notice, name="privacy"),
     path("stories/", hub_views.browse, name="browse"),
     path("stories/<int:pk>/", hub_views.story, name="story"),
     path("r/<str:token>/", hub_views.author_response, name="author_response"),
+    # "ask/" first: the token route would take it for a token.
+    path("your-story/ask/", rights_views.your_story_ask, name="your_story_ask"),
+    path("your-story/<str:token>/", rights_views.your_story, name="your_story"),
     path("organisations/<slug:slug>/", hub_views.organisation_page, name="organisation"),
     path(
         "organisations/<slug:slug>/you-said-we-did/",
@@ -27,6 +39,27 @@ urlpatterns = [
     path("o/<slug:slug>/kiosk/<int:service_id>/", hub_views.kiosk, name="kiosk_service"),
     path("o/<slug:slug>/kiosk/sent/", hub_views.kiosk_sent, name="kiosk_sent"),
     path("moderation/", moderation_views.queue, name="moderation_queue"),
+    path("moderation/requests/", rights_views.moderation_requests, name="moderation_requests"),
+    path(
+        "moderation/requests/<int:pk>/",
+        rights_views.moderation_request,
+        name="moderation_request",
+    ),
+    path(
+        "moderation/requests/<int:pk>/copy.json",
+        rights_views.moderation_request_copy,
+        name="moderation_request_copy",
+    ),
+    path(
+        "moderation/safeguarding/",
+        safeguarding_views.concerns,
+        name="moderation_safeguarding",
+    ),
+    path(
+        "moderation/<int:pk>/safeguarding/",
+        safeguarding_views.submission_concerns,
+        name="moderation_concern",
+    ),
     path("moderation/<int:pk>/", moderation_views.moderate, name="moderate"),
     path(
         "moderation/replies/<int:pk>/", moderation_views.moderate_reply_view, name="moderate_reply"

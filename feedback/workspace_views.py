@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -19,6 +19,7 @@ from feedback.forms import (
     ApiKeyForm,
     EmbedHostsForm,
     InboxForm,
+    PalsDetailsForm,
     PrivateTagForm,
     ResponseForm,
     ServiceForm,
@@ -39,6 +40,7 @@ from feedback.responding import (
     record_change,
 )
 from feedback.services import add_private_tag, create_site, save_service
+from feedback.signposting import set_pals_details
 from feedback.triage import (
     TriageError,
     add_note,
@@ -94,7 +96,16 @@ def stories(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.MEMBER)
 def story(request: HttpRequest, pk: int) -> HttpResponse:
-    row = get_object_or_404(Story.objects.prefetch_related("services", "tags"), pk=pk)
+    row = Story.objects.prefetch_related("services", "tags").filter(pk=pk).first()
+    if row is None:
+        # A story withdrawn at its author's request says so (410), as on the hub.
+        from feedback.rights_views import withdrawn_story_page
+        from feedback.withdrawal import withdrawn_note_for_tenant_story
+
+        note = withdrawn_note_for_tenant_story(pk)
+        if note is None:
+            raise Http404("No such story.")
+        return withdrawn_story_page(request, note, workspace=True)
     readings = open_story(row, reader=request.user)
     responders = list(
         User.objects.filter(is_active=True, role__in=[Role.RESPONDER, Role.ADMINISTRATOR])
@@ -332,8 +343,20 @@ def revoke_key(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(Role.ADMINISTRATOR)
 def widget_settings(request: HttpRequest) -> HttpResponse:
     organisation: Organisation = request.tenant
+    # Two forms on one page: the PALS details form names itself; the hosts form does not.
+    saving_pals = request.method == "POST" and request.POST.get("form") == "pals"
+    pals_form = PalsDetailsForm(
+        request.POST if saving_pals else None,
+        initial={"pals_details": organisation.pals_details},
+    )
+    if saving_pals and pals_form.is_valid():
+        details = pals_form.cleaned_data["pals_details"]
+        set_pals_details(organisation, details, actor=request.user, request=request)
+        messages.success(request, "Saved. Authors see these details before they write.")
+        return redirect("feedback:widget_settings")
     form = EmbedHostsForm(
-        request.POST or None, initial={"hosts": "\n".join(organisation.embed_hosts)}
+        None if saving_pals else request.POST or None,
+        initial={"hosts": "\n".join(organisation.embed_hosts)},
     )
     if request.method == "POST" and form.is_valid():
         previous = list(organisation.embed_hosts)
@@ -356,6 +379,7 @@ def widget_settings(request: HttpRequest) -> HttpResponse:
         "feedback/workspace/widget.html",
         {
             "form": form,
+            "pals_form": pals_form,
             "widget_url": hub_url("hub:widget", organisation.slug),
             "script_url": hub_url("hub:widget_script", organisation.slug),
             "kiosk_url": hub_url("hub:kiosk", organisation.slug),
@@ -364,7 +388,7 @@ def widget_settings(request: HttpRequest) -> HttpResponse:
                 for listing in listings
             ],
         },
-        status=400 if form.errors else 200,
+        status=400 if form.errors or pals_form.errors else 200,
     )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
+from django.db.models import F, QuerySet, Value
+from django.db.models.functions import Concat
 from django.http import HttpRequest
 
 from tenants.audit.models import AuditEvent
@@ -41,4 +43,17 @@ def record_audit(
         summary=summary[:300],
         detail=detail or {},
         ip_address=address if address and address != "unknown" else None,
+    )
+
+
+# What a summary says once the words it quoted are gone (feedback/withdrawal.py, retention).
+WORDING_REMOVED = "[wording removed with the story's text]"
+
+
+def remove_wording(rows: QuerySet[AuditEvent]) -> int:
+    """Take the wording out of these rows' summaries (a story's title or a note, quoted when
+    the action was taken) once the story it came from has been withdrawn or purged. The rows
+    stay: who did what, to which record, and when. Returns how many changed."""
+    return rows.exclude(summary__startswith=WORDING_REMOVED).update(
+        summary=Concat(Value(WORDING_REMOVED + " "), F("action"))
     )

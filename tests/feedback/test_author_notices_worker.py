@@ -1,0 +1,52 @@
+"""The author's notices on a real Celery worker and broker: queued only once the story's
+arrival and its publication have committed, each with the author's "Your story" link.
+Committed rows (the worker has its own connection), cleaned up afterwards."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from django.core import mail
+
+from feedback.hub.models import Submission
+from feedback.your_story import submission_for_token
+from tests.conftest import Cast, forget_published_stories, tell_and_publish
+from tests.feedback.test_your_story import link_in
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError("the worker did not send it in time")
+
+
+@pytest.fixture
+def forget_stories(cast: Cast, committed_db: None) -> Iterator[list[int]]:
+    public_ids: list[int] = []
+    yield public_ids
+    forget_published_stories([cast.org_a, cast.org_b], public_ids)
+
+
+def test_the_receipt_and_publication_notices_are_sent_by_the_worker_after_commit(
+    cast: Cast, forget_stories: list[int], celery_worker_thread: object
+) -> None:
+    title = "Worker receipt probe"
+
+    def mine(subject: str) -> list[mail.EmailMessage]:
+        return [m for m in mail.outbox if m.subject == subject and title in m.body]
+
+    published = tell_and_publish(cast, [cast.ward_a], title=title)
+    forget_stories.append(published.public_story.pk)
+    wait_until(lambda: len(mine("We have received your story")) == 1)
+    wait_until(lambda: len(mine("Your story is published")) == 1)
+    notice = mine("Your story is published")[0]
+    assert f"/stories/{published.public_story.pk}/" in notice.body
+    submission = Submission.objects.get(public_story=published.public_story)
+    for sent in (mine("We have received your story")[0], notice):
+        assert sent.to == [submission.email]
+        assert submission_for_token(link_in(sent).split("/")[2]).pk == submission.pk
