@@ -243,6 +243,9 @@ CELERY_IMPORTS = ("dashboards.reports.scheduled_tasks",)
 CELERY_TIMEZONE = "Europe/London"
 # An alert email claimed by a worker that then died is sent by another after this long.
 ALERT_STALE_CLAIM_SECONDS = env_int("ALERT_STALE_CLAIM_SECONDS", 600)
+# Platform staff are emailed when a story has waited this long for moderation
+# (feedback/moderation_watch.py), and again after as long again.
+MODERATION_WAIT_ALERT_HOURS = env_int("MODERATION_WAIT_ALERT_HOURS", 24)
 # Per-organisation periodic work is spread at random over this many seconds.
 TENANT_TASK_SPREAD_SECONDS = env_int("TENANT_TASK_SPREAD_SECONDS", 600)
 CELERY_BEAT_SCHEDULE = {
@@ -251,6 +254,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 6 * 60 * 60,
     },
     "alerts-sweep": {"task": "alerts.dispatch_sweeps", "schedule": 5 * 60},
+    # Safeguarding concerns nobody acknowledged in time go to administrators and platform staff.
+    "safeguarding-escalation": {
+        "task": "feedback.escalate_safeguarding_concerns",
+        "schedule": 5 * 60,
+    },
+    # Platform staff told when a story has waited too long for moderation (hazard H1).
+    "moderation-queue-watch": {"task": "feedback.watch_moderation_queue", "schedule": 15 * 60},
     # Scheduled reports due in each organisation, once per period and recipient.
     "reports-scheduled-deliveries": {
         "task": "dashboards.dispatch_report_deliveries",
@@ -287,6 +297,11 @@ CELERY_BEAT_SCHEDULE = {
     "training-reminders": {"task": "training.send_reminders", "schedule": 10 * 60},
     # Large service imports whose task message was lost are queued again.
     "onboarding-import-sweep": {"task": "onboarding.dispatch_import_sweeps", "schedule": 10 * 60},
+    # Authors' contact details and unpublished stories' text past keeping (public schema).
+    "feedback-retention": {
+        "task": "feedback.apply_retention",
+        "schedule": crontab(hour=1, minute=40),
+    },
 }
 
 # --- billing (Stripe) ----------------------------------------------------------------------
@@ -420,6 +435,18 @@ LONG_REPORTS_PER_USER_PER_HOUR = env_int("LONG_REPORTS_PER_USER_PER_HOUR", 10)
 
 # Where vulnerability reports go (/.well-known/security.txt, /security/).
 SECURITY_CONTACT = env_str("SECURITY_CONTACT", f"mailto:security@{BASE_DOMAIN}")
+
+# Retention (feedback/retention.py, nightly; the privacy notice at /privacy/ reads these too):
+# days after the last follow-up on a story that its author's email and postcode are kept, and
+# days after moderation that the text of a rejected (or settled withheld) story is kept.
+AUTHOR_CONTACT_RETENTION_DAYS = env_int("AUTHOR_CONTACT_RETENTION_DAYS", 365)
+REJECTED_TEXT_RETENTION_DAYS = env_int("REJECTED_TEXT_RETENTION_DAYS", 90)
+for _name in ("AUTHOR_CONTACT_RETENTION_DAYS", "REJECTED_TEXT_RETENTION_DAYS"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1 day")
+# Who is responsible for authors' information, and where they write about it (/privacy/).
+DATA_CONTROLLER = env_str("DATA_CONTROLLER", "Carevoice")
+PRIVACY_CONTACT = env_str("PRIVACY_CONTACT", f"privacy@{BASE_DOMAIN}")
 
 # --- i18n, static ---------------------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
