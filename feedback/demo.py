@@ -20,6 +20,7 @@ from feedback.apikeys import KEY_PREFIX, hash_key
 from feedback.hub.models import ApiKey, PublicResponse, PublicStory, ServiceListing, Submission
 from feedback.models import Response, Service, Story
 from feedback.moderation import grant_moderation
+from feedback.privacy_demo import PrivacyDemo, seed_privacy_demo
 from feedback.publishing import StoryToPublish, import_published_stories
 from feedback.rendering import compose_body
 from feedback.responding import Draft, ResponseToImport, import_responses
@@ -251,6 +252,7 @@ class FeedbackDemo:
     stories: int
     pending: int
     responses: int
+    privacy: PrivacyDemo
 
 
 def seed_feedback_demo(organisations: list[Organisation], *, stories: int = 5000) -> FeedbackDemo:
@@ -270,6 +272,8 @@ def seed_feedback_demo(organisations: list[Organisation], *, stories: int = 5000
     with schema_context("public"):
         if not Submission.objects.exists():
             _seed_pending(providers)
+    privacy = seed_privacy_demo(providers, moderator)
+    with schema_context("public"):
         lead = next(o for o in organisations if o.slug not in SITES)
         key = demo_api_key()
         ApiKey.objects.get_or_create(
@@ -286,6 +290,7 @@ def seed_feedback_demo(organisations: list[Organisation], *, stories: int = 5000
             stories=PublicStory.objects.count(),
             pending=Submission.objects.filter(state="pending").count(),
             responses=PublicResponse.objects.count(),
+            privacy=privacy,
         )
 
 

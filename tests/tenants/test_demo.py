@@ -133,3 +133,33 @@ def test_the_demo_has_alert_rules_and_missed_targets() -> None:
     with tenant_context(trust):
         assert AlertRule.objects.count() == 5  # idempotent
         assert open_breaches().exists()
+
+
+def test_the_demo_has_a_pending_safeguarding_concern_and_a_withdrawn_story() -> None:
+    from feedback.hub.models import (
+        AuthorRequest,
+        PublicStory,
+        SafeguardingConcern,
+        Submission,
+        SubmissionState,
+        WithdrawnStory,
+    )
+
+    output = _seed()
+    _seed()  # idempotent: still one of each
+
+    (concern,) = SafeguardingConcern.objects.all()
+    assert concern.acknowledged_at is None and concern.escalated_at is None
+    assert Submission.objects.get(pk=concern.submission_id).state == SubmissionState.PENDING
+    trust = Organisation.objects.get(slug="northshire-hospitals")
+    assert concern.organisation == trust and trust.pals_details
+    with tenant_context(trust):
+        assert User.objects.filter(is_safeguarding_contact=True).count() == 1
+    (tombstone,) = WithdrawnStory.objects.all()
+    assert not PublicStory.objects.filter(pk=tombstone.public_id).exists()
+    assert Submission.objects.filter(state=SubmissionState.WITHDRAWN).count() == 1
+    assert AuthorRequest.objects.filter(via_link=False).count() == 1
+    assert f"/stories/{tombstone.public_id}/" in output
+    assert "/moderation/safeguarding/" in output and "/your-story/" in output
+    client = client_for(None)
+    assert client.get(f"/stories/{tombstone.public_id}/").status_code == 410

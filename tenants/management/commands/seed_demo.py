@@ -55,8 +55,26 @@ class Command(BaseCommand):
             f"{stories.pending} waiting for moderation "
             f"at {public_url(settings.BASE_DOMAIN, '/moderation/')}"
         )
-        lead = next(o for o in organisations if o.kind == "ccg/icb")
         trust = organisations[0]
+        privacy = stories.privacy
+        hub = public_url(settings.BASE_DOMAIN)
+        out.write("\n  Privacy and safeguarding:")
+        out.write(
+            f"    safeguarding concern waiting for acknowledgement at {hub}moderation/safeguarding/"
+            f"\n      and in {trust.name}'s workspace at {trust.workspace_url('/safeguarding/')}"
+            f"\n      (safeguarding contact: {privacy.contact_email}; it escalates to the "
+            "administrators and platform staff if nobody acknowledges it)"
+        )
+        if privacy.withdrawn_public_id:
+            out.write(
+                f"    a story withdrawn at its author's request: "
+                f"{hub}stories/{privacy.withdrawn_public_id}/"
+            )
+        out.write(f"    authors' requests to verify: {hub}moderation/requests/")
+        if privacy.your_story_url:
+            out.write(f'    one author\'s "Your story" page: {privacy.your_story_url}')
+        out.write(f"    privacy notice: {hub}privacy/")
+        lead = next(o for o in organisations if o.kind == "ccg/icb")
         out.write(
             f"\n  Dashboards: live at {trust.workspace_url('/dashboards/live/')}\n"
             f"    network comparison ({NETWORK_NAME}, {len(providers)} more providers) at "
