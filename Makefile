@@ -34,6 +34,7 @@ bench: $(INSTALLED)
 	$(PY) -m config.launcher exec $(PY) benchmarks/webhooks.py
 	$(PY) -m config.launcher exec $(PY) benchmarks/load.py
 	$(PY) -m config.launcher exec $(PY) benchmarks/analysers.py
+	$(PY) benchmarks/pii_detector.py
 
 migrations: $(INSTALLED)
 	$(PY) -m config.launcher exec $(PY) manage.py makemigrations

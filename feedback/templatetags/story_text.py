@@ -21,6 +21,8 @@ KIND_LABELS = {
     "postcode": "postcode",
     "date_of_birth": "date of birth",
     "url": "link",
+    "record_number": "hospital or record number",
+    "address": "address",
 }
 
 

@@ -5,10 +5,13 @@ Pure Python: these tests need neither Django nor a database.
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Callable
 from itertools import pairwise
 
 import pytest
 
+from feedback import pii
 from feedback.pii import (
     REPLACEMENTS,
     Finding,
@@ -373,7 +376,9 @@ def test_every_name_in_a_list_is_found() -> None:
     [
         "The dr said to rest.",
         "Dr said I could go home.",  # no name after the title
-        "dr smith was late",  # lower-case names are not taken as names
+        "the dr was late",  # a lower-case word after a title is a name only if a surname
+        "dr said it was a virus",  # ...that is not also an everyday word
+        "I miss home.",  # ...and only after an abbreviated title
         "The nurses were lovely.",
         "Drew helped me to the car.",  # "Dr" inside a word
         "I saw the doctor. Then I went home.",  # a full stop after a full word ends a sentence
@@ -422,6 +427,8 @@ def test_kinds_and_replacements_are_plain_strings() -> None:
         "postcode",
         "date_of_birth",
         "url",
+        "record_number",
+        "address",
     }
     assert set(REPLACEMENTS) == set(Kind)
     assert Kind.NHS_NUMBER == "nhs_number"
@@ -569,8 +576,218 @@ def test_a_redacted_story_has_nothing_left_to_find() -> None:
     # contains "date of birth") must not look like personal details themselves.
     story = (
         "Dr Smith noted my DOB 04/07/1938 and date of birth 5 May 1940 twice. Call "
-        "07700 900123 or mail jo@nhs.net; NHS 943 476 5919; B33 8TH; https://x.org/a."
+        "07700 900123 or mail jo@nhs.net; NHS 943 476 5919; B33 8TH; https://x.org/a. "
+        "Hospital number RTH1234567, record number 00456123; 12 Acacia Avenue."
     )
     redacted = redact(story, find_personal_details(story))
     assert find_personal_details(redacted) == []
     assert all(replacement in redacted for replacement in REPLACEMENTS.values())
+
+
+# --- Names without a title -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("John Smith the physio got me walking.", ["John Smith"]),
+        ("My husband Peter was left in a wet bed.", ["Peter"]),
+        ("I spoke to Priya on the front desk.", ["Priya"]),
+        ("Sarah on ward 3 explained everything.", ["Sarah"]),
+        ("His daughter Emma came in every day.", ["Emma"]),
+        # Not in any list, but a relation or "called" says a person is meant.
+        ("My husband Dafydd only speaks Welsh when he is confused.", ["Dafydd"]),
+        ("A healthcare assistant called Precious brushed my hair.", ["Precious"]),
+        # Everyday words that are names only in a name context.
+        ("Thanks to Will on the night shift.", ["Will"]),
+        ("A nurse called Grace held my hand.", ["Grace"]),
+        ("May on the front desk let me charge my phone.", ["May"]),
+        ("Bill from the discharge team was patient with us.", ["Bill"]),
+        ("Thanks to Grace and Hope, the student nurses.", ["Grace", "Hope"]),
+        # A word no list knows, joined to a name.
+        ("The midwives, especially Laura and Bex, were fantastic.", ["Laura", "Bex"]),
+        # Accents, hyphens and possessives.
+        ("I want to thank Siân and Bethan.", ["Siân", "Bethan"]),
+        ("Kerry-Ann on nights sat with me.", ["Kerry-Ann"]),
+        ("My wife Jean's tablets were missed.", ["Jean"]),
+        ("Łukasz translated for my dad.", ["Łukasz"]),
+        # Lower case, after a relation.
+        ("my husband peter has dementia", ["peter"]),
+    ],
+)
+def test_names_without_a_title_are_found(text: str, names: list[str]) -> None:
+    assert _found(text) == [(Kind.NAME, name) for name in names]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We were on Rowan Ward, then Victoria Ward, then Florence Nightingale Ward.",
+        "Amoxicillin and Morphine were given late; Tramadol ran out on the ward.",
+        "We drove from Lancaster to Preston, then on to Chester and Lincoln.",
+        "Royal Preston Hospital, St Mary's, the Christie and Guy's were all fine.",
+        "The Queen Elizabeth Hospital and the John Radcliffe are huge.",
+        "My appointment in May was moved to August, then to a Monday in June.",
+        "The Dr said I could go home. Dr. Then nothing happened.",
+        "The NHS, A&E, my GP and ICU were all mentioned.",
+        "Will someone answer the phone? Hope so. Mark my words. Grace period is short.",
+        "Mum was admitted and Dad could not visit; Nan was on Ward 21.",
+        "The Marie Curie nurses and the Macmillan nurse were lovely.",
+        "We waited in the Marks and Spencer cafe near Blackpool Victoria.",
+        "Don't ask. Won't say.",
+    ],
+)
+def test_places_drugs_months_and_everyday_words_are_not_names(text: str) -> None:
+    assert _kinds_found(text, Kind.NAME) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [("dr jones said it was nothing.", "dr jones"), ("mr patel operated.", "mr patel")],
+)
+def test_a_known_surname_in_lower_case_after_an_abbreviated_title_is_a_name(
+    text: str, name: str
+) -> None:
+    assert _found(text) == [(Kind.NAME, name)]
+
+
+def test_the_name_lists_come_from_faker_once_and_cover_several_locales() -> None:
+    lists = pii._name_lists()
+    assert pii._name_lists() is lists
+    assert isinstance(lists.first, frozenset) and isinstance(lists.surnames, frozenset)
+    # English, Irish, Welsh, South Asian, Polish, Nigerian and Ghanaian names, folded.
+    assert {"john", "aoife", "rhys", "priya", "agnieszka", "ngozi", "kwame"} <= lists.first
+    assert {"smith", "patel", "kowalski", "okafor"} <= lists.surnames
+    # Everyday words and places are names only in context.
+    assert {"will", "may", "hope", "grace", "bill"} <= lists.everyday
+    assert not {"will", "may", "hope", "grace", "bill", "preston"} & lists.anywhere
+
+
+# --- Hospital and record numbers -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("My hospital number is RTH1234567 if you need it.", "RTH1234567"),
+        ("MRN: 12345678", "12345678"),
+        ("hosp no. A1234567", "A1234567"),
+        ("The patient number on my wristband was 7765432.", "7765432"),
+        ("Please quote case number 2024/00451.", "2024/00451"),
+        ("My RXH number is 1234567.", "1234567"),
+        ("Complaint ref: PALS-22817", "PALS-22817"),
+        ("Reference number: CMP/4471/23", "CMP/4471/23"),
+        ("Please look up hospital number RXN 778 2231.", "RXN 778 2231"),
+        ("unit number K123456 on the card", "K123456"),
+    ],
+)
+def test_record_numbers_after_a_cue_are_found(text: str, number: str) -> None:
+    assert _found(text) == [(Kind.RECORD_NUMBER, number)]
+    assert find_personal_details(text)[0].replacement == "[record number removed]"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I asked for my hospital number but nobody knew it.",
+        "MRN and NHS number did not match.",
+        "Ward 12, bed 3, 1234567 steps away.",  # no cue
+        "My hospital number is on the letter. 1234567 people use this hospital.",  # next sentence
+        "My hospital number was never written down by anyone, so 1234567 it is.",  # too far
+        "Please quote ref 12.",  # too few digits
+        "Our referral 12345 went missing.",  # "ref" inside a word
+    ],
+)
+def test_numbers_without_a_record_cue_close_before_them_are_not_record_numbers(text: str) -> None:
+    assert _kinds_found(text, Kind.RECORD_NUMBER) == []
+
+
+def test_a_valid_nhs_number_after_a_record_cue_is_an_nhs_number() -> None:
+    assert _found("My NHS number is 943 476 5919.") == [(Kind.NHS_NUMBER, "943 476 5919")]
+
+
+def test_a_phone_shaped_number_after_a_record_cue_is_a_record_number() -> None:
+    assert _found("Hospital number 01632960123.") == [(Kind.RECORD_NUMBER, "01632960123")]
+
+
+# --- Street addresses ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        ("I live at 12 Acacia Avenue.", "12 Acacia Avenue"),
+        ("Send it to Flat 3, 45 High Street, please.", "Flat 3, 45 High Street"),
+        ("My address is 14b Mill Lane, Chorley.", "14b Mill Lane"),
+        ("Our house is 15 St John's Terrace.", "15 St John's Terrace"),
+        ("I moved to 7a Holly Bank Gardens.", "7a Holly Bank Gardens"),
+        ("flat 2 90 Station Road", "flat 2 90 Station Road"),
+    ],
+)
+def test_street_addresses_are_found(text: str, address: str) -> None:
+    assert _found(text) == [(Kind.ADDRESS, address)]
+    assert find_personal_details(text)[0].replacement == "[address removed]"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I waited 12 weeks for my appointment.",
+        "There were 3 Ward Sisters on but nobody in charge.",
+        "We parked on Level 3 Multi Storey.",
+        "I live on Acacia Avenue.",  # no house number: a street, not an address
+        "Bed 12 Hillside was cold.",  # "Hill" inside a word
+    ],
+)
+def test_numbers_and_capitalised_words_without_a_street_are_not_addresses(text: str) -> None:
+    assert _kinds_found(text, Kind.ADDRESS) == []
+
+
+# --- Linear time for the new rules -----------------------------------------------------------
+
+# As in test_analysers_linear.py (which imports Django models, so is not imported here): each
+# input is 200,000 characters of one rule's worst case, and has to be scanned within a ceiling
+# about a hundred times what a linear scan needs; a quadratic one needs minutes.
+SIZE = 200_000
+CEILING_SECONDS = 10
+
+
+def repeated(piece: str) -> str:
+    return piece * (SIZE // len(piece) + 1)
+
+
+def finishes(analyse: Callable[[], object]) -> object:
+    def interrupt(signum: int, frame: object) -> None:
+        raise TimeoutError(f"still running after {CEILING_SECONDS} s")
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, CEILING_SECONDS)
+    try:
+        return analyse()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+NEW_RULES_WORST_CASES = {
+    # A relation before every word, capitalised and not.
+    "relations": repeated("my husband Peter my wife jean "),
+    # Capitalised words no list knows, each before a name context.
+    "unknown words in context": repeated("Aaa on the ward "),
+    "capitalised words": repeated("Aaa "),
+    "one long capitalised word": "A" + repeated("a") + "B",
+    # Record cues with too few digits after them, and cues with no number at all.
+    "record cues and short numbers": repeated("MRN 1 "),
+    "record cues": repeated("hospital number "),
+    # House numbers and capitalised words with no street type, and many addresses.
+    "house numbers": repeated("12 Acacia Acacia Acacia "),
+    "addresses": repeated("12 Acacia Avenue "),
+    # First names that each extend into the next.
+    "untitled names": repeated("Jo Bloggs "),
+    "lower-case names after titles": repeated("dr jones "),
+}
+
+
+@pytest.mark.parametrize("text", NEW_RULES_WORST_CASES.values(), ids=NEW_RULES_WORST_CASES.keys())
+def test_the_new_rules_take_linear_time(text: str) -> None:
+    finishes(lambda: find_personal_details(text))
