@@ -22,7 +22,9 @@ from feedback.hub.models import (
     SubmissionState,
     WithdrawnStory,
 )
+from feedback.models import Story
 from feedback.moderation import Decision, publish_submission
+from feedback.responding import Draft, publish_response
 from feedback.safeguarding import raise_concern
 from feedback.submissions import StoryFromAuthor, submit_story
 from feedback.vocabulary import AgeGroup, AuthorRole, Criticality, SubmissionRoute
@@ -40,7 +42,12 @@ CONCERN_NOTE = (
     "The author says their father, on Ward 12, told them a carer 'hits him when nobody is "
     "looking' and that he is frightened to ask for help at night. Please check on him."
 )
-WITHDRAWN_TITLE = "My mum's stay on the Children's Ward"
+WITHDRAWN_TITLE = "My son's operation on the Children's Ward"
+WITHDRAWN_REPLY = (
+    "Thank you for telling us how the play specialist kept your son calm, and I am sorry you "
+    "waited six hours for a bed after his operation. We now book a recovery bed before "
+    "children go to theatre. Priya, Ward Manager"
+)
 
 
 @dataclass(frozen=True)
@@ -145,7 +152,7 @@ def _seed_withdrawal(listings: list[ServiceListing], moderator: User) -> None:
         )
     )
     chosen = _listing(listings, "Children")
-    publish_submission(
+    published = publish_submission(
         submission.pk,
         moderator=moderator,
         decision=Decision(
@@ -154,6 +161,17 @@ def _seed_withdrawal(listings: list[ServiceListing], moderator: User) -> None:
             listings=chosen,
         ),
     )
+    # Answered before it was withdrawn, so its address says where a response stood.
+    organisation = chosen[0].organisation
+    with tenant_context(organisation):
+        responder = User.objects.filter(role=Role.RESPONDER).order_by("pk").first()
+        if responder is not None:
+            publish_response(
+                Story.objects.get(public_id=published.public_story.pk),
+                Draft(body=WITHDRAWN_REPLY),
+                responder=responder,
+                written_by=responder,
+            )
     asked = ask_to_withdraw(
         Submission.objects.get(pk=submission.pk),
         reason="I worry the ward will know it was me.",

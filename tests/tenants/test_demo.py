@@ -156,10 +156,13 @@ def test_the_demo_has_a_pending_safeguarding_concern_and_a_withdrawn_story() -> 
     with tenant_context(trust):
         assert User.objects.filter(is_safeguarding_contact=True).count() == 1
     (tombstone,) = WithdrawnStory.objects.all()
+    assert tombstone.response_count == 1 and list(tombstone.organisations.all()) == [trust]
     assert not PublicStory.objects.filter(pk=tombstone.public_id).exists()
     assert Submission.objects.filter(state=SubmissionState.WITHDRAWN).count() == 1
     assert AuthorRequest.objects.filter(via_link=False).count() == 1
     assert f"/stories/{tombstone.public_id}/" in output
     assert "/moderation/safeguarding/" in output and "/your-story/" in output
     client = client_for(None)
-    assert client.get(f"/stories/{tombstone.public_id}/").status_code == 410
+    gone = client.get(f"/stories/{tombstone.public_id}/")
+    assert gone.status_code == 410
+    assert f"1 response from {trust.name} was removed" in gone.content.decode()
