@@ -383,15 +383,21 @@ MODERATION_MUTATIONS: dict[str, st.SearchStrategy[str]] = {
     "what_was_good": any_text,
     "what_could_be_improved": any_text,
     "how_it_felt": any_text,
+    # The author's own lines, checked and edited like the text (#14).
+    "nickname": any_text,
+    "assisted_by": any_text,
     "criticality": st.one_of(st.sampled_from(["", "highly critical", "critical"]), any_text),
     "tags": st.one_of(st.sampled_from(["feelings:grateful", "kind staff"]), any_text),
     "services": junk_number,
     "details_checked": st.sampled_from(["", "on", "\x00"]),
     "redact": st.one_of(
-        st.sampled_from(["what_was_good:1", "title:0", "how_it_felt:99", "body:0", ":"]),
+        st.sampled_from(
+            ["what_was_good:1", "title:0", "how_it_felt:99", "body:0", ":", "nickname:0"]
+        ),
         any_text,
     ),
     "replacement-what_was_good-0": any_text,
+    "replacement-nickname-0": any_text,
     "replacement-what_could_be_improved-0": any_text,
     "finding-what_was_good-0": any_text,
     "rejection_reason": st.one_of(
@@ -413,6 +419,8 @@ def moderation_with(**changes: list[str]) -> dict[str, list[str]]:
 @example(fields=moderation_with(action=["reject"], rejection_reason=["off topic"]))
 @example(fields=moderation_with(action=["reject", "publish"], q=["\x00"]))
 @example(fields=moderation_with(title=["x" * 100_000], services=["\u00b2"]))
+@example(fields=moderation_with(action=["save"], nickname=["\x00"], assisted_by=["y" * 500]))
+@example(fields=moderation_with(nickname=["jo@example.org"], redact=["nickname:0"]))
 @example(fields={})
 @PROPERTY
 def test_moderation_actions_never_err_and_never_half_write(
@@ -447,7 +455,7 @@ def test_moderation_actions_never_err_and_never_half_write(
             ]
             return
         action = fields.get("action", [""])[-1]
-        for name in TEXT_FIELDS:
+        for name in (*TEXT_FIELDS, "nickname", "assisted_by"):
             assert "\x00" not in getattr(stored, name)
         if action == "publish":
             assert stored.state == SubmissionState.PUBLISHED
