@@ -128,6 +128,40 @@ def send_publication_notice(submission_id: int) -> None:
         )
 
 
+def send_withdrawal_notice(submission_id: int) -> None:
+    """Tell the author their story was withdrawn, then delete their email and postcode: the
+    last thing Carevoice held about them. With no email, only the postcode goes."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from feedback.hub.models import Submission, SubmissionState
+
+    with transaction.atomic(), schema_context("public"):
+        submission = Submission.objects.select_for_update().filter(pk=submission_id).first()
+        if submission is None or submission.state != SubmissionState.WITHDRAWN:
+            return
+        if not (submission.email or submission.postcode):
+            return
+        if submission.email:
+            # Sent inside the transaction: if the mail server refuses, the address stays and
+            # the nightly retention run removes it in time; sent, it is removed at once.
+            _send_to_author(
+                submission,
+                "Your story has been withdrawn",
+                "withdrawn",
+                {
+                    # Only a moderated (so published) story had copies beyond the hub.
+                    "had_public_copy": submission.moderated_at is not None,
+                    "had_postcode": bool(submission.postcode),
+                    "tell_url": public_url(settings.BASE_DOMAIN, "/tell/"),
+                },
+            )
+        submission.email = ""
+        submission.postcode = ""
+        submission.contact_removed_at = timezone.now()
+        submission.save(update_fields=["email", "postcode", "contact_removed_at"])
+
+
 def platform_staff_addresses() -> list[str]:
     """Every active member of platform staff (moderators and the platform team), in the hub."""
     from tenants.accounts.models import User

@@ -9,6 +9,9 @@ same two settings, so what it promises and what this does cannot disagree.
   author, and any request its author made about it (made or handled). The story itself
   stays; only the way to reach its author goes. The author's own requests lose what they
   said and how to reach them on the same terms, counted from when the request was handled.
+  A withdrawn story's author is told by email, and their contact details then go at once
+  (feedback/emails.py ``send_withdrawal_notice``); if that notice never ran, they go here a
+  day after the withdrawal.
 - **The text of a submission that was never published** (title, the three text fields,
   nickname, "posted on behalf of", the personal details found in it, the moderator's
   rejection note) is purged ``REJECTED_TEXT_RETENTION_DAYS`` (90 by default):
@@ -100,6 +103,11 @@ class RetentionRun:
         return self.rejected_purged + self.withheld_purged + self.withdrawn_purged
 
 
+# A withdrawn story's author is told, and then their contact details go; if that notice never
+# ran, retention removes them this long after the withdrawal.
+WITHDRAWN_CONTACT_GRACE = timedelta(days=1)
+
+
 def purged_title() -> str:
     return f"[removed after {settings.REJECTED_TEXT_RETENTION_DAYS} days]"
 
@@ -151,13 +159,20 @@ def _has_text() -> Q:
 
 
 def contact_due(now: datetime) -> QuerySet[Submission]:
-    """Submissions whose contact details are past keeping at `now`."""
+    """Submissions whose contact details are past keeping at `now`: a year (by default)
+    after the last follow-up, or a day after a withdrawal whose notice (which deletes them,
+    feedback/emails.py) never ran."""
     cutoff = now - timedelta(days=settings.AUTHOR_CONTACT_RETENTION_DAYS)
     # Nothing that arrived after the cutoff can be due; the index on created_at says so first.
-    return (
-        Submission.objects.filter(_has_contact(), created_at__lt=cutoff)
-        .alias(last_follow_up=last_follow_up())
-        .filter(last_follow_up__lt=cutoff)
+    return Submission.objects.filter(
+        _has_contact(),
+        Q(
+            pk__in=Submission.objects.filter(created_at__lt=cutoff)
+            .alias(last_follow_up=last_follow_up())
+            .filter(last_follow_up__lt=cutoff)
+            .values("pk")
+        )
+        | Q(state=SubmissionState.WITHDRAWN, withdrawn_at__lt=now - WITHDRAWN_CONTACT_GRACE),
     )
 
 

@@ -28,6 +28,11 @@ def send_publication_notice(submission_id: int) -> None:
     emails.send_publication_notice(submission_id)
 
 
+@app.task(name="feedback.send_withdrawal_notice", acks_late=True)
+def send_withdrawal_notice(submission_id: int) -> None:
+    emails.send_withdrawal_notice(submission_id)
+
+
 @app.task(name="feedback.watch_moderation_queue", acks_late=True)
 def watch_moderation_queue() -> bool:
     from feedback.moderation_watch import watch_moderation_queue as watch

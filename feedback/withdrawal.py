@@ -169,6 +169,9 @@ def withdraw_story(
             },
             request=request,
         )
+        # The author is told, and their email and postcode then go (feedback/emails.py).
+        submission_id = submission.pk
+        transaction.on_commit(lambda: _queue_withdrawal_notice(submission_id), robust=True)
         if public_id is not None:
             organisation_ids = [o.pk for o in organisations]
             schemas = [o.schema_name for o in organisations]
@@ -181,6 +184,12 @@ def withdraw_story(
                 )
             )
     return Withdrawal(submission=submission, tombstone=tombstone, stories=stories)
+
+
+def _queue_withdrawal_notice(submission_id: int) -> None:
+    from feedback.tasks import send_withdrawal_notice
+
+    send_withdrawal_notice.delay(submission_id)
 
 
 def _checked_request(

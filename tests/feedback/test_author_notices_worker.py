@@ -50,3 +50,28 @@ def test_the_receipt_and_publication_notices_are_sent_by_the_worker_after_commit
     for sent in (mine("We have received your story")[0], notice):
         assert sent.to == [submission.email]
         assert submission_for_token(link_in(sent).split("/")[2]).pk == submission.pk
+
+
+def test_a_withdrawn_storys_author_is_told_and_their_contact_details_then_go(
+    cast: Cast, forget_stories: list[int], celery_worker_thread: object
+) -> None:
+    from feedback.author_requests import ask_to_withdraw
+    from feedback.withdrawal import withdraw_story
+
+    published = tell_and_publish(cast, [cast.ward_a], title="Worker withdrawal probe")
+    forget_stories.append(published.public_story.pk)
+    submission = Submission.objects.get(public_story=published.public_story)
+    address = submission.email
+    asked = ask_to_withdraw(submission)
+    withdraw_story(submission.pk, moderator=cast.moderator, author_request_id=asked.pk)
+
+    def told() -> list[mail.EmailMessage]:
+        return [m for m in mail.outbox if m.subject == "Your story has been withdrawn"]
+
+    wait_until(lambda: len(told()) == 1)
+    (notice,) = told()
+    assert notice.to == [address]
+    assert "Worker withdrawal probe" not in notice.body  # its text is gone, not repeated
+    wait_until(lambda: Submission.objects.get(pk=submission.pk).contact_removed_at is not None)
+    withdrawn = Submission.objects.get(pk=submission.pk)
+    assert (withdrawn.email, withdrawn.postcode) == ("", "")

@@ -414,3 +414,20 @@ def test_retention_runs_every_night() -> None:
     assert entry["task"] == "feedback.apply_retention"
     assert entry["task"] in app.tasks
     assert entry["schedule"].hour == {1} and entry["schedule"].minute == {40}
+
+
+@pytest.mark.django_db
+def test_a_withdrawn_storys_contact_details_go_a_day_later_if_its_notice_never_ran(
+    cast: Cast,
+) -> None:
+    submission_id = tell([cast.ward_a], title="Withdrawn, notice lost")
+    Submission.objects.filter(pk=submission_id).update(
+        state=SubmissionState.WITHDRAWN, withdrawn_at=timezone.now() - timedelta(hours=23)
+    )
+    assert apply_retention().contact_removed == 0
+    assert has_contact(submission_id)
+    Submission.objects.filter(pk=submission_id).update(
+        withdrawn_at=timezone.now() - timedelta(hours=25)
+    )
+    assert apply_retention().contact_removed == 1
+    assert not has_contact(submission_id)
