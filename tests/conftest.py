@@ -7,7 +7,8 @@ same ids in both schemas, which is what the isolation suite relies on.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -366,3 +367,14 @@ def forget_published_stories(organisations: list[Organisation], public_ids: list
             public.services.clear()
             public.organisations.clear()
             public.delete()
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 30.0, what: str = "") -> None:
+    """Wait for a real worker (or another process) to make `condition` true. A guard against
+    a hang, not a timing assertion: the limit is far beyond how long the work takes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what or 'the worker'}")

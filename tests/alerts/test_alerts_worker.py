@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,16 +17,7 @@ from django_tenants.utils import tenant_context
 
 from alerts.models import AlertDelivery
 from feedback.models import Story
-from tests.conftest import Cast, forget_published_stories, tell_and_publish
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError("the worker did not deliver in time")
+from tests.conftest import Cast, forget_published_stories, tell_and_publish, wait_until
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ on a real worker and broker, with committed rows (cleaned up)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 
@@ -23,7 +22,7 @@ from feedback.safeguarding import escalate_overdue, raise_concern
 from tenants.accounts.models import User
 from tenants.audit.models import AuditEvent
 from tenants.staff import set_safeguarding_contact
-from tests.conftest import AUTHOR_EMAIL, AUTHOR_POSTCODE, Cast, tell
+from tests.conftest import AUTHOR_EMAIL, AUTHOR_POSTCODE, Cast, tell, wait_until
 
 STORY = {
     "title": "Nobody listened on the ward",
@@ -213,15 +212,6 @@ def test_a_concern_whose_receiver_never_ran_is_alerted_by_the_sweeper(
 
 
 # --- end to end, on a real worker -----------------------------------------------------------
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError("the worker did not deliver in time")
 
 
 @pytest.fixture

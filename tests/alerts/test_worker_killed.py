@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from alerts.tasks import evaluate_story
 from feedback.hub.models import PublicStory
 from feedback.models import Story
 from feedback.publishing import StoryToPublish, write_published_stories
-from tests.conftest import Cast
+from tests.conftest import Cast, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 QUEUE = "worker-kill-test"
@@ -80,15 +80,6 @@ def start_worker(mail_dir: Path) -> subprocess.Popen[bytes]:
     )
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError("timed out")
-
-
 @pytest.fixture
 def quiet_story(cast: Cast, committed_db: None) -> Iterator[Story]:
     """A severely critical story, written without the publication signal, so only this
@@ -130,7 +121,7 @@ def test_killing_the_worker_mid_send_still_sends_exactly_once(
     try:
         with tenant_context(cast.org_a):
             evaluate_story.apply_async(args=[quiet_story.pk], queue=QUEUE)
-        wait_until(lambda: any(tmp_path.glob("started-*")))
+        wait_until(lambda: any(tmp_path.glob("started-*")), timeout=60)
         os.killpg(worker.pid, signal.SIGKILL)  # mid-send: the message was taken, not acked
         worker.wait(10)
         with tenant_context(cast.org_a):

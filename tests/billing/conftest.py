@@ -307,15 +307,6 @@ def seam(monkeypatch: pytest.MonkeyPatch) -> Iterator[Seam]:
     yield installed
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 30.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what or 'the condition'}")
-
-
 def committed(function: Callable[[], Any]) -> Any:
     with transaction.atomic():
         return function()

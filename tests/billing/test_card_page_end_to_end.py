@@ -26,8 +26,7 @@ from config.embedded import register_local_webhook
 from tenants.audit.models import AuditEvent
 from tenants.models import Organisation
 from tenants.provisioning import provision_organisation
-from tests.billing.conftest import wait_until
-from tests.conftest import PASSWORD, Cast, client_for, sign_in
+from tests.conftest import PASSWORD, Cast, client_for, sign_in, wait_until
 
 WEBHOOK_NAME = "billing-tests"
 

@@ -4,25 +4,15 @@ Committed rows (the worker has its own connection), cleaned up afterwards."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from django.core import mail
 
 from feedback.hub.models import Submission
 from feedback.your_story import submission_for_token
-from tests.conftest import Cast, forget_published_stories, tell_and_publish
+from tests.conftest import Cast, forget_published_stories, tell_and_publish, wait_until
 from tests.feedback.test_your_story import link_in
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError("the worker did not send it in time")
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ pending and published stories never purged; once on the real Celery worker."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -28,7 +26,7 @@ from feedback.moderation import findings_for, reject_submission
 from feedback.responding import Draft, publish_response
 from feedback.retention import apply_retention, purged_title
 from tenants.audit.models import AuditEvent
-from tests.conftest import AUTHOR_EMAIL, AUTHOR_POSTCODE, Cast, tell, tell_and_publish
+from tests.conftest import AUTHOR_EMAIL, AUTHOR_POSTCODE, Cast, tell, tell_and_publish, wait_until
 
 GOOD_REPLY = (
     "Thank you for telling us about the wait for a bed on Alpha Ward One. We have added a "
@@ -367,15 +365,6 @@ def test_retention_touches_no_organisations_schema(cast: Cast) -> None:
         assert (after.title, after.body) == (story.title, story.body)
 
 
-def _wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError("the worker did not apply retention in time")
-
-
 def test_the_nightly_task_applies_retention_on_the_real_worker(
     cast: Cast, committed_db: None, celery_worker_thread: object
 ) -> None:
@@ -389,7 +378,7 @@ def test_the_nightly_task_applies_retention_on_the_real_worker(
         runs_before = AuditEvent.objects.filter(action="retention.applied").count()
     try:
         retention_task.delay()
-        _wait_until(lambda: fresh(contact).contact_removed_at is not None)
+        wait_until(lambda: fresh(contact).contact_removed_at is not None)
         with schema_context("public"):
             assert (fresh(contact).email, fresh(contact).postcode) == ("", "")
             assert is_purged(rejected)

@@ -6,9 +6,7 @@ so they do not run inside the usual rolled-back transaction.
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable
 from datetime import timedelta
 
 from django.contrib.sessions.backends.db import SessionStore
@@ -18,7 +16,7 @@ from django_tenants.utils import schema_context, tenant_context
 
 from tenants.models import Organisation
 from tenants.tasks import clear_expired_sessions, dispatch_clear_expired_sessions
-from tests.conftest import Cast
+from tests.conftest import Cast, wait_until
 
 
 def _expired_session(marker: str) -> str:
@@ -43,7 +41,7 @@ def test_a_task_sent_in_a_context_runs_in_a_schema_on_a_real_worker(
         with tenant_context(cast.org_a):
             result = clear_expired_sessions.delay()
         # Results are not stored; wait for the effect the worker had.
-        _wait_until(lambda: not _session_exists(cast.org_a, key_a))
+        wait_until(lambda: not _session_exists(cast.org_a, key_a))
         assert _session_exists(cast.org_b, key_b), "the task touched organisation B"
         assert result.id
     finally:
@@ -55,15 +53,6 @@ def test_a_task_sent_in_a_context_runs_in_a_schema_on_a_real_worker(
 def _session_exists(organisation: Organisation, key: str) -> bool:
     with tenant_context(organisation):
         return Session.objects.filter(session_key=key).exists()
-
-
-def _wait_until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError("the worker did not do the work in time")
 
 
 def test_the_dispatcher_queues_each_ready_organisation_in_its_own_schema(
@@ -80,10 +69,10 @@ def test_the_dispatcher_queues_each_ready_organisation_in_its_own_schema(
     try:
         queued = dispatch_clear_expired_sessions.run()
         assert queued >= 3
-        _wait_until(lambda: not _session_exists(cast.org_a, keys["alpha"]))
-        _wait_until(lambda: not _session_exists(cast.org_b, keys["beta"]))
+        wait_until(lambda: not _session_exists(cast.org_a, keys["alpha"]))
+        wait_until(lambda: not _session_exists(cast.org_b, keys["beta"]))
         with schema_context("public"):
-            _wait_until(lambda: not Session.objects.filter(session_key=keys["public"]).exists())
+            wait_until(lambda: not Session.objects.filter(session_key=keys["public"]).exists())
     finally:
         for org in (cast.org_a, cast.org_b):
             with tenant_context(org):
