@@ -2,14 +2,17 @@
 
 Moderators check every story before it is published. This module only *suggests*: it returns
 findings that a moderator can accept, edit or ignore, and applies the ones they keep. It is
-deliberately pure Python (stdlib ``re``, and Faker's lists of first names and surnames) so it
-can run anywhere, with or without Django.
+deliberately pure Python (stdlib ``re``; Faker's lists of first names and surnames,
+gender-guesser's international dictionary of first names and wordfreq's list of the commonest
+English words, read from the files those packages ship) so it can run anywhere, with or
+without Django.
 
 It finds names (after a title, and without one: from the name lists and from what is said
-around them, "my husband Peter", "Sarah on ward 3"), NHS numbers, hospital and record
-numbers ("MRN: 12345678"), phone numbers, email addresses, street addresses, postcodes, dates
-of birth and links. tests/feedback/pii_cases holds labelled sentences it is measured against
-(benchmarks/pii_detector.py prints the figures).
+around them, "my husband Peter", "Sarah on ward 3", "thanks to Jas", "Kaz was amazing with my
+daughter"; a capitalised word that is no ordinary English word is a name in far more places
+than one that is), NHS numbers, hospital and record numbers ("MRN: 12345678"), phone numbers,
+email addresses, street addresses, postcodes, dates of birth and links. tests/feedback/pii_cases
+holds labelled sentences it is measured against (benchmarks/pii_detector.py prints the figures).
 
 The rules lean towards flagging: a false positive costs a moderator one click, a missed NHS
 number or phone number costs a patient their privacy.
@@ -19,12 +22,17 @@ from __future__ import annotations
 
 import bisect
 import functools
+import gzip
 import importlib
+import importlib.util
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
+
+import msgpack
 
 __all__ = [
     "REPLACEMENTS",
@@ -213,6 +221,17 @@ def _is_lower_case_surname(title: str, word: str) -> bool:
     return (key in lists.surnames or key in lists.anywhere) and key not in lists.everyday
 
 
+def _is_ordinary_word_after_title(text: str, match: re.Match[str]) -> bool:
+    """Whether a title is followed by one ordinary English word that names nobody: "Mr Men
+    stickers", "Sister Act" (but "Dr Foster", "Nurse Hope" and "Dr Ng" are names)."""
+    rest = text[match.end("title") : match.end()].split()
+    if len(rest) != 1:
+        return False
+    lists = _name_lists()
+    key = _fold(rest[0])
+    return key in lists.common and key not in lists.surnames and key not in lists.anywhere
+
+
 # --- Names without a title -------------------------------------------------------------------
 
 # First names and surnames come from Faker's person providers, one list per locale, kept up to
@@ -348,14 +367,64 @@ _PLACE_AFTER = _word_set("""
     crescent place department library church chapel memorial care home homes village estate
     hotel institute
     """)
+# Lower-case words of _PLACE_AFTER that often follow a person's name as something else.
+_NOT_PLACES_AFTER = _word_set("home homes care")
+# Charities, hospitals and units named after people, which patients write as a name alone:
+# "Marie Curie came to the house", "Sue Ryder were wonderful".
+_NAMED_AFTER_PEOPLE = frozenset(
+    (
+        "marie curie",
+        "sue ryder",
+        "florence nightingale",
+        "mary seacole",
+        "ronald mcdonald",
+        "john radcliffe",
+        "james paget",
+        "william harvey",
+        "aneurin bevan",
+        "nye bevan",
+        "james cook",
+        "alder hey",
+        "queen elizabeth",
+        "princess alexandra",
+        "royal marsden",
+    )
+)
+# Words that say the one before them was a person: "Kaz was amazing with my daughter", "Anil
+# was the only person", "Tendai was an amazing advocate", "Jun was really patient with me".
+_PERSON_TRAITS = _word_set("""
+    kind caring patient gentle friendly helpful reassuring understanding compassionate
+    attentive supportive lovely polite rude dismissive advocate star angel legend person
+    hero superstar
+    """)
+_PRAISE = _word_set("amazing brilliant fantastic wonderful great excellent good lovely fab")
+_PREDICATE_FILLERS = (
+    _word_set(
+        "so really very absolutely always just truly such incredibly extremely an a the only most "
+        "our my one total real"
+    )
+    | _PRAISE
+)
+_PERSON_PREDICATE = (
+    rf"(?:was|is){_GAP}(?:(?:{_tree(_PREDICATE_FILLERS)}){_GAP}){{0,3}}"
+    rf"(?:{_tree(_PERSON_TRAITS | _ROLES)}"
+    # "amazing with my daughter", "so good to us": praise said of how one treated someone.
+    rf"|(?:with|to){_GAP}(?:me|my|us|him|her|our|mum|dad|them))"
+)
 # What may come after a name in the same breath: "Sarah on ward 3", "May on the front desk",
-# "Bill from the discharge team", "Kwame the porter", "Emily, the receptionist".
+# "Bill from the discharge team", "Kwame the porter", "Emily, the receptionist", "Winston, my
+# father in law", and what is said of a person ("Kaz was amazing with my daughter").
 _AFTER_NAME_SOURCE = (
-    rf",?{_GAP}\(?(?:"
-    rf"(?:the|a|an|our|my|your){_GAP}(?:[\w-]+{_GAP})?(?:{_tree(_ROLES)})"
+    # TRICKY: the look-ahead for the first letters of every branch below fails at once after
+    # most words ("Jo Bloggs"), where trying the branches one by one took a third of the time
+    # of finding the capitalised words. Keep it in step with the branches.
+    rf",?{_GAP}\(?(?=[aofimtwy])(?:"
+    rf"(?:the|a|an|our|my|your){_GAP}(?:[\w-]+{_GAP})?(?:{_tree(_ROLES | _RELATIONS)})"
     rf"|(?:on|from|in|at){_GAP}(?:(?:the|our|a){_GAP})?(?:[\w&-]+{_GAP})?"
     r"(?:wards?|desk|reception|nights|days|shift|team|unit|department|clinic|physio|pharmacy"
-    r"|pals|recovery|theatres?|a&e|triage|ambulance|x-ray|radiology)"
+    r"|pals|recovery|theatres?|a&e|triage|ambulance|x-ray|radiology|lounge|bay|icu|itu|hdu"
+    r"|outpatients|maternity|switchboard)"
+    rf"|{_PERSON_PREDICATE}"
     r")(?![\w-])"
 )
 # "Sarah and Will", "Tom, Harriet and Shanice": a known first name joined to a name found.
@@ -363,13 +432,14 @@ _JOINED = re.compile(rf"(?:,{_GAP}|,?{_GAP}(?:and|&){_GAP})")
 
 
 def _none_of(words: Iterable[str]) -> str:
-    """A look-ahead, for just after a capitalised word's first letter, that fails if the word
-    is one of ``words`` (capitalised): so the engine itself passes over "The" and "Dr"."""
-    rests: dict[str, set[str]] = {}
-    for word in words:
-        rests.setdefault(word[0].upper(), set()).add(word[1:])
-    branches = "|".join(f"(?<={re.escape(first)}){_tree(rests[first])}" for first in sorted(rests))
-    return rf"(?!(?:{branches})(?![\w'’-]))"
+    """A check, for just after a capitalised word's first letter, that fails if the word is
+    one of ``words`` (capitalised): so the engine itself passes over "The" and "Dr".
+
+    TRICKY: a look-behind of one character holding a look-ahead, so the capitalised words
+    are one tree read from the first letter. A look-ahead after the first letter with one
+    branch per letter, each checking that letter behind it, tried twenty look-behinds a word.
+    """
+    return rf"(?<!(?={_tree({word.capitalize() for word in words})}(?![\w'’-])).)"
 
 
 # A capitalised word that may be a name: Sarah, McDonald, MacLeod, O'Neill, D'Arcy, Kerry-Ann;
@@ -400,11 +470,24 @@ def _fold(word: str) -> str:
 
 @dataclass(frozen=True)
 class _NameLists:
-    anywhere: frozenset[str]  # first names that are names wherever they appear
-    first: frozenset[str]  # every first name, including those only names in context
-    surnames: frozenset[str]
-    everyday: frozenset[str]  # everyday words: names only in a name context
-    places: frozenset[str]
+    """The word lists, each a dict of word: None, read only with ``in``.
+
+    TRICKY: dicts, not sets. The garbage collector walks every set it tracks, element by
+    element, each time it checks all objects, and a crafted story makes the detector allocate
+    enough for that to happen during a scan: 150,000 names in sets cost 5 ms a time. A dict
+    holding only strings is not tracked at all.
+    """
+
+    anywhere: dict[str, None]  # first names that are names wherever they appear
+    first: dict[str, None]  # every first name, including those only names in context
+    surnames: dict[str, None]
+    everyday: dict[str, None]  # everyday words: names only in a name context
+    places: dict[str, None]
+    # The 29,000 commonest English words (wordfreq's small list, Zipf frequency 3 and up):
+    # a capitalised word that is none of them and no known name is probably a name or a
+    # medical term, where one that is ("Food", "Staff", "Everyone") is an ordinary word.
+    ordinary: dict[str, None]
+    common: dict[str, None]  # the 2,000 or so commonest of them (Zipf 5 and up)
 
 
 def _provider_names(locale: str, kind: str) -> set[str]:
@@ -419,27 +502,87 @@ def _provider_names(locale: str, kind: str) -> set[str]:
     return found
 
 
+def _package_data(package: str, *path: str) -> Path:
+    """A data file shipped in ``package``, found without importing the package (wordfreq's
+    own import pulls in half a dozen modules and takes a second or more)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(f"{package} is not installed")
+    return Path(next(iter(spec.submodule_search_locations)), *path)
+
+
+def _international_first_names() -> set[str]:
+    """The 46,000 first names of gender-guesser's dictionary (Jörg Michael's nam_dict.txt):
+    names in use in Britain, Ireland, Wales, Scotland, India, China, Africa, the Caribbean and
+    every European country, folded. Each line has the name in columns 4 to 29; "+" joins the
+    parts of a name of two words, which never match one word, so they are left out."""
+    path = _package_data("gender_guesser", "data", "nam_dict.txt")
+    names: set[str] = set()
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            if line[:1] in "#=" or len(line) < 30:
+                continue
+            name = line[3:29].strip()
+            if name.isalpha():
+                names.add(_fold(name))
+    return names
+
+
+# Bucket n of wordfreq's list holds the words with a frequency of 10^(-n/100), a Zipf
+# frequency of 9 - n/100: the words before this bucket are used more than once in 100,000.
+_COMMON_BUCKETS = 400
+
+
+def _ordinary_words() -> tuple[frozenset[str], frozenset[str]]:
+    """wordfreq's small English list: every word with a Zipf frequency of 3 or more, and the
+    2,000 or so with 5 or more ("men", "will", "care").
+
+    The file is a gzipped msgpack list: a header, then the words in buckets of falling
+    frequency (wordfreq's own format, read here as its ``read_cBpack`` does).
+    """
+    path = _package_data("wordfreq", "data", "small_en.msgpack.gz")
+    header, *buckets = msgpack.unpackb(gzip.decompress(path.read_bytes()), raw=False)
+    if header != {"format": "cB", "version": 1}:
+        raise ValueError(f"unexpected wordfreq data format: {header!r}")
+    words = [[_fold(word) for word in bucket if word.isalpha()] for bucket in buckets]
+    return (
+        frozenset(word for bucket in words for word in bucket),
+        frozenset(word for bucket in words[:_COMMON_BUCKETS] for word in bucket),
+    )
+
+
 @functools.cache
 def _name_lists() -> _NameLists:
-    """Faker's first names and surnames, loaded once per process (about a quarter second)."""
+    """Faker's and gender-guesser's names and wordfreq's commonest English words, loaded once
+    per process (about a third of a second)."""
     from faker.providers.address.en_GB import Provider as UkAddresses
     from faker.providers.lorem.en_US import Provider as EnglishWords
 
-    anywhere = set().union(*(_provider_names(loc, "first_name") for loc in _LOCALES_ANYWHERE))
+    faker_first = set().union(*(_provider_names(loc, "first_name") for loc in _LOCALES_ANYWHERE))
     in_context = set().union(*(_provider_names(loc, "first_name") for loc in _LOCALES_IN_CONTEXT))
     surnames = set().union(
         *(_provider_names(loc, "last_name") for loc in _LOCALES_ANYWHERE + _LOCALES_IN_CONTEXT)
     )
+    international = _international_first_names()
+    ordinary, common = _ordinary_words()
     places = _PLACES | {_fold(county) for county in UkAddresses.counties if " " not in county}
     # Faker's English filler words are about a thousand of the commonest ("will", "may",
     # "hope", "bill"): a name that is also one of them is a name only in context.
     everyday = {_fold(word) for word in EnglishWords.word_list} | _EVERYDAY_NAMES | _NEVER_NAMES
+    not_names = everyday | places | _RELATIONS | _ROLES
+    # A name from the international dictionary is a name anywhere only if it is no ordinary
+    # English word (Dafydd, Cerys, Gurpreet, Eilidh, Delroy); otherwise only in context ("Jun
+    # was really patient", "thank Chen Wei"), as Faker's everyday names are.
+    anywhere = (faker_first - not_names) | (international - ordinary - not_names)
     return _NameLists(
-        anywhere=frozenset(anywhere - everyday - places),
-        first=frozenset((anywhere | in_context) - _NEVER_NAMES),
-        surnames=frozenset(surnames - _NEVER_NAMES),
-        everyday=frozenset(everyday | _EVERYDAY_SURNAMES),
-        places=frozenset(places),
+        anywhere=dict.fromkeys(anywhere),
+        # (Not the commonest words of the international dictionary: "March", "Long", "Art".)
+        first=dict.fromkeys((faker_first | in_context | (international - common)) - _NEVER_NAMES),
+        surnames=dict.fromkeys(surnames - _NEVER_NAMES),
+        everyday=dict.fromkeys(everyday | _EVERYDAY_SURNAMES),
+        places=dict.fromkeys(places),
+        ordinary=dict.fromkeys(ordinary),
+        common=dict.fromkeys(common),
     )
 
 
@@ -469,7 +612,9 @@ def _words_before(text: str, start: int, raw: list[str] | None = None) -> list[s
         word = written.strip("\"'“”‘’()")
         if word[-1:] in ".!?" and _fold(word) not in _PLACE_BEFORE:
             break
-        words.append(_fold(word.rstrip(",;:")))
+        word = word.rstrip(",;:")
+        # (_fold, written out for the common case: this runs for most capitalised words.)
+        words.append(word.lower() if word.isascii() else _fold(word))
     words.reverse()
     return words
 
@@ -508,9 +653,14 @@ def _strong_cues(text: str, lists: _NameLists) -> tuple[set[int], list[tuple[int
                 continue
         if word[0].isupper():
             capitalised.add(start)
-        elif cue in _RELATIONS:
+        elif cue in _RELATIONS or cue in _ROLES:
+            # "my mum jean", "the healthcare assistant priya" (not "the nurse said").
             key = _fold(word)
-            if key in lists.anywhere and key not in lists.everyday:
+            if (
+                key in lists.anywhere
+                and key not in lists.everyday
+                and (cue in _RELATIONS or key not in lists.ordinary)
+            ):
                 lower_case.append((start, match.end("word")))
     return capitalised, lower_case
 
@@ -537,6 +687,34 @@ _MONTH_CUES = _word_set(
 _NEXT_WORD = re.compile(rf"{_GAP}([\w-]+)")
 
 
+# A name-list word between "from" and "to" and a capitalised word is a place on a route.
+_ROUTE = re.compile(rf"{_GAP}to{_GAP}[{_UPPER}]")
+# Words after a word that opens a sentence which make that word a verb asking or wishing: "May
+# the new manager...", "Will you...", "Can my wife...".
+_ASKED = _word_set("the a an you i we they he she it my our your his her their someone anyone")
+
+
+def _asks(text: str, end: int) -> bool:
+    """Whether the word after ``end`` makes the word before it a verb that asks or wishes."""
+    after = _NEXT_WORD.match(text, end)
+    return after is not None and after.group(1).lower() in _ASKED
+
+
+# Thanks before a word, which makes it a name unless it is an ordinary English word: "thanks
+# to Jas", "I would like to thank Oluwaseun", "Thank you Delroy", "special mention to Gurpreet",
+# "shout out to Bex" (but not "thanks to everyone" or "Thank you Ward 7").
+_THANKS = re.compile(
+    rf"(?:{_tree(_cased(_word_set('thank thanks thanked cheers mention shout kudos')))})"
+    rf"(?:{_GAP}(?:you|u|out))?(?:{_GAP}(?:so{_GAP}much{_GAP})?to)?,?{_GAP}"
+    rf"(?=[{_UPPER}])"
+)
+
+
+def _thanked(text: str) -> set[int]:
+    """The starts of the capitalised words right after thanks."""
+    return {match.end() for match in _THANKS.finditer(text) if _starts_word(text, match.start())}
+
+
 def _joined(text: str, previous_end: int, start: int) -> bool:
     """Whether a name ending at ``previous_end`` is joined to the word at ``start`` by "and"."""
     return (
@@ -558,7 +736,9 @@ def _follows_proper_noun(raw: list[str], lists: _NameLists) -> bool:
     if not previous[:1].isupper() or previous[-1:] in ",;:.!?":
         return False
     key = _fold(previous.removesuffix("'s").removesuffix("’s").removesuffix("'"))
-    if key in lists.first or key in _WEAK_CUES:
+    if key in lists.anywhere or (key in lists.first and key not in lists.ordinary):
+        return False  # "Laura and Bex", not "Marks and Spencer"
+    if key in _WEAK_CUES:
         return False
     return joined or key not in lists.surnames
 
@@ -570,12 +750,14 @@ def _how_named(
     key: str,
     lists: _NameLists,
     strong: set[int],
+    thanked: set[int],
     last_name_end: int,
     context: bool,
 ) -> str | None:
     """Why the capitalised word at ``start`` is a name, or ``None`` if it is not one.
 
     ``context`` says whether a name context follows the word ("on ward 3", "the porter").
+    ``strong`` and ``thanked`` hold the starts of words after a strong cue and after thanks.
 
     "strong": after a relation, role or "named"; "context": a known first name after a weak
     cue ("asked Grace") or before a name context ("Bill from the discharge team"), or any
@@ -595,24 +777,27 @@ def _how_named(
             not previous
             or 0 <= start - last_name_end <= 2
             or (previous[:1].islower() and previous not in _NOT_QUICK_PREVIOUS)
-        ):
+        ) and not (previous == "from" and _ROUTE.match(text, end)):
             return "list"
     if not known and start not in strong:
         # An unknown word or a surname alone is a name only in mid-sentence, joined to a name
         # ("Laura and Bex") or before a name context ("I told Imran at reception", "Kwame the
         # porter"), and not after a word that introduces a thing ("ran out of Tramadol on the
         # ward").
-        if (
-            key in lists.everyday
-            or key in lists.places
-            or key.endswith(_DRUG_ENDINGS)
-            or _opens_sentence(text, start)
-        ):
+        if key in lists.everyday or key in lists.places or key.endswith(_DRUG_ENDINGS):
             return None
+        # No ordinary English word ("Food", "Staff", "Everyone", "Physio"), so a name: at
+        # the start of a sentence only before a name context ("Bex on reception", "Kaz was
+        # amazing with my daughter"), after thanks ("I would like to thank Oluwaseun").
+        unusual = key not in lists.ordinary and key not in _ROLES and key not in _RELATIONS
+        if _opens_sentence(text, start):
+            return "context" if context and unusual else None
+        if unusual and start in thanked:
+            return "context"
         if _joined(text, last_name_end, start):
             return "context"
-        if not context:
-            return None
+        if not context or key in lists.ordinary:
+            return None  # (not "Reception was so helpful")
         before = _words_before(text, start, raw)
         if before and (
             before[-1] == "the"
@@ -630,11 +815,23 @@ def _how_named(
         if not known and (key in lists.everyday or key in lists.places):
             return None
         return "strong"
+    if before and before[-1] == "from" and _ROUTE.match(text, end):
+        return None  # "the bus from Sandy to Bedford"
     if key not in lists.places and (_has_weak_cue(before) or _joined(text, last_name_end, start)):
         return "context"
     if key in _MONTH_NAMES and before and (before[-1] in _MONTH_CUES or before[-1][-1:].isdigit()):
         return None  # "in May", "12 June"
     if key not in lists.places and context:
+        if key in lists.everyday and _opens_sentence(text, start) and _asks(text, end):
+            return None  # "May the new manager fix the rota", "Will the nurse ring me?"
+        if (
+            key in lists.ordinary
+            and key not in lists.anywhere
+            and raw
+            and raw[-1][:1].isupper()
+            and start - last_name_end > 2
+        ):
+            return None  # "Salford Royal was brilliant": part of the name of a place
         return "context"
     if _follows_proper_noun(raw, lists):
         return None
@@ -675,8 +872,12 @@ def _name_end(
     if how == "pair" and not taken:
         return None, 0
     after = _NEXT_WORD.match(text, name_end)
-    if after is not None and _fold(after.group(1)) in _PLACE_AFTER:
-        return None, taken  # "Marie Curie nurses"
+    if (
+        after is not None
+        and _fold(after.group(1)) in _PLACE_AFTER
+        and after.group(1) not in _NOT_PLACES_AFTER
+    ):
+        return None, taken  # "Marie Curie nurses", not "took my dad Ron home"
     return name_end, taken
 
 
@@ -691,6 +892,7 @@ def _untitled_names(text: str, skip: list[tuple[int, int]]) -> Iterator[tuple[in
     """
     lists = _name_lists()
     strong, lower_case = _strong_cues(text, lists)
+    thanked = _thanked(text)
     yield from lower_case
     # The words between the names found after titles: those inside them are not read again.
     words: list[re.Match[str]] = []
@@ -701,6 +903,8 @@ def _untitled_names(text: str, skip: list[tuple[int, int]]) -> Iterator[tuple[in
         position = max(position, end)
     first = lists.first
     last_name_end = -1
+    # The capitalised word before, if it was passed over: a name joined to it makes it one.
+    passed: re.Match[str] | None = None
     index = 0
     while index < len(words):
         match = words[index]
@@ -718,17 +922,38 @@ def _untitled_names(text: str, skip: list[tuple[int, int]]) -> Iterator[tuple[in
                     (part for part in key.split("-") if part in first or part in lists.surnames),
                     key,
                 )
-            if key not in first and not context and not 0 <= start - last_name_end <= 8:
+            if (
+                key not in first
+                and not context
+                and start not in thanked
+                and not 0 <= start - last_name_end <= 8
+            ):
+                passed = match
                 continue
         end = match.end()
-        how = _how_named(text, start, end, key, lists, strong, last_name_end, context)
+        how = _how_named(text, start, end, key, lists, strong, thanked, last_name_end, context)
         if how is None:
+            passed = match
             continue
         name_end, taken = _name_end(text, words, index, end, how, lists)
         index += taken
-        if name_end is not None:
-            last_name_end = name_end
-            yield start, name_end
+        if name_end is None:
+            continue
+        if _fold(text[start:name_end]) in _NAMED_AFTER_PEOPLE:
+            continue  # "Marie Curie came to the house"
+        if passed is not None and _joined(text, passed.end(), start):
+            # "Chidi and Abena on the night shift": an unusual word joined to the name after.
+            passed_key = _fold(passed.group())
+            if (
+                passed_key not in lists.ordinary
+                and passed_key not in lists.everyday
+                and passed_key not in lists.places
+                and not passed_key.endswith(_DRUG_ENDINGS)
+            ):
+                yield passed.span()
+        passed = None
+        last_name_end = name_end
+        yield start, name_end
 
 
 # --- NHS numbers ---------------------------------------------------------------------------
@@ -826,17 +1051,13 @@ _POSTCODE = re.compile(
     r"|[A-HK-Y][0-9]{1,2}"  # CR2, DN55
     r"|[0-9][A-HJKPSTUW]"  # W1A
     r"|[A-HK-Y][0-9][ABEHMNPRVWXY])"  # SW1A
-    r"[^\S\r\n]?[0-9][ABD-HJLNP-UW-Z]{2})\b",
+    r"[^\S\r\n]?[0-9][ABD-HJLNP-UW-Z]{2})\b"
+    # "ward A1 2nd floor": a lower-case inward code that reads as an ordinal is prose, not a
+    # postcode. Upper case ("B33 8TH") is still taken as a postcode. (Checked here rather
+    # than on each match after: thousands of postcodes cost a call each.)
+    r"(?-i:(?<![0-9]st)(?<![0-9]nd)(?<![0-9]rd)(?<![0-9]th))",
     re.IGNORECASE,
 )
-# "ward A1 2nd floor": a lower-case inward code that reads as an ordinal is prose, not a
-# postcode. Upper case ("B33 8TH") is still taken as a postcode.
-_ORDINAL = re.compile(r"[0-9](?:st|nd|rd|th)")
-
-
-def _is_postcode(match: re.Match[str]) -> bool:
-    inward = match.group()[-3:]
-    return not _ORDINAL.fullmatch(inward)
 
 
 # --- Dates of birth ------------------------------------------------------------------------
@@ -1021,7 +1242,9 @@ _RECORD_ID = re.compile(
     r"(?<![\w/-])"
     # Four digits near the start, so that "ref 2" and the like are passed over by the engine
     # (the whole number's digits are counted again after: there are other shapes).
-    r"(?=[A-Za-z]{0,5}(?:[^\S\r\n]|[/-])?(?:[0-9](?:[^\S\r\n]|[/-])?){4})"
+    # Possessive (a letter or separator given back could only be followed by what failed):
+    # a letter-led word was retried once for each of its first five letters.
+    r"(?=[A-Za-z]{0,5}+(?:[^\S\r\n]|[/-])?+(?:[0-9](?:[^\S\r\n]|[/-])?+){4})"
     r"(?:[A-Za-z]{1,5}[/-]?|[A-Z]{1,5}[^\S\r\n])?[0-9]+"
     r"(?:[/-](?:[A-Za-z]{1,5}|[0-9]+)|[^\S\r\n][0-9]{3,}){0,4}(?![\w/-])"
 )
@@ -1038,45 +1261,62 @@ def _record_numbers(text: str) -> Iterator[tuple[int, int]]:
     TRICKY: as with dates of birth, searching after every cue could read the same stretch
     once per cue. The stretches after the cues are merged first, and each is read once.
     """
-    cues = []
-    for cue in _RECORD_CUE.finditer(text):
-        start = cue.start()
-        if start and (text[start - 1].isalnum() or text[start - 1] in "_-'’"):
-            continue  # inside a word (_starts_word, written out: there can be thousands)
-        if cue.group("number") is not None or cue.group("cue").lower() in _REFERENCE_WORDS:
-            cues.append(cue.end())
+    # (A comprehension, not a loop: there can be tens of thousands of cues.) A cue must not
+    # be inside a word (_starts_word, written out), and needs "number" after it unless it is
+    # a reference word ("ref", "MRN").
+    cues = [
+        cue.end()
+        for cue in _RECORD_CUE.finditer(text)
+        if (cue.group("number") is not None or cue.group("cue").lower() in _REFERENCE_WORDS)
+        and not (
+            (start := cue.start()) and (text[start - 1].isalnum() or text[start - 1] in "_-'’")
+        )
+    ]
     cues += [cue.end() for cue in _TRUST_CODE_CUE.finditer(text) if _starts_word(text, cue.start())]
     cues.sort()
     if not cues:
         return
     ids: list[re.Match[str]] = []
-    region_start = region_end = -1
-    for cue_end in [*cues, len(text) + _RECORD_ID_LONGEST * 2]:
-        if cue_end > region_end:
-            if region_end >= 0:
-                ids.extend(_RECORD_ID.finditer(text, region_start, region_end))
-            region_start = cue_end
-        region_end = min(len(text), cue_end + _RECORD_CUE_REACH + _RECORD_ID_LONGEST)
+    reach = _RECORD_CUE_REACH + _RECORD_ID_LONGEST
+    # A region starts at each cue more than ``reach`` after the one before, and runs to
+    # ``reach`` after the last cue before the next region starts.
+    region_starts = [
+        cue for cue, before in zip(cues[1:], cues, strict=False) if cue > before + reach
+    ]
+    region_ends = [
+        before + reach for cue, before in zip(cues[1:], cues, strict=False) if cue > before + reach
+    ]
+    for region_start, region_end in zip(
+        [cues[0], *region_starts], [*region_ends, cues[-1] + reach], strict=True
+    ):
+        ids.extend(_RECORD_ID.finditer(text, region_start, min(len(text), region_end)))
     # Too few digits to be a number on a wristband ("ref 2"): passed over for the next.
     spans = [
         found.span()
         for found in ids
-        if len(found.group()) - len(found.group().translate(_NO_DIGITS)) >= 4
+        if len(number := found.group()) - len(number.translate(_NO_DIGITS)) >= 4
     ]
     starts = [start for start, _ in spans]
+    count = len(starts)
+    sentence_break = _SENTENCE_BREAK.search
     taken = -1
+    index = 0
     for cue_end in cues:
-        index = bisect.bisect_left(starts, cue_end)
-        if index == len(spans):
+        # The first identifier starting at or after the cue's end (both lists are in order, so
+        # one pointer moved forward does for every cue).
+        while index < count and starts[index] < cue_end:
+            index += 1
+        if index == count:
             break
-        start, end = spans[index]
+        start = starts[index]
         if (
             start > taken
             and start - cue_end <= _RECORD_CUE_REACH
-            and not _SENTENCE_BREAK.search(text, cue_end, start)
+            # (Mostly a space or two: no need to search those for a sentence's end.)
+            and (not text[cue_end:start].strip(" ") or not sentence_break(text, cue_end, start))
         ):
             taken = start
-            yield start, end
+            yield spans[index]
 
 
 # --- Street addresses ----------------------------------------------------------------------
@@ -1106,8 +1346,27 @@ _FLAT = re.compile(rf"(?i:flat|apartment|apt)\.?{_GAP}[0-9]{{1,4}}[A-Za-z]?,?{_G
 _ANY_STREET_TYPE = re.compile(rf"{_STREET_TYPE}\b")
 
 
+# "my new address is 46 mill street", "I live at 3 the crescent": after these words an
+# address may be written in lower case.
+_ADDRESS_CUE = re.compile(
+    # (Opening with a tree of letters, so the engine skips to where a cue could start.)
+    rf"(?:{_tree(_cased(_word_set('address live lives living moved')))})"
+    rf"(?:(?<=[ed]){_GAP}(?:at|to))?(?:{_GAP}is)?[,:]?{_GAP}(?=[0-9])"
+)
+_CUED_ADDRESS = re.compile(
+    rf"[0-9]{{1,4}}[A-Za-z]?,?{_GAP}(?:[A-Za-z]+(?:['’]s)?{_GAP}){{1,3}}(?i:{_STREET_TYPE})\b"
+)
+
+
 def _addresses(text: str) -> Iterator[tuple[int, int]]:
     """Street addresses with a house number, and the flat before them if there is one."""
+    for cue in _ADDRESS_CUE.finditer(text):
+        if not _starts_word(text, cue.start()):
+            continue
+        address = _CUED_ADDRESS.match(text, cue.end())
+        if address is not None:
+            # (Found again below if it is capitalised: the same span twice is one finding.)
+            yield address.span()
     if not _ANY_STREET_TYPE.search(text):
         return
     for match in _ADDRESS.finditer(text):
@@ -1145,6 +1404,8 @@ def _candidates(text: str) -> list[tuple[int, int, int, Kind]]:
         lower = match.group("lower")
         if lower is not None and not _is_lower_case_surname(match.group("title"), lower):
             continue
+        if lower is None and _is_ordinary_word_after_title(text, match):
+            continue
         titled.append(match.span())
         add((*match.span(), rank, Kind.NAME))
     for start, end in _untitled_names(text, titled):
@@ -1166,8 +1427,7 @@ def _candidates(text: str) -> list[tuple[int, int, int, Kind]]:
             add((*match.span(), rank, Kind.PHONE))
         rank = _SPECIFICITY[Kind.POSTCODE]
         for match in _POSTCODE.finditer(text):
-            if _is_postcode(match):
-                add((*match.span(), rank, Kind.POSTCODE))
+            add((*match.span(), rank, Kind.POSTCODE))
         if _TWO_DIGITS.search(text):
             rank = _SPECIFICITY[Kind.DATE_OF_BIRTH]
             # Two cues can find the same date: it is one candidate.
@@ -1183,6 +1443,23 @@ def _candidates(text: str) -> list[tuple[int, int, int, Kind]]:
         if end > match.start():
             add((match.start(), end, rank, Kind.URL))
     return found
+
+
+_new_object = object.__new__
+
+
+def _finding(kind: Kind, start: int, end: int, text: str) -> Finding:
+    """``Finding(kind, start, end, text[start:end], REPLACEMENTS[kind])``, made faster.
+
+    TRICKY: a frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``,
+    which for thousands of findings (a crafted text of postcodes) took a fifth of the time.
+    Filling the new object's ``__dict__`` at once gives the same object.
+    """
+    finding = _new_object(Finding)
+    finding.__dict__.update(
+        kind=kind, start=start, end=end, text=text[start:end], replacement=REPLACEMENTS[kind]
+    )
+    return finding
 
 
 def find_personal_details(text: str) -> list[Finding]:
@@ -1201,10 +1478,7 @@ def find_personal_details(text: str) -> list[Finding]:
             break
         reached = end
     else:
-        return [
-            Finding(kind, start, end, text[start:end], REPLACEMENTS[kind])
-            for start, end, _, kind in candidates
-        ]
+        return [_finding(kind, start, end, text) for start, end, _, kind in candidates]
     candidates.sort(key=lambda c: (c[0] - c[1], c[2], c[0]))
     # One mark per character already kept. Looking at and marking every candidate's
     # characters is linear in the text, where comparing each candidate with every finding
@@ -1217,10 +1491,7 @@ def find_personal_details(text: str) -> list[Finding]:
             taken[start:end] = b"\x01" * (end - start)
             kept.append(candidate)
     kept.sort()
-    return [
-        Finding(kind, start, end, text[start:end], REPLACEMENTS[kind])
-        for start, end, _, kind in kept
-    ]
+    return [_finding(kind, start, end, text) for start, end, _, kind in kept]
 
 
 # --- Applying and showing findings ---------------------------------------------------------

@@ -5,6 +5,7 @@ Pure Python: these tests need neither Django nor a database.
 
 from __future__ import annotations
 
+import gc
 import signal
 from collections.abc import Callable
 from itertools import pairwise
@@ -642,6 +643,57 @@ def test_places_drugs_months_and_everyday_words_are_not_names(text: str) -> None
 
 
 @pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        # From gender-guesser's international dictionary, and no ordinary English word.
+        ("Ffion took my bloods first thing and I barely felt it.", ["Ffion"]),
+        ("Special mention to Rhodri Pugh on the stroke unit.", ["Rhodri Pugh"]),
+        # In no list: after thanks, or opening a sentence before what is said of a person.
+        ("Big thanks to Tayo, who stayed late.", ["Tayo"]),
+        ("Thank you Tendai for the tea.", ["Tendai"]),
+        ("Jaz on nights sat with me until I fell asleep.", ["Jaz"]),
+        ("Nomsa was so patient with my dad.", ["Nomsa"]),
+        # Joined to the name after it.
+        ("Tavita and Ayesha in the day unit were fab.", ["Tavita", "Ayesha"]),
+        # A relation after a comma, and an everyday word said to be a porter.
+        ("Errol, my uncle, was visiting.", ["Errol"]),
+        ("Will was the porter that night.", ["Will"]),
+        # Lower case after a role; "home" after a name is no care home.
+        ("the phlebotomist priya was quick.", ["priya"]),
+        ("They sent my dad Ron home in a taxi.", ["Ron"]),
+    ],
+)
+def test_names_said_of_as_people_are_found_whether_or_not_a_list_knows_them(
+    text: str, names: list[str]
+) -> None:
+    assert _found(text) == [(Kind.NAME, name) for name in names]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Ordinary English words (in wordfreq's list, in none of the name lists) where a
+        # name could stand.
+        "Breakfast was lovely and hot.",
+        "Housekeeping was so friendly.",
+        "Paperwork was a nightmare but Reception was so helpful.",
+        "Thank you Maternity for everything, and thanks to Covid we waited.",
+        "Physio was brilliant with me, thanks to everyone on Ward 7.",
+        # A place on a route, a charity named after a person, stickers after a title.
+        "The bus from Sandy to Biggleswade is slow.",
+        "Marie Curie came every day.",
+        "Mr Men plates on the children's ward cheered him up.",
+        # Everyday first names asking or wishing, and part of a hospital's name.
+        "May the new manager sort the rota.",
+        "Will the consultant ring me back?",
+        "Salford Royal was brilliant with my dad.",
+    ],
+)
+def test_ordinary_words_routes_and_charities_are_not_names(text: str) -> None:
+    assert _found(text) == []
+
+
+@pytest.mark.parametrize(
     ("text", "name"),
     [("dr jones said it was nothing.", "dr jones"), ("mr patel operated.", "mr patel")],
 )
@@ -654,13 +706,21 @@ def test_a_known_surname_in_lower_case_after_an_abbreviated_title_is_a_name(
 def test_the_name_lists_come_from_faker_once_and_cover_several_locales() -> None:
     lists = pii._name_lists()
     assert pii._name_lists() is lists
-    assert isinstance(lists.first, frozenset) and isinstance(lists.surnames, frozenset)
+    # Dicts of strings, which the garbage collector does not walk (see pii._NameLists).
+    assert isinstance(lists.first, dict) and isinstance(lists.surnames, dict)
+    assert not gc.is_tracked(lists.first) and not gc.is_tracked(lists.ordinary)
     # English, Irish, Welsh, South Asian, Polish, Nigerian and Ghanaian names, folded.
-    assert {"john", "aoife", "rhys", "priya", "agnieszka", "ngozi", "kwame"} <= lists.first
-    assert {"smith", "patel", "kowalski", "okafor"} <= lists.surnames
+    assert {"john", "aoife", "rhys", "priya", "agnieszka", "ngozi", "kwame"} <= lists.first.keys()
+    assert {"smith", "patel", "kowalski", "okafor"} <= lists.surnames.keys()
     # Everyday words and places are names only in context.
-    assert {"will", "may", "hope", "grace", "bill"} <= lists.everyday
-    assert not {"will", "may", "hope", "grace", "bill", "preston"} & lists.anywhere
+    assert {"will", "may", "hope", "grace", "bill"} <= lists.everyday.keys()
+    assert not {"will", "may", "hope", "grace", "bill", "preston"} & lists.anywhere.keys()
+    # gender-guesser's dictionary adds Welsh, Scottish, Caribbean and other names, names
+    # anywhere unless they are ordinary English words (wordfreq's list) as well.
+    assert {"dafydd", "cerys", "eilidh", "delroy", "gurpreet"} <= lists.anywhere.keys()
+    assert {"jun", "winston"} <= lists.first.keys() - lists.anywhere.keys()
+    assert {"food", "staff", "men", "sandy"} <= lists.ordinary.keys()
+    assert "men" in lists.common and "dafydd" not in lists.ordinary
 
 
 # --- Hospital and record numbers -------------------------------------------------------------
@@ -719,6 +779,9 @@ def test_a_phone_shaped_number_after_a_record_cue_is_a_record_number() -> None:
         ("I live at 12 Acacia Avenue.", "12 Acacia Avenue"),
         ("Send it to Flat 3, 45 High Street, please.", "Flat 3, 45 High Street"),
         ("My address is 14b Mill Lane, Chorley.", "14b Mill Lane"),
+        # In lower case, after an address cue.
+        ("Please post it to my new address, 7 station road.", "7 station road"),
+        ("We live at 3 the crescent now.", "3 the crescent"),
         ("Our house is 15 St John's Terrace.", "15 St John's Terrace"),
         ("I moved to 7a Holly Bank Gardens.", "7a Holly Bank Gardens"),
         ("flat 2 90 Station Road", "flat 2 90 Station Road"),
