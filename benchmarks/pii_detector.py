@@ -4,7 +4,8 @@ Runs `feedback.pii.find_personal_details` over the labelled sentences in
 tests/feedback/pii_cases (see scoring.py there for the format and how they are scored) and
 prints, for the tuning sentences, the held-out sentences (written at the same time, never
 looked at while tuning the rules), the independent sentences (written by someone who had not
-seen the detector; since used for tuning too) and all of them:
+seen the detector; since used for tuning too), the fresh sentences (written the same way
+and measured unseen on 2026-12-06; since used for tuning too) and all of them:
 
 * recall for each kind of detail: the share of details that a finding of that kind covers
   whole (names after a title are counted apart from names without one);
