@@ -9,9 +9,11 @@ without Django.
 
 It finds names (after a title, and without one: from the name lists and from what is said
 around them, "my husband Peter", "Sarah on ward 3", "thanks to Jas", "Kaz was amazing with my
-daughter"; a capitalised word that is no ordinary English word is a name in far more places
-than one that is), NHS numbers, hospital and record numbers ("MRN: 12345678"), phone numbers,
-email addresses, street addresses, postcodes, dates of birth and links. tests/feedback/pii_cases
+daughter", "the student nurses Chidi and Abena", "Alfie's mum here", and in lower case
+"shanice from the baby unit"; a capitalised word that is no ordinary English word is a name in
+far more places than one that is), NHS numbers, hospital and record numbers ("MRN: 12345678"),
+phone numbers, email addresses, street addresses (Welsh ones too: "27 Heol y Llan"),
+postcodes, dates of birth and links (with or without "http" or "www"). tests/feedback/pii_cases
 holds labelled sentences it is measured against (benchmarks/pii_detector.py prints the figures).
 
 The rules lean towards flagging: a false positive costs a moderator one click, a missed NHS
@@ -181,9 +183,10 @@ _NOT_NAME_WORDS = sorted(
     )
 )
 _NOT_NAMES = f"(?:{'|'.join(_NOT_NAME_WORDS)})"
-# Latin-1 and Latin Extended-A letters, so Siân, Zoë, Siôn and Łukasz count as names.
-_UPPER = "A-ZÀ-ÖØ-Þ\u0100-\u017f"
-_LOWER = "a-zß-öø-ÿ\u0100-\u017f"
+# Latin-1 and Latin Extended-A letters, so Siân, Zoë, Siôn and Łukasz count as names, and
+# the Romanian letters with a comma below (Ionuț, Ștefan).
+_UPPER = "A-ZÀ-ÖØ-Þ\u0100-\u017f\u0218-\u021b"
+_LOWER = "a-zß-öø-ÿ\u0100-\u017f\u0218-\u021b"
 # A capitalised word: McDonald, MacLeod, O'Neill, D'Arcy, Jean-Luc, Smith-Jones. A title is
 # never itself a name word, so "I miss Nurse Jo Bloggs" finds "Nurse Jo Bloggs".
 _NAME_WORD = (
@@ -273,6 +276,7 @@ _PLACES = _word_set("""
     ashton barry bradford burnley carlton chelsea chester chorley clifton darwin denton derby
     devon durham georgia india jordan kendal kent kingston lancaster lincoln milton paris
     preston stafford stanley sydney tyrone warwick
+    glan gwynedd clwyd powys ceredigion conwy gwent dyfed glamorgan
     """)
 # Surnames that are everyday words: after "dr" in lower case they are words ("dr walker" is a
 # name, "dr said" and "dr park" are not), and a single word after a first name is not taken
@@ -318,14 +322,23 @@ _ROLES = _word_set(
 )
 
 
+# Roles in the plural, before the names of those who had them: "the student nurses Chidi
+# and Abena", "the crew, Tom and Raj".
+_ROLES_PLURAL = {role + "s" for role in _ROLES if not role.endswith(("s", "man"))} | {
+    "midwives",
+    "crew",
+}
+# Words that say a name follows, "me and" among them ("me and Shaz live in...").
+_NAMING_WORDS = {"named", "called", "name", "me and"}
 # A word after one of these is a name even if no list knows it ("my husband Dafydd", "a nurse
-# called Precious", "my name is ..."), and after a relation in lower case too ("my mum jean").
+# called Precious", "my name is ...", "Dad (Kev)", "my son Alfie's", "me and Baz"), and after
+# a relation in lower case too ("my mum jean").
 _STRONG_CUE = re.compile(
-    rf"(?P<cue>{_tree(_cased(_RELATIONS | _ROLES | {'named', 'called', 'name'}))})"
-    rf"(?:['’]s|{_GAP}(?:is|was))?,?{_GAP}"
+    rf"(?P<cue>{_tree(_cased(_RELATIONS | _ROLES | _ROLES_PLURAL | _NAMING_WORDS))})"
+    rf"(?:['’]s|{_GAP}(?:is|was))?,?{_GAP}\(?"
     # A lookahead, so the word can itself be a cue: "a nurse called Grace".
     rf"(?=(?P<word>(?:Mc|Mac|O['’]|D['’])?[{_UPPER}{_LOWER}][{_LOWER}]+"
-    rf"(?:-[{_UPPER}][{_LOWER}]+)*)(?![\w'’-]))"
+    rf"(?:-[{_UPPER}][{_LOWER}]+)*)(?:['’]s)?(?![\w'’-]))"
 )
 # Words before "called" that make it a telephone call, not a name ("I called Alison").
 _CALLERS = _word_set(
@@ -355,7 +368,7 @@ _WEAK_CUES_BEFORE = {
 # Elizabeth", "Royal Victoria". ("The" is handled with every other "the".)
 _PLACE_BEFORE = _word_set(
     "st st. saint queen king prince princess royal lady countess duke duchess county great "
-    "general university"
+    "general university ysbyty"  # (Welsh for hospital: "Ysbyty Gwynedd")
 )
 # A word after a name that makes it a place, team or charity: "Rowan Ward", "John Radcliffe
 # Hospital", "Marie Curie nurses", "Ronald McDonald House".
@@ -407,14 +420,17 @@ _PREDICATE_FILLERS = (
 )
 _PERSON_PREDICATE = (
     rf"(?:was|is){_GAP}(?:(?:{_tree(_PREDICATE_FILLERS)}){_GAP}){{0,3}}"
-    rf"(?:{_tree(_PERSON_TRAITS | _ROLES)}"
+    # (One more word before a role: "was my care coordinator", "is our lead midwife".)
+    rf"(?:{_tree(_PERSON_TRAITS)}|(?:[\w-]+{_GAP})?{_tree(_ROLES)}"
     # "amazing with my daughter", "so good to us": praise said of how one treated someone.
     rf"|(?:with|to){_GAP}(?:me|my|us|him|her|our|mum|dad|them))"
 )
 # What may come after a name in the same breath: "Sarah on ward 3", "May on the front desk",
 # "Bill from the discharge team", "Kwame the porter", "Emily, the receptionist", "Winston, my
-# father in law", and what is said of a person ("Kaz was amazing with my daughter").
+# father in law", and what is said of a person ("Kaz was amazing with my daughter"); and a
+# relation after the possessive ("Alfie's mum here").
 _AFTER_NAME_SOURCE = (
+    rf"(?:['’]s{_GAP}{_tree(_RELATIONS)}(?![\w-])|"
     # TRICKY: the look-ahead for the first letters of every branch below fails at once after
     # most words ("Jo Bloggs"), where trying the branches one by one took a third of the time
     # of finding the capitalised words. Keep it in step with the branches.
@@ -425,7 +441,7 @@ _AFTER_NAME_SOURCE = (
     r"|pals|recovery|theatres?|a&e|triage|ambulance|x-ray|radiology|lounge|bay|icu|itu|hdu"
     r"|outpatients|maternity|switchboard)"
     rf"|{_PERSON_PREDICATE}"
-    r")(?![\w-])"
+    r")(?![\w-]))"
 )
 # "Sarah and Will", "Tom, Harriet and Shanice": a known first name joined to a name found.
 _JOINED = re.compile(rf"(?:,{_GAP}|,?{_GAP}(?:and|&){_GAP})")
@@ -689,6 +705,26 @@ _NEXT_WORD = re.compile(rf"{_GAP}([\w-]+)")
 
 # A name-list word between "from" and "to" and a capitalised word is a place on a route.
 _ROUTE = re.compile(rf"{_GAP}to{_GAP}[{_UPPER}]")
+# Words before "from" or "to" that make the next word a place: "we moved from Shirley", "I
+# live near Sandy" ("near" alone does).
+_MOVING = _word_set(
+    "live lives lived living moved move moving drove drive driving travel travelled travelling "
+    "commute commuted commuting relocated transferred"
+)
+
+
+_BEFORE_PLACES = frozenset({"near", "from", "to"})
+
+
+def _is_place_after_moving(raw: list[str]) -> bool:
+    """Whether the words before a capitalised word (``raw``, _raw_words_before) make it a
+    place: "near Sandy", "moved from Shirley", "drove to Preston"."""
+    previous = raw[-1] if raw else ""
+    if previous == "near":
+        return True
+    return (previous == "from" or previous == "to") and len(raw) > 1 and raw[-2].lower() in _MOVING
+
+
 # Words after a word that opens a sentence which make that word a verb asking or wishing: "May
 # the new manager...", "Will you...", "Can my wife...".
 _ASKED = _word_set("the a an you i we they he she it my our your his her their someone anyone")
@@ -703,16 +739,70 @@ def _asks(text: str, end: int) -> bool:
 # Thanks before a word, which makes it a name unless it is an ordinary English word: "thanks
 # to Jas", "I would like to thank Oluwaseun", "Thank you Delroy", "special mention to Gurpreet",
 # "shout out to Bex" (but not "thanks to everyone" or "Thank you Ward 7").
+# Lower-case words after thanks are read too, with a second joined by "and": "shout out to
+# bex and lorna".
+_LOWER_WORD = rf"[{_LOWER}]{{2,}}+(?![\w'’-])"
 _THANKS = re.compile(
     rf"(?:{_tree(_cased(_word_set('thank thanks thanked cheers mention shout kudos')))})"
     rf"(?:{_GAP}(?:you|u|out))?(?:{_GAP}(?:so{_GAP}much{_GAP})?to)?,?{_GAP}"
-    rf"(?=[{_UPPER}])"
+    rf"(?:(?=[{_UPPER}])|(?P<first>{_LOWER_WORD})"
+    rf"(?:(?:,{_GAP}|,?{_GAP}(?:and|&){_GAP})(?P<second>{_LOWER_WORD}))?)"
+)
+# A word in lower case opening a sentence, line or text, before what is said of a person:
+# "shanice from the baby unit...", "bethan was so lovely", "tomasz on nights".
+_LOWER_CASE_OPENING = (
+    rf"(?:[^\S\r\n]|[\"'“‘(*-]){{0,4}}+(?P<word>{_LOWER_WORD})(?=(?i:{_AFTER_NAME_SOURCE}))"
+)
+_LOWER_CASE_FIRST = re.compile(_LOWER_CASE_OPENING)
+# A full stop or colon ends a sentence only before a space: not in "nhs.uk" or "10:30".
+# TRICKY: written as two look-arounds rather than a choice of "." before a space or a line
+# break, which the engine tried at every character of a text of line breaks: a fifth as fast.
+_LOWER_CASE_AFTER_END = re.compile(
+    rf"[{re.escape(_SENTENCE_END)}](?=[ \t{_LOWER}\"'“‘(*-])"
+    rf"(?<![.!?:;](?=[{_LOWER}\"'“‘(*-]))({_LOWER_CASE_OPENING})"
 )
 
 
-def _thanked(text: str) -> set[int]:
-    """The starts of the capitalised words right after thanks."""
-    return {match.end() for match in _THANKS.finditer(text) if _starts_word(text, match.start())}
+def _is_lower_case_first_name(word: str, lists: _NameLists) -> bool:
+    """Whether a word written in lower case where a name could be is a first name: a known
+    one that is no everyday or common word, place, role or relation ("bethan", "tariq"; not
+    "staff", "sandy", "everyone" or "mum")."""
+    key = _fold(word)
+    return (
+        key in lists.first
+        and key not in lists.common
+        and key not in _ROLES
+        and key not in _RELATIONS
+        and _is_unusual_word(key, lists)
+    )
+
+
+def _thanked(text: str, lists: _NameLists) -> tuple[set[int], list[tuple[int, int]]]:
+    """The starts of the capitalised words right after thanks, and the spans of first names
+    in lower case there."""
+    capitalised: set[int] = set()
+    lower_case: list[tuple[int, int]] = []
+    for match in _THANKS.finditer(text):
+        if not _starts_word(text, match.start()):
+            continue
+        if match.start("first") < 0:
+            capitalised.add(match.end())
+            continue
+        for group in ("first", "second"):
+            word = match.group(group)
+            if word is None or not _is_lower_case_first_name(word, lists):
+                break
+            lower_case.append(match.span(group))
+    return capitalised, lower_case
+
+
+def _lower_case_openings(text: str, lists: _NameLists) -> Iterator[tuple[int, int]]:
+    """First names in lower case opening a sentence before what is said of a person."""
+    first = _LOWER_CASE_FIRST.match(text)
+    openings = _LOWER_CASE_AFTER_END.finditer(text)
+    for match in [first, *openings] if first is not None else openings:
+        if _is_lower_case_first_name(match.group("word"), lists):
+            yield match.span("word")
 
 
 def _joined(text: str, previous_end: int, start: int) -> bool:
@@ -768,17 +858,30 @@ def _how_named(
         return None
     known = key in lists.first
     raw = _raw_words_before(text, start)
-    if key in lists.anywhere and key not in _POSSESSIVE_PLACES:
-        # The commonest case, decided from the word before alone: a first name after a word
-        # in lower case other than "the" or "and" ("spoke to Priya"), at the start, or right
-        # after the name before it ("Jo Bloggs, Sam Smith").
-        previous = raw[-1] if raw else ""
-        if (
+    previous = raw[-1] if raw else ""
+    # The commonest case, decided from the word before alone: a first name after a word in
+    # lower case other than "the" or "and" ("spoke to Priya"), at the start, or right after
+    # the name before it ("Jo Bloggs, Sam Smith").
+    if (
+        key in lists.anywhere
+        and key not in _POSSESSIVE_PLACES
+        and (
             not previous
             or 0 <= start - last_name_end <= 2
             or (previous[:1].islower() and previous not in _NOT_QUICK_PREVIOUS)
-        ) and not (previous == "from" and _ROUTE.match(text, end)):
-            return "list"
+        )
+        and previous not in _BEFORE_PLACES
+    ):
+        return "list"
+    if (
+        previous in _BEFORE_PLACES
+        and not context
+        and start not in strong
+        and (_is_place_after_moving(raw) or (previous == "from" and _ROUTE.match(text, end)))
+    ):
+        return None  # "near Sandy", "moved from Shirley", "the bus from Sandy to Bedford"
+    if key in lists.anywhere and key not in _POSSESSIVE_PLACES and previous in _BEFORE_PLACES:
+        return "list"  # "spoke to Priya" (as above, past the places)
     if not known and start not in strong:
         # An unknown word or a surname alone is a name only in mid-sentence, joined to a name
         # ("Laura and Bex") or before a name context ("I told Imran at reception", "Kwame the
@@ -865,7 +968,11 @@ def _name_end(
         known = key in lists.surnames or key in lists.first
         if key in lists.everyday and (how == "pair" or taken or not known):
             break
-        if not known and (how == "pair" or taken):
+        # An everyday first name takes a surname no list knows if it is no ordinary word
+        # either ("Grace Adebayo", not "Will Tramadol" or "Hope Springs").
+        if not known and (
+            taken or (how == "pair" and (key in lists.ordinary or key.endswith(_DRUG_ENDINGS)))
+        ):
             break
         name_end = following.end()
         taken += 1
@@ -881,6 +988,17 @@ def _name_end(
     return name_end, taken
 
 
+def _is_unusual_word(key: str, lists: _NameLists) -> bool:
+    """Whether a folded word is none of the words that are never a name: everyday words,
+    places, medicines, and words that make what follows a place ("St", "Royal")."""
+    return (
+        key not in lists.everyday
+        and key not in lists.places
+        and key not in _PLACE_BEFORE
+        and not key.endswith(_DRUG_ENDINGS)
+    )
+
+
 def _untitled_names(text: str, skip: list[tuple[int, int]]) -> Iterator[tuple[int, int]]:
     """Names without a title: from the name lists, and from what is said around them.
 
@@ -892,8 +1010,10 @@ def _untitled_names(text: str, skip: list[tuple[int, int]]) -> Iterator[tuple[in
     """
     lists = _name_lists()
     strong, lower_case = _strong_cues(text, lists)
-    thanked = _thanked(text)
+    thanked, thanked_lower_case = _thanked(text, lists)
     yield from lower_case
+    yield from thanked_lower_case
+    yield from _lower_case_openings(text, lists)
     # The words between the names found after titles: those inside them are not read again.
     words: list[re.Match[str]] = []
     position = 0
@@ -941,15 +1061,21 @@ def _untitled_names(text: str, skip: list[tuple[int, int]]) -> Iterator[tuple[in
             continue
         if _fold(text[start:name_end]) in _NAMED_AFTER_PEOPLE:
             continue  # "Marie Curie came to the house"
-        if passed is not None and _joined(text, passed.end(), start):
+        if passed is not None and passed.end() + 1 == start and text[passed.end()] == " ":
+            # "Tran Minh Anh", "Obiageli Nwosu the ward clerk": a surname right before a name
+            # (said surname first), or a word no list knows right before a name that starts
+            # with a surname or is said of a person (a first name no list knows), is part of
+            # it; not "Oramorph Sarah gave me".
+            passed_key = _fold(passed.group())
+            if _is_unusual_word(passed_key, lists) and (
+                passed_key in lists.surnames
+                or (passed_key not in lists.ordinary and (key not in first or context))
+            ):
+                start = passed.start()
+        elif passed is not None and _joined(text, passed.end(), start):
             # "Chidi and Abena on the night shift": an unusual word joined to the name after.
             passed_key = _fold(passed.group())
-            if (
-                passed_key not in lists.ordinary
-                and passed_key not in lists.everyday
-                and passed_key not in lists.places
-                and not passed_key.endswith(_DRUG_ENDINGS)
-            ):
+            if passed_key not in lists.ordinary and _is_unusual_word(passed_key, lists):
                 yield passed.span()
         passed = None
         last_name_end = name_end
@@ -1195,6 +1321,59 @@ _URL = re.compile(
     r"|(?<=w)ww\.[a-z0-9-]+(?:\.[a-z0-9-]+)+(?:[/?#:][^\s<>\"]*)?)",
     re.IGNORECASE,
 )
+# A link written without "http" or "www": "ourjourney.blogspot.com", "instagram.com/our_page".
+# A dotted name in lower case (but for its first letter, which may open a sentence) ending in
+# one of the commonest top-level domains, then perhaps a path. "NHS.uk" is how people write
+# the organisation's name, not a link. Looked for only if one of those endings is in the text
+# (_BARE_DOMAIN_ENDING).
+# (The two-part endings first: "org.uk", not "org".)
+_TOP_LEVEL_DOMAINS = r"(?:co\.uk|org\.uk|com|org|net|uk|io|info|blog)"
+# (Looked for first as plain strings: quicker than the pattern in a text with many dots.)
+_DOMAIN_ENDINGS = (".com", ".org", ".net", ".uk", ".io", ".info", ".blog")
+# (Opening with the dot, so the engine skips from one dot to the next.)
+_BARE_DOMAIN_ENDING = re.compile(rf"\.(?<=[a-z0-9-].){_TOP_LEVEL_DOMAINS}(?![A-Za-z0-9-])")
+_BARE_DOMAIN = re.compile(
+    # Starting a word (not the "nhs.net" of an email address or the rest of a link found
+    # already), and not "www." (a link found already).
+    r"(?<![\w.@/:%+-])(?!www\.)[A-Za-z0-9][a-z0-9-]*+(?:\.[a-z0-9-]+)*?"
+    rf"\.{_TOP_LEVEL_DOMAINS}(?![A-Za-z0-9-])(?:/[^\s<>\"]*)?"
+)
+# The characters a domain can have, read backwards from its ending (on the reversed text).
+_DOMAIN_BACKWARDS = re.compile(r"[A-Za-z0-9.-]*")
+# The longest domain name there can be.
+_DOMAIN_LONGEST = 253
+
+
+def _bare_domains(text: str) -> Iterator[tuple[int, int]]:
+    """Links written as a bare domain, perhaps with a path: "ourblog.blogspot.com/post".
+
+    TRICKY: matching the pattern from every word start in a long text with a ".com" in it
+    took a fifth of the whole scan. Each ending is found first, and the domain before it
+    read backwards (on the reversed text, as for emails), no further than the end of the
+    ending before it and the longest domain there can be, so the text is read a fixed
+    number of times.
+    """
+    backwards = text[::-1]
+    length = len(text)
+    previous_end = 0
+    match_backwards = _DOMAIN_BACKWARDS.match
+    for ending in _BARE_DOMAIN_ENDING.finditer(text):
+        dot = ending.start()
+        if dot < previous_end:
+            continue
+        floor = max(previous_end, dot - _DOMAIN_LONGEST)
+        # (The pattern matches the empty string, so it always matches.)
+        run = match_backwards(backwards, length - dot, length - floor)
+        start = length - run.end()  # type: ignore[union-attr]
+        previous_end = dot
+        found = _BARE_DOMAIN.match(text, start)
+        if found is not None and found.end() > dot:
+            end = start + _url_end(found.group())
+            if end > dot:
+                previous_end = end
+                yield start, end
+
+
 # Punctuation that ends a sentence or closes a quotation rather than belonging to the link.
 _URL_TRAILING = ".,;:!?'\"’”"
 _URL_CLOSERS = {")": "(", "]": "[", "}": "{"}
@@ -1202,6 +1381,8 @@ _URL_CLOSERS = {")": "(", "]": "[", "}": "{"}
 
 def _url_end(url: str) -> int:
     """The length of ``url`` without trailing punctuation that belongs to the prose."""
+    if url[-1] not in _URL_TRAILING and url[-1] not in _URL_CLOSERS:
+        return len(url)  # (The commonest case: thousands of links are quick.)
     # Counted once and kept up to date as the end moves back: counting again for every
     # trailing closer took time quadratic in the number of closers.
     counts = {char: url.count(char) for pair in _URL_CLOSERS.items() for char in pair}
@@ -1236,16 +1417,19 @@ _RECORD_CUE = re.compile(
     rf"(?P<number>[^\S\r\n]*{_NUMBER_WORD})?(?![\w])"
 )
 _TRUST_CODE_CUE = re.compile(rf"[A-Z]{{3}}[^\S\r\n]+{_NUMBER_WORD}")
-# A record number: digits, perhaps with a short letter prefix and groups joined by "/" or
-# "-" (RTH1234567, 2024/00451, PALS-22817, RXN 778 2231). At least four digits, checked after.
+# A record number: digits, perhaps with a short letter prefix, a letter or two among them
+# and groups joined by "/" or "-" (RTH1234567, 2024/00451, PALS-22817, RXN 778 2231,
+# 00A92213). At least four digits, checked after.
 _RECORD_ID = re.compile(
     r"(?<![\w/-])"
     # Four digits near the start, so that "ref 2" and the like are passed over by the engine
     # (the whole number's digits are counted again after: there are other shapes).
     # Possessive (a letter or separator given back could only be followed by what failed):
     # a letter-led word was retried once for each of its first five letters.
-    r"(?=[A-Za-z]{0,5}+(?:[^\S\r\n]|[/-])?+(?:[0-9](?:[^\S\r\n]|[/-])?+){4})"
-    r"(?:[A-Za-z]{1,5}[/-]?|[A-Z]{1,5}[^\S\r\n])?[0-9]+"
+    # (A letter or two among the digits may come after the first three: "00A92213".)
+    r"(?=[A-Za-z]{0,5}+(?:[^\S\r\n]|[/-])?+(?:[0-9]{1,3}+[A-Za-z]{1,2}+(?=[0-9]))?+"
+    r"(?:[0-9](?:[^\S\r\n]|[/-])?+){4})"
+    r"(?:[A-Za-z]{1,5}[/-]?|[A-Z]{1,5}[^\S\r\n])?[0-9]+(?:[A-Za-z]{1,2}[0-9]+)?"
     r"(?:[/-](?:[A-Za-z]{1,5}|[0-9]+)|[^\S\r\n][0-9]{3,}){0,4}(?![\w/-])"
 )
 _NO_DIGITS = str.maketrans("", "", "0123456789")
@@ -1322,16 +1506,15 @@ def _record_numbers(text: str) -> Iterator[tuple[int, int]]:
 # --- Street addresses ----------------------------------------------------------------------
 
 _STREET_WORD = rf"(?:[{_UPPER}][{_LOWER}]+(?:['’]s)?|St\.?)"
-_STREET_TYPE = _tree(
-    _word_set(
-        """
-        Street St Road Rd Avenue Ave Lane Close Drive Crescent Way Gardens Court Place Terrace
-        Grove Mews Row Walk Square Hill Park Rise View Green Parade Vale Croft Fold Brow Bank
-        Meadow Meadows Chase Gate Mount Heights Wynd Yard Villas Cottages Boulevard Embankment
-        Quay Wharf
-        """
-    )
+_STREET_TYPES = _word_set(
+    """
+    Street St Road Rd Avenue Ave Lane Close Drive Crescent Way Gardens Court Place Terrace
+    Grove Mews Row Walk Square Hill Park Rise View Green Parade Vale Croft Fold Brow Bank
+    Meadow Meadows Chase Gate Mount Heights Wynd Yard Villas Cottages Boulevard Embankment
+    Quay Wharf
+    """
 )
+_STREET_TYPE = _tree(_STREET_TYPES)
 # A house number (12, 14b) then one to three capitalised words and a street type: "12 Acacia
 # Avenue", "15 St John's Terrace". "Flat 3, " before it is part of the address.
 _ADDRESS = re.compile(
@@ -1339,11 +1522,24 @@ _ADDRESS = re.compile(
     rf"[0-9](?<![\w/.,£$-].)[0-9]{{0,3}}[A-Za-z]?,?{_GAP}(?:{_STREET_WORD}{_GAP}){{1,3}}"
     rf"{_STREET_TYPE}\b"
 )
-_FLAT = re.compile(rf"(?i:flat|apartment|apt)\.?{_GAP}[0-9]{{1,4}}[A-Za-z]?,?{_GAP}$")
+# "Flat 3/1" is a Scottish tenement flat: the floor, then the door.
+_FLAT = re.compile(
+    rf"(?i:flat|apartment|apt)\.?{_GAP}[0-9]{{1,4}}[A-Za-z]?(?:/[0-9]{{1,2}})?,?{_GAP}$"
+)
+# Welsh street names put the street type first: "27 Heol y Llan", "4 Ffordd Glyndwr", "9 Lôn
+# Las", "12 Stryd Fawr" (heol, ffordd: road; stryd: street; lôn: lane; rhodfa: avenue; cilgant:
+# crescent), often with "y", "yr" or "'r" ("the") before the next word.
+_WELSH_STREET_TYPES = ("Heol", "Ffordd", "Stryd", "Lon", "Lôn", "Rhodfa", "Cilgant")
+_WELSH_STREET_TYPE = _tree(_WELSH_STREET_TYPES)
+_WELSH_ADDRESS = re.compile(
+    rf"[0-9](?<![\w/.,£$-].)[0-9]{{0,3}}[A-Za-z]?,?{_GAP}{_WELSH_STREET_TYPE}"
+    rf"(?:{_GAP}(?:y|yr|['’]r))?(?:{_GAP}{_STREET_WORD}){{1,2}}\b"
+)
 
 
-# Any street type, as a word: a text without one has no address, and is not read for one.
-_ANY_STREET_TYPE = re.compile(rf"{_STREET_TYPE}\b")
+# Any street type, as a word, Welsh ones included: a text without one has no address, and
+# is not read for one.
+_ANY_STREET_TYPE = re.compile(rf"{_tree(_STREET_TYPES | set(_WELSH_STREET_TYPES))}\b")
 
 
 # "my new address is 46 mill street", "I live at 3 the crescent": after these words an
@@ -1369,6 +1565,12 @@ def _addresses(text: str) -> Iterator[tuple[int, int]]:
             yield address.span()
     if not _ANY_STREET_TYPE.search(text):
         return
+    # (A search for each Welsh word, only in a text with a street type of either kind.)
+    if any(street_type in text for street_type in _WELSH_STREET_TYPES):
+        for match in _WELSH_ADDRESS.finditer(text):
+            start = match.start()
+            flat = _FLAT.search(text, max(0, start - 24), start)
+            yield (flat.start() if flat else start), match.end()
     for match in _ADDRESS.finditer(text):
         start = match.start()
         flat = _FLAT.search(text, max(0, start - 24), start)
@@ -1442,6 +1644,9 @@ def _candidates(text: str) -> list[tuple[int, int, int, Kind]]:
         end = match.start() + _url_end(match.group())
         if end > match.start():
             add((match.start(), end, rank, Kind.URL))
+    if "." in text and any(ending in text for ending in _DOMAIN_ENDINGS):
+        for start, end in _bare_domains(text):
+            add((start, end, rank, Kind.URL))
     return found
 
 

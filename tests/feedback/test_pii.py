@@ -806,6 +806,104 @@ def test_numbers_and_capitalised_words_without_a_street_are_not_addresses(text: 
     assert _kinds_found(text, Kind.ADDRESS) == []
 
 
+# --- Rules added after the fresh set (tests/feedback/pii_cases/fresh.jsonl) ------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        # A first name in lower case opening a sentence, before what is said of a person.
+        ("kasia on the night shift held my hand", ["kasia"]),
+        ("Fine now. priyanka was so patient with me", ["priyanka"]),
+        ("Zuberi was my care coordinator for a year.", ["Zuberi"]),
+        # First names in lower case after thanks, joined by "and".
+        ("big shout out to tomasz and zainab on ward 9", ["tomasz", "zainab"]),
+        # After a role in the plural, in brackets after a relation, and after "me and".
+        ("The two healthcare assistants Temitope and Ngozi stayed late.", ["Temitope", "Ngozi"]),
+        ("Grandad (Kez) loved the tea trolley.", ["Kez"]),
+        ("Me and Baz moved house in the spring.", ["Baz"]),
+        # A possessive after a relation, and a relation after a possessive.
+        ("My son Osian's NHS number was on the wrong letter.", ["Osian"]),
+        ("Zuriel's mum here, writing for him.", ["Zuriel"]),
+        # Romanian letters with a comma below.
+        ("It was Ștefan from the portering team who found her.", ["Ștefan"]),
+        # An everyday first name with a surname no list knows.
+        ("Faith Oyelowo is a credit to the ward.", ["Faith Oyelowo"]),
+        # A surname said first, and a first name no list knows before a name said of a person.
+        ("Pham Thu Trang translated for us.", ["Pham Thu Trang"]),
+        ("Adaugo Bello the porter was kind.", ["Adaugo Bello"]),
+    ],
+)
+def test_names_in_lower_case_lists_brackets_and_unknown_first_names_are_found(
+    text: str, names: list[str]
+) -> None:
+    assert _found(text) == [(Kind.NAME, name) for name in names]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A place after "near", or after moving from or to it.
+        "My parents live near Shirley now.",
+        "We moved from Sandy last year.",
+        # Welsh hospitals and counties ("Ysbyty" is Welsh for hospital).
+        "Ysbyty Gwynedd was busy all night.",
+        "They sent him to Glan Clwyd for the scan.",
+    ],
+)
+def test_places_after_near_or_moving_and_welsh_hospitals_are_not_names(text: str) -> None:
+    assert _found(text) == []
+
+
+# Guards for the rules above (each fails if its rule is made to take every word it looks at).
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        # Ordinary words in lower case opening a sentence, after thanks, or joined by "and".
+        ("nights on the ward were hard. visiting was a nightmare", []),
+        ("thanks to physio and pharmacy", []),
+        # A medicine before a name is no part of it.
+        ("Oramorph Sarah gave me was too strong.", [(Kind.NAME, "Sarah")]),
+        # A domain in an email address, and an organisation's name written like a domain.
+        ("Write to pals@trust.nhs.uk or see the NHS.uk site.", [(Kind.EMAIL, "pals@trust.nhs.uk")]),
+    ],
+)
+def test_the_new_rules_leave_ordinary_words_medicines_and_emails_alone(
+    text: str, found: list[tuple[str, str]]
+) -> None:
+    assert _found(text) == found
+
+
+@pytest.mark.parametrize(
+    ("text", "link"),
+    [
+        ("My blog is ourlongjourney.wordpress.com, have a look.", "ourlongjourney.wordpress.com"),
+        ("Pictures at facebook.com/groups/nicu_mums.", "facebook.com/groups/nicu_mums"),
+        ("Our fundraiser: teddysfund.org.uk (please share)", "teddysfund.org.uk"),
+    ],
+)
+def test_links_without_http_or_www_are_found(text: str, link: str) -> None:
+    assert _found(text) == [(Kind.URL, link)]
+
+
+def test_a_record_number_with_a_letter_among_its_digits_is_found() -> None:
+    assert _found("His unit number 12B45678 was wrong.") == [(Kind.RECORD_NUMBER, "12B45678")]
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        # Welsh street names put the street type first.
+        ("Send it to 5 Ffordd y Capel please.", "5 Ffordd y Capel"),
+        ("We are at 18 Heol Tywyll now.", "18 Heol Tywyll"),
+        # A Scottish tenement flat: the floor, then the door.
+        ("We are at Flat 2/1, 14 Dumbarton Road now.", "Flat 2/1, 14 Dumbarton Road"),
+    ],
+)
+def test_welsh_streets_and_tenement_flats_are_addresses(text: str, address: str) -> None:
+    assert _found(text) == [(Kind.ADDRESS, address)]
+
+
 # --- Linear time for the new rules -----------------------------------------------------------
 
 # As in test_analysers_linear.py (which imports Django models, so is not imported here): each
@@ -848,6 +946,20 @@ NEW_RULES_WORST_CASES = {
     # First names that each extend into the next.
     "untitled names": repeated("Jo Bloggs "),
     "lower-case names after titles": repeated("dr jones "),
+    # Links without "http": many of them, one long dotted run, and long paths.
+    "bare links": repeated("a.com "),
+    "dotted run then a domain ending": repeated("a.") + "com",
+    "links in one run": repeated("a.com/a.com."),
+    # Lower case opening sentences and after thanks, before what is said of a person.
+    "lower-case openings": repeated("kasia on the ward. "),
+    "sentence ends": repeated(". a "),
+    "lower-case thanks": repeated("thanks to bex and lorna "),
+    # Roles in the plural, "me and", possessives, Welsh streets and letters among digits.
+    "plural roles": repeated("the nurses Chidi and Abena "),
+    "me and": repeated("me and Baz "),
+    "possessive relations": repeated("Alfie's mum "),
+    "welsh streets": repeated("27 Heol y Llan "),
+    "record numbers with letters": repeated("MRN 0A0A0A0A "),
 }
 
 
