@@ -53,6 +53,13 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 accesslog = "-"
 
 
+def post_worker_init(worker: object) -> None:
+    """Each worker, once it has loaded the application (config/warming.py)."""
+    from config.warming import warm_and_freeze
+
+    warm_and_freeze()
+
+
 class RedactingLogger(Logger):
     """gunicorn's logger, with API keys and signed tokens redacted from every line.
 
