@@ -16,11 +16,13 @@ run: $(INSTALLED)
 	$(PY) -m config.launcher run
 
 test: $(INSTALLED)
+	$(VENV)/bin/lint-imports
 	$(PY) -m config.launcher test $(PYTEST_ARGS)
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 format: $(INSTALLED)
 	$(VENV)/bin/ruff format .
