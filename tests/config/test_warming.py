@@ -23,8 +23,9 @@ def _unfrozen() -> Iterator[None]:
 
 def test_warming_loads_the_name_lists_and_freezes_the_heap() -> None:
     assert gc.get_freeze_count() == 0
-    frozen = warm_and_freeze()
-    assert frozen == gc.get_freeze_count() > 10_000
+    # Frozen objects that are freed leave the count, so it is read as at least, not exactly.
+    assert warm_and_freeze() > 10_000
+    assert gc.get_freeze_count() > 10_000
 
 
 def test_each_gunicorn_worker_is_warmed_once_it_has_loaded_the_application() -> None:
