@@ -1,1 +1,2 @@
-"""alerts: see README.md, "Not built yet"."""
+"""Alerts: rules, instant alerts, digests, response targets and safeguarding alerts, each
+sent once. See alerts/README.md."""

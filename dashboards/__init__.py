@@ -1,1 +1,2 @@
-"""dashboards: see README.md, "Not built yet"."""
+"""Dashboards: rollups, the live and network Dash apps, and reports. See README.md, "How it
+is built"."""

@@ -1,1 +1,2 @@
-"""feedback: see README.md, "Not built yet"."""
+"""Stories: telling, moderating, publishing, responding, authors' rights and safeguarding.
+See README.md, "How it is built", and feedback/hub/ for the hub's own models."""
