@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from alerts.emails import Message
 from alerts.models import AlertDelivery, AlertRule
-from alerts.sending import claimable, send_delivery
+from alerts.sending import DELIVERIES, send_delivery
 from feedback.models import Story
 
 
@@ -53,7 +53,7 @@ def exists(key: str) -> bool:
 
 def send_pending(keys: Iterable[str] | None = None) -> int:
     """Send what is waiting (all of it, or just these keys). Returns how many went now."""
-    waiting = AlertDelivery.objects.filter(claimable(timezone.now()))
+    waiting = AlertDelivery.objects.filter(DELIVERIES.claimable(timezone.now()))
     if keys is not None:
         waiting = waiting.filter(key__in=list(keys))
     return sum(send_delivery(pk) for pk in waiting.values_list("pk", flat=True))

@@ -23,7 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
@@ -35,6 +35,7 @@ from billing.subscriptions import (
     record_invoice,
     subscription_id_of_invoice,
 )
+from tenants.outbox import Outbox
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,19 @@ logger = logging.getLogger(__name__)
 MAX_AUTOMATIC_ATTEMPTS = 5
 # The sweeper leaves events younger than this to the task queued with them.
 SWEEP_AFTER = timedelta(seconds=60)
+
+# Processing claims an event through the outbox (tenants/outbox.py), counting attempts. A
+# failed event stays claimable (the sweeper queues it again a few times), and so does one
+# claimed longer than WEBHOOK_STALE_CLAIM_SECONDS ago by a worker that died mid-way.
+EVENTS = Outbox(
+    model=WebhookEvent,
+    label="webhook event",
+    waiting_states=(WebhookState.RECEIVED, WebhookState.FAILED),
+    claimed_state=WebhookState.PROCESSING,
+    done_state=WebhookState.PROCESSED,
+    stale_setting="WEBHOOK_STALE_CLAIM_SECONDS",
+    attempts_field="attempts",
+)
 
 
 class MalformedEvent(Exception):
@@ -95,21 +109,10 @@ class Outcome:
     subscription: Subscription | None = None
 
 
-def _stale_claim() -> timedelta:
-    return timedelta(seconds=settings.WEBHOOK_STALE_CLAIM_SECONDS)
-
-
 def claim(event_pk: int) -> bool:
-    """Take the event for processing; False when it is done or another worker has it."""
-    now = timezone.now()
-    return bool(
-        WebhookEvent.objects.filter(pk=event_pk)
-        .filter(
-            Q(state__in=[WebhookState.RECEIVED, WebhookState.FAILED])
-            | Q(state=WebhookState.PROCESSING, claimed_at__lt=now - _stale_claim())
-        )
-        .update(state=WebhookState.PROCESSING, claimed_at=now, attempts=F("attempts") + 1)
-    )
+    """Take the event for processing, counting the attempt; False when it is done or another
+    worker has it."""
+    return EVENTS.claim(event_pk)
 
 
 def process_event(event_pk: int) -> str:
@@ -230,7 +233,7 @@ def unprocessed_event_ids(*, now: Any = None) -> list[int]:
                     attempts__lt=MAX_AUTOMATIC_ATTEMPTS,
                     claimed_at__lt=now - SWEEP_AFTER,
                 )
-                | Q(state=WebhookState.PROCESSING, claimed_at__lt=now - _stale_claim())
+                | EVENTS.stale(now)
             )
             .order_by("received_at")
             .values_list("pk", flat=True)[:500]
