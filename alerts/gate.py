@@ -1,12 +1,12 @@
-"""Whether an organisation gets alerts at all. The one place that decides: the organisation
-must be active, and its subscription must allow it (billing/access.py: no alerts while a
+"""Whether an organisation gets alerts at all. The one place alerts ask: the organisation
+must be active, and the gate in tenants must allow it (tenants/gate.py: no alerts while a
 workspace is read-only for want of payment)."""
 
 from __future__ import annotations
 
 from django.db import connection
 
-from billing.access import alerts_allowed
+from tenants.gate import alerts_allowed
 from tenants.models import OrganisationStatus
 
 

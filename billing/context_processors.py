@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
-from billing.access import Standing, request_standing
+from tenants.gate import Standing, request_standing
 
 
 def billing(request: HttpRequest) -> dict[str, object]:

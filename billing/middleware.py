@@ -1,15 +1,15 @@
-"""Refuse workspace requests that the organisation's subscription does not allow
-(billing/access.py decides; this only answers)."""
+"""Refuse writes to a workspace that the organisation's subscription makes read-only
+(billing/access.py decides, from the gate's answer for the request; this only answers).
+Pages that need a capability of the plan say so themselves (tenants.gate.requires_capability)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
 
-from billing.access import refusal_for
+from billing.access import read_only_refusal
+from billing.provider import refusal_page
 
 
 class BillingAccessMiddleware:
@@ -17,20 +17,7 @@ class BillingAccessMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        refusal = refusal_for(request)
-        if refusal is None:
+        standing = read_only_refusal(request)
+        if standing is None:
             return self.get_response(request)
-        template = (
-            "billing/read_only.html" if refusal.reason == "read-only" else "billing/no_feature.html"
-        )
-        response = TemplateResponse(
-            request,
-            template,
-            {
-                "standing": refusal.standing,
-                "feature": refusal.feature.label if refusal.feature else "",
-                "grace_days": settings.BILLING_GRACE_DAYS,
-            },
-            status=403,
-        )
-        return response.render()
+        return refusal_page(request, "billing/read_only.html", standing)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.db import models
 
+from tenants.gate import Capability
 from tenants.models import OrganisationKind
 
 CURRENCY = "gbp"
@@ -27,10 +28,8 @@ class Interval(models.TextChoices):
 STRIPE_INTERVAL = {Interval.MONTHLY: "month", Interval.ANNUAL: "year"}
 
 
-class Feature(models.TextChoices):
-    NETWORK_COMPARISON = "network_comparison", "Network comparison dashboards"
-    API_ACCESS = "api_access", "Read API keys"
-    WIDGET = "widget", "Website widget and kiosk"
+# What a plan switches on: the gate's capabilities (tenants/gate.py), under billing's name.
+Feature = Capability
 
 
 @dataclass(frozen=True)

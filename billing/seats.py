@@ -1,7 +1,9 @@
 """Seat limits: how many active staff accounts a plan allows, and how many member
 organisations a network its subscriber leads may have.
 
-An organisation with no subscription (one that predates billing) has no limits.
+Apps ask tenants.gate (check_seat_available, check_network_member_available), which raises
+its SeatLimitReached with the refusals written here (billing/provider.py answers it). An
+organisation with no subscription (one that predates billing) has no limits.
 """
 
 from __future__ import annotations
@@ -14,10 +16,6 @@ from billing.plans import PLANS, Plan
 from billing.subscriptions import BillingError, subscription_for
 from tenants.accounts.models import User
 from tenants.models import MembershipStatus, Network, Organisation
-
-
-class SeatLimitReached(BillingError):
-    """Adding this account (or member) would go over the plan's limit."""
 
 
 def current_plan(organisation: Organisation) -> Plan | None:
@@ -40,34 +38,34 @@ def active_staff_count(organisation: Organisation) -> int:
         return User.objects.filter(is_active=True).count()
 
 
-def check_seat_available(organisation: Organisation, active_staff_count: int) -> None:
-    """Raise SeatLimitReached unless one more active account fits the plan.
+def seat_refusal(organisation: Organisation, active_staff_count: int) -> str | None:
+    """Why one more active account does not fit the plan, or None if it does.
 
     `active_staff_count` is how many are active now, before the one being added.
     """
-    limit = seat_limit(organisation)
-    if limit is not None and active_staff_count >= limit:
-        plan = current_plan(organisation)
-        name = plan.name if plan else "current"
-        raise SeatLimitReached(
-            f"The {name} plan includes {limit} active staff accounts and {active_staff_count} "
-            "are in use. Deactivate an account, or an administrator can change plan on the "
-            "Billing page."
-        )
+    plan = current_plan(organisation)
+    if plan is None or active_staff_count < plan.staff_seats:
+        return None
+    return (
+        f"The {plan.name} plan includes {plan.staff_seats} active staff accounts and "
+        f"{active_staff_count} are in use. Deactivate an account, or an administrator can "
+        "change plan on the Billing page."
+    )
 
 
 def check_plan_fits(organisation: Organisation, plan: Plan) -> None:
-    """Before moving to `plan`: the staff and network members in use must fit it."""
+    """Before moving to `plan`: the staff and network members in use must fit it (raises
+    BillingError saying what to deactivate or remove)."""
     staff = active_staff_count(organisation)
     if staff > plan.staff_seats:
-        raise SeatLimitReached(
+        raise BillingError(
             f"The {plan.name} plan includes {plan.staff_seats} active staff accounts and "
             f"{staff} are active. Deactivate {staff - plan.staff_seats} first."
         )
     for network in Network.objects.filter(lead=organisation):
         members = network_member_count(network)
         if members > plan.network_members:
-            raise SeatLimitReached(
+            raise BillingError(
                 f"The {plan.name} plan allows {plan.network_members} member organisations in "
                 f"a network you lead, and {network.name} has {members}."
             )
@@ -83,16 +81,16 @@ def network_member_count(network: Network) -> int:
     return network.memberships.filter(status=MembershipStatus.ACTIVE).count()
 
 
-def check_network_member_available(network: Network) -> None:
-    """Raise SeatLimitReached unless the lead's plan allows one more member organisation
-    (tenants/networks.accept_invitation asks before a membership becomes active)."""
-    limit = network_member_limit(network)
-    if limit is None:
-        return
+def network_member_refusal(network: Network) -> str | None:
+    """Why the lead's plan allows no more member organisations, or None if it allows one
+    more (tenants/networks.accept_invitation asks before a membership becomes active)."""
+    plan = current_plan(network.lead)
+    if plan is None:
+        return None
     members = network_member_count(network)
-    if members >= limit:
-        plan = current_plan(network.lead)
-        raise SeatLimitReached(
-            f"{network.lead.name}'s {plan.name if plan else ''} plan allows {limit} member "
-            f"organisations in a network, and {network.name} has {members}."
-        )
+    if members < plan.network_members:
+        return None
+    return (
+        f"{network.lead.name}'s {plan.name} plan allows {plan.network_members} member "
+        f"organisations in a network, and {network.name} has {members}."
+    )

@@ -13,7 +13,6 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from billing import stripe_api
-from billing.access import request_standing
 from billing.checkout import pay_with_local_card, portal_url, read_local_payment, start_payment
 from billing.forms import CancelForm, LocalCardForm, PlanForm
 from billing.models import Subscription, SubscriptionStatus
@@ -30,6 +29,7 @@ from billing.subscriptions import (
 from billing.webhooks import MalformedEvent, receive_event
 from tenants.accounts.access import role_required
 from tenants.accounts.models import Role
+from tenants.gate import request_standing
 from tenants.models import public_url
 
 # Where the Billing page's forms may send the browser (Content-Security-Policy form-action
@@ -84,9 +84,9 @@ def overview(request: HttpRequest) -> HttpResponse:
             ),
             "cancel_form": CancelForm(),
             "seats_used": active_staff_count(organisation),
-            "seats_limit": plan.staff_seats if plan and standing.plan else None,
+            "seats_limit": plan.staff_seats if plan and standing.plan_name else None,
             "networks": [{"network": n, "members": network_member_count(n)} for n in networks],
-            "members_limit": plan.network_members if plan and standing.plan else None,
+            "members_limit": plan.network_members if plan and standing.plan_name else None,
             "invoices": list(row.invoices.all()[:24]) if row else [],
             "can_pay": row is None or not row.is_live or row.status == SubscriptionStatus.PAST_DUE,
             "is_live": bool(row and row.is_live),

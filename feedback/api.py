@@ -26,6 +26,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
 from feedback.apikeys import key_for, readable_organisation_ids
+from feedback.choices import ChangeStatus, Progress
 from feedback.hub.models import (
     ApiKey,
     PublicResponse,
@@ -35,8 +36,8 @@ from feedback.hub.models import (
 )
 from feedback.public_cache import public_version
 from feedback.publishing import UK, day_only
-from feedback.vocabulary import ChangeStatus, Progress
 from tenants import ratelimit
+from tenants.gate import Capability, has_capability
 
 MAX_TAKE = 100
 MAX_SKIP = 1_000_000_000
@@ -150,14 +151,11 @@ def refuse_nul(request: HttpRequest, path_values: dict[str, Any]) -> None:
 
 
 def api_access_allowed(api_key: ApiKey) -> bool:
-    """Billing decides (the plan's API feature); cached for a minute per key."""
-    from billing.access import has_feature
-    from billing.plans import Feature
-
+    """The gate decides (the plan's API capability); cached for a minute per key."""
     key = f"api-key-allowed:{api_key.pk}"
     allowed = cache.get(key)
     if allowed is None:
-        allowed = has_feature(api_key.organisation, Feature.API_ACCESS)
+        allowed = has_capability(api_key.organisation, Capability.API_ACCESS)
         cache.set(key, allowed, timeout=60)
     return allowed
 

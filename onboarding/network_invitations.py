@@ -91,8 +91,8 @@ def answer_invitation(
         raise NetworkError("This invitation is for another organisation.")
     if not accept:
         return decline_invitation(membership, actor=actor)
-    # Billing: whether the lead's plan has room for one more member is billing's call, made
-    # inside tenants.networks.accept_invitation (billing.seats.check_network_member_available);
+    # Whether the lead's plan has room for one more member is the gate's call, made inside
+    # tenants.networks.accept_invitation (tenants.gate.check_network_member_available);
     # inviting stays open and the first to accept take the places.
     return accept_invitation(membership, benchmarking_consent=benchmarking_consent, actor=actor)
 

@@ -7,8 +7,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
-from billing.seats import SeatLimitReached, check_network_member_available
 from tenants.audit.recording import record_audit
+from tenants.gate import SeatLimitReached, check_network_member_available
 from tenants.models import (
     MembershipStatus,
     Network,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.db import connection, transaction
 from django.http import HttpRequest
 
-from billing.seats import SeatLimitReached, check_seat_available
 from tenants.accounts.models import Role, User
 from tenants.audit.recording import record_audit
+from tenants.gate import SeatLimitReached, check_seat_available
 from tenants.models import Organisation
 
 # The bounds of Organisation.safeguarding_escalate_hours.

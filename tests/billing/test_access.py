@@ -1,5 +1,6 @@
-"""Subscription state gates the workspace, in one place (billing/access.py): every state,
-what it allows, the banner, the grace period, and paying again."""
+"""Subscription state gates the workspace, in one place (billing/access.py, answering the
+gate in tenants/gate.py): every state, what it allows, the banner, the grace period, and
+paying again."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ from django_tenants.utils import tenant_context
 
 from alerts.gate import alerts_enabled
 from billing import stripe_api
-from billing.access import Standing, standing_for, standing_of
+from billing.access import standing_of
 from billing.models import Subscription, SubscriptionStatus
 from billing.plans import ESSENTIALS
 from feedback.models import Story
+from tenants.gate import Standing, standing_for
 from tests.billing.conftest import (
     activate,
     deliver,

@@ -1,4 +1,5 @@
-"""Seat limits: the plan's staff accounts, enforced where accounts become active."""
+"""Seat limits: the plan's staff accounts, enforced where accounts become active, asked of
+the gate in tenants (tenants/gate.py), which billing answers."""
 
 from __future__ import annotations
 
@@ -7,15 +8,15 @@ from django_tenants.utils import tenant_context
 
 from billing.models import Subscription
 from billing.plans import ESSENTIALS, NETWORK
-from billing.seats import (
+from billing.subscriptions import BillingError, change_plan
+from tenants.accounts.models import Role, User
+from tenants.gate import (
     SeatLimitReached,
     check_network_member_available,
     check_seat_available,
     network_member_limit,
     seat_limit,
 )
-from billing.subscriptions import BillingError, change_plan
-from tenants.accounts.models import Role, User
 from tenants.models import Organisation
 from tenants.networks import (
     NetworkError,
