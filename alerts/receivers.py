@@ -1,20 +1,58 @@
-"""Instant alerts start here: once a story's publication has committed, one task per
-organisation the story was written to, sent in that organisation's schema."""
+"""What alerts does when the apps below it send news (connected in alerts/apps.py).
+
+Inside the sender's transaction, in the organisation's schema (a failure here undoes the
+sender's whole operation, so nothing is half-written):
+
+- `tenants.signals.organisation_provisioned`: the new organisation's default alert rule;
+- `feedback.signals.stories_written`: each new story's response due time.
+
+After the sender's transaction has committed:
+
+- `feedback.signals.story_published`: one `evaluate_story` task per organisation the story
+  was written to, sent in that organisation's schema (instant alerts).
+"""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from django.dispatch import receiver
+from django.db import connection
 from django_tenants.utils import schema_context
 
-from feedback.signals import story_published
+from alerts.rules import create_default_rule
+from alerts.targets import set_due_times
+from feedback.signals import WrittenStory
+from tenants.accounts.models import User
+from tenants.models import Organisation
 
 logger = logging.getLogger(__name__)
 
 
-@receiver(story_published)
+class WrongSchema(RuntimeError):
+    """A signal arrived outside the schema it names: acting on it would write into another
+    organisation."""
+
+
+def _check_schema(schema_name: str) -> None:
+    if connection.schema_name != schema_name:
+        raise WrongSchema(f"sent for {schema_name!r} while {connection.schema_name!r} is active")
+
+
+def make_default_rule(
+    sender: Any, *, organisation: Organisation, admin: User, **kwargs: Any
+) -> None:
+    _check_schema(organisation.schema_name)
+    create_default_rule(admin)
+
+
+def set_due_times_of_written_stories(
+    sender: Any, *, schema_name: str, stories: list[WrittenStory], **kwargs: Any
+) -> None:
+    _check_schema(schema_name)
+    set_due_times(stories)
+
+
 def queue_instant_alerts(sender: Any, stories: list[tuple[str, int]], **kwargs: Any) -> None:
     from alerts.tasks import evaluate_story
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -17,9 +16,9 @@ from alerts.escalation import open_breaches
 from alerts.forms import AlertRuleForm, BankHolidayForm, ResponseTargetForm
 from alerts.models import AlertDelivery, AlertRule, BankHoliday, ResponseTarget
 from alerts.rules import can_manage, preview, save_rule, set_rule_active, unsubscribe, visible_rules
+from alerts.targets import add_bank_holiday, set_response_targets
 from tenants.accounts.access import require_role, role_required
 from tenants.accounts.models import Role
-from tenants.audit.recording import record_audit
 
 
 @role_required(Role.MEMBER)
@@ -100,28 +99,19 @@ def targets(request: HttpRequest) -> HttpResponse:
         if request.POST.get("action") == "holiday":
             holiday_form = BankHolidayForm(request.POST)
             if holiday_form.is_valid():
-                with transaction.atomic():
-                    holiday = holiday_form.save()
-                    record_audit(
-                        "alerts.holiday_added",
-                        actor=request.user,
-                        target=holiday,
-                        summary=f"Added bank holiday {holiday}",
-                        request=request,
-                    )
-                return redirect("alerts:targets")
-        elif form.is_valid():
-            with transaction.atomic():
-                for target in rows:
-                    target.allowance = form.cleaned_data[target.criticality].strip().lower()
-                    target.save(update_fields=["allowance"])
-                record_audit(
-                    "alerts.targets_changed",
+                add_bank_holiday(
+                    holiday_form.cleaned_data["date"],
+                    holiday_form.cleaned_data["name"],
                     actor=request.user,
-                    summary="Changed the response targets",
-                    detail={t.criticality: t.allowance for t in rows},
                     request=request,
                 )
+                return redirect("alerts:targets")
+        elif form.is_valid():
+            set_response_targets(
+                {t.criticality: form.cleaned_data[t.criticality] for t in rows},
+                actor=request.user,
+                request=request,
+            )
             messages.success(request, "Saved. New stories get these targets.")
             return redirect("alerts:targets")
     return render(

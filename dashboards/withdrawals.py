@@ -2,8 +2,8 @@
 (feedback/withdrawal.py, signal `story_withdrawn`, sent once the withdrawal has committed).
 
 The withdrawal has already taken the story out of the rollups, in its own transaction
-(dashboards.rollups.updating.tracking). What is left here are the copies dashboards keep
-outside the database:
+(dashboards/rollups/receivers.py, on `story_withdrawing`). What is left here are the copies
+dashboards keep outside the database:
 
 - figures cached under each organisation's data version (live dashboards, network
   comparisons): a new version makes every one of them be computed again, without the story;

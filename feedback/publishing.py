@@ -1,5 +1,7 @@
 """Writing a published story: the organisation's Story (in each organisation the story names),
-the hub's PublicStory read model, in the caller's transaction.
+the hub's PublicStory read model, in the caller's transaction. Each organisation's copies
+are announced with `stories_written` (feedback/signals.py) in that transaction: alerts sets
+their due times and dashboards counts them, committing or rolling back with the story.
 
 Used by moderation (one story at a time) and by `import_published_stories` (history brought
 from paper, phone or another platform, and the demo).
@@ -18,13 +20,12 @@ from django.contrib.postgres.search import SearchVector
 from django.db import connection, transaction
 from django_tenants.utils import tenant_context
 
-from alerts.targets import current_targets
-from dashboards.rollups.updating import record_new_stories
+from feedback.choices import Polarity, Progress
+from feedback.default_tags import DEFAULT_TAG_LOOKUP
 from feedback.hub.models import PublicStory, PublicStoryOrganisation, ServiceListing
 from feedback.models import Service, Story, Tag
 from feedback.public_cache import bump_public_version
-from feedback.taxonomy import DEFAULT_TAG_LOOKUP
-from feedback.vocabulary import Polarity, Progress
+from feedback.signals import WrittenStory, stories_written
 from tenants.models import Organisation
 
 UK = ZoneInfo("Europe/London")
@@ -150,7 +151,6 @@ def _write_stories(
     if services != service_ids:
         raise PublishingError("A chosen service no longer exists at its organisation.")
     tags = tenant_tags({key for _, story, _ in items for key in story.tag_keys})
-    targets = current_targets()
     rows = Story.objects.bulk_create(
         Story(
             public_id=public.pk,
@@ -164,7 +164,6 @@ def _write_stories(
             assisted_by=story.assisted_by,
             submitted_at=day_only(story.submitted_at),
             published_at=story.published_at,
-            due_at=targets.due(story.criticality, story.published_at),
         )
         for public, story, _ in items
     )
@@ -178,7 +177,21 @@ def _write_stories(
         for row, (_, story, _) in zip(rows, items, strict=True)
         for key in dict.fromkeys(story.tag_keys)
     )
-    record_new_stories([row.pk for row in rows])
+    # Alerts set each story's due time, dashboards count it: in this transaction and schema.
+    stories_written.send(
+        sender=Story,
+        schema_name=connection.schema_name,
+        stories=[
+            WrittenStory(
+                story_id=row.pk,
+                public_story_id=public.pk,
+                criticality=story.criticality,
+                published_at=story.published_at,
+                service_ids=tuple(sorted({listing.service_id for listing in listings})),
+            )
+            for row, (public, story, listings) in zip(rows, items, strict=True)
+        ],
+    )
     return [(public, row.pk) for row, (public, _, _) in zip(rows, items, strict=True)]
 
 

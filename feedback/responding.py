@@ -3,10 +3,16 @@ editing it for a short while, and recording what changed.
 
 Run inside the responding organisation's schema. The hub's PublicResponse is written in the
 same transaction, and the author hears of it (through the hub, which alone knows how to
-reach them) once that has committed."""
+reach them) once that has committed.
+
+Each operation tells the apps above of the change in the same transaction, in the
+organisation's schema: `responses_published` or `response_changed` (feedback/signals.py),
+carrying each story's answering (first response, missed target, furthest change claimed)
+before and after, which dashboards' rollups count."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,13 +20,19 @@ from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from dashboards.rollups.updating import tracking
 from feedback import quality
+from feedback.choices import ChangeStatus, Criticality, Progress
 from feedback.hub.models import PublicResponse
 from feedback.models import Response, ResponseVersion, Story
 from feedback.public_cache import bump_public_version
 from feedback.public_progress import advance_public_progress
-from feedback.vocabulary import ChangeStatus, Criticality, Progress
+from feedback.signals import (
+    Answering,
+    PublishedResponse,
+    StoryAnswered,
+    response_changed,
+    responses_published,
+)
 from tenants.accounts.models import Role, User
 from tenants.audit.recording import record_audit
 from tenants.schemas import public_schema
@@ -109,27 +121,33 @@ def publish_response(
     now = timezone.now()
     with transaction.atomic():
         story = Story.objects.select_for_update().get(pk=story.pk)
-        with tracking([story.pk]):
-            response = Response.objects.create(
-                story=story,
-                responder=responder,
-                written_by=written_by,
-                body=draft.body,
-                change_status=draft.change_status,
-                change_description=draft.change_description,
-                quality=verdict.to_json(),
-                published_at=now,
-            )
-            ResponseVersion.objects.create(
-                response=response,
-                body=draft.body,
-                change_status=draft.change_status,
-                change_description=draft.change_description,
-                saved_by=written_by,
-            )
-            moved = story.advance_progress(_progress_for(draft.change_status))
-            _note_response_time(story, now)
-            story.save(update_fields=["progress", "first_responded_at", "target_missed_at"])
+        before = _read_answering([story.pk])
+        response = Response.objects.create(
+            story=story,
+            responder=responder,
+            written_by=written_by,
+            body=draft.body,
+            change_status=draft.change_status,
+            change_description=draft.change_description,
+            quality=verdict.to_json(),
+            published_at=now,
+        )
+        ResponseVersion.objects.create(
+            response=response,
+            body=draft.body,
+            change_status=draft.change_status,
+            change_description=draft.change_description,
+            saved_by=written_by,
+        )
+        moved = story.advance_progress(_progress_for(draft.change_status))
+        _note_response_time(story, now)
+        story.save(update_fields=["progress", "first_responded_at", "target_missed_at"])
+        responses_published.send(
+            sender=Response,
+            schema_name=organisation.schema_name,
+            responses=[_published(response)],
+            stories=_answered(before, _read_answering([story.pk])),
+        )
         with public_schema():
             public = PublicResponse.objects.create(
                 public_story_id=story.public_id,
@@ -182,7 +200,8 @@ def edit_response(
         )
     draft = check_draft(draft)
     now = timezone.now()
-    with transaction.atomic(), tracking([response.story_id]):
+    with transaction.atomic():
+        before = _read_answering([response.story_id])
         response.body = draft.body
         response.change_status = draft.change_status
         response.change_description = draft.change_description
@@ -196,6 +215,7 @@ def edit_response(
             saved_at=now,
             saved_by=editor,
         )
+        _announce_change(response, before)
         _mirror(response, body=draft.body, updated_at=now)
         record_audit(
             "response.edited",
@@ -236,11 +256,12 @@ def record_change(
             "change on it."
         )
     draft = check_draft(Draft(response.body, status, description))
-    with tracking([response.story_id]):
-        response.change_status = draft.change_status
-        response.change_description = draft.change_description
-        response.save(update_fields=["change_status", "change_description"])
-        _mirror(response, updated_at=timezone.now())
+    before = _read_answering([response.story_id])
+    response.change_status = draft.change_status
+    response.change_description = draft.change_description
+    response.save(update_fields=["change_status", "change_description"])
+    _announce_change(response, before)
+    _mirror(response, updated_at=timezone.now())
     record_audit(
         "response.change_recorded",
         actor=actor,
@@ -249,6 +270,54 @@ def record_change(
         request=request,
     )
     return response
+
+
+def _read_answering(story_ids: Iterable[int]) -> dict[int, tuple[datetime, Answering]]:
+    """Each story's publication time and where it stands on being answered, as saved (two
+    queries): what the response signals carry before and after a change."""
+    ids = list(story_ids)
+    furthest: dict[int, str] = {}
+    for story_id, status in Response.objects.filter(
+        story_id__in=ids, change_status__in=[ChangeStatus.PLANNED, ChangeStatus.MADE]
+    ).values_list("story_id", "change_status"):
+        if furthest.get(story_id) != ChangeStatus.MADE:
+            furthest[story_id] = status
+    return {
+        pk: (published_at, Answering(first, missed, furthest.get(pk, ChangeStatus.NONE)))
+        for pk, published_at, first, missed in Story.objects.filter(pk__in=ids).values_list(
+            "pk", "published_at", "first_responded_at", "target_missed_at"
+        )
+    }
+
+
+def _answered(
+    before: dict[int, tuple[datetime, Answering]], after: dict[int, tuple[datetime, Answering]]
+) -> list[StoryAnswered]:
+    """One StoryAnswered for each story read both before and after the change."""
+    return [
+        StoryAnswered(story_id=pk, published_at=published_at, before=before[pk][1], after=current)
+        for pk, (published_at, current) in sorted(after.items())
+        if pk in before
+    ]
+
+
+def _published(response: Response) -> PublishedResponse:
+    return PublishedResponse(
+        response_id=response.pk,
+        story_id=response.story_id,
+        published_at=response.published_at,
+        change_status=response.change_status,
+    )
+
+
+def _announce_change(response: Response, before: dict[int, tuple[datetime, Answering]]) -> None:
+    """`response_changed`, in this transaction and the organisation's schema."""
+    response_changed.send(
+        sender=Response,
+        schema_name=connection.schema_name,
+        response_id=response.pk,
+        stories=_answered(before, _read_answering([response.story_id])),
+    )
 
 
 def _mirror(response: Response, **fields: object) -> None:
@@ -295,7 +364,8 @@ def import_responses(items: list[ResponseToImport]) -> int:
     organisation's schema."""
     organisation = connection.tenant
     recent: list[str] = []
-    with transaction.atomic(), tracking({item.story.pk for item in items}):
+    with transaction.atomic():
+        before = _read_answering({item.story.pk for item in items})
         responses = []
         for item in items:
             draft = check_draft(item.draft)
@@ -337,6 +407,12 @@ def import_responses(items: list[ResponseToImport]) -> int:
             _note_response_time(story, response.published_at)
             stories.append(story)
         Story.objects.bulk_update(stories, ["progress", "first_responded_at", "target_missed_at"])
+        responses_published.send(
+            sender=Response,
+            schema_name=organisation.schema_name,
+            responses=[_published(response) for response in responses],
+            stories=_answered(before, _read_answering(list(before))),
+        )
         with public_schema():
             publics = PublicResponse.objects.bulk_create(
                 PublicResponse(

@@ -14,8 +14,10 @@ at its author's request" rather than nothing, and how many responses were remove
 Each organisation keeps an audit row naming its own former story id, which its workspace
 reads to answer that address the same way.
 
-Listeners hear `story_withdrawn` once it has committed (dashboards drop cached figures and
-reports made before it).
+Inside the transaction, `story_withdrawing` is sent in each organisation's schema just before
+its copy is deleted (dashboards subtract it from the rollups). Listeners hear
+`story_withdrawn` once it has all committed (dashboards drop cached figures and reports made
+before it).
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
 
-from dashboards.rollups.updating import tracking
 from feedback.hub.models import (
     AuthorRequest,
     AuthorRequestKind,
@@ -43,7 +44,7 @@ from feedback.hub.models import (
 )
 from feedback.models import Response, Story, StoryNote, StoryReading
 from feedback.public_cache import bump_public_version
-from feedback.signals import story_withdrawn
+from feedback.signals import story_withdrawing, story_withdrawn
 from tenants.audit.models import AuditEvent
 from tenants.audit.recording import record_audit, remove_wording
 from tenants.models import Organisation
@@ -227,8 +228,8 @@ def _delete_organisation_copy(
     moderator,  # noqa: ANN001 - a public-schema User
     request: HttpRequest | None,
 ) -> list[tuple[str, int]]:
-    """Delete this organisation's Story for `public_id` (and all that hangs off it), take it
-    out of the rollups, and audit it in the organisation's own log."""
+    """Delete this organisation's Story for `public_id` (and all that hangs off it), after
+    `story_withdrawing` (the rollups subtract it), and audit it in the organisation's own log."""
     deleted = []
     with tenant_context(organisation):
         rows = list(Story.objects.select_for_update().filter(public_id=public_id))
@@ -241,27 +242,34 @@ def _delete_organisation_copy(
                 | Q(target_type="feedback.response", target_id__in=[str(pk) for pk in responses])
             )
         )
-        with tracking(ids):
-            for row in rows:
-                counts = {
-                    "responses": Response.objects.filter(story=row).count(),
-                    "notes": StoryNote.objects.filter(story=row).count(),
-                    "readings": StoryReading.objects.filter(story=row).count(),
-                }
-                record_audit(
-                    TENANT_ACTION,
-                    actor=None,
-                    actor_label=f"Carevoice moderator {getattr(moderator, 'email', '')}".strip(),
-                    target=row,
-                    summary=f"Story {public_id} was withdrawn at its author's request and "
-                    "deleted, with its responses, notes and readings",
-                    detail={"public_id": public_id, **counts},
-                    request=request,
-                )
-                deleted.append((organisation.schema_name, row.pk))
-            # TRICKY: responses, notes, readings, versions and alert rows go by cascade; the
-            # rollups are told by `tracking`, which reads the stories' facts before this.
-            Story.objects.filter(pk__in=ids).delete()
+        for row in rows:
+            counts = {
+                "responses": Response.objects.filter(story=row).count(),
+                "notes": StoryNote.objects.filter(story=row).count(),
+                "readings": StoryReading.objects.filter(story=row).count(),
+            }
+            record_audit(
+                TENANT_ACTION,
+                actor=None,
+                actor_label=f"Carevoice moderator {getattr(moderator, 'email', '')}".strip(),
+                target=row,
+                summary=f"Story {public_id} was withdrawn at its author's request and "
+                "deleted, with its responses, notes and readings",
+                detail={"public_id": public_id, **counts},
+                request=request,
+            )
+            deleted.append((organisation.schema_name, row.pk))
+        if ids:
+            # TRICKY: before the delete, so receivers (the rollups) can still read the
+            # stories they subtract; responses, notes, readings, versions and alert rows
+            # then go by cascade.
+            story_withdrawing.send(
+                sender=Story,
+                schema_name=organisation.schema_name,
+                public_story_id=public_id,
+                story_ids=ids,
+            )
+        Story.objects.filter(pk__in=ids).delete()
     return deleted
 
 

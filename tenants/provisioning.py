@@ -2,7 +2,9 @@
 
 `provision_organisation` clones the migrated template schema instead of replaying every
 migration, inside one transaction: PostgreSQL's DDL is transactional, so a failure at any
-step leaves no organisation row, no domain, no schema and no account behind.
+step leaves no organisation row, no domain, no schema and no account behind. It sends
+`organisation_provisioned` (tenants/signals.py) inside that transaction, so what other apps
+add to a new workspace commits or rolls back with it.
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context, schema_exists, tenant_context
 
-from alerts.rules import create_default_rule
 from tenants.accounts.models import Role, User
 from tenants.audit.recording import record_audit
 from tenants.cloning import clone_template
 from tenants.models import Domain, Organisation, OrganisationStatus
+from tenants.signals import organisation_provisioned
 from tenants.slugs import schema_name_for, validate_slug
 
 
@@ -107,7 +109,11 @@ def provision_organisation(
         Domain.objects.create(domain=tenant_domain(slug), tenant=organisation, is_primary=True)
         with tenant_context(organisation):
             admin = create_first_admin(admin_email, admin_name, admin_password)
-            create_default_rule(admin)
+            # Apps above tenants add what a new workspace starts with (alerts: the default
+            # rule) in this transaction and schema; a receiver's failure undoes it all.
+            organisation_provisioned.send(
+                sender=Organisation, organisation=organisation, admin=admin
+            )
             record_audit(
                 "organisation.provisioned",
                 actor=None,

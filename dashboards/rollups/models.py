@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from feedback.vocabulary import Criticality, Polarity, TagGroup
+from feedback.choices import Criticality, Polarity, TagGroup
 from tenants.models import Organisation
 
 # Upper bounds, in hours, of the time-to-first-response buckets; the last is open-ended.

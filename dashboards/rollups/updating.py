@@ -4,6 +4,11 @@ A story's contribution to the rollups is a function of its current state (`read_
 change to stories applies the difference between their contributions before and after it,
 so publication, responses, edits, changes recorded and missed targets all go through one
 path. Run inside the organisation's schema, inside the transaction making the change.
+
+Feedback's changes arrive by signal, in that transaction (dashboards/rollups/receivers.py):
+new stories (`record_new_stories`), answering before and after a response
+(`record_answering`), stories about to be withdrawn (`record_removed_stories`). Dashboards'
+own changes (missed targets, rebuilding.py) use `tracking`.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from django.db import connection
@@ -20,8 +25,9 @@ from django.utils import timezone
 
 from dashboards.freshness import bump_data_version
 from dashboards.rollups.models import RESPONSE_BUCKET_FIELDS, RESPONSE_BUCKET_HOURS
+from feedback.choices import ChangeStatus, Polarity
 from feedback.models import Response, Story, Tag
-from feedback.vocabulary import ChangeStatus, Polarity
+from feedback.signals import Answering, StoryAnswered
 
 BUCKET_BOUNDS_SECONDS: tuple[int, ...] = tuple(int(h * 3600) for h in RESPONSE_BUCKET_HOURS)
 COUNTERS: tuple[str, ...] = (
@@ -127,19 +133,22 @@ def read_facts(story_ids: Iterable[int]) -> dict[int, StoryFacts]:
     ):
         if pk not in first_service:
             continue  # not yet linked to a service: contributes nothing until it is
-        seconds = None
-        if first_responded_at is not None:
-            seconds = max(0, int((first_responded_at - published_at).total_seconds()))
         facts[pk] = StoryFacts(
             service_id=first_service[pk],
             day=uk_day(published_at),
             criticality=criticality,
-            response_seconds=seconds,
+            response_seconds=response_seconds(published_at, first_responded_at),
             target_missed=missed is not None,
             change=changes.get(pk, ChangeStatus.NONE),
             tags=tuple(sorted(tags[pk])),
         )
     return facts
+
+
+def response_seconds(published_at: datetime, first_responded_at: datetime | None) -> int | None:
+    if first_responded_at is None:
+        return None
+    return max(0, int((first_responded_at - published_at).total_seconds()))
 
 
 def apply_difference(before: dict[int, StoryFacts], after: dict[int, StoryFacts]) -> int:
@@ -185,6 +194,35 @@ def hold_rollups(organisation_id: int, *, exclusive: bool) -> None:
 def record_new_stories(story_ids: Iterable[int]) -> int:
     """Count stories just published."""
     return apply_difference({}, read_facts(story_ids))
+
+
+def record_answering(changes: list[StoryAnswered]) -> int:
+    """Move answered stories from where they stood to where they stand, both as the
+    response signals carry them; the rest of each story's facts are read (a response
+    changes neither its service, day, criticality nor tags)."""
+    facts = read_facts(change.story_id for change in changes)
+    before: dict[int, StoryFacts] = {}
+    after: dict[int, StoryFacts] = {}
+    for change in changes:
+        if change.story_id in facts:
+            current = facts[change.story_id]
+            before[change.story_id] = _answered(current, change.published_at, change.before)
+            after[change.story_id] = _answered(current, change.published_at, change.after)
+    return apply_difference(before, after)
+
+
+def _answered(facts: StoryFacts, published_at: datetime, answering: Answering) -> StoryFacts:
+    return replace(
+        facts,
+        response_seconds=response_seconds(published_at, answering.first_responded_at),
+        target_missed=answering.target_missed_at is not None,
+        change=answering.change_status,
+    )
+
+
+def record_removed_stories(story_ids: Iterable[int]) -> int:
+    """Take out stories about to be deleted (while they can still be read)."""
+    return apply_difference(read_facts(story_ids), {})
 
 
 @contextmanager

@@ -9,14 +9,23 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
-from django_tenants.utils import tenant_context
+from django_tenants.utils import schema_context, tenant_context
 
 from dashboards.rollups.models import RESPONSE_BUCKET_FIELDS, ServiceDay, ServiceDayTag
 from dashboards.rollups.rebuilding import mark_missed_targets, rebuild_rollups
 from dashboards.rollups.updating import bucket_field, uk_day
+from feedback.choices import ChangeStatus
+from feedback.hub.models import Submission
 from feedback.models import Story
-from feedback.responding import Draft, publish_response, record_change
-from feedback.vocabulary import ChangeStatus
+from feedback.responding import (
+    Draft,
+    ResponseToImport,
+    edit_response,
+    import_responses,
+    publish_response,
+    record_change,
+)
+from feedback.withdrawal import withdraw_story
 from tests.conftest import Cast, tell_and_publish
 
 pytestmark = pytest.mark.django_db
@@ -176,3 +185,59 @@ def test_rebuild_repairs_drift_and_the_command_names_unknown_organisations(cast:
     with pytest.raises(CommandError, match="no-such-org"):
         call_command("rebuild_rollups", "no-such-org")
     assert connection.schema_name == "public"
+
+
+def test_rollups_kept_by_the_receivers_equal_a_rebuild_through_every_path(cast: Cast) -> None:
+    """Publication, responses, edits, recorded changes, imported responses (one story twice)
+    and a withdrawal all reach the rollups by signal; the result is what a rebuild makes."""
+    now = timezone.now()
+    stories = [
+        publish(cast, criticality=c, tags=t, listings=ls)
+        for c, t, ls in [
+            ("not critical", ["what was good:kind staff"], [cast.ward_a, cast.ward_b]),
+            ("mildly critical", ["what could be improved:waiting time"], [cast.clinic_a]),
+            ("strongly critical", ["feelings:grateful"], [cast.ward_a]),
+            ("severely critical", [], [cast.clinic_a, cast.ward_b]),
+            ("moderately critical", ["what was good:kind staff"], [cast.ward_a]),
+        ]
+    ]
+    with tenant_context(cast.org_a):
+        Story.objects.filter(pk=stories[2].pk).update(due_at=now - timedelta(minutes=1))
+        stories[2].refresh_from_db()
+    response = respond(cast, stories[0], ChangeStatus.PLANNED)
+    with tenant_context(cast.org_a):
+        edit_response(
+            response,
+            Draft(REPLY, ChangeStatus.PLANNED, "Two discharge coordinators"),
+            editor=cast.responder_a,
+        )
+        record_change(response, ChangeStatus.MADE, "Coordinators started", actor=cast.admin_a)
+        import_responses(
+            [
+                ResponseToImport(stories[1], cast.responder_a, Draft(REPLY), now),
+                ResponseToImport(
+                    stories[2],
+                    cast.responder_a,
+                    Draft(REPLY, ChangeStatus.PLANNED, "A quieter ward at night"),
+                    now,
+                ),
+                ResponseToImport(stories[2], cast.responder_a, Draft(REPLY + " Again."), now),
+            ]
+        )
+    with tenant_context(cast.org_a):
+        public_id = Story.objects.get(pk=stories[3].pk).public_id
+    with schema_context("public"):
+        submission = Submission.objects.get(public_story_id=public_id)
+    withdraw_story(submission.pk, moderator=cast.moderator, note="Checked by phone")
+    with tenant_context(cast.org_a):
+        mark_missed_targets()
+
+    for organisation in (cast.org_a, cast.org_b):
+        incremental = rows(organisation)
+        assert incremental, "the receivers wrote the rollups as the stories changed"
+        rebuild_rollups(organisation)
+        assert rows(organisation) == incremental
+    row = ServiceDay.objects.get(
+        organisation=cast.org_a, service_id=cast.ward_a.service_id, criticality="not critical"
+    )
+    assert (row.stories, row.responded, row.changes_planned, row.changes_made) == (1, 1, 0, 1)
