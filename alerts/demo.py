@@ -1,15 +1,25 @@
 """The alerts part of the demo: email domains, rules for the demo staff, and (through the
-seeded stories' own due times) a handful of missed response targets."""
+seeded stories' own due times) a handful of missed response targets.
+
+Registered as the demo's "alerts" step (alerts/apps.py), after feedback's: the rules are for
+the providers whose stories feedback's step made."""
 
 from __future__ import annotations
 
 from django_tenants.utils import schema_context, tenant_context
 
 from alerts.models import AlertRule, Frequency
+from feedback.choices import Criticality
 from feedback.models import Service
-from feedback.vocabulary import Criticality
 from tenants.accounts.models import Role, User
+from tenants.demo import email_domain_of
+from tenants.demo_steps import DemoContext
 from tenants.models import Organisation
+
+
+def seed_alerts_step(context: DemoContext) -> None:
+    for organisation in context.results["feedback"].providers:
+        seed_alerts_demo(organisation, email_domain_of(organisation))
 
 
 def seed_alerts_demo(organisation: Organisation, email_domain: str) -> None:

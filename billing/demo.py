@@ -5,6 +5,8 @@ plan. Made in the local Stripe server through the real library, like any payment
 Idempotent: an organisation that already has a subscription is left as it is. Without a
 reachable Stripe (seed_demo run outside `make run`), the same states are recorded here
 only, without Stripe ids, so the demo still shows them.
+
+Registered as the demo's "billing" step (billing/apps.py).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from billing.subscriptions import (
     reference_for,
 )
 from billing.sync import sync_plans
+from tenants.demo_steps import DemoContext
 from tenants.models import Organisation
 
 logger = logging.getLogger(__name__)
@@ -174,3 +177,12 @@ def describe_billing(lines: list[BillingLine]) -> list[str]:
         )
     described.append("Pay locally with the test card 4242 4242 4242 4242 (any future expiry).")
     return described
+
+
+def seed_billing_step(context: DemoContext) -> tuple[list[BillingLine], str]:
+    return seed_billing_demo(context.organisations)
+
+
+def describe_billing_demo(context: DemoContext) -> list[str]:
+    lines, where = context.results["billing"]
+    return [f"\n  Billing (in {where}):", *(f"    {line}" for line in describe_billing(lines))]

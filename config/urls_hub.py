@@ -5,9 +5,21 @@ from __future__ import annotations
 from django.urls import include, path
 
 from config.security_txt import security_policy, security_txt
+from dashboards.reports import public as public_reports
+from feedback import urls_hub as feedback_hub
 from tenants.accounts import views as account_views
 from tenants.accounts.media import serve_photo
 from tenants.admin import site as admin_site
+
+# The hub's public pages, named hub:...: feedback's, and dashboards' You said, we did.
+hub_pages = [
+    *feedback_hub.urlpatterns,
+    path(
+        "organisations/<slug:slug>/you-said-we-did/",
+        public_reports.you_said_we_did_page,
+        name="you_said_we_did",
+    ),
+]
 
 urlpatterns = [
     path(".well-known/security.txt", security_txt, name="security-txt"),
@@ -19,5 +31,5 @@ urlpatterns = [
     path("media/<path:path>", serve_photo, name="media"),
     path("billing/", include("billing.urls_hub")),
     path("", include("onboarding.signup.urls")),
-    path("", include("feedback.urls_hub")),
+    path("", include((hub_pages, "hub"))),
 ]

@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.apps import AppConfig
+
+if TYPE_CHECKING:
+    from tenants.demo_steps import DemoContext
 
 
 class DashboardsConfig(AppConfig):
@@ -9,3 +14,64 @@ class DashboardsConfig(AppConfig):
 
     def ready(self) -> None:
         from dashboards import withdrawals  # noqa: F401 - listens for withdrawn stories
+        from dashboards.rollups import receivers as rollups
+        from feedback.signals import (
+            response_changed,
+            responses_published,
+            stories_written,
+            story_withdrawing,
+        )
+
+        # Inside feedback's transactions, so the rollups commit or roll back with them.
+        stories_written.connect(rollups.count_written_stories)
+        responses_published.connect(rollups.count_answering)
+        response_changed.connect(rollups.count_answering)
+        story_withdrawing.connect(rollups.subtract_withdrawing_stories)
+        # Organisations' hub pages link to their You said, we did once it is published.
+        from dashboards.reports.public import you_said_we_did_link
+        from feedback.organisation_links import add_organisation_link
+
+        add_organisation_link(you_said_we_did_link)
+        # The demo's providers and rollups; its reports, once billing has set the ICB's plan.
+        from tenants.demo_steps import register_demo_step
+
+        register_demo_step(
+            "dashboards",
+            order=30,
+            after=("feedback",),
+            seed=_seed_demo,
+            describe=_describe_demo,
+        )
+        register_demo_step(
+            "reports",
+            order=60,
+            after=("dashboards", "billing"),
+            listed=35,
+            seed=_seed_reports_demo,
+            describe=_describe_reports_demo,
+        )
+
+
+# The demo's modules are loaded only when `seed_demo` runs (tenants/demo_steps.py).
+def _seed_demo(context: DemoContext) -> object:
+    from dashboards.demo import seed_dashboards_step
+
+    return seed_dashboards_step(context)
+
+
+def _describe_demo(context: DemoContext) -> list[str]:
+    from dashboards.demo import describe_dashboards_demo
+
+    return describe_dashboards_demo(context)
+
+
+def _seed_reports_demo(context: DemoContext) -> object:
+    from dashboards.reports.demo import seed_reports_step
+
+    return seed_reports_step(context)
+
+
+def _describe_reports_demo(context: DemoContext) -> list[str]:
+    from dashboards.reports.demo import describe_reports_demo
+
+    return describe_reports_demo(context)

@@ -1,6 +1,9 @@
 """The dashboards part of the demo: more providers in the Northshire network, so its
 comparison has a spread to show (one too small to compare, one that did not consent, one
-that left), then rollups rebuilt so missed targets are counted."""
+that left), then rollups rebuilt so missed targets are counted.
+
+Registered as the demo's "dashboards" step (dashboards/apps.py), after feedback's: the
+rebuilt rollups count the stories feedback's step made."""
 
 from __future__ import annotations
 
@@ -13,14 +16,16 @@ from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
 
 from dashboards.rollups.rebuilding import rebuild_rollups
+from feedback.choices import Criticality, ServiceType
 from feedback.demo import SORRY, SPECIFIC, THANKS, demo_story
 from feedback.hub.models import ServiceListing
 from feedback.models import Service, Story
 from feedback.publishing import import_published_stories
 from feedback.responding import Draft, ResponseToImport, import_responses
-from feedback.services import create_site, save_service
-from feedback.vocabulary import Criticality, ServiceType
+from feedback.sites_and_services import create_site, save_service
 from tenants.accounts.models import User
+from tenants.demo import NETWORK_NAME
+from tenants.demo_steps import DemoContext
 from tenants.models import (
     MembershipStatus,
     Network,
@@ -143,6 +148,22 @@ def seed_dashboards_demo(network_name: str, *, scale: float = 1.0) -> list[Organ
     for organisation in everyone:
         rebuild_rollups(organisation)
     return providers
+
+
+def seed_dashboards_step(context: DemoContext) -> list[Organisation]:
+    return seed_dashboards_demo(NETWORK_NAME, scale=min(1.0, context.stories / 5000))
+
+
+def describe_dashboards_demo(context: DemoContext) -> list[str]:
+    """Where the live dashboard and the network comparison are."""
+    providers: list[Organisation] = context.results["dashboards"]
+    trust = context.organisations[0]
+    lead = next(o for o in context.organisations if o.kind == OrganisationKind.CCG_ICB)
+    return [
+        f"\n  Dashboards: live at {trust.workspace_url('/dashboards/live/')}\n"
+        f"    network comparison ({NETWORK_NAME}, {len(providers)} more providers) at "
+        f"{lead.workspace_url('/dashboards/network/')}"
+    ]
 
 
 def _provider(provider: Provider) -> tuple[Organisation, bool]:

@@ -1,8 +1,41 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.apps import AppConfig
+
+if TYPE_CHECKING:
+    from tenants.demo_steps import DemoContext
 
 
 class FeedbackConfig(AppConfig):
     name = "feedback"
     verbose_name = "Stories and services (each organisation's schema)"
+
+    def ready(self) -> None:
+        from tenants.demo_steps import register_demo_step
+
+        # The demo's stories, moderation queue and privacy cases; its read API key, last.
+        register_demo_step("feedback", order=10, seed=_seed_demo, describe=_describe_demo)
+        register_demo_step(
+            "feedback.read_api", order=61, after=("feedback",), describe=_describe_read_api
+        )
+
+
+# The demo's module is loaded only when `seed_demo` runs (tenants/demo_steps.py).
+def _seed_demo(context: DemoContext) -> object:
+    from feedback.demo import seed_feedback_step
+
+    return seed_feedback_step(context)
+
+
+def _describe_demo(context: DemoContext) -> list[str]:
+    from feedback.demo import describe_feedback_demo
+
+    return describe_feedback_demo(context)
+
+
+def _describe_read_api(context: DemoContext) -> list[str]:
+    from feedback.demo import describe_read_api
+
+    return describe_read_api(context)

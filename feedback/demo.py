@@ -1,6 +1,9 @@
 """The stories part of the demo: sites and services, two years of published stories, a few
 submissions waiting for moderation (with personal details to remove), a moderator and an
-API key for the network lead. Everything goes through the product's own operations."""
+API key for the network lead. Everything goes through the product's own operations.
+
+Registered as the demo's "feedback" step (feedback/apps.py); the read API key is listed last,
+as "feedback.read_api"."""
 
 from __future__ import annotations
 
@@ -15,19 +18,8 @@ from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
 
-from alerts.demo import seed_alerts_demo
 from feedback.apikeys import KEY_PREFIX, hash_key
-from feedback.hub.models import ApiKey, PublicResponse, PublicStory, ServiceListing, Submission
-from feedback.models import Response, Service, Story
-from feedback.moderation import grant_moderation
-from feedback.privacy_demo import PrivacyDemo, seed_privacy_demo
-from feedback.publishing import StoryToPublish, import_published_stories
-from feedback.rendering import compose_body
-from feedback.responding import Draft, ResponseToImport, import_responses
-from feedback.services import create_site, save_service
-from feedback.submissions import StoryFromAuthor, submit_story
-from feedback.taxonomy import DEFAULT_TAGS, tag_key
-from feedback.vocabulary import (
+from feedback.choices import (
     AgeGroup,
     AuthorRole,
     ChangeStatus,
@@ -37,8 +29,20 @@ from feedback.vocabulary import (
     SubmissionRoute,
     TagGroup,
 )
+from feedback.default_tags import DEFAULT_TAGS, tag_key
+from feedback.hub.models import ApiKey, PublicResponse, PublicStory, ServiceListing, Submission
+from feedback.models import Response, Service, Story
+from feedback.moderation import grant_moderation
+from feedback.privacy_demo import PrivacyDemo, seed_privacy_demo
+from feedback.publishing import StoryToPublish, import_published_stories
+from feedback.rendering import compose_body
+from feedback.responding import Draft, ResponseToImport, import_responses
+from feedback.sites_and_services import create_site, save_service
+from feedback.submissions import StoryFromAuthor, submit_story
 from tenants.accounts.models import Role, User
-from tenants.models import Organisation
+from tenants.demo import email_domain_of
+from tenants.demo_steps import DemoContext
+from tenants.models import Organisation, public_url
 
 # (site name, site code, [(service name, code, type, parent name or None)])
 SITES: dict[str, list[tuple[str, str, list[tuple[str, str, str, str | None]]]]] = {
@@ -253,6 +257,8 @@ class FeedbackDemo:
     pending: int
     responses: int
     privacy: PrivacyDemo
+    # The organisations whose services, stories and responses the demo made.
+    providers: list[Organisation]
 
 
 def seed_feedback_demo(organisations: list[Organisation], *, stories: int = 5000) -> FeedbackDemo:
@@ -268,7 +274,6 @@ def seed_feedback_demo(organisations: list[Organisation], *, stories: int = 5000
             _seed_stories(providers, stories)
     for organisation in providers:
         _seed_responses(organisation)
-        seed_alerts_demo(organisation, _email_domain(organisation))
     with schema_context("public"):
         if not Submission.objects.exists():
             _seed_pending(providers)
@@ -291,7 +296,50 @@ def seed_feedback_demo(organisations: list[Organisation], *, stories: int = 5000
             pending=Submission.objects.filter(state="pending").count(),
             responses=PublicResponse.objects.count(),
             privacy=privacy,
+            providers=providers,
         )
+
+
+def seed_feedback_step(context: DemoContext) -> FeedbackDemo:
+    return seed_feedback_demo(context.organisations, stories=context.stories)
+
+
+def describe_feedback_demo(context: DemoContext) -> list[str]:
+    """What `seed_demo` prints for the stories, and for privacy and safeguarding."""
+    demo: FeedbackDemo = context.results["feedback"]
+    hub = public_url(settings.BASE_DOMAIN)
+    trust = context.organisations[0]
+    privacy = demo.privacy
+    lines = [
+        f"\n  Stories: {demo.stories} published, {demo.responses} responses, "
+        f"{demo.pending} waiting for moderation "
+        f"at {public_url(settings.BASE_DOMAIN, '/moderation/')}",
+        "\n  Privacy and safeguarding:",
+        f"    safeguarding concern waiting for acknowledgement at {hub}moderation/safeguarding/"
+        f"\n      and in {trust.name}'s workspace at {trust.workspace_url('/safeguarding/')}"
+        f"\n      (safeguarding contact: {privacy.contact_email}; it escalates to the "
+        "administrators and platform staff if nobody acknowledges it)",
+    ]
+    if privacy.withdrawn_public_id:
+        lines.append(
+            f"    a story withdrawn at its author's request: "
+            f"{hub}stories/{privacy.withdrawn_public_id}/"
+        )
+    lines.append(f"    authors' requests to verify: {hub}moderation/requests/")
+    if privacy.your_story_url:
+        lines.append(f'    one author\'s "Your story" page: {privacy.your_story_url}')
+    lines.append(f"    privacy notice: {hub}privacy/")
+    return lines
+
+
+def describe_read_api(context: DemoContext) -> list[str]:
+    """The network lead's read API key, ready to try."""
+    demo: FeedbackDemo = context.results["feedback"]
+    return [
+        "\n  Read API (network lead's key):\n"
+        f"    curl -H 'Authorization: SUBSCRIPTION_KEY {demo.api_key}' "
+        f"'{public_url(settings.BASE_DOMAIN, '/api/v2/opinions?take=5')}'\n"
+    ]
 
 
 def demo_api_key() -> str:
@@ -429,7 +477,7 @@ def _seed_responses(organisation: Organisation) -> None:
             return
         responders = list(User.objects.filter(role__in=[Role.RESPONDER, Role.ADMINISTRATOR]))
         for local, name, title, department, clinician in RESPONDERS:
-            email = f"{local}@{_email_domain(organisation)}"
+            email = f"{local}@{email_domain_of(organisation)}"
             user = User.objects.filter(email=email).first() or User.objects.create_user(
                 email, None, full_name=name, role=Role.RESPONDER
             )
@@ -476,9 +524,3 @@ def _seed_responses(organisation: Organisation) -> None:
                 )
             )
         import_responses(items)
-
-
-def _email_domain(organisation: Organisation) -> str:
-    from tenants.demo import ORGANISATIONS
-
-    return next(d.email_domain for d in ORGANISATIONS if d.slug == organisation.slug)

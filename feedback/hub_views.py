@@ -14,15 +14,15 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from config.security import allow_framing_by
-from dashboards.reports.public import is_published
 from feedback import directory
 from feedback.author_links import response_for_token
 from feedback.browsing import organisation_summary, search_public_stories
+from feedback.choices import SubmissionRoute
 from feedback.followup import FollowupError, confirm_change, mark_helpful, submit_author_reply
 from feedback.forms import StoryForm
 from feedback.hub.models import AuthorReply, PublicResponse, PublicStory, ReplyState, ServiceListing
+from feedback.organisation_links import organisation_links
 from feedback.submissions import StoryFromAuthor, submit_story
-from feedback.vocabulary import SubmissionRoute
 from feedback.widget_tokens import (
     TokenProblem,
     is_allowed_origin,
@@ -327,7 +327,7 @@ def organisation_page(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "hub/organisation.html",
-        {"org": organisation, "summary": summary, "changes_page": is_published(organisation)},
+        {"org": organisation, "summary": summary, "links": organisation_links(organisation)},
     )
 
 

@@ -1,8 +1,10 @@
+"""The hub pages feedback owns: telling, reading and moderating stories, and the read API.
+config/urls_hub.py names them `hub:...`, with the hub pages other apps own (You said, we did)."""
+
 from __future__ import annotations
 
 from django.urls import path
 
-from dashboards.reports import public
 from feedback import (
     api,
     hub_views,
@@ -12,8 +14,6 @@ from feedback import (
     rights_views,
     safeguarding_views,
 )
-
-app_name = "hub"
 
 urlpatterns = [
     path("", hub_views.hub_home, name="home"),
@@ -27,11 +27,6 @@ urlpatterns = [
     path("your-story/ask/", rights_views.your_story_ask, name="your_story_ask"),
     path("your-story/<str:token>/", rights_views.your_story, name="your_story"),
     path("organisations/<slug:slug>/", hub_views.organisation_page, name="organisation"),
-    path(
-        "organisations/<slug:slug>/you-said-we-did/",
-        public.you_said_we_did_page,
-        name="you_said_we_did",
-    ),
     path("o/<slug:slug>/widget/", hub_views.widget, name="widget"),
     path("o/<slug:slug>/widget/sent/", hub_views.widget_sent, name="widget_sent"),
     path("o/<slug:slug>/widget.js", hub_views.widget_script, name="widget_script"),

@@ -1,8 +1,38 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.apps import AppConfig
+
+if TYPE_CHECKING:
+    from tenants.demo_steps import DemoContext
 
 
 class OnboardingConfig(AppConfig):
     name = "onboarding"
     verbose_name = "Onboarding: service imports and staff invitations (each organisation's schema)"
+
+    def ready(self) -> None:
+        from tenants.demo_steps import register_demo_step
+
+        # The demo's training and invitations, for the network's providers.
+        register_demo_step(
+            "onboarding",
+            order=50,
+            after=("dashboards", "billing"),
+            seed=_seed_demo,
+            describe=_describe_demo,
+        )
+
+
+# The demo's module is loaded only when `seed_demo` runs (tenants/demo_steps.py).
+def _seed_demo(context: DemoContext) -> object:
+    from onboarding.demo import seed_onboarding_step
+
+    return seed_onboarding_step(context)
+
+
+def _describe_demo(context: DemoContext) -> list[str]:
+    from onboarding.demo import describe_onboarding_demo
+
+    return describe_onboarding_demo(context)

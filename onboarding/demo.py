@@ -5,6 +5,9 @@ checklist part done on the acute trust's home.
 
 Idempotent and quick: everything is looked up before it is made, through the product's own
 operations (which also send their emails, to `.data/mail/` under `make run`).
+
+Registered as the demo's "onboarding" step (onboarding/apps.py), after dashboards' (its
+training places are booked for the network's providers) and billing's.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from onboarding.network_invitations import invite_to_network
 from onboarding.training.booking import book_place, schedule_session
 from onboarding.training.models import Audience, TrainingSession
 from tenants.accounts.models import Role, User
+from tenants.demo_steps import DemoContext
 from tenants.models import (
     Network,
     NetworkInvitation,
@@ -237,3 +241,12 @@ def describe_onboarding(demo: OnboardingDemo) -> list[str]:
             f"at {demo.trust.workspace_url('/networks/') if demo.trust else ''}"
         )
     return lines
+
+
+def seed_onboarding_step(context: DemoContext) -> OnboardingDemo:
+    return seed_onboarding_demo()
+
+
+def describe_onboarding_demo(context: DemoContext) -> list[str]:
+    lines = describe_onboarding(context.results["onboarding"])
+    return ["\n  Onboarding:", *(f"    {line}" for line in lines)]

@@ -69,6 +69,12 @@ ORGANISATIONS = [
 ]
 NETWORK_NAME = "Northshire Provider Network"
 
+
+def email_domain_of(organisation: Organisation) -> str:
+    """The email domain of one of the demo organisations above (its staff's addresses)."""
+    return next(d.email_domain for d in ORGANISATIONS if d.slug == organisation.slug)
+
+
 STAFF = [
     # (local part, full name, job title, role)
     ("admin", "Alex Morgan", "Head of Patient Experience", Role.ADMINISTRATOR),

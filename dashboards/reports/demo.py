@@ -1,6 +1,9 @@
 """The reports part of the demo: a bimonthly report scheduled at the ICB for its
 administrator, one delivery already made and in its outbox, and You said, we did published on
-the hub for each demo trust. Idempotent: run again, it adds nothing."""
+the hub for each demo trust. Idempotent: run again, it adds nothing.
+
+Registered as the demo's "reports" step (dashboards/apps.py). It runs after billing's: the
+delivery's network packs need the ICB's plan."""
 
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from dashboards.reports.delivering import delivery_key, send_delivery
 from dashboards.reports.public import set_published
 from dashboards.reports.scheduling import next_run, period_for
 from tenants.accounts.models import Role, User
+from tenants.demo_steps import DemoContext
 from tenants.models import Organisation, OrganisationKind, public_url
 
 REPORT_NAME = "Northshire bimonthly summary"
@@ -72,3 +76,11 @@ def seed_reports_demo(organisations: list[Organisation]) -> list[str]:
         lines.append(f"Scheduled reports (ICB, as {admin.email}): {schedules_url}")
         lines.append(f"Report outbox: {lead.workspace_url('/reports/outbox/')}")
     return lines
+
+
+def seed_reports_step(context: DemoContext) -> list[str]:
+    return seed_reports_demo(context.organisations)
+
+
+def describe_reports_demo(context: DemoContext) -> list[str]:
+    return ["\n  Reports:", *(f"    {line}" for line in context.results["reports"])]
