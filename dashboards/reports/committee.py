@@ -28,8 +28,8 @@ from dashboards.suppression import (
     suppress_counts,
     suppressed_part,
 )
+from feedback.choices import ChangeStatus, Criticality, Polarity
 from feedback.hub.models import PublicResponse, PublicStory
-from feedback.vocabulary import ChangeStatus, Criticality, Polarity
 from tenants.models import Network, Organisation
 from tenants.networks import comparable_members, comparison_networks
 

@@ -1,25 +1,21 @@
 """Delivering scheduled reports: a row per (schedule, period, recipient) written before any
 email, claimed by a conditional update, then sent. Running twice sends nothing twice.
 
-TRICKY: the row is the outbox. A worker that dies between claiming and sending leaves the
-row "sending"; after ALERT_STALE_CLAIM_SECONDS another run may claim it again.
+TRICKY: the row is the outbox (tenants/outbox.py). A worker that dies between claiming and
+sending leaves the row "sending"; after REPORT_STALE_CLAIM_SECONDS another run may claim it
+again.
 """
 
 from __future__ import annotations
 
-import logging
-from datetime import date, datetime, timedelta
+from datetime import date
 
-from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMessage
 from django.db import connection
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from billing.access import has_feature
-from billing.plans import Feature
 from dashboards.filters import tenant_scope
 from dashboards.models import (
     DeliveryMethod,
@@ -30,14 +26,12 @@ from dashboards.models import (
     SavedReport,
 )
 from dashboards.reports.committee import committee_pack, committee_pdf
-from dashboards.reports.pdf import summary_pdf, you_said_we_did_pdf
+from dashboards.reports.rendering import render_report
 from dashboards.reports.scheduling import next_run, period_for, recipients_of
-from dashboards.reports.summary import stories_summary
-from dashboards.reports.you_said_we_did import changes_made
+from tenants.gate import Capability, has_capability
 from tenants.models import Network, Organisation
 from tenants.networks import comparable_members
-
-logger = logging.getLogger(__name__)
+from tenants.outbox import Outbox
 
 LINK_SALT = "carevoice.report-delivery-link"
 LINK_MAX_AGE_SECONDS = 60 * 24 * 60 * 60  # 60 days
@@ -76,20 +70,20 @@ def record_due(today: date) -> int:
     return new
 
 
-def claimable(now: datetime) -> Q:
-    stale = now - timedelta(seconds=settings.ALERT_STALE_CLAIM_SECONDS)
-    return Q(state=ReportDeliveryState.PENDING) | Q(
-        state=ReportDeliveryState.SENDING, claimed_at__lt=stale
-    )
+DELIVERIES = Outbox(
+    model=ReportDelivery,
+    label="report delivery",
+    waiting_states=(ReportDeliveryState.PENDING,),
+    claimed_state=ReportDeliveryState.SENDING,
+    done_state=ReportDeliveryState.SENT,
+    stale_setting="REPORT_STALE_CLAIM_SECONDS",
+    error_field="error",
+    sent_at_field="sent_at",
+)
 
 
 def claim(delivery_id: int) -> bool:
-    now = timezone.now()
-    return bool(
-        ReportDelivery.objects.filter(claimable(now), pk=delivery_id).update(
-            state=ReportDeliveryState.SENDING, claimed_at=now
-        )
-    )
+    return DELIVERIES.claim(delivery_id)
 
 
 def report_file(delivery: ReportDelivery) -> tuple[str, bytes, str]:
@@ -105,23 +99,13 @@ def report_file(delivery: ReportDelivery) -> tuple[str, bytes, str]:
         criticality=None,
         today=max(delivery.period_end, timezone.localdate()),
     )
-    stem = f"{delivery.period_start.isoformat()}-{delivery.period_end.isoformat()}"
-    organisation = connection.tenant.name
-    if report is not None and report.kind == ReportKind.YOU_SAID_WE_DID:
-        content = you_said_we_did_pdf(
-            changes_made(scope),
-            title=delivery.report_name,
-            organisation_name=organisation,
-            period_label=period_label(delivery),
-        )
-        return f"you-said-we-did-{stem}.pdf", content, "application/pdf"
-    content = summary_pdf(
-        stories_summary(scope),
-        title=delivery.report_name,
-        organisation_name=organisation,
-        period_label=period_label(delivery),
+    kind = (
+        ReportKind.YOU_SAID_WE_DID
+        if report is not None and report.kind == ReportKind.YOU_SAID_WE_DID
+        else ReportKind.SUMMARY
     )
-    return f"stories-summary-{stem}.pdf", content, "application/pdf"
+    rendered = render_report(kind, scope, period_label(delivery), title=delivery.report_name)
+    return rendered.as_attachment()
 
 
 def packs_wanted(delivery: ReportDelivery) -> list[tuple[Network, Organisation]]:
@@ -133,7 +117,7 @@ def packs_wanted(delivery: ReportDelivery) -> list[tuple[Network, Organisation]]
     lead = connection.tenant
     if schedule is None or not schedule.network_members:
         return []
-    if not has_feature(lead, Feature.NETWORK_COMPARISON):
+    if not has_capability(lead, Capability.NETWORK_COMPARISON):
         return []
     return [
         (network, member)
@@ -196,43 +180,36 @@ def link_email_body(delivery: ReportDelivery) -> str:
 
 
 def send_delivery(delivery_id: int) -> bool:
-    """Send the delivery if this caller wins the claim. Returns whether it was sent now."""
-    if not claim(delivery_id):
-        return False
-    delivery = ReportDelivery.objects.select_related("schedule__report").get(pk=delivery_id)
+    """Send the delivery if this caller wins the claim. Returns whether it was sent now; a
+    failure waits, with its error, for the next run."""
+    return DELIVERIES.deliver(
+        delivery_id, email_delivery, rows=ReportDelivery.objects.select_related("schedule__report")
+    )
+
+
+def email_delivery(delivery: ReportDelivery) -> None:
     organisation = connection.tenant.name
     body = (
         f"{delivery.report_name}, {organisation}, for {period_label(delivery)}.\n\n"
         "You receive this because the organisation scheduled this report for you.\n"
     )
-    try:
-        if delivery.method == DeliveryMethod.LINK:
-            body += link_email_body(delivery)
-            message = EmailMessage(
-                subject=f"Report: {delivery.report_name}", body=body, to=[delivery.recipient]
-            )
-        else:
-            message = EmailMessage(
-                subject=f"Report: {delivery.report_name}", body=body, to=[delivery.recipient]
-            )
-            message.attach(*report_file(delivery))
-            for attachment in network_packs(delivery):
-                message.attach(*attachment)
-        message.send()
-    except Exception as exc:  # noqa: BLE001 - any failure is recorded and retried
-        logger.warning("report delivery %s failed: %s", delivery_id, exc)
-        ReportDelivery.objects.filter(pk=delivery_id).update(
-            state=ReportDeliveryState.PENDING, error=str(exc)[:300]
+    if delivery.method == DeliveryMethod.LINK:
+        body += link_email_body(delivery)
+        message = EmailMessage(
+            subject=f"Report: {delivery.report_name}", body=body, to=[delivery.recipient]
         )
-        return False
-    ReportDelivery.objects.filter(pk=delivery_id).update(
-        state=ReportDeliveryState.SENT, sent_at=timezone.now(), error=""
-    )
-    return True
+    else:
+        message = EmailMessage(
+            subject=f"Report: {delivery.report_name}", body=body, to=[delivery.recipient]
+        )
+        message.attach(*report_file(delivery))
+        for attachment in network_packs(delivery):
+            message.attach(*attachment)
+    message.send()
 
 
 def send_pending() -> int:
-    waiting = ReportDelivery.objects.filter(claimable(timezone.now()))
+    waiting = ReportDelivery.objects.filter(DELIVERIES.claimable(timezone.now()))
     return sum(send_delivery(pk) for pk in waiting.values_list("pk", flat=True))
 
 

@@ -29,7 +29,9 @@ from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from dashboards.filters import tenant_scope
 from dashboards.models import LongReport, LongReportState
+from dashboards.reports.rendering import render_report
 from tenants.accounts.models import User
 from tenants.audit.recording import record_audit
 from tenants.models import Organisation
@@ -162,12 +164,6 @@ def queue_long_report(
 
 def build(token: str, kind: str, start: str, end: str, service: int | None) -> str:
     """Make the PDF (in the active schema). Idempotent: a file already written is kept."""
-    from dashboards.filters import tenant_scope
-    from dashboards.reports import pdf
-    from dashboards.reports.summary import stories_summary
-    from dashboards.reports.views import period_label
-    from dashboards.reports.you_said_we_did import changes_made
-
     target = file_path(token)
     if target.is_file():
         set_progress(token, 100, "done", kind=kind)
@@ -184,20 +180,9 @@ def build(token: str, kind: str, start: str, end: str, service: int | None) -> s
         criticality=None,
         today=date.fromisoformat(end),
     )
-    label = period_label(scope)
-    name = connection.tenant.name
-    if kind == "summary":
-        summary = stories_summary(scope)
-        set_progress(token, 50, "running", kind=kind)
-        content = pdf.summary_pdf(
-            summary, title="Stories summary", organisation_name=name, period_label=label
-        )
-    else:
-        items = changes_made(scope)
-        set_progress(token, 50, "running", kind=kind)
-        content = pdf.you_said_we_did_pdf(
-            items, title="You said, we did", organisation_name=name, period_label=label
-        )
+    content = render_report(
+        kind, scope, figures_read=lambda: set_progress(token, 50, "running", kind=kind)
+    ).content
     set_progress(token, 90, "running", kind=kind)
     target.parent.mkdir(parents=True, exist_ok=True)
     # Its own partial file: a redelivered task running alongside never writes into this one.

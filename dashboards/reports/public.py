@@ -3,15 +3,22 @@ made, from public data only, and only once the organisation chooses to publish i
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from dashboards.models import PublicPageSetting
 from dashboards.reports.excerpts import excerpt
+from feedback.choices import ChangeStatus
 from feedback.hub.models import PublicResponse
-from feedback.vocabulary import ChangeStatus
+from feedback.organisation_links import OrganisationLink
+from tenants.accounts.models import User
+from tenants.audit.recording import record_audit
 from tenants.models import Organisation, OrganisationStatus
 
 
@@ -26,6 +33,26 @@ def set_published(organisation: Organisation, *, publish: bool) -> None:
         setting = PublicPageSetting.objects.first() or PublicPageSetting()
         setting.publish_you_said_we_did = publish
         setting.save()
+
+
+def record_publishing_choice(
+    organisation: Organisation, *, publish: bool, actor: User, request: HttpRequest | None = None
+) -> None:
+    """An administrator puts the organisation's page on the hub, or takes it off: the
+    setting and its audit row, in one transaction in the organisation's schema."""
+    with schema_context(organisation.schema_name), transaction.atomic():
+        setting = PublicPageSetting.objects.select_for_update().first() or PublicPageSetting()
+        setting.publish_you_said_we_did = publish
+        setting.changed_at = timezone.now()
+        setting.save()
+        record_audit(
+            "reports.public_page",
+            actor=actor,
+            summary="Published You said, we did on the hub"
+            if publish
+            else "Took You said, we did off the hub",
+            request=request,
+        )
 
 
 def you_said_we_did_page(request: HttpRequest, slug: str) -> HttpResponse:
@@ -55,3 +82,14 @@ def you_said_we_did_page(request: HttpRequest, slug: str) -> HttpResponse:
         "hub/you_said_we_did.html",
         {"org": organisation, "changes": changes, "page": page},
     )
+
+
+def you_said_we_did_link(organisation: Organisation) -> OrganisationLink | None:
+    """The link on the organisation's hub page (feedback/organisation_links.py), once it
+    publishes You said, we did."""
+    if not is_published(organisation):
+        return None
+    path = reverse(
+        "hub:you_said_we_did", args=[organisation.slug], urlconf=settings.PUBLIC_SCHEMA_URLCONF
+    )
+    return OrganisationLink("You said, we did", path)

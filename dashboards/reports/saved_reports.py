@@ -1,4 +1,5 @@
-"""Deleting a saved report: who may, and what goes with it.
+"""Saved report settings: saving them, opening them, and deleting them (who may, and what
+goes with it). Each write is one transaction with its audit row.
 
 The person who saved a report, or an administrator, may delete it. Its schedules are deleted
 with it, and stopping a schedule is for administrators only, so a report that has schedules
@@ -7,13 +8,72 @@ can only be deleted by an administrator who has been shown the schedules that wi
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest
 
 from dashboards.models import ReportSchedule, SavedReport
+from feedback.models import Service
 from tenants.accounts.models import Role, User
 from tenants.audit.recording import record_audit
+
+
+def period_of(report: SavedReport, today: date) -> tuple[date, date]:
+    """A fixed range as saved; N months is this month and the N - 1 before it, to today."""
+    if report.months is None:
+        return report.start or today, report.end or today
+    index = today.year * 12 + today.month - 1 - (report.months - 1)
+    return date(index // 12, index % 12 + 1, 1), today
+
+
+def save_report(
+    *,
+    name: str,
+    kind: str,
+    months: int | None,
+    start: date | None,
+    end: date | None,
+    service_id: int | None,
+    actor: User,
+    request: HttpRequest | None = None,
+) -> SavedReport:
+    """Save a report's settings, with its audit row. A service gone since the form was
+    checked leaves the report about all services, as the form does."""
+    with transaction.atomic():
+        service = Service.objects.filter(pk=service_id).first() if service_id else None
+        report = SavedReport.objects.create(
+            name=name,
+            kind=kind,
+            months=months,
+            start=start,
+            end=end,
+            service=service,
+            created_by=actor,
+        )
+        record_audit(
+            "reports.saved",
+            actor=actor,
+            target=report,
+            summary=f"Saved report settings {report.name}",
+            request=request,
+        )
+    return report
+
+
+def record_report_opened(
+    report: SavedReport, *, actor: User, request: HttpRequest | None = None
+) -> None:
+    """Staff opening a saved report is on the record: its audit row."""
+    with transaction.atomic():
+        record_audit(
+            "reports.opened",
+            actor=actor,
+            target=report,
+            summary=f"Opened saved report {report.name}",
+            request=request,
+        )
 
 
 class SchedulesWouldStop(Exception):

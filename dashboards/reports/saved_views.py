@@ -1,18 +1,17 @@
 """Saved report settings, schedules, the outbox, signed downloads and the public page setting.
 
-Thin views; the work is in scheduling.py and delivering.py."""
+Thin views: every write is an operation of saved_reports.py, scheduling.py or public.py (one
+transaction with its audit row); sending is delivering.py's. A page load writes nothing."""
 
 from __future__ import annotations
 
-from datetime import date
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -26,42 +25,37 @@ from dashboards.models import (
     SavedReport,
 )
 from dashboards.reports.delivering import delivery_for_token, pack_for_token, report_file
+from dashboards.reports.public import record_publishing_choice
 from dashboards.reports.saved_forms import SavedReportForm, ScheduleForm
 from dashboards.reports.saved_reports import (
     SchedulesWouldStop,
     delete_saved_report,
     deletion_refusal,
+    period_of,
+    record_report_opened,
+    save_report,
 )
-from dashboards.reports.scheduling import next_run
+from dashboards.reports.scheduling import schedule_report, stop_schedule
 from tenants.accounts.access import role_required
 from tenants.accounts.models import Role
-from tenants.audit.recording import record_audit
 from tenants.models import public_url
 
 
-def period_of(report: SavedReport, today: date) -> tuple[date, date]:
-    """A fixed range as saved; N months is this month and the N - 1 before it, to today."""
-    if report.months is None:
-        return report.start or today, report.end or today
-    index = today.year * 12 + today.month - 1 - (report.months - 1)
-    return date(index // 12, index % 12 + 1, 1), today
-
-
 @role_required(Role.MEMBER)
-@transaction.atomic
 def saved_list(request: HttpRequest) -> HttpResponse:
     form = SavedReportForm()
     if request.method == "POST":
         form = SavedReportForm(request.POST)
         if form.is_valid():
-            report = form.save(commit=False)
-            report.created_by = request.user
-            report.save()
-            record_audit(
-                "reports.saved",
+            data = form.cleaned_data
+            save_report(
+                name=data["name"],
+                kind=data["kind"],
+                months=data["months"],
+                start=data["start"],
+                end=data["end"],
+                service_id=data["service"],
                 actor=request.user,
-                target=report,
-                summary=f"Saved report settings {report.name}",
                 request=request,
             )
             messages.success(request, "Saved.")
@@ -94,13 +88,7 @@ def saved_open(request: HttpRequest, pk: int) -> HttpResponse:
         if report.kind == ReportKind.YOU_SAID_WE_DID
         else "reports:summary"
     )
-    record_audit(
-        "reports.opened",
-        actor=request.user,
-        target=report,
-        summary=f"Opened saved report {report.name}",
-        request=request,
-    )
+    record_report_opened(report, actor=request.user, request=request)
     return redirect(reverse(name) + "?" + urlencode(query))
 
 
@@ -132,30 +120,24 @@ def saved_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required(Role.ADMINISTRATOR)
-@transaction.atomic
 def schedules(request: HttpRequest) -> HttpResponse:
     form = ScheduleForm()
     if request.method == "POST":
         form = ScheduleForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
-            schedule = ReportSchedule.objects.create(
-                report=data["report"],
-                frequency=data["frequency"],
-                method=data["method"],
-                recipients=data["recipients"],
-                network_members=data["network_members"],
-                next_run_on=next_run(data["frequency"], timezone.localdate()),
-                created_by=request.user,
-            )
-            record_audit(
-                "reports.scheduled",
-                actor=request.user,
-                target=schedule,
-                summary=f"Scheduled {schedule}",
-                detail={"recipients": schedule.recipients},
-                request=request,
-            )
+            try:
+                schedule = schedule_report(
+                    data["report"].pk,
+                    frequency=data["frequency"],
+                    method=data["method"],
+                    recipients=data["recipients"],
+                    network_members=data["network_members"],
+                    actor=request.user,
+                    request=request,
+                )
+            except SavedReport.DoesNotExist:
+                raise Http404("That saved report has been deleted.") from None
             messages.success(request, f"Scheduled; the first goes out on {schedule.next_run_on}.")
             return redirect("report_schedules:schedules")
     setting = PublicPageSetting.objects.first()
@@ -180,36 +162,22 @@ def _public_url(request: HttpRequest) -> str:
 
 @role_required(Role.ADMINISTRATOR)
 @require_POST
-@transaction.atomic
 def schedule_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    schedule = get_object_or_404(ReportSchedule, pk=pk)
-    record_audit(
-        "reports.unscheduled",
-        actor=request.user,
-        summary=f"Stopped scheduled report {schedule}",
-        detail={"id": schedule.pk},
-        request=request,
-    )
-    schedule.delete()
+    try:
+        stop_schedule(pk, actor=request.user, request=request)
+    except ReportSchedule.DoesNotExist:
+        raise Http404("No such schedule.") from None
     messages.success(request, "The schedule is stopped.")
     return redirect("report_schedules:schedules")
 
 
 @role_required(Role.ADMINISTRATOR)
 @require_POST
-@transaction.atomic
 def public_page(request: HttpRequest) -> HttpResponse:
-    publish = request.POST.get("publish") == "yes"
-    setting = PublicPageSetting.objects.first() or PublicPageSetting()
-    setting.publish_you_said_we_did = publish
-    setting.changed_at = timezone.now()
-    setting.save()
-    record_audit(
-        "reports.public_page",
+    record_publishing_choice(
+        request.tenant,
+        publish=request.POST.get("publish") == "yes",
         actor=request.user,
-        summary="Published You said, we did on the hub"
-        if publish
-        else "Took You said, we did off the hub",
         request=request,
     )
     return redirect("report_schedules:schedules")

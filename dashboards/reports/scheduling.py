@@ -1,5 +1,6 @@
-"""Scheduled reports: which period a run covers, when the next run is, who may receive it,
-and delivering each (schedule, period, recipient) exactly once.
+"""Scheduled reports: scheduling a saved report and stopping a schedule (each one transaction
+with its audit row), which period a run covers, when the next run is, and who may receive it.
+Delivering each (schedule, period, recipient) exactly once is `delivering`'s.
 
 Periods are whole calendar blocks of the schedule's length counted from January: monthly is
 every month, every two months is Jan-Feb, Mar-Apr, ..., quarterly is Jan-Mar, Apr-Jun, ....
@@ -11,10 +12,13 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from django.db import connection
+from django.db import connection, transaction
+from django.http import HttpRequest
+from django.utils import timezone
 
-from dashboards.models import ReportSchedule
+from dashboards.models import ReportSchedule, SavedReport
 from tenants.accounts.models import User
+from tenants.audit.recording import record_audit
 
 
 def _shift(year: int, month: int, months: int) -> date:
@@ -64,3 +68,57 @@ def recipients_of(schedule: ReportSchedule) -> list[str]:
         if email not in seen and allowed_recipient(email):
             seen.append(email)
     return seen
+
+
+def schedule_report(
+    report_id: int,
+    *,
+    frequency: int,
+    method: str,
+    recipients: list[str],
+    network_members: bool,
+    actor: User,
+    request: HttpRequest | None = None,
+) -> ReportSchedule:
+    """Send the saved report on a schedule, first on the day after its first whole period,
+    with its audit row. Raises SavedReport.DoesNotExist when the report is gone."""
+    with transaction.atomic():
+        # Locked, as deleting it locks it: a report deleted meanwhile is found gone here.
+        report = SavedReport.objects.select_for_update().get(pk=report_id)
+        schedule = ReportSchedule.objects.create(
+            report=report,
+            frequency=frequency,
+            method=method,
+            recipients=recipients,
+            network_members=network_members,
+            next_run_on=next_run(frequency, timezone.localdate()),
+            created_by=actor,
+        )
+        record_audit(
+            "reports.scheduled",
+            actor=actor,
+            target=schedule,
+            summary=f"Scheduled {schedule}",
+            detail={"recipients": schedule.recipients},
+            request=request,
+        )
+    return schedule
+
+
+def stop_schedule(schedule_id: int, *, actor: User, request: HttpRequest | None = None) -> None:
+    """Delete the schedule, with its audit row. Raises ReportSchedule.DoesNotExist when it is
+    already gone."""
+    with transaction.atomic():
+        schedule = (
+            ReportSchedule.objects.select_for_update(of=("self",))
+            .select_related("report")
+            .get(pk=schedule_id)
+        )
+        record_audit(
+            "reports.unscheduled",
+            actor=actor,
+            summary=f"Stopped scheduled report {schedule}",
+            detail={"id": schedule.pk},
+            request=request,
+        )
+        schedule.delete()

@@ -18,7 +18,7 @@ from dashboards.reports.response_quality import ResponseQuality, response_qualit
 from dashboards.reports.themes import Themes, recurring_themes
 from dashboards.statistics import share
 from dashboards.tenant_app import target_hours
-from feedback.vocabulary import Criticality, Polarity
+from feedback.choices import Criticality, Polarity
 
 POSITIVE = (Criticality.NOT_CRITICAL.value, Criticality.MINIMALLY_CRITICAL.value)
 CRITICAL = queries.CRITICAL

@@ -16,12 +16,12 @@ from dashboards.filters import tenant_scope
 from dashboards.queries import Scope
 from dashboards.reports import committee, long_reports
 from dashboards.reports.forms import CommitteeForm, ReportForm
-from dashboards.reports.pdf import summary_pdf as render_summary_pdf
-from dashboards.reports.pdf import you_said_we_did_pdf as render_you_said_we_did_pdf
+from dashboards.reports.rendering import render_report
 from dashboards.reports.summary import stories_summary
 from dashboards.reports.you_said_we_did import changes_made
 from tenants.accounts.access import role_required
 from tenants.accounts.models import Role
+from tenants.gate import Capability, requires_capability
 
 # A spreadsheet treats a cell starting with one of these as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -86,13 +86,6 @@ def _refused(form: ReportForm) -> HttpResponse:
     )
 
 
-def period_label(scope: Scope) -> str:
-    label = f"{scope.start:%-d %b %Y} to {scope.end:%-d %b %Y}"
-    if scope.service_ids is not None:
-        label += ", the chosen service and those inside it"
-    return label
-
-
 def pdf_response(content: bytes, name: str) -> HttpResponse:
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -105,13 +98,8 @@ def summary_pdf(request: HttpRequest) -> HttpResponse:
     form, scope = _read(request)
     if scope is None:
         return _refused(form)
-    content = render_summary_pdf(
-        stories_summary(scope),
-        title="Stories summary",
-        organisation_name=request.tenant.name,
-        period_label=period_label(scope),
-    )
-    return pdf_response(content, f"stories-summary-{scope.start}-{scope.end}.pdf")
+    report = render_report("summary", scope)
+    return pdf_response(report.content, report.filename)
 
 
 @role_required(Role.MEMBER)
@@ -119,13 +107,8 @@ def you_said_we_did_pdf(request: HttpRequest) -> HttpResponse:
     form, scope = _read(request)
     if scope is None:
         return _refused(form)
-    content = render_you_said_we_did_pdf(
-        changes_made(scope),
-        title="You said, we did",
-        organisation_name=request.tenant.name,
-        period_label=period_label(scope),
-    )
-    return pdf_response(content, f"you-said-we-did-{scope.start}-{scope.end}.pdf")
+    report = render_report("you-said-we-did", scope)
+    return pdf_response(report.content, report.filename)
 
 
 def _plain(value: object) -> object:
@@ -201,6 +184,7 @@ def _committee(request: HttpRequest) -> tuple[CommitteeForm, committee.Committee
     return form, committee.committee_pack(network, provider, data["start"], data["end"])
 
 
+@requires_capability(Capability.NETWORK_COMPARISON)
 @role_required(Role.MEMBER)
 def committee_page(request: HttpRequest) -> HttpResponse:
     form, pack = _committee(request)
@@ -208,6 +192,7 @@ def committee_page(request: HttpRequest) -> HttpResponse:
     return render(request, "reports/committee.html", context, status=200 if pack else 400)
 
 
+@requires_capability(Capability.NETWORK_COMPARISON)
 @role_required(Role.MEMBER)
 def committee_csv(request: HttpRequest) -> HttpResponse:
     form, pack = _committee(request)
@@ -220,6 +205,7 @@ def committee_csv(request: HttpRequest) -> HttpResponse:
     )
 
 
+@requires_capability(Capability.NETWORK_COMPARISON)
 @role_required(Role.MEMBER)
 def committee_pdf(request: HttpRequest) -> HttpResponse:
     form, pack = _committee(request)

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from dashboards.queries import Scope
 from dashboards.reports.excerpts import excerpt, responses_in
-from feedback.vocabulary import ChangeStatus
+from feedback.choices import ChangeStatus
 
 
 @dataclass(frozen=True)

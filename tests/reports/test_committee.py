@@ -17,9 +17,9 @@ from pypdf import PdfReader
 from dashboards import queries
 from dashboards.filters import DEFAULT_DAYS
 from dashboards.reports.committee import SUPPRESSED, committee_pack
+from feedback.choices import ChangeStatus
 from feedback.models import Story
 from feedback.responding import Draft, publish_response
-from feedback.vocabulary import ChangeStatus
 from tenants.networks import (
     accept_invitation,
     create_network,

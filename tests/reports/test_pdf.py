@@ -14,10 +14,10 @@ from pypdf import PdfReader
 
 from dashboards import queries
 from dashboards.reports.pdf import DEJAVU, escape, summary_pdf, you_said_we_did_pdf
+from dashboards.reports.rendering import period_label
 from dashboards.reports.summary import stories_summary
-from dashboards.reports.views import period_label
 from dashboards.reports.you_said_we_did import changes_made
-from feedback.vocabulary import ChangeStatus
+from feedback.choices import ChangeStatus
 from tests.conftest import Cast, client_for, sign_in, tell_and_publish
 from tests.reports.test_reports import publish, respond, scope_of
 

@@ -15,9 +15,9 @@ from dashboards import queries
 from dashboards.filters import tenant_scope
 from dashboards.reports.summary import previous_period, stories_summary
 from dashboards.reports.you_said_we_did import changes_made
+from feedback.choices import ChangeStatus
 from feedback.models import Response, Story
 from feedback.responding import Draft, publish_response
-from feedback.vocabulary import ChangeStatus
 from tests.conftest import Cast, client_for, sign_in, tell_and_publish
 
 pytestmark = pytest.mark.django_db

@@ -27,8 +27,8 @@ from dashboards.models import (
 )
 from dashboards.reports import delivering
 from dashboards.reports.scheduling import allowed_recipient
+from feedback.choices import ChangeStatus
 from feedback.models import Response
-from feedback.vocabulary import ChangeStatus
 from tenants.audit.models import AuditEvent
 from tenants.models import NetworkMembership, Organisation
 from tenants.networks import (
@@ -258,7 +258,7 @@ def test_a_write_whose_audit_row_fails_is_not_kept(
     def failing(*args: object, **kwargs: object) -> None:
         raise RuntimeError("audit unavailable")
 
-    monkeypatch.setattr("dashboards.reports.saved_views.record_audit", failing)
+    monkeypatch.setattr("dashboards.reports.scheduling.record_audit", failing)
     monkeypatch.setattr("dashboards.reports.saved_reports.record_audit", failing)
     with pytest.raises(RuntimeError):
         member.post(f"/reports/saved/{report.pk}/delete/")

@@ -18,7 +18,7 @@ from dashboards.models import (
     ReportSchedule,
     SavedReport,
 )
-from dashboards.reports.scheduled_tasks import deliver_reports
+from dashboards.reports.tasks import deliver_reports
 from tests.alerts.test_alerts_worker import wait_until
 from tests.conftest import Cast
 

@@ -17,12 +17,12 @@ from dashboards.reports.pdf import summary_pdf
 from dashboards.reports.response_quality import response_quality
 from dashboards.reports.summary import stories_summary
 from dashboards.reports.themes import phrases_of, recurring_themes
+from feedback.choices import ChangeStatus
 from feedback.hub.models import ServiceListing
 from feedback.models import Response, Service, Story
 from feedback.quality import LABELS
 from feedback.responding import Draft, publish_response
-from feedback.services import save_service
-from feedback.vocabulary import ChangeStatus
+from feedback.sites_and_services import save_service
 from tests.conftest import Cast, client_for, sign_in, tell_and_publish
 from tests.reports.test_reports import REPLY, publish, respond, scope_of
 

@@ -17,9 +17,9 @@ from pypdf import PdfReader
 
 from dashboards.reports.committee import SUPPRESSED
 from dashboards.suppression import COMPLEMENTARY, SMALL, suppress_counts
+from feedback.choices import ChangeStatus
 from feedback.models import Story
 from feedback.responding import Draft, publish_response
-from feedback.vocabulary import ChangeStatus
 from tenants.networks import accept_invitation, create_network, invite_organisation
 from tests.conftest import Cast, client_for, sign_in, tell_and_publish
 
