@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db.models import Count, F, Q, QuerySet
 
+from feedback.choices import Progress
 from feedback.hub.models import PublicStory, PublicStoryOrganisation
-from feedback.vocabulary import Progress
 from tenants.models import Organisation
 
 

@@ -12,9 +12,9 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from feedback import pii
+from feedback.choices import ChangeStatus
 from feedback.hub.models import AuthorReply, PublicResponse, ReplyState
 from feedback.public_cache import bump_public_version
-from feedback.vocabulary import ChangeStatus
 from tenants.audit.recording import record_audit
 
 MAX_REPLY_WORDS = 500

@@ -9,8 +9,8 @@ from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from feedback.choices import Criticality, Progress
 from feedback.models import Response, Service, Story
-from feedback.vocabulary import Criticality, Progress
 
 
 @dataclass

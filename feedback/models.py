@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from feedback.vocabulary import (
+from feedback.choices import (
     AgeGroup,
     AuthorRole,
     ChangeStatus,

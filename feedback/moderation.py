@@ -7,6 +7,7 @@ organisation's staff). Each is scanned for personal details and can be edited an
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -142,6 +143,68 @@ class Edits:
             self.texts.get(name, getattr(submission, name)).strip() != getattr(submission, name)
             for name in CHECKED_FIELDS
         )
+
+
+@dataclass(frozen=True)
+class Ticked:
+    """A suggested redaction the moderator ticked: in which field, the words the page
+    highlighted, and what to put in their place (blank: the suggestion's own placeholder)."""
+
+    field: str
+    text: str
+    replacement: str = ""
+
+
+# A moderator's replacement words are kept to this length.
+MAX_REPLACEMENT_CHARACTERS = 60
+
+
+def accept_redactions(
+    texts: dict[str, str], ticked: Iterable[Ticked]
+) -> dict[str, list[pii.Finding]]:
+    """The redactions a moderator accepted, by field: each ticked suggestion matched, by its
+    words, to a personal detail found in the text as the moderator left it (``texts``, by
+    field name). A suggestion for another field, or whose words are no longer there (the
+    moderator edited them away), is dropped; the same words ticked twice take the next
+    place they occur. Nothing is written: the redactions take effect through `save_edits`
+    or `publish_submission`, which audit them."""
+    accepted: dict[str, list[pii.Finding]] = {}
+    found: dict[str, list[pii.Finding]] = {}
+    for choice in ticked:
+        if choice.field not in texts:
+            continue
+        if choice.field not in found:
+            found[choice.field] = pii.find_personal_details(texts[choice.field])
+        replacement = choice.replacement.strip()[:MAX_REPLACEMENT_CHARACTERS]
+        used = {f.start for f in accepted.get(choice.field, [])}
+        for finding in found[choice.field]:
+            if finding.text == choice.text and finding.start not in used:
+                accepted.setdefault(choice.field, []).append(
+                    pii.Finding(
+                        finding.kind,
+                        finding.start,
+                        finding.end,
+                        finding.text,
+                        replacement or finding.replacement,
+                    )
+                )
+                break
+    return accepted
+
+
+def details_left(text: str, redactions: list[pii.Finding]) -> list[pii.Finding]:
+    """The personal details still found in ``text`` once ``redactions`` are made."""
+    return pii.find_personal_details(pii.redact(text, redactions) if redactions else text)
+
+
+def has_details_left(submission: Submission, edits: Edits) -> bool:
+    """Whether anything the detector flags is left in what would be published."""
+    return any(
+        details_left(
+            edits.texts.get(name, getattr(submission, name)), edits.redactions.get(name, [])
+        )
+        for name in CHECKED_FIELDS
+    )
 
 
 def _apply_edits(submission: Submission, edits: Edits, *, moderator, request) -> None:

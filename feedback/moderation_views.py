@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from feedback import directory, pii
+from feedback.choices import ChangeStatus
 from feedback.followup import FollowupError, edit_author_reply, moderate_reply, query_change
 from feedback.forms import ModerationForm, ReplyModerationForm
 from feedback.hub.models import (
@@ -37,14 +38,17 @@ from feedback.moderation import (
     Decision,
     Edits,
     ModerationError,
+    Ticked,
+    accept_redactions,
+    details_left,
     findings_for,
+    has_details_left,
     publish_submission,
     reject_submission,
     reply_findings,
     save_edits,
 )
 from feedback.moderation_watch import measure_backlog
-from feedback.vocabulary import ChangeStatus
 
 ADMIN_LOGIN = "/admin/login/"
 # The author's lines, named briefly for the queue.
@@ -164,7 +168,7 @@ def _act_on_reply(
     body = form.cleaned_data["body"] if "body" in request.POST else None
     text = reply.body if body is None else body
     try:
-        redactions = _accepted_redactions(request, {"body": text}).get("body", [])
+        redactions = accept_redactions({"body": text}, _ticked(request)).get("body", [])
         if action == "save":
             edit_author_reply(
                 reply.pk,
@@ -176,8 +180,7 @@ def _act_on_reply(
             messages.success(request, "Saved. Check the reply once more before publishing.")
             return redirect("hub:moderate_reply", pk=reply.pk)
         if action == "publish":
-            left = pii.redact(text, redactions) if redactions else text
-            if pii.find_personal_details(left) and not form.cleaned_data["details_checked"]:
+            if details_left(text, redactions) and not form.cleaned_data["details_checked"]:
                 messages.error(
                     request,
                     "Personal details are still highlighted in the reply. Remove them, or "
@@ -225,32 +228,22 @@ def _listings_for(submission: Submission) -> list[ServiceListing]:
     return list({listing.pk: listing for listing in [*chosen, *others]}.values())
 
 
-def _accepted_redactions(
-    request: HttpRequest, texts: dict[str, str]
-) -> dict[str, list[pii.Finding]]:
-    """Ticked suggestions, matched by their text against the text as posted (``texts``, by
-    field name; suggestions for any other field are ignored)."""
-    accepted: dict[str, list[pii.Finding]] = {}
-    for ticked in request.POST.getlist("redact"):
-        field, _, index = ticked.partition(":")
-        if field not in texts or not index.isdigit():
-            continue
-        original = request.POST.get(f"finding-{field}-{index}", "")
-        replacement = request.POST.get(f"replacement-{field}-{index}", "").strip()[:60]
-        used = {f.start for f in accepted.get(field, [])}
-        for finding in pii.find_personal_details(texts[field]):
-            if finding.text == original and finding.start not in used:
-                accepted.setdefault(field, []).append(
-                    pii.Finding(
-                        finding.kind,
-                        finding.start,
-                        finding.end,
-                        finding.text,
-                        replacement or finding.replacement,
-                    )
+def _ticked(request: HttpRequest) -> list[Ticked]:
+    """The suggested redactions ticked on the page: each `redact` value names
+    "<field>:<index>", beside the words highlighted (`finding-<field>-<index>`) and the
+    moderator's replacement (`replacement-<field>-<index>`)."""
+    ticked = []
+    for value in request.POST.getlist("redact"):
+        field, _, index = value.partition(":")
+        if index.isdigit():
+            ticked.append(
+                Ticked(
+                    field,
+                    request.POST.get(f"finding-{field}-{index}", ""),
+                    request.POST.get(f"replacement-{field}-{index}", ""),
                 )
-                break
-    return accepted
+            )
+    return ticked
 
 
 @moderator_required
@@ -321,13 +314,13 @@ def _act(request: HttpRequest, submission: Submission, form: ModerationForm) -> 
     texts.update({name: data[name] for name in AUTHOR_FIELDS if name in request.POST})
     action = request.POST.get("action")
     try:
-        edits = Edits(texts=texts, redactions=_accepted_redactions(request, texts))
+        edits = Edits(texts=texts, redactions=accept_redactions(texts, _ticked(request)))
         if action == "save":
             save_edits(submission.pk, moderator=request.user, edits=edits, request=request)
             messages.success(request, "Saved. Check the text once more before publishing.")
             return redirect("hub:moderate", pk=submission.pk)
         if action == "publish":
-            if _remaining_details(submission, edits) and not data["details_checked"]:
+            if has_details_left(submission, edits) and not data["details_checked"]:
                 messages.error(
                     request,
                     "Personal details are still highlighted. Remove them, or confirm that "
@@ -368,14 +361,3 @@ def _act(request: HttpRequest, submission: Submission, form: ModerationForm) -> 
         return None
     messages.error(request, "Choose save, publish or reject.")
     return None
-
-
-def _remaining_details(submission: Submission, edits: Edits) -> bool:
-    """Whether anything the detector flags is left in what would be published."""
-    for name in CHECKED_FIELDS:
-        text = edits.texts.get(name, getattr(submission, name))
-        accepted = edits.redactions.get(name, [])
-        remaining = pii.find_personal_details(pii.redact(text, accepted) if accepted else text)
-        if remaining:
-            return True
-    return False

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest, JsonResponse
 
-from feedback.vocabulary import AgeGroup, AuthorRole, Criticality, Progress, SubmissionRoute
+from feedback.choices import AgeGroup, AuthorRole, Criticality, Progress, SubmissionRoute
 
 
 def _list_of(ref: str) -> dict[str, Any]:

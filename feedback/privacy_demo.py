@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django_tenants.utils import schema_context, tenant_context
 
 from feedback.author_requests import ask_to_withdraw, ask_without_link
+from feedback.choices import AgeGroup, AuthorRole, Criticality, SubmissionRoute
 from feedback.hub.models import (
     AuthorRequest,
     AuthorRequestKind,
@@ -27,7 +28,6 @@ from feedback.moderation import Decision, publish_submission
 from feedback.responding import Draft, publish_response
 from feedback.safeguarding import raise_concern
 from feedback.submissions import StoryFromAuthor, submit_story
-from feedback.vocabulary import AgeGroup, AuthorRole, Criticality, SubmissionRoute
 from feedback.withdrawal import withdraw_story
 from feedback.your_story import story_url
 from tenants.accounts.models import Role, User

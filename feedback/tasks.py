@@ -4,48 +4,49 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from config.celery import app
+from celery import shared_task
+
 from feedback import emails, retention
 
 
-@app.task(name="feedback.send_rejection_notice", acks_late=True)
+@shared_task(name="feedback.send_rejection_notice", acks_late=True)
 def send_rejection_notice(submission_id: int) -> None:
     emails.send_rejection_notice(submission_id)
 
 
-@app.task(name="feedback.notify_author_of_response", acks_late=True)
+@shared_task(name="feedback.notify_author_of_response", acks_late=True)
 def notify_author_of_response(public_response_id: int) -> None:
     emails.send_response_notice(public_response_id)
 
 
-@app.task(name="feedback.send_receipt_notice", acks_late=True)
+@shared_task(name="feedback.send_receipt_notice", acks_late=True)
 def send_receipt_notice(submission_id: int) -> None:
     emails.send_receipt_notice(submission_id)
 
 
-@app.task(name="feedback.send_publication_notice", acks_late=True)
+@shared_task(name="feedback.send_publication_notice", acks_late=True)
 def send_publication_notice(submission_id: int) -> None:
     emails.send_publication_notice(submission_id)
 
 
-@app.task(name="feedback.send_withdrawal_notice", acks_late=True)
+@shared_task(name="feedback.send_withdrawal_notice", acks_late=True)
 def send_withdrawal_notice(submission_id: int) -> None:
     emails.send_withdrawal_notice(submission_id)
 
 
-@app.task(name="feedback.watch_moderation_queue", acks_late=True)
+@shared_task(name="feedback.watch_moderation_queue", acks_late=True)
 def watch_moderation_queue() -> bool:
     from feedback.moderation_watch import watch_moderation_queue as watch
 
     return watch()
 
 
-@app.task(name="feedback.apply_retention", acks_late=True)
+@shared_task(name="feedback.apply_retention", acks_late=True)
 def apply_retention() -> dict[str, int]:
     return asdict(retention.apply_retention())
 
 
-@app.task(name="feedback.escalate_safeguarding_concerns", acks_late=True)
+@shared_task(name="feedback.escalate_safeguarding_concerns", acks_late=True)
 def escalate_safeguarding_concerns() -> int:
     from feedback.safeguarding import escalate_overdue
 

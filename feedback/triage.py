@@ -7,10 +7,10 @@ from __future__ import annotations
 from django.db import connection, transaction
 from django.http import HttpRequest
 
+from feedback.choices import Progress
 from feedback.models import Story, StoryNote, StoryReading, Tag
 from feedback.public_cache import bump_public_version
 from feedback.public_progress import advance_public_progress
-from feedback.vocabulary import Progress
 from tenants.accounts.models import Role, User
 from tenants.audit.recording import record_audit
 from tenants.schemas import public_schema
@@ -86,6 +86,16 @@ def add_note(
         "story.noted", actor=author, target=story, summary="Added a private note", request=request
     )
     return note
+
+
+@transaction.atomic
+def add_private_tag(tag: Tag, *, actor: User | None = None) -> Tag:
+    """A tag of the organisation's own, for its staff to tag stories with; never published."""
+    tag.is_private = True
+    tag.full_clean()
+    tag.save()
+    record_audit("tag.created", actor=actor, target=tag, summary=f"Added private tag “{tag.name}”")
+    return tag
 
 
 @transaction.atomic

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -15,6 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from feedback.apikeys import create_api_key, revoke_api_key
+from feedback.choices import ChangeStatus
 from feedback.forms import (
     ApiKeyForm,
     EmbedHostsForm,
@@ -39,20 +39,21 @@ from feedback.responding import (
     publish_response,
     record_change,
 )
-from feedback.services import add_private_tag, create_site, save_service
 from feedback.signposting import set_pals_details
+from feedback.sites_and_services import create_site, save_service
 from feedback.triage import (
     TriageError,
     add_note,
+    add_private_tag,
     assign_story,
     mark_heard,
     open_story,
     set_private_tags,
 )
-from feedback.vocabulary import ChangeStatus
 from tenants.accounts.access import require_role, role_required
 from tenants.accounts.models import Role, User
-from tenants.audit.recording import record_audit
+from tenants.embedding import set_embed_hosts
+from tenants.gate import Capability, requires_capability
 from tenants.models import Organisation, public_url
 
 
@@ -306,6 +307,7 @@ def tags(request: HttpRequest) -> HttpResponse:
     )
 
 
+@requires_capability(Capability.API_ACCESS)
 @role_required(Role.ADMINISTRATOR)
 def api_keys(request: HttpRequest) -> HttpResponse:
     organisation: Organisation = request.tenant
@@ -330,6 +332,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
     )
 
 
+@requires_capability(Capability.API_ACCESS)
 @require_POST
 @role_required(Role.ADMINISTRATOR)
 def revoke_key(request: HttpRequest, pk: int) -> HttpResponse:
@@ -340,6 +343,7 @@ def revoke_key(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("feedback:api_keys")
 
 
+@requires_capability(Capability.WIDGET)
 @role_required(Role.ADMINISTRATOR)
 def widget_settings(request: HttpRequest) -> HttpResponse:
     organisation: Organisation = request.tenant
@@ -359,20 +363,15 @@ def widget_settings(request: HttpRequest) -> HttpResponse:
         initial={"hosts": "\n".join(organisation.embed_hosts)},
     )
     if request.method == "POST" and form.is_valid():
-        previous = list(organisation.embed_hosts)
-        organisation.embed_hosts = form.cleaned_data["hosts"]
-        with transaction.atomic():
-            organisation.save(update_fields=["embed_hosts"])
-            record_audit(
-                "widget.hosts_changed",
-                actor=request.user,
-                target=organisation,
-                summary="Changed the sites allowed to show the widget",
-                detail={"from": previous, "to": organisation.embed_hosts},
-                request=request,
+        try:
+            set_embed_hosts(
+                organisation, form.cleaned_data["hosts"], actor=request.user, request=request
             )
-        messages.success(request, "Saved.")
-        return redirect("feedback:widget_settings")
+        except ValidationError as exc:
+            form.add_error("hosts", exc)
+        else:
+            messages.success(request, "Saved.")
+            return redirect("feedback:widget_settings")
     listings = ServiceListing.objects.filter(organisation_id=organisation.pk, is_active=True)
     return render(
         request,

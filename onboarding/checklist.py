@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from alerts.models import AlertRule, Frequency
+from feedback.choices import Criticality, SubmissionRoute
 from feedback.hub.models import Submission
 from feedback.models import Response, Service
-from feedback.vocabulary import Criticality, SubmissionRoute
 from onboarding.models import Invitation
 from onboarding.training.models import Booking, BookingState
 from tenants.accounts.models import User

@@ -4,7 +4,7 @@ An administrator invites an address with a role; the person gets a signed link t
 organisation's own domain, valid for seven days, and sets their name and password there,
 which creates their account in that organisation's schema. The link names the organisation
 and a nonce that every resend replaces, so a link works only on its own workspace, only
-while it is the newest, and only once. The plan's seat limit (onboarding/seats.py) is
+while it is the newest, and only once. The plan's seat limit (asked of tenants.gate) is
 checked when inviting (counting invitations still open) and again when accepting.
 
 Runs inside the organisation's schema.
@@ -26,9 +26,9 @@ from django.utils import timezone
 
 from onboarding import emails
 from onboarding.models import Invitation, InvitationStatus
-from onboarding.seats import check_seat_available
 from tenants.accounts.models import Role, User
 from tenants.audit.recording import record_audit
+from tenants.gate import check_seat_available
 from tenants.models import Organisation
 
 INVITATION_LIFETIME = timedelta(days=7)

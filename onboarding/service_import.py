@@ -2,8 +2,9 @@
 
 The whole file is checked before anything is written, and every problem is reported with
 its line number and what to change. A file with no problems is written in one transaction
-through feedback/services.py (`create_site`, `save_service`), so the hub's directory moves
-with it and each site and service gets its audit row; nothing is ever half imported.
+through feedback/sites_and_services.py (`create_site`, `save_service`), so the hub's
+directory moves with it and each site and service gets its audit row; nothing is ever half
+imported.
 
 Re-importing is safe. A service whose code already exists is updated (name, type and the
 service it is part of) rather than duplicated; a service without a code is matched by its
@@ -29,9 +30,9 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from feedback.choices import ServiceType
 from feedback.models import Service, Site
-from feedback.services import create_site, save_service
-from feedback.vocabulary import ServiceType
+from feedback.sites_and_services import create_site, save_service
 from onboarding.models import ImportState, ServiceImport
 from tenants.accounts.models import User
 from tenants.audit.recording import record_audit

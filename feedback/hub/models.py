@@ -12,8 +12,7 @@ from django.db import models
 from django.utils import timezone
 
 from feedback import pii
-from feedback.hub.crypto import EncryptedTextField
-from feedback.vocabulary import (
+from feedback.choices import (
     AgeGroup,
     AuthorRole,
     ChangeStatus,
@@ -22,12 +21,13 @@ from feedback.vocabulary import (
     ServiceType,
     SubmissionRoute,
 )
+from feedback.hub.crypto import EncryptedTextField
 from tenants.models import Organisation
 
 
 class ServiceListing(models.Model):
     """The public directory entry for one organisation's service; kept in step by
-    feedback/services.py whenever the organisation changes its services."""
+    feedback/sites_and_services.py whenever the organisation changes its services."""
 
     organisation = models.ForeignKey(
         Organisation, on_delete=models.CASCADE, related_name="service_listings"

@@ -2,7 +2,7 @@ from django.db import migrations
 
 
 def add_default_tags(apps, schema_editor):
-    from feedback.taxonomy import DEFAULT_TAGS
+    from feedback.default_tags import DEFAULT_TAGS
 
     Tag = apps.get_model("feedback", "Tag")
     for name, group, polarity in DEFAULT_TAGS:

@@ -38,6 +38,8 @@ from tenants.provisioning import ProvisioningError, provision_organisation
 from tenants.slugs import suggest_slug, validate_slug
 
 SIGNUP_LIFETIME = timedelta(days=7)
+# A paid sign-up still unprovisioned this long after its last change lost its task message.
+STUCK_PROVISIONING = timedelta(minutes=5)
 VERIFY_SALT = "onboarding.signup.verify-email"
 VERIFY_MAX_AGE = 2 * 24 * 60 * 60
 ORDER = [Step.DETAILS, Step.ACCOUNT, Step.VERIFY, Step.PLAN, Step.PAYMENT, Step.PROVISIONING]
@@ -324,6 +326,27 @@ def change_address_after_failure(signup: Signup, slug: str) -> Signup:
     _save(signup)
     retry_provisioning(signup)
     return signup
+
+
+def sweep_signups() -> int:
+    """What the sweeper does every few minutes (the `signup.sweep` task): move paid
+    sign-ups on if a payment was confirmed while nobody was watching (the webhook came
+    after the payer left), queue again the provisioning of ones whose message was lost,
+    and forget abandoned ones. Returns how many of the sign-ups waiting at the payment step
+    turned out to be paid."""
+    from onboarding.signup.tasks import provision_signup as task
+
+    with _public():
+        moved = 0
+        for signup in Signup.objects.filter(step=Step.PAYMENT):
+            moved += note_payment(signup)
+        stuck = timezone.now() - STUCK_PROVISIONING
+        for signup in Signup.objects.filter(
+            step=Step.PROVISIONING, organisation__isnull=True, updated_at__lt=stuck
+        ):
+            task.delay(signup.pk)
+        expire_signups()
+    return moved
 
 
 def expire_signups(now=None) -> int:  # noqa: ANN001 - an aware datetime

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from config.celery import app
+from celery import shared_task
+
 from onboarding.training import reminders
 
 
-@app.task(name="training.send_reminders", acks_late=True)
+@shared_task(name="training.send_reminders", acks_late=True)
 def send_reminders() -> int:
     return reminders.send_due_reminders()

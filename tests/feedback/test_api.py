@@ -22,7 +22,7 @@ from feedback.hub.models import ApiKey, ServiceListing, Submission
 from feedback.models import Service
 from feedback.moderation import Decision, publish_submission
 from feedback.publishing import StoryToPublish, import_published_stories
-from feedback.services import create_site, save_service, set_service_active
+from feedback.sites_and_services import create_site, save_service, set_service_active
 from tenants import ratelimit
 from tenants.models import NetworkMembership, Organisation
 from tenants.networks import (

@@ -9,10 +9,10 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from feedback.choices import ChangeStatus
 from feedback.hub.models import PublicResponse
 from feedback.models import Response, Story
 from feedback.responding import Draft, RespondingError, publish_response, record_change
-from feedback.vocabulary import ChangeStatus
 from tenants.accounts.models import Role, User
 from tenants.audit.models import AuditEvent
 from tests.conftest import PASSWORD, Cast, client_for, sign_in, tell_and_publish

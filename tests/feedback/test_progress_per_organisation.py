@@ -15,6 +15,7 @@ from django_tenants.utils import tenant_context
 from dashboards.queries import Scope, kpis
 from feedback.apikeys import create_api_key
 from feedback.browsing import organisation_summary
+from feedback.choices import ChangeStatus
 from feedback.hub.models import PublicStory
 from feedback.models import Response, Story
 from feedback.responding import (
@@ -24,7 +25,6 @@ from feedback.responding import (
     publish_response,
     record_change,
 )
-from feedback.vocabulary import ChangeStatus
 from tenants import ratelimit
 from tenants.models import Organisation
 from tests.conftest import Cast, client_for, tell_and_publish

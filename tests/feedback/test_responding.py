@@ -13,6 +13,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
 
 from feedback.author_links import SALT, make_token
+from feedback.choices import ChangeStatus
 from feedback.emails import send_response_notice
 from feedback.hub.models import AuthorReply, PublicResponse, PublicStory, ReplyState
 from feedback.models import Response, ResponseVersion, Story
@@ -23,7 +24,6 @@ from feedback.responding import (
     publish_response,
     record_change,
 )
-from feedback.vocabulary import ChangeStatus
 from tenants.accounts.models import User
 from tenants.audit.models import AuditEvent
 from tests.conftest import AUTHOR_EMAIL, Cast, client_for, sign_in, tell_and_publish
@@ -330,7 +330,7 @@ def test_opening_a_story_marks_it_read_and_shows_who_read_it(cast: Cast, story_a
 
 def test_triage_assign_note_and_private_tags_stay_private(cast: Cast, story_a: Story) -> None:
     from feedback.models import Tag
-    from feedback.services import add_private_tag
+    from feedback.triage import add_private_tag
 
     with tenant_context(cast.org_a):
         secret_tag = add_private_tag(

@@ -8,7 +8,7 @@ from django_tenants.utils import tenant_context
 
 from feedback.hub.models import ServiceListing
 from feedback.models import Service
-from feedback.services import create_site, save_service, set_service_active
+from feedback.sites_and_services import create_site, save_service, set_service_active
 from tests.conftest import Cast, client_for, sign_in
 
 pytestmark = pytest.mark.django_db

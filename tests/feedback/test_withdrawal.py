@@ -24,6 +24,7 @@ from dashboards.reports import long_reports
 from dashboards.rollups.models import ServiceDay, ServiceDayTag
 from dashboards.rollups.rebuilding import rebuild_rollups
 from feedback.apikeys import create_api_key
+from feedback.choices import ChangeStatus
 from feedback.followup import submit_author_reply
 from feedback.hub.models import (
     AuthorReply,
@@ -41,7 +42,6 @@ from feedback.public_cache import public_version
 from feedback.responding import Draft, publish_response
 from feedback.safeguarding import acknowledge_concern, raise_concern
 from feedback.triage import add_note, open_story
-from feedback.vocabulary import ChangeStatus
 from feedback.withdrawal import WITHDRAWN_TITLE, WithdrawalError, withdraw_story
 from feedback.your_story import make_story_token
 from tenants.audit.models import AuditEvent

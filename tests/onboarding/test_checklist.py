@@ -11,7 +11,7 @@ from alerts.rules import save_rule
 from feedback.hub.models import ServiceListing
 from feedback.models import Service, Story
 from feedback.responding import Draft, publish_response
-from feedback.services import create_site, save_service
+from feedback.sites_and_services import create_site, save_service
 from onboarding.checklist import onboarding_checklist
 from onboarding.invitations import invite_staff
 from onboarding.training.booking import book_place, record_attendance

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from types import SimpleNamespace
 
 import pytest
 from django.core import mail
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from onboarding import seats
 from onboarding.invitations import invite_staff
 from onboarding.models import Invitation
+from tenants import gate
 from tenants.accounts.models import Role, User
 from tenants.audit.models import AuditEvent
+from tenants.models import Organisation
 from tests.conftest import Cast, client_for, sign_in
 
 pytestmark = pytest.mark.django_db
@@ -161,22 +161,22 @@ def test_the_seat_limit_is_checked_on_invite_and_on_accept(
     monkeypatch: pytest.MonkeyPatch,
     django_capture_on_commit_callbacks: object,
 ) -> None:
-    class PlanFull(Exception):
-        pass
-
     limit = {"seats": 100}
 
-    def check_seat_available(organisation, active_staff_count):  # noqa: ANN001, ANN202
-        assert organisation == cast.org_a
-        if active_staff_count >= limit["seats"]:
-            raise PlanFull(f"The plan includes {limit['seats']} active staff accounts.")
+    class PlanWithLimit(gate.GateProvider):
+        """Stands in for billing: a plan whose staff limit the test moves."""
 
-    plan = SimpleNamespace(
-        SeatLimitReached=PlanFull,
-        check_seat_available=check_seat_available,
-        seat_limit=lambda organisation: limit["seats"],
-    )
-    monkeypatch.setattr(seats, "_billing_seats", lambda: plan)
+        def seat_limit(self, organisation: Organisation) -> int | None:
+            assert organisation == cast.org_a
+            return limit["seats"]
+
+        def seat_refusal(self, organisation: Organisation, active_staff_count: int) -> str | None:
+            assert organisation == cast.org_a
+            if active_staff_count >= limit["seats"]:
+                return f"The plan includes {limit['seats']} active staff accounts."
+            return None
+
+    monkeypatch.setattr(gate, "_provider", PlanWithLimit())
     with tenant_context(cast.org_a):
         active = User.objects.filter(is_active=True).count()
 
@@ -198,12 +198,6 @@ def test_the_seat_limit_is_checked_on_invite_and_on_accept(
     assert accept(client_for(cast.org_a), url).status_code == 302
     with tenant_context(cast.org_a):
         assert User.objects.filter(is_active=True).count() == active + 1
-
-
-def test_no_billing_means_no_limit(monkeypatch: pytest.MonkeyPatch, cast: Cast) -> None:
-    monkeypatch.setattr(seats, "_billing_seats", lambda: None)
-    assert seats.seat_limit(cast.org_a) is None
-    seats.check_seat_available(cast.org_a, 10_000)  # allowed
 
 
 def test_inviting_someone_with_an_account_or_an_open_invitation_is_refused(

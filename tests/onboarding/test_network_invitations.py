@@ -6,8 +6,9 @@ import pytest
 from django.core import mail
 from django_tenants.utils import schema_context, tenant_context
 
+from tenants import gate
 from tenants.audit.models import AuditEvent
-from tenants.models import MembershipStatus, NetworkInvitation, NetworkMembership
+from tenants.models import MembershipStatus, Network, NetworkInvitation, NetworkMembership
 from tenants.networks import comparable_members, create_network
 from tests.conftest import Cast, client_for, sign_in
 
@@ -201,13 +202,14 @@ def test_a_full_network_plan_refuses_the_acceptance_with_billings_reason(
     admin_b_client: object,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from billing.seats import SeatLimitReached
-    from tenants import networks
+    class FullNetworkPlan(gate.GateProvider):
+        """Stands in for billing: the lead's plan has no room for another member."""
 
-    def full(network) -> None:  # noqa: ANN001
-        raise SeatLimitReached("The Network plan allows 12 member organisations.")
+        def network_member_refusal(self, asked: Network) -> str | None:
+            assert asked == network
+            return "The Network plan allows 12 member organisations."
 
-    monkeypatch.setattr(networks, "check_network_member_available", full)
+    monkeypatch.setattr(gate, "_provider", FullNetworkPlan())
     invite(admin_a_client, network, "someone@beta.example", organisation=cast.org_b)
     membership = NetworkMembership.objects.get(network=network, organisation=cast.org_b)
     response = admin_b_client.post(

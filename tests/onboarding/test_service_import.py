@@ -194,9 +194,9 @@ def test_a_row_the_models_refuse_at_write_time_rolls_everything_back(
     """A change made between checking and writing (a race) still writes nothing."""
     from django.core.exceptions import ValidationError
 
-    from feedback import services as feedback_services
+    from feedback import sites_and_services
 
-    real = feedback_services.save_service
+    real = sites_and_services.save_service
     calls = {"n": 0}
 
     def refuse_the_second(service, **kwargs):  # noqa: ANN001, ANN202

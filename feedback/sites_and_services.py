@@ -1,4 +1,5 @@
-"""An organisation's sites and services, kept in step with the hub's public directory.
+"""An organisation's sites and services, kept in step with the hub's public directory
+(whose reading side, finding services, is feedback/directory.py).
 
 Run inside the organisation's schema; each change writes the organisation's row and its
 ServiceListing in the public schema in one transaction (both live in the same database).
@@ -10,7 +11,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from feedback.hub.models import ServiceListing
-from feedback.models import Service, Site, Tag
+from feedback.models import Service, Site
 from feedback.public_cache import bump_public_version
 from tenants.audit.recording import record_audit
 
@@ -67,16 +68,6 @@ def sync_listing(service: Service) -> ServiceListing:
         },
     )
     return listing
-
-
-@transaction.atomic
-def add_private_tag(tag: Tag, *, actor=None) -> Tag:
-    """A tag of the organisation's own, for its staff; never published."""
-    tag.is_private = True
-    tag.full_clean()
-    tag.save()
-    record_audit("tag.created", actor=actor, target=tag, summary=f"Added private tag “{tag.name}”")
-    return tag
 
 
 @transaction.atomic

@@ -1,4 +1,5 @@
-"""The words stories are described in, shared by the tenant and the public models."""
+"""The choices stories are described in (criticality, author role, progress, tag group and
+the rest), shared by the tenant models (feedback/models.py) and the hub's (feedback/hub/)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from feedback.vocabulary import Polarity, TagGroup
+from feedback.choices import Polarity, TagGroup
 
 DEFAULT_TAGS: list[tuple[str, str, str]] = [
     # (name, group, polarity)
