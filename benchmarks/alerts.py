@@ -39,15 +39,15 @@ seconds, the run about a minute):
     .venv/bin/python -m config.launcher exec .venv/bin/python benchmarks/alerts.py
     # or, publishing one story every 50 ms:
     .venv/bin/python -m config.launcher exec .venv/bin/python benchmarks/alerts.py --interval 0.05
+    # smaller, to try it out:
+    ... benchmarks/alerts.py --tenants 5 --stories 100
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import re
-import signal
 import statistics
 import subprocess
 import sys
@@ -69,15 +69,7 @@ SETTLE_SECONDS = 3.0  # once every predicted mail is in, to catch late repeats
 MAIL_BACKEND = "benchmarks.alert_mail_backend.MailLogBackend"
 OTHERS = "everything else (other processes, interrupts)"
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(BASE_DIR))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-
-import django  # noqa: E402
-
-django.setup()
-
-from django.core.management import call_command  # noqa: E402
+import _bootstrap  # noqa: E402 - first: the repository on sys.path, Django set up
 from django.db import connection, connections  # noqa: E402
 from django_tenants.utils import tenant_context  # noqa: E402
 
@@ -90,14 +82,15 @@ from alerts.models import (  # noqa: E402
     Evaluation,
     Frequency,
 )
+from benchmarks.figures import cores, quantiles, server_version  # noqa: E402
 from config.celery import app  # noqa: E402
+from feedback.choices import Criticality  # noqa: E402
 from feedback.hub.models import ServiceListing  # noqa: E402
 from feedback.models import Service  # noqa: E402
 from feedback.moderation import Decision, grant_moderation, publish_submission  # noqa: E402
 from feedback.rendering import compose_body  # noqa: E402
-from feedback.services import create_site, save_service  # noqa: E402
+from feedback.sites_and_services import create_site, save_service  # noqa: E402
 from feedback.submissions import StoryFromAuthor, submit_story  # noqa: E402
-from feedback.vocabulary import Criticality  # noqa: E402
 from tenants.accounts.models import User  # noqa: E402
 from tenants.models import Organisation  # noqa: E402
 from tenants.provisioning import provision_organisation  # noqa: E402
@@ -209,10 +202,10 @@ def make_moderator() -> User:
     return moderator
 
 
-def plan_stories(tenants: list[Tenant]) -> list[PlannedStory]:
+def plan_stories(tenants: list[Tenant], stories: int) -> list[PlannedStory]:
     criticalities = list(Criticality.values)
     planned = []
-    for number in range(1, STORIES + 1):
+    for number in range(1, stories + 1):
         tenant = tenants[(number - 1) % len(tenants)]
         good, improve, felt = TEXTS[(number // len(criticalities)) % len(TEXTS)]
         answers = {"what_was_good": good, "what_could_be_improved": improve, "how_it_felt": felt}
@@ -236,38 +229,18 @@ def plan_stories(tenants: list[Tenant]) -> list[PlannedStory]:
 
 
 def start_worker(hostname: str, mail_log: Path, log: IO[bytes]) -> subprocess.Popen[bytes]:
+    """A Celery worker whose mail goes to MAIL_BACKEND (it imports it from benchmarks/, so
+    the repository is on its PYTHONPATH); stopped with `_bootstrap.stop_process`."""
     env = {
         **os.environ,
         "EMAIL_BACKEND": MAIL_BACKEND,
         "BENCH_MAIL_LOG": str(mail_log),
         "PYTHONPATH": os.pathsep.join(
-            [str(BASE_DIR), *filter(None, [os.environ.get("PYTHONPATH")])]
+            [str(_bootstrap.BASE_DIR), *filter(None, [os.environ.get("PYTHONPATH")])]
         ),
     }
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--loglevel",
-            "WARNING",
-            "--concurrency",
-            str(WORKER_CONCURRENCY),
-            "--pool",
-            "prefork",
-            "--hostname",
-            hostname,
-        ],
-        cwd=BASE_DIR,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        # Ctrl-C reaches only this script, which stops the worker in its `finally`.
-        start_new_session=True,
-    )
+    command = _bootstrap.celery_worker_command(hostname, concurrency=WORKER_CONCURRENCY)
+    return _bootstrap.start_process(command, log, env=env)
 
 
 def wait_until_ready(worker: subprocess.Popen[bytes], hostname: str) -> float:
@@ -280,19 +253,6 @@ def wait_until_ready(worker: subprocess.Popen[bytes], hostname: str) -> float:
             return time.monotonic() - began
         time.sleep(0.2)
     raise RuntimeError(f"the worker did not answer a ping within {WORKER_READY_SECONDS:.0f} s")
-
-
-def stop_worker(worker: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
-    """SIGTERM (warm shutdown), then SIGKILL to the worker's own process group."""
-    if worker.poll() is not None:
-        return
-    worker.send_signal(signal.SIGTERM)
-    try:
-        worker.wait(timeout)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(worker.pid, signal.SIGKILL)  # its session: the worker and its children
-        worker.wait()
 
 
 class QueueProbe:
@@ -516,14 +476,6 @@ def wait_for_mails(path: Path, expected: int, worker: subprocess.Popen[bytes]) -
 # --- report ----------------------------------------------------------------------------------
 
 
-def quantiles(values: list[float]) -> tuple[float, float]:
-    """p50 and p95 (inclusive method, interpolated between the measured values)."""
-    if len(values) < 2:
-        return (values[0], values[0]) if values else (float("nan"), float("nan"))
-    cuts = statistics.quantiles(values, n=100, method="inclusive")
-    return cuts[49], cuts[94]
-
-
 def spread(values: list[float]) -> str:
     p50, p95 = quantiles(values)
     return f"p50 {p50:.3f} s, p95 {p95:.3f} s, max {max(values, default=float('nan')):.3f} s"
@@ -558,20 +510,6 @@ def database_counts(tenants: list[Tenant], publications: dict[str, Publication])
                     sending.append((sent_at - created_at).total_seconds())
             evaluations += Evaluation.objects.count()
     return DatabaseCounts(deliveries, sent, evaluations, recorded, sending)
-
-
-def cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def server_version() -> str:
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        (version,) = cursor.fetchone()
-    return str(version).split()[0]
 
 
 def report(
@@ -718,15 +656,21 @@ def main() -> int:
         default=0.0,
         help="seconds to sleep after each publication (default 0: as fast as the loop goes)",
     )
+    parser.add_argument(
+        "--tenants", type=int, default=TENANTS, help=f"organisations (default {TENANTS})"
+    )
+    parser.add_argument(
+        "--stories", type=int, default=STORIES, help=f"stories published (default {STORIES})"
+    )
     args = parser.parse_args()
 
     print("migrating...", flush=True)
-    call_command("migrate", interactive=False, verbosity=0)
-    print(f"provisioning {TENANTS} organisations with services and rules...", flush=True)
+    _bootstrap.migrate()
+    print(f"provisioning {args.tenants} organisations with services and rules...", flush=True)
     began = time.perf_counter()
-    tenants = [make_tenant(number) for number in range(TENANTS)]
+    tenants = [make_tenant(number) for number in range(args.tenants)]
     moderator = make_moderator()
-    planned = plan_stories(tenants)
+    planned = plan_stories(tenants, args.stories)
     print(f"set up in {time.perf_counter() - began:.0f} s", flush=True)
 
     clock = CommitClock()
@@ -740,7 +684,7 @@ def main() -> int:
             try:
                 ready = wait_until_ready(worker, hostname)
                 print(
-                    f"worker ready in {ready:.1f} s; publishing {STORIES} stories "
+                    f"worker ready in {ready:.1f} s; publishing {len(planned)} stories "
                     f"(load average {os.getloadavg()[0]:.2f})...",
                     flush=True,
                 )
@@ -754,13 +698,13 @@ def main() -> int:
                 after = CpuSnapshot.take(worker, redis)
                 measured_seconds = time.monotonic() - measured_from
             except BaseException:
-                stop_worker(worker)
+                _bootstrap.stop_process(worker)
                 worker_log.seek(0)
                 tail = worker_log.read().decode(errors="replace")[-3000:]
                 print(f"the worker's output, last lines:\n{tail}", file=sys.stderr)
                 raise
             finally:
-                stop_worker(worker)
+                _bootstrap.stop_process(worker)
             mails = read_mails(mail_log)
             worker_log.seek(0)
             errors = [

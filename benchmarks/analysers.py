@@ -44,22 +44,15 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(BASE_DIR))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+import _bootstrap  # noqa: F401 - first: the repository on sys.path, Django set up
 
-import django  # noqa: E402
-
-django.setup()
-
-from alerts.matching import RuleScope  # noqa: E402
-from alerts.matching import StoryFacts as AlertFacts  # noqa: E402
-from alerts.models import AlertRule  # noqa: E402
-from config.warming import warm_and_freeze  # noqa: E402
-from dashboards.reports.themes import phrases  # noqa: E402
-from feedback import pii, quality, risk_words  # noqa: E402
+from alerts.matching import RuleScope
+from alerts.matching import StoryFacts as AlertFacts
+from alerts.models import AlertRule
+from config.warming import warm_and_freeze
+from dashboards.reports.themes import phrases
+from feedback import pii, quality, risk_words
 
 # As each gunicorn and Celery worker does once it has loaded the application: the figures are
 # then the ones served, not those of a process whose full collections walk the start-up heap.

@@ -76,7 +76,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 BIG_STORIES = 200_000
@@ -95,17 +94,9 @@ LEAD_SLUG = "bench-dashboards-icb"
 SUBTREE = "Medicine"
 FIGURE_KEYS = "*dashboards:figure:*"
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(BASE_DIR))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-
-import django  # noqa: E402
-
-django.setup()
-
+import _bootstrap  # noqa: E402 - first: the repository on sys.path, Django set up
 from django.conf import settings  # noqa: E402
 from django.core.cache import cache  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
@@ -113,18 +104,12 @@ from django.utils import timezone  # noqa: E402
 from django_tenants.utils import schema_context, tenant_context  # noqa: E402
 
 from alerts.targets import current_targets  # noqa: E402
+from benchmarks.figures import cores, quantiles, server_version  # noqa: E402
 from benchmarks.sqlclock import SqlClock  # noqa: E402
 from dashboards.freshness import data_version  # noqa: E402
 from dashboards.rollups.models import ServiceDay, ServiceDayTag  # noqa: E402
 from dashboards.rollups.rebuilding import mark_missed_targets, rebuild_rollups  # noqa: E402
-from feedback.hub.models import PublicStory, ServiceListing  # noqa: E402
-from feedback.models import Response, Service, Story  # noqa: E402
-from feedback.publishing import StoryToPublish, import_published_stories, tenant_tags  # noqa: E402
-from feedback.rendering import compose_body  # noqa: E402
-from feedback.responding import Draft, ResponseToImport, import_responses  # noqa: E402
-from feedback.services import create_site, save_service  # noqa: E402
-from feedback.taxonomy import DEFAULT_TAGS, tag_key  # noqa: E402
-from feedback.vocabulary import (  # noqa: E402
+from feedback.choices import (  # noqa: E402
     AgeGroup,
     AuthorRole,
     ChangeStatus,
@@ -135,6 +120,13 @@ from feedback.vocabulary import (  # noqa: E402
     SubmissionRoute,
     TagGroup,
 )
+from feedback.default_tags import DEFAULT_TAGS, tag_key  # noqa: E402
+from feedback.hub.models import PublicStory, ServiceListing  # noqa: E402
+from feedback.models import Response, Service, Story  # noqa: E402
+from feedback.publishing import StoryToPublish, import_published_stories, tenant_tags  # noqa: E402
+from feedback.rendering import compose_body  # noqa: E402
+from feedback.responding import Draft, ResponseToImport, import_responses  # noqa: E402
+from feedback.sites_and_services import create_site, save_service  # noqa: E402
 from tenants.accounts.models import Role, User  # noqa: E402
 from tenants.models import Organisation  # noqa: E402
 from tenants.networks import accept_invitation, create_network, invite_organisation  # noqa: E402
@@ -808,26 +800,6 @@ def statements(client: Client, token: str, calls: list[Call]) -> list[tuple[int,
 # --- report ------------------------------------------------------------------------------------
 
 
-def quantiles(values: list[float]) -> tuple[float, float]:
-    """p50 and p95 (inclusive method, interpolated between the measured values)."""
-    cuts = statistics.quantiles(values, n=100, method="inclusive")
-    return cuts[49], cuts[94]
-
-
-def cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def server_version() -> str:
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        (version,) = cursor.fetchone()
-    return str(version).split()[0]
-
-
 @contextmanager
 def step(label: str, timings: dict[str, float]) -> Iterator[None]:
     print(f"{label}...", flush=True)
@@ -862,7 +834,7 @@ def main() -> int:
     timings: dict[str, float] = {}
     began_building = time.perf_counter()
     with step("migrating", timings):
-        call_command("migrate", interactive=False, verbosity=0)
+        _bootstrap.migrate()
     now = timezone.now()
     rng = random.Random(20261122)
     with step("provisioning the big organisation, 20 services", timings):

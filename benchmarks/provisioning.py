@@ -18,43 +18,37 @@ Run it against throw-away embedded servers (the database starts empty):
 
     make bench
     # which is: .venv/bin/python -m config.launcher exec .venv/bin/python benchmarks/provisioning.py
+    ... benchmarks/provisioning.py --tenants 3      # quicker, to try it out
 """
 
 from __future__ import annotations
 
-import os
+import argparse
 import statistics
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 
-TENANTS = 20
+import _bootstrap  # first: the repository on sys.path, Django set up
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
+from django_tenants.utils import schema_context, tenant_context
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-
-import django  # noqa: E402
-
-django.setup()
-
-from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.utils import timezone  # noqa: E402
-from django_tenants.utils import schema_context, tenant_context  # noqa: E402
-
-from benchmarks.sqlclock import SqlClock  # noqa: E402
-from tenants.audit.recording import record_audit  # noqa: E402
-from tenants.models import Domain, Organisation, OrganisationStatus  # noqa: E402
-from tenants.provisioning import (  # noqa: E402
+from benchmarks.figures import cores, quantiles, server_version
+from benchmarks.sqlclock import SqlClock
+from tenants.audit.recording import record_audit
+from tenants.models import Domain, Organisation, OrganisationStatus
+from tenants.provisioning import (
     create_first_admin,
     provision_organisation,
     tenant_domain,
 )
-from tenants.slugs import schema_name_for  # noqa: E402
+from tenants.slugs import schema_name_for
+
+TENANTS = 20
 
 
 @dataclass
@@ -127,12 +121,6 @@ def provision_by_migrations(slug: str) -> None:
         )
 
 
-def quantiles(values: list[float]) -> tuple[float, float]:
-    """p50 and p95 (inclusive method, interpolated between the measured values)."""
-    cuts = statistics.quantiles(values, n=100, method="inclusive")
-    return cuts[49], cuts[94]
-
-
 def describe(label: str, timings: Timings) -> str:
     mean = statistics.fmean(timings.wall)
     p50, p95 = quantiles(timings.wall)
@@ -143,27 +131,21 @@ def describe(label: str, timings: Timings) -> str:
     )
 
 
-def server_version() -> str:
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        (version,) = cursor.fetchone()
-    return str(version).split()[0]
-
-
-def cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def main() -> None:
-    call_command("migrate", interactive=False, verbosity=0)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--tenants",
+        type=int,
+        default=TENANTS,
+        help=f"timed tenants each way (default {TENANTS}; at least 2)",
+    )
+    tenants = max(2, parser.parse_args().tenants)
+    _bootstrap.migrate()
 
     clone, migrations = Timings(), Timings()
     provision_by_cloning("bench-clone-warmup")
     provision_by_migrations("bench-migrations-warmup")
-    for i in range(TENANTS):
+    for i in range(tenants):
         with timed(clone):
             provision_by_cloning(f"bench-clone-{i}")
         with timed(migrations):
@@ -171,7 +153,7 @@ def main() -> None:
 
     ratio = statistics.fmean(migrations.wall) / statistics.fmean(clone.wall)
     print(
-        f"provisioning benchmark: {TENANTS} tenants each, PostgreSQL {server_version()}, "
+        f"provisioning benchmark: {tenants} tenants each, PostgreSQL {server_version()}, "
         f"{cores()} cores"
     )
     print(describe("clone:", clone))

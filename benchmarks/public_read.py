@@ -41,9 +41,6 @@ from __future__ import annotations
 import http.client
 import os
 import random
-import signal
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -53,6 +50,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
+
+import _bootstrap  # first: the repository on sys.path, Django set up
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django_tenants.utils import schema_context
+
+from benchmarks.figures import cores, quantiles, server_version
+from benchmarks.sqlclock import SqlClock
+from feedback.apikeys import KEY_PREFIX, hash_key
+from feedback.demo import demo_api_key, seed_feedback_demo
+from feedback.hub.models import ApiKey, PublicStory
+from tenants.demo import seed_demo
 
 STORIES = 5000
 SAMPLE_IDS = 200
@@ -69,26 +79,6 @@ API_KEYS = -(-(SEQUENTIAL_REQUESTS + CONCURRENT_REQUESTS) // (API_KEY_USES - 1))
 HOST = "localhost"
 TARGET_P95_MS = 50.0
 TARGET_RATE = 200.0
-
-BASE_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(BASE_DIR))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-
-import django  # noqa: E402
-
-django.setup()
-
-from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
-from django_tenants.utils import schema_context  # noqa: E402
-
-from benchmarks.sqlclock import SqlClock  # noqa: E402
-from feedback.apikeys import KEY_PREFIX, hash_key  # noqa: E402
-from feedback.demo import demo_api_key, seed_feedback_demo  # noqa: E402
-from feedback.hub.models import ApiKey, PublicStory  # noqa: E402
-from tenants.demo import seed_demo  # noqa: E402
 
 
 @dataclass
@@ -120,67 +110,14 @@ class InProcess:
 # --- the server ------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def start_gunicorn(port: int, log: IO[bytes]) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PUBLIC_PORT": str(port)}
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "config.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(WORKERS),
-            "--threads",
-            "1",
-            "--graceful-timeout",
-            "5",
-        ],
-        cwd=BASE_DIR,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        # Ctrl-C reaches only this script, which stops the server in its `finally`.
-        start_new_session=True,
+    """The product's web server with WORKERS sync workers, one thread each; stopped with
+    `_bootstrap.stop_process`."""
+    return _bootstrap.start_process(
+        _bootstrap.gunicorn_command(port, workers=WORKERS, threads=1),
+        log,
+        env={**os.environ, "PUBLIC_PORT": str(port)},
     )
-
-
-def stop_gunicorn(server: subprocess.Popen[bytes]) -> None:
-    if server.poll() is None:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-
-
-def wait_until_healthy(server: subprocess.Popen[bytes], port: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {server.returncode} before answering")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            try:
-                conn.request("GET", "/healthz", headers={"Host": HOST})
-                response = conn.getresponse()
-                response.read()
-                if response.status == 200:
-                    return
-            finally:
-                conn.close()
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"gunicorn did not answer /healthz with 200 within {timeout:.0f} s")
 
 
 def process_cpu_seconds(pid: int) -> float:
@@ -350,26 +287,6 @@ def bench_keys(count: int) -> list[str]:
     return secrets
 
 
-def quantiles(values: list[float]) -> tuple[float, float]:
-    """p50 and p95 (inclusive method, interpolated between the measured values)."""
-    cuts = statistics.quantiles(values, n=100, method="inclusive")
-    return cuts[49], cuts[94]
-
-
-def server_version() -> str:
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        (version,) = cursor.fetchone()
-    return str(version).split()[0]
-
-
-def cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def check(label: str, result: LoadResult) -> None:
     if result.failures:
         raise RuntimeError(f"{label}: answers other than 200: {result.failures}")
@@ -431,7 +348,7 @@ def report(
 
 def main() -> int:
     print("migrating...", flush=True)
-    call_command("migrate", interactive=False, verbosity=0)
+    _bootstrap.migrate()
     print(f"seeding the demo with {STORIES} stories (up to a minute)...", flush=True)
     began = time.perf_counter()
     _, organisations = seed_demo()
@@ -484,12 +401,12 @@ def main() -> int:
         ),
     }
 
-    port = free_port()
+    port = _bootstrap.free_port()
     with tempfile.TemporaryFile() as log:
         server = start_gunicorn(port, log)
         try:
             print(f"starting gunicorn on 127.0.0.1:{port}...", flush=True)
-            wait_until_healthy(server, port)
+            _bootstrap.wait_until_healthy(server, port, host=HOST)
             load = os.getloadavg()[0]
             print(f"measuring (load average before: {load:.2f})...", flush=True)
             # Every key is used once in the warm-up, so that each one's once-a-minute
@@ -500,13 +417,13 @@ def main() -> int:
                 (api_uncached, measure(server, port, api_uncached, API_KEYS)),
             ]
         except BaseException:
-            stop_gunicorn(server)
+            _bootstrap.stop_process(server)
             log.seek(0)
             tail = log.read().decode(errors="replace")[-3000:]
             print(f"gunicorn's output, last lines:\n{tail}", file=sys.stderr)
             raise
         finally:
-            stop_gunicorn(server)
+            _bootstrap.stop_process(server)
 
     print(
         f"\npublic read benchmark: {demo.stories} stories, gunicorn {WORKERS} workers, "

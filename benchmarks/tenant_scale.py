@@ -23,23 +23,15 @@ import argparse
 import os
 import platform
 import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+import _bootstrap  # first: the repository on sys.path, Django set up
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection
 
-import django  # noqa: E402
-
-django.setup()
-
-from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
-
-from tenants.models import Organisation  # noqa: E402
-from tenants.provisioning import provision_organisation  # noqa: E402
+from tenants.models import Organisation
+from tenants.provisioning import provision_organisation
 
 BEFORE = "0003_story_assigned_to_story_due_at_and_more"
 AFTER = "0004_story_target_missed_at"
@@ -59,7 +51,7 @@ def main() -> None:
     parser.add_argument("--tenants", type=int, default=1000)
     tenants = parser.parse_args().tenants
 
-    timed("migrating the empty database", call_command, "migrate", verbosity=0)
+    timed("migrating the empty database", _bootstrap.migrate)
     print(f"provisioning {tenants} organisations (template clone)...", flush=True)
     times = []
     start = time.perf_counter()

@@ -32,16 +32,25 @@ import json
 import os
 import platform
 import random
-import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
+
+import _bootstrap  # first: the repository on sys.path, Django set up
+from django.conf import settings
+from django.db.models import Count, Max
+
+from benchmarks.figures import cores, server_version
+from billing import stripe_api
+from billing.models import WebhookEvent, WebhookState
+from billing.plans import ORGANISATION, Interval
+from billing.subscriptions import ensure_subscription, reference_for
+from billing.sync import sync_plans
+from tenants.provisioning import provision_organisation
 
 ORGANISATIONS = 20
 SEQUENTIAL = 1000
@@ -53,26 +62,6 @@ HOST = "localhost"
 PATH = "/billing/webhooks/stripe/"
 TARGET_P99_MS = 500.0
 DRAIN_SECONDS = 600
-
-BASE_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(BASE_DIR))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-
-import django  # noqa: E402
-
-django.setup()
-
-from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.db.models import Count, Max  # noqa: E402
-
-from billing import stripe_api  # noqa: E402
-from billing.models import WebhookEvent, WebhookState  # noqa: E402
-from billing.plans import ORGANISATION, Interval  # noqa: E402
-from billing.subscriptions import ensure_subscription, reference_for  # noqa: E402
-from billing.sync import sync_plans  # noqa: E402
-from tenants.provisioning import provision_organisation  # noqa: E402
 
 
 @dataclass
@@ -157,52 +146,6 @@ def stripe_events(subscriptions: list[dict[str, Any]], count: int, prefix: str) 
         }
         payloads.append(json.dumps(event))
     return payloads
-
-
-# --- servers ---------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start(command: list[str], log: IO[bytes]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        command,
-        cwd=BASE_DIR,
-        env=dict(os.environ),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-def wait_until_healthy(server: subprocess.Popen[bytes], port: int) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {server.returncode}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", "/healthz", headers={"Host": HOST})
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("gunicorn did not answer /healthz within 60 s")
 
 
 # --- measuring -------------------------------------------------------------------------------
@@ -299,70 +242,39 @@ def main() -> int:
         print("Run this under the launcher, which starts the local Stripe server.")
         return 2
     print("Preparing: migrate, plans, 20 organisations with subscriptions...", flush=True)
-    call_command("migrate", "--noinput", verbosity=0)
+    _bootstrap.migrate()
     sync_plans()
     subscriptions = subscribed_organisations()
     warmup = stripe_events(subscriptions, WARMUP, "warmup")
     first = stripe_events(subscriptions, SEQUENTIAL, "sequential")
     second = stripe_events(subscriptions, CONCURRENT, "concurrent")
     unique = len(set(warmup)) + len(set(first)) + len(set(second))
-    port = free_port()
+    port = _bootstrap.free_port()
     logs = Path(os.environ.get("TMPDIR", "/tmp"))
     with (
         (logs / "bench-webhooks-web.log").open("wb") as web_log,
         (logs / "bench-webhooks-worker.log").open("wb") as worker_log,
     ):
-        web = start(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "config.wsgi",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "2",
-                "--threads",
-                "4",
-                "--graceful-timeout",
-                "5",
-            ],
-            web_log,
+        web = _bootstrap.start_process(
+            _bootstrap.gunicorn_command(port, workers=2, threads=4), web_log
         )
-        worker = start(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "--loglevel",
-                "WARNING",
-                "--concurrency",
-                "2",
-                "--hostname",
-                "bench-webhooks@%h",
-            ],
-            worker_log,
+        worker = _bootstrap.start_process(
+            _bootstrap.celery_worker_command("bench-webhooks@%h", concurrency=2), worker_log
         )
         try:
-            wait_until_healthy(web, port)
+            _bootstrap.wait_until_healthy(web, port, host=HOST)
             sequential(port, warmup)
             calm = sequential(port, first)
             loaded = concurrent(port, second)
             drained_after = wait_for_worker(unique)
         finally:
-            stop(web)
-            stop(worker)
+            _bootstrap.stop_process(web)
+            _bootstrap.stop_process(worker)
     counts = dict(WebhookEvent.objects.values_list("state").annotate(n=Count("id")))
     most_attempts = WebhookEvent.objects.aggregate(m=Max("attempts"))["m"]
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        postgres = cursor.fetchone()[0]
     print(
-        f"\nMachine: {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"PostgreSQL {postgres}, broker {settings.CELERY_BROKER_URL.split(':')[0]}, "
+        f"\nMachine: {cores()} cores, Python {platform.python_version()}, "
+        f"PostgreSQL {server_version()}, broker {settings.CELERY_BROKER_URL.split(':')[0]}, "
         f"the local Stripe server"
     )
     print(describe("sequential", calm))
