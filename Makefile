@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint format bench migrations clean
+.PHONY: run test test-fast lint format bench migrations clean
 
 $(INSTALLED): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,13 @@ run: $(INSTALLED)
 test: $(INSTALLED)
 	$(VENV)/bin/lint-imports
 	$(PY) -m config.launcher test $(PYTEST_ARGS)
+
+# The inner loop: the suite without its slow tiers (browsers, killed workers, servers of the
+# tests' own, infra, the demo, fuzzing; tests/conftest.py SLOW_TIERS). `make test` runs
+# everything, as CI does.
+SLOW_TIERS := browser or worker_kill or embedded_server or infra or demo or fuzz
+test-fast: $(INSTALLED)
+	$(PY) -m config.launcher test -m "not ($(SLOW_TIERS))" $(PYTEST_ARGS)
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff format --check .

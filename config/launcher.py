@@ -101,6 +101,9 @@ def run(args: argparse.Namespace) -> int:
         **embedded.local_contact_keys(data_dir, "field_encryption_keys"),
         "EMAIL_FILE_PATH": os.environ.get("EMAIL_FILE_PATH") or str(data_dir / "mail"),
         "PORT": port,
+        # People read this terminal: one readable line per record (config/logging.py).
+        # LOG_FORMAT=json keeps the JSON lines; LOG_FILE adds a JSON file alongside.
+        "LOG_FORMAT": os.environ.get("LOG_FORMAT") or "text",
     }
     # Ctrl-C reaches every process in the foreground group; children are told to stop by
     # us, in order, so the launcher itself ignores the signal's default behaviour.

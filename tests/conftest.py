@@ -7,9 +7,12 @@ same ids in both schemas, which is what the isolation suite relies on.
 
 from __future__ import annotations
 
+import fnmatch
+import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -23,7 +26,7 @@ from feedback.hub.models import ServiceListing
 from feedback.models import Service
 from feedback.moderation import Decision, grant_moderation, publish_submission
 from feedback.publishing import Published
-from feedback.services import create_site, save_service
+from feedback.sites_and_services import create_site, save_service
 from feedback.submissions import StoryFromAuthor, submit_story
 from tenants.accounts.models import Role, User
 from tenants.accounts.second_factor import (
@@ -321,6 +324,84 @@ def tell_and_publish(
             listings=listings,
         ),
     )
+
+
+# --- test tiers ----------------------------------------------------------------------------
+# `make test` (and CI) runs everything; `make test-fast` leaves out the tiers below (markers
+# registered in pyproject.toml): browsers, killed workers, servers the tests start themselves,
+# the deployment files, the whole demo built per test, and property-based fuzzing.
+# A place is a directory (`tests/browser/`), a module, a module pattern (`tests/*/test_*demo*.py`)
+# or one test (`module::test`); directories and patterns take new files in automatically, and
+# so does any test that uses one of SERVER_FIXTURES. Name single tests only in quick modules.
+SLOW_TIERS: dict[str, tuple[str, ...]] = {
+    # Headless Chromium against a live server (tests/browser/conftest.py).
+    "browser": ("tests/browser/",),
+    # Tests that kill a Celery worker or the broker on purpose.
+    "worker_kill": (
+        "tests/alerts/test_worker_killed.py",
+        "tests/config/test_embedded.py::test_queued_messages_survive_the_embedded_broker_being_killed",
+    ),
+    # Tests that start servers of their own: embedded PostgreSQL, Redis and Stripe, the
+    # launcher with all three, gunicorn.
+    "embedded_server": (
+        "tests/config/test_embedded.py",
+        "tests/config/test_embedded_stripe.py",
+        "tests/config/test_log_redaction.py::test_gunicorn_access_and_error_logs_show_no_key_or_token",
+    ),
+    # The deployment files: kustomize, `nginx -t`, a real PgBouncer.
+    "infra": ("tests/infra/",),
+    # `seed_demo`, the whole demo, built inside the test: seconds each.
+    "demo": ("tests/*/test_*demo*.py",),
+    # Property-based tests (hypothesis, schemathesis): dozens of examples each.
+    "fuzz": ("tests/fuzz/",),
+}
+# Fixtures that start a server for the test that uses them (directly or through another).
+SERVER_FIXTURES: dict[str, str] = {
+    "celery_worker_thread": "embedded_server",  # a real worker consuming the real broker
+    "live_hub": "embedded_server",  # tests/billing/test_card_page_end_to_end.py
+    "live_site": "browser",
+}
+
+
+def _is_in(nodeid: str, place: str) -> bool:
+    path, _, test = nodeid.partition("::")
+    if place.endswith("/"):
+        return path.startswith(place)
+    place_path, _, place_test = place.partition("::")
+    if not fnmatch.fnmatchcase(path, place_path):
+        return False
+    return not place_test or test == place_test or test.startswith(place_test + "[")
+
+
+def tiers_of(nodeid: str, fixturenames: Iterable[str] = ()) -> set[str]:
+    """The slow tiers a test (by its node id, `tests/a/test_b.py::test_c[x]`) belongs to."""
+    tiers = {
+        tier for tier, places in SLOW_TIERS.items() for place in places if _is_in(nodeid, place)
+    }
+    return tiers | {SERVER_FIXTURES[name] for name in fixturenames if name in SERVER_FIXTURES}
+
+
+def stale_tier_entries(root: Path) -> list[str]:
+    """Places in SLOW_TIERS that name no file or test any more (renamed or moved)."""
+    stale = []
+    for places in SLOW_TIERS.values():
+        for place in places:
+            path, _, test = place.partition("::")
+            files = list(root.glob(path)) if "*" in path else [root / path]
+            found = bool(files) and all(file.exists() for file in files)
+            defined = rf"^(async )?def {re.escape(test)}\("
+            if not found or (test and not re.search(defined, files[0].read_text(), re.MULTILINE)):
+                stale.append(place)
+    return stale
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with its slow tiers, before `-m` selects (hence tryfirst).
+    tests/config/test_test_tiers.py checks that every place named above still exists."""
+    for item in items:
+        for tier in sorted(tiers_of(item.nodeid, getattr(item, "fixturenames", ()))):
+            item.add_marker(tier)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -117,7 +117,16 @@ def test_a_terminated_launcher_stops_its_servers(tmp_path: Path) -> None:
 
 
 def test_launcher_test_fails_when_pytest_collects_no_tests() -> None:
-    result = _launch("test", "-q", "-p", "no:cacheprovider", "-k", "no_test_has_this_name_xyz")
+    # One small module to look in: collecting the whole suite would only cost time.
+    result = _launch(
+        "test",
+        "tests/config/test_gunicorn.py",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-k",
+        "no_test_has_this_name_xyz",
+    )
     assert result.returncode == 5, result.stdout + result.stderr
 
 
