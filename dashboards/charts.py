@@ -14,7 +14,7 @@ from dashboards import queries
 from dashboards.rollups.models import RESPONSE_BUCKET_HOURS
 from dashboards.statistics import SUPPRESS_BELOW, funnel_limits
 from dashboards.suppression import suppressed_part
-from feedback.vocabulary import Criticality, Progress
+from feedback.choices import Criticality, Progress
 
 CRITICALITY_COLOURS = {
     Criticality.NOT_CRITICAL: "#1a7f37",

@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from dashboards.queries import Scope
+from feedback.choices import Criticality
 from feedback.models import Service
-from feedback.vocabulary import Criticality
 
 DEFAULT_DAYS = 90
 MAX_DAYS = 5 * 366

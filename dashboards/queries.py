@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from dashboards.rollups.models import RESPONSE_BUCKET_FIELDS, ServiceDay, ServiceDayTag
 from dashboards.statistics import median_hours, share
+from feedback.choices import Criticality, TagGroup
 from feedback.models import Story
-from feedback.vocabulary import Criticality, TagGroup
 
 CRITICAL = (Criticality.STRONGLY_CRITICAL.value, Criticality.SEVERELY_CRITICAL.value)
 DAYS = ServiceDay._meta.db_table

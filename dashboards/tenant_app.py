@@ -19,8 +19,8 @@ from dashboards import charts, filters, queries
 from dashboards.caching import cached_figure
 from dashboards.freshness import data_version
 from dashboards.serving import current_viewer, make_app, prime, viewer_or_none
+from feedback.choices import Criticality
 from feedback.models import Service, Story
-from feedback.vocabulary import Criticality
 
 MOUNT = "/dashboards/live/"
 POLL_MILLISECONDS = 5000

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+from celery import shared_task
 from django.conf import settings
 
-from config.celery import app
 from tenants import sessions
 from tenants.dispatch import dispatch_to_tenants
 
 
-@app.task(name="tenants.clear_expired_sessions")
+@shared_task(name="tenants.clear_expired_sessions")
 def clear_expired_sessions() -> dict[str, object]:
     return sessions.clear_expired_sessions()
 
 
-@app.task(name="tenants.dispatch_clear_expired_sessions")
+@shared_task(name="tenants.dispatch_clear_expired_sessions")
 def dispatch_clear_expired_sessions() -> int:
     return dispatch_to_tenants(
         clear_expired_sessions,

@@ -103,7 +103,7 @@ def test_rules_match_services_with_their_children_and_tags(cast: Cast) -> None:
         evaluate_story(clinic_story.pk)
         assert not AlertDelivery.objects.filter(rule__in=[ward_rule, tag_rule]).exists()
         # A service inside the ward counts as the ward.
-        from feedback.services import save_service
+        from feedback.sites_and_services import save_service
 
         save_service(Service(site=ward.site, parent=ward, name="Bay 2", type="ward"))
         assert RuleScopeCheck.covers(ward_rule, clinic)

@@ -32,10 +32,10 @@ from schemathesis.specs.openapi.checks import (
 
 from feedback import api
 from feedback.apikeys import NewKey, create_api_key
+from feedback.choices import ChangeStatus
 from feedback.models import Story
 from feedback.openapi import description
 from feedback.responding import Draft, publish_response
-from feedback.vocabulary import ChangeStatus
 from tenants import ratelimit
 from tests.conftest import Cast, client_for, tell_and_publish
 

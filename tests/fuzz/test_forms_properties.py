@@ -29,6 +29,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from feedback.author_links import make_token
+from feedback.choices import ChangeStatus
 from feedback.hub.models import (
     AuthorReply,
     PublicResponse,
@@ -39,7 +40,6 @@ from feedback.hub.models import (
 from feedback.models import Story
 from feedback.moderation import TEXT_FIELDS
 from feedback.responding import Draft, publish_response
-from feedback.vocabulary import ChangeStatus
 from tenants.audit.models import AuditEvent
 from tests.conftest import Cast, client_for, sign_in, tell, tell_and_publish
 
