@@ -14,8 +14,8 @@ from feedback.followup import MAX_AUTHOR_REPLY_CHARACTERS
 from feedback.hub.models import RejectionReason, ServiceListing
 from feedback.models import Service, Site, Tag
 from feedback.quality import MAX_REPLY_CHARACTERS
-from feedback.signposting import MAX_PALS_CHARACTERS
 from feedback.submissions import MAX_WORDS
+from tenants.pals import MAX_PALS_CHARACTERS
 
 POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?(\s*[0-9][A-Z]{2})?$", re.IGNORECASE)
 

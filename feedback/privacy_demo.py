@@ -32,6 +32,7 @@ from feedback.withdrawal import withdraw_story
 from feedback.your_story import story_url
 from tenants.accounts.models import Role, User
 from tenants.models import Organisation
+from tenants.pals import set_pals_details
 from tenants.staff import set_safeguarding_contact
 
 PALS_DETAILS = (
@@ -94,9 +95,10 @@ def seed_privacy_demo(providers: list[Organisation], moderator: User | None) -> 
 
 
 def _name_contact(trust: Organisation) -> str:
-    Organisation.objects.filter(pk=trust.pk, pals_details="").update(pals_details=PALS_DETAILS)
     with tenant_context(trust):
         admin = User.objects.filter(role=Role.ADMINISTRATOR).order_by("pk").first()
+        if admin is not None and not Organisation.objects.get(pk=trust.pk).pals_details:
+            set_pals_details(trust, PALS_DETAILS, actor=admin)
         contact = User.objects.filter(role=Role.RESPONDER).order_by("pk").first()
         if contact is not None and admin is not None and not contact.is_safeguarding_contact:
             set_safeguarding_contact(contact, True, actor=admin)

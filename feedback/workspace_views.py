@@ -39,7 +39,6 @@ from feedback.responding import (
     publish_response,
     record_change,
 )
-from feedback.signposting import set_pals_details
 from feedback.sites_and_services import create_site, save_service
 from feedback.triage import (
     TriageError,
@@ -55,6 +54,7 @@ from tenants.accounts.models import Role, User
 from tenants.embedding import set_embed_hosts
 from tenants.gate import Capability, requires_capability
 from tenants.models import Organisation, public_url
+from tenants.pals import set_pals_details
 
 
 @role_required(Role.MEMBER)

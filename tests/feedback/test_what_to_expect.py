@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django_tenants.utils import tenant_context
 
-from feedback.signposting import set_pals_details
+from tenants.pals import set_pals_details
 from tenants.audit.models import AuditEvent
 from tenants.models import Organisation
 from tests.conftest import Cast, client_for, sign_in

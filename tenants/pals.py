@@ -1,10 +1,11 @@
-"""What an author is told before writing a story, and the part an organisation sets itself.
+"""An organisation's own complaints and PALS details, which its administrators set.
 
 Every story form (hub, widget, kiosk) opens with the same notice
 (feedback/templates/hub/_what_to_expect.html): not for emergencies, not a complaint, where
 to get urgent mental-health help. Where the story is about a known organisation, the notice
-shows that organisation's own complaints and PALS details, which its administrators set
-here; without them, authors get the general advice.
+shows these details; without them, authors get the general advice. They are the
+organisation's own settings, so `tenants` writes them; feedback's Widget page calls
+`set_pals_details` and its story forms read `Organisation.pals_details`.
 """
 
 from __future__ import annotations
