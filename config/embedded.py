@@ -131,6 +131,18 @@ class EmbeddedPostgres:
             if not exists:
                 conn.execute(f'CREATE DATABASE "{database}"')
 
+    def make_disposable(self) -> None:
+        """For a server thrown away after one run: skip flushing to disk (fsync,
+        full-page writes). Commits still wait for the WAL write (synchronous_commit stays
+        on), so a killed backend or server loses nothing; only an operating-system crash
+        would, and the data is gone after the run anyway."""
+        import psycopg
+
+        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+            conn.execute("ALTER SYSTEM SET fsync = off")
+            conn.execute("ALTER SYSTEM SET full_page_writes = off")
+            conn.execute("SELECT pg_reload_conf()")
+
     def stop(self) -> None:
         if self._server is None:
             return

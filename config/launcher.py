@@ -42,9 +42,10 @@ def wants_local_stripe() -> bool:
 
 @contextmanager
 def servers(
-    data_dir: Path, *, database: str, keep_stripe_state: bool = False
+    data_dir: Path, *, database: str, keep_stripe_state: bool = False, disposable: bool = False
 ) -> Iterator[dict[str, str]]:
-    """Start whichever servers the environment does not name; yield the variables to export."""
+    """Start whichever servers the environment does not name; yield the variables to export.
+    `disposable` servers are thrown away after the run (EmbeddedPostgres.make_disposable)."""
     exported: dict[str, str] = {}
     postgres: embedded.EmbeddedPostgres | None = None
     redis: embedded.EmbeddedRedis | None = None
@@ -53,6 +54,8 @@ def servers(
         if not os.environ.get("DATABASE_URL"):
             postgres = embedded.EmbeddedPostgres(data_dir / "postgres")
             postgres.start()
+            if disposable:
+                postgres.make_disposable()
             postgres.ensure_database(database)
             exported["DATABASE_URL"] = postgres.url(database)
         if not os.environ.get("CELERY_BROKER_URL"):
@@ -270,7 +273,7 @@ def throwaway(command: list[str]) -> int:
                 # Throw-away runs never read a running `make run`'s runtime file.
                 "CAREVOICE_IGNORE_RUNTIME": "1",
             }
-            with servers(data_dir, database="carevoice") as exported:
+            with servers(data_dir, database="carevoice", disposable=True) as exported:
                 env = embedded.child_environment({**local, **exported})
                 child = subprocess.Popen(command, env=env)
                 return wait_for(child)

@@ -26,6 +26,13 @@ def test_embedded_postgres_starts_makes_a_database_and_stops(tmp_path: Path) -> 
         server.ensure_database("carevoice_probe")  # idempotent
         with psycopg.connect(server.url("carevoice_probe")) as conn:
             assert conn.execute("SELECT current_database()").fetchone() == ("carevoice_probe",)
+            assert conn.execute("SHOW fsync").fetchone() == ("on",)  # make run's data is kept
+        server.make_disposable()  # a throw-away run's (config.launcher throwaway)
+        with psycopg.connect(server.url("carevoice_probe")) as conn:
+            assert conn.execute("SHOW fsync").fetchone() == ("off",)
+            assert conn.execute("SHOW full_page_writes").fetchone() == ("off",)
+            # A commit still waits for its WAL write: a killed server loses nothing.
+            assert conn.execute("SHOW synchronous_commit").fetchone() == ("on",)
         url = server.url("carevoice_probe")
     finally:
         server.stop()
