@@ -245,6 +245,8 @@ ALERT_STALE_CLAIM_SECONDS = env_int("ALERT_STALE_CLAIM_SECONDS", 600)
 # A scheduled report claimed by a worker that then died is sent by another after this long
 # (building its PDFs takes longer than an alert, so it has its own setting).
 REPORT_STALE_CLAIM_SECONDS = env_int("REPORT_STALE_CLAIM_SECONDS", 600)
+# And a training session's 24-hour reminder.
+REMINDER_STALE_CLAIM_SECONDS = env_int("REMINDER_STALE_CLAIM_SECONDS", 600)
 # Platform staff are emailed when a story has waited this long for moderation
 # (feedback/moderation_watch.py), and again after as long again.
 MODERATION_WAIT_ALERT_HOURS = env_int("MODERATION_WAIT_ALERT_HOURS", 24)

@@ -9,13 +9,9 @@ be claimed again. TRICKY: that worker may have sent the message before dying, so
 setting is minutes, far longer than any send.
 
 `Outbox` is told the model and its field names, so this module imports nothing of the
-product. A row comes in one of two shapes:
-
-- a state field: waiting states (a claim takes a row from any of them, a release puts it
-  back in the first), a claimed state and a done state, and a claimed-at time;
-- no state field: the claimed-at field alone, null while waiting and set once claimed, and
-  left set once done (`Booking.reminder_sent_at`). Such a row cannot tell a claim whose
-  worker died from a sent message, so its claims never go stale.
+product. Every row has a state field (waiting states, which a claim takes a row from and a
+release puts it back into the first of; a claimed state; a done state) and a claimed-at
+time.
 """
 
 from __future__ import annotations
@@ -43,11 +39,11 @@ class Outbox(Generic[RowT]):
     # What the log calls one row, e.g. "alert delivery".
     label: str
     claimed_at_field: str = "claimed_at"
-    # The state field and its states; claimed_state None means the row has no state field.
+    # The state field and its states.
     state_field: str = "state"
     waiting_states: tuple[str, ...] = ()
-    claimed_state: str | None = None
-    done_state: str | None = None
+    claimed_state: str = ""
+    done_state: str = ""
     # The name of the setting (seconds) after which a claim is stale; None: never.
     stale_setting: str | None = None
     # Counted up by each claim, when the row keeps count.
@@ -61,10 +57,8 @@ class Outbox(Generic[RowT]):
     scope: Q = field(default_factory=Q)
 
     def __post_init__(self) -> None:
-        if self.claimed_state is not None and not (self.waiting_states and self.done_state):
-            raise ValueError("An outbox with a claimed state needs waiting and done states.")
-        if self.claimed_state is None and self.stale_setting is not None:
-            raise ValueError("Without a state field a claim cannot be told from a sent message.")
+        if not (self.waiting_states and self.claimed_state and self.done_state):
+            raise ValueError("An outbox needs waiting, claimed and done states.")
 
     @property
     def rows(self) -> QuerySet[RowT]:
@@ -74,14 +68,10 @@ class Outbox(Generic[RowT]):
 
     def waiting(self) -> Q:
         """Rows no worker has claimed (a Q, so a sweeper can add its own conditions)."""
-        if self.claimed_state is None:
-            return self.scope & Q(**{f"{self.claimed_at_field}__isnull": True})
         return self.scope & Q(**{f"{self.state_field}__in": self.waiting_states})
 
     def claimed(self) -> Q:
         """Rows a worker has claimed and not yet marked or released."""
-        if self.claimed_state is None:
-            return Q(**{f"{self.claimed_at_field}__isnull": False})
         return Q(**{self.state_field: self.claimed_state})
 
     def stale(self, now: datetime) -> Q:
@@ -102,30 +92,20 @@ class Outbox(Generic[RowT]):
     def claim(self, pk: Any) -> bool:
         """Take the row for sending; False when it is done or another worker has it."""
         now = timezone.now()
-        changes: dict[str, Any] = {self.claimed_at_field: now}
-        if self.claimed_state is not None:
-            changes[self.state_field] = self.claimed_state
+        changes: dict[str, Any] = {self.claimed_at_field: now, self.state_field: self.claimed_state}
         if self.attempts_field is not None:
             changes[self.attempts_field] = F(self.attempts_field) + 1
         return bool(self.rows.filter(self.claimable(now), pk=pk).update(**changes))
 
     def mark_done(self, pk: Any, **fields: Any) -> bool:
         """Mark a claimed row done, setting these fields too. Only a claimed row changes, so
-        a second call does nothing and returns False (a row without a state field cannot
-        tell, and returns whether it is claimed)."""
-        changes = dict(fields)
-        if self.claimed_state is not None:
-            changes.setdefault(self.state_field, self.done_state)
-        claimed = self.rows.filter(self.claimed(), pk=pk)
-        return bool(claimed.update(**changes)) if changes else claimed.exists()
+        a second call does nothing and returns False."""
+        changes = {self.state_field: self.done_state, **fields}
+        return bool(self.rows.filter(self.claimed(), pk=pk).update(**changes))
 
     def release(self, pk: Any, error: str = "") -> bool:
         """Put a claimed row back among the waiting, with the error, for the next run."""
-        changes: dict[str, Any] = {}
-        if self.claimed_state is None:
-            changes[self.claimed_at_field] = None
-        else:
-            changes[self.state_field] = self.waiting_states[0]
+        changes: dict[str, Any] = {self.state_field: self.waiting_states[0]}
         if self.error_field is not None:
             changes[self.error_field] = error[: self.error_length]
         return bool(self.rows.filter(self.claimed(), pk=pk).update(**changes))

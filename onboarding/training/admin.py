@@ -90,6 +90,7 @@ class BookingAdmin(admin.ModelAdmin):
         "created_at",
         "confirmed_at",
         "cancelled_at",
+        "reminder_state",
         "reminder_sent_at",
         "attended",
     ]

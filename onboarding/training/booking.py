@@ -15,7 +15,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from onboarding.training import emails
-from onboarding.training.models import Booking, BookingState, TrainingSession
+from onboarding.training.models import Booking, BookingState, ReminderState, TrainingSession
 from tenants.audit.recording import record_audit
 from tenants.models import Organisation
 
@@ -52,7 +52,9 @@ def schedule_session(
     session.save()
     if moved:
         # A reminder is due again, 24 hours before the new time.
-        session.bookings.filter(state=BookingState.BOOKED).update(reminder_sent_at=None)
+        session.bookings.filter(state=BookingState.BOOKED).update(
+            reminder_state=ReminderState.WAITING, reminder_claimed_at=None, reminder_sent_at=None
+        )
     record_audit(
         "training.session_scheduled" if is_new else "training.session_changed",
         actor=actor,

@@ -1,12 +1,12 @@
 """The reminder each booked person gets 24 hours before their session: sent once.
 
 Beat runs `send_due_reminders` every few minutes. Each reminder goes through the outbox
-(tenants/outbox.py): claimed by setting `reminder_sent_at` with a conditional UPDATE before
-the email goes, so overlapping runs or a repeated task never send it twice; if the send
-fails the claim is released for the next run. TRICKY: `reminder_sent_at` is both the claim
-and the record of sending, so a claim whose worker died is never taken again (that reminder
-is not sent). A place confirmed less than a day before the session gets no reminder: its
-confirmation email has just gone.
+(tenants/outbox.py): claimed with a conditional UPDATE (`reminder_state` "sending", with
+`reminder_claimed_at`) before the email goes, so overlapping runs or a repeated task never
+send it twice; marked "sent" after. A failed send is released, with its error, for the next
+run; a claim whose worker died is taken again after REMINDER_STALE_CLAIM_SECONDS. A place
+confirmed less than a day before the session gets no reminder: its confirmation email has
+just gone.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from onboarding.training import emails
-from onboarding.training.models import Booking, BookingState
+from onboarding.training.models import Booking, BookingState, ReminderState
 from tenants.outbox import Outbox
 
 REMINDER_AHEAD = timedelta(hours=24)
@@ -27,7 +27,14 @@ REMINDER_AHEAD = timedelta(hours=24)
 REMINDERS = Outbox(
     model=Booking,
     label="training reminder",
-    claimed_at_field="reminder_sent_at",
+    state_field="reminder_state",
+    waiting_states=(ReminderState.WAITING,),
+    claimed_state=ReminderState.SENDING,
+    done_state=ReminderState.SENT,
+    claimed_at_field="reminder_claimed_at",
+    sent_at_field="reminder_sent_at",
+    error_field="reminder_error",
+    stale_setting="REMINDER_STALE_CLAIM_SECONDS",
     scope=Q(state=BookingState.BOOKED),
 )
 
@@ -35,7 +42,7 @@ REMINDERS = Outbox(
 def due_reminders() -> QuerySet[Booking]:
     now = timezone.now()
     return Booking.objects.filter(
-        REMINDERS.waiting(),  # booked, no reminder claimed yet
+        REMINDERS.claimable(now),  # booked: not claimed yet, or claimed by a worker that died
         session__starts_at__gt=now,
         session__starts_at__lte=now + REMINDER_AHEAD,
         confirmed_at__lte=F("session__starts_at") - REMINDER_AHEAD,

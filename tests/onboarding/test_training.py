@@ -7,13 +7,20 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core import mail
+from django.test import override_settings
 from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
 
 from onboarding.training.booking import book_place, cancel_booking, schedule_session
 from onboarding.training.calendar import booking_calendar, escape_text, fold
-from onboarding.training.models import Audience, Booking, BookingState, TrainingSession
-from onboarding.training.reminders import send_due_reminders
+from onboarding.training.models import (
+    Audience,
+    Booking,
+    BookingState,
+    ReminderState,
+    TrainingSession,
+)
+from onboarding.training.reminders import REMINDERS, send_due_reminders
 from tenants.audit.models import AuditEvent
 from tests.conftest import Cast, client_for, sign_in
 
@@ -268,6 +275,49 @@ def test_platform_staff_schedule_and_record_attendance_in_admin(cast: Cast) -> N
     )
     assert response.status_code == 200  # neither a link nor a place
     assert "Give a joining link, a place, or both." in response.content.decode()
+
+
+def test_a_reminder_whose_worker_died_is_sent_once_the_claim_is_stale(cast: Cast) -> None:
+    session = session_in(days=0.5)
+    booking = Booking.objects.create(
+        session=session,
+        organisation=cast.org_a,
+        email="x@alpha.example",
+        full_name="X",
+        state=BookingState.BOOKED,
+        confirmed_at=timezone.now() - timedelta(days=3),
+    )
+    assert REMINDERS.claim(booking.pk)  # a worker claimed it, then died before sending
+    mail.outbox.clear()
+    with override_settings(REMINDER_STALE_CLAIM_SECONDS=600):
+        assert send_due_reminders() == 0  # another worker may still be sending it
+    Booking.objects.filter(pk=booking.pk).update(
+        reminder_claimed_at=timezone.now() - timedelta(minutes=11)
+    )
+    with override_settings(REMINDER_STALE_CLAIM_SECONDS=600):
+        assert send_due_reminders() == 1
+        assert send_due_reminders() == 0
+    assert [m.to for m in mail.outbox] == [["x@alpha.example"]]
+    booking.refresh_from_db()
+    assert booking.reminder_state == ReminderState.SENT and booking.reminder_sent_at
+
+
+def test_moving_a_session_makes_its_reminders_due_again(cast: Cast) -> None:
+    session = session_in(days=0.5)
+    booking = Booking.objects.create(
+        session=session,
+        organisation=cast.org_a,
+        email="x@alpha.example",
+        full_name="X",
+        state=BookingState.BOOKED,
+        confirmed_at=timezone.now() - timedelta(days=3),
+    )
+    assert send_due_reminders() == 1
+    session.refresh_from_db()
+    session.starts_at += timedelta(days=2)
+    schedule_session(session, actor=None)
+    booking.refresh_from_db()
+    assert booking.reminder_state == ReminderState.WAITING and booking.reminder_sent_at is None
 
 
 def test_raising_capacity_promotes_people_waiting(cast: Cast) -> None:

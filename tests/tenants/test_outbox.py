@@ -21,7 +21,7 @@ from billing.models import WebhookEvent, WebhookState
 from billing.webhooks import EVENTS
 from dashboards.models import DeliveryMethod, ReportDelivery, ReportDeliveryState
 from dashboards.reports import delivering as report_delivering
-from onboarding.training.models import Booking, BookingState
+from onboarding.training.models import Booking, BookingState, ReminderState
 from onboarding.training.reminders import REMINDERS
 from tests.conftest import Cast
 from tests.onboarding.test_training import session_in
@@ -129,7 +129,7 @@ def test_each_claim_of_a_webhook_event_counts_an_attempt_and_a_lost_claim_does_n
     assert (event.state, event.attempts) == (WebhookState.PROCESSING, 2)
 
 
-def test_a_reminder_without_a_state_field_is_claimed_once_released_and_never_stale(
+def test_a_reminder_is_claimed_once_released_and_taken_again_when_stale(
     cast: Cast,
 ) -> None:
     session = session_in(days=0.5)
@@ -148,15 +148,26 @@ def test_a_reminder_without_a_state_field_is_claimed_once_released_and_never_sta
         assert not REMINDERS.claim(cancelled.pk)
         assert REMINDERS.claim(booked.pk)
         assert not REMINDERS.claim(booked.pk)
-        # The claim is also the record of sending: a day old, it is still not taken again.
-        Booking.objects.filter(pk=booked.pk).update(
-            reminder_sent_at=timezone.now() - timedelta(days=1)
-        )
-        assert not REMINDERS.claim(booked.pk)
         assert REMINDERS.release(booked.pk, "mail server down")
         booked.refresh_from_db()
-        assert booked.reminder_sent_at is None
+        assert (booked.reminder_state, booked.reminder_error) == (
+            ReminderState.WAITING,
+            "mail server down",
+        )
         assert REMINDERS.claim(booked.pk)
+        # A worker that claimed it and died: taken again once the claim is stale, not before.
+        Booking.objects.filter(pk=booked.pk).update(
+            reminder_claimed_at=timezone.now() - timedelta(minutes=5)
+        )
+        with override_settings(REMINDER_STALE_CLAIM_SECONDS=3600):
+            assert not REMINDERS.claim(booked.pk)
+        with override_settings(REMINDER_STALE_CLAIM_SECONDS=60):
+            assert REMINDERS.claim(booked.pk)
+        assert REMINDERS.mark_done(booked.pk, reminder_sent_at=timezone.now())
+        with override_settings(REMINDER_STALE_CLAIM_SECONDS=0):
+            assert not REMINDERS.claim(booked.pk)  # sent: never again
+        booked.refresh_from_db()
+        assert booked.reminder_state == ReminderState.SENT
 
 
 def test_report_deliveries_go_stale_after_their_own_setting_not_the_alerts(
