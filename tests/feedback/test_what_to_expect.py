@@ -9,9 +9,9 @@ import pytest
 from django.test import Client
 from django_tenants.utils import tenant_context
 
-from tenants.pals import set_pals_details
 from tenants.audit.models import AuditEvent
 from tenants.models import Organisation
+from tenants.pals import set_pals_details
 from tests.conftest import Cast, client_for, sign_in
 
 pytestmark = pytest.mark.django_db
