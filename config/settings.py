@@ -116,7 +116,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Static files are the same for every host: served before tenant routing, so they need
     # no database (and keep loading while it is down).
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.staticfiles.StaticFilesMiddleware",
     "tenants.routing.CachedTenantMiddleware",
     "config.security.ContentSecurityPolicyMiddleware",
     "tenants.middleware.OrganisationStatusMiddleware",
