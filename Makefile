@@ -20,11 +20,12 @@ test: $(INSTALLED)
 	$(PY) -m config.launcher test $(PYTEST_ARGS)
 
 # The inner loop: the suite without its slow tiers (browsers, killed workers, servers of the
-# tests' own, infra, the demo, fuzzing; tests/conftest.py SLOW_TIERS). `make test` runs
-# everything, as CI does.
+# tests' own, infra, the demo, fuzzing; tests/conftest.py SLOW_TIERS), on two pytest-xdist
+# workers, each with its own test database. `make test` runs everything, as CI does.
 SLOW_TIERS := browser or worker_kill or embedded_server or infra or demo or fuzz
+FAST_WORKERS ?= 2
 test-fast: $(INSTALLED)
-	$(PY) -m config.launcher test -m "not ($(SLOW_TIERS))" $(PYTEST_ARGS)
+	$(PY) -m config.launcher test -m "not ($(SLOW_TIERS))" -n $(FAST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff format --check .

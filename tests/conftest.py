@@ -8,6 +8,7 @@ same ids in both schemas, which is what the isolation suite relies on.
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -206,10 +207,27 @@ def _public_schema_and_fresh_cache() -> Iterator[None]:
     from tenants.routing import forget_routes
 
     connection.set_schema_to_public()
-    cache.clear()
+    clear_cache(cache)
     forget_routes()
     yield
     connection.set_schema_to_public()
+
+
+# Parallel runs (`make test-fast`, pytest-xdist): each worker has its own test database, and
+# its own cache keys in the one Redis (pytest_configure sets the key prefix), so clearing
+# the cache clears only this worker's keys.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
+def clear_cache(cache: object) -> None:
+    if not XDIST_WORKER or not hasattr(cache, "_cache"):
+        cache.clear()
+        return
+    client = cache._cache.get_client(write=True)
+    # django_tenants.cache.make_key: "<schema>:<prefix>:<version>:<key>".
+    keys = list(client.scan_iter(match=f"*:{XDIST_WORKER}:*", count=1000))
+    if keys:
+        client.delete(*keys)
 
 
 def host_of(organisation: Organisation) -> str:
@@ -395,17 +413,32 @@ def stale_tier_entries(root: Path) -> list[str]:
     return stale
 
 
+def uses_local_stripe(path: Path, _seen: dict[Path, bool] = {}) -> bool:  # noqa: B006 - a cache
+    """Whether a test module talks to the local Stripe server (whose one store every test
+    shares, and which billing's tests empty)."""
+    if path not in _seen:
+        _seen[path] = "stripe" in path.read_text().lower()
+    return _seen[path]
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark each test with its slow tiers, before `-m` selects (hence tryfirst).
-    tests/config/test_test_tiers.py checks that every place named above still exists."""
+    tests/config/test_test_tiers.py checks that every place named above still exists.
+
+    Tests that use the local Stripe server share one xdist group, so a parallel run
+    (`--dist loadgroup`) gives them all to one worker, in order."""
     for item in items:
         for tier in sorted(tiers_of(item.nodeid, getattr(item, "fixturenames", ()))):
             item.add_marker(tier)
+        if uses_local_stripe(Path(item.path)):
+            item.add_marker(pytest.mark.xdist_group("stripe"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """TRICKY: pytest-django creates the test database only for tests marked django_db or
+    """Under pytest-xdist, this worker's cache keys carry its name (see clear_cache).
+
+    TRICKY: pytest-django creates the test database only for tests marked django_db or
     using its `db` fixtures. Tests that commit (`committed_db`, the worker) use neither, so
     a run of only those would find no database. Count them as needing the default one."""
     from pytest_django import fixtures as django_fixtures
@@ -420,6 +453,8 @@ def pytest_configure(config: pytest.Config) -> None:
         return databases, serialized
 
     django_fixtures._get_databases_for_test = databases_for
+    if XDIST_WORKER:
+        settings.CACHES["default"]["KEY_PREFIX"] = XDIST_WORKER
 
 
 def forget_published_stories(organisations: list[Organisation], public_ids: list[int]) -> None:

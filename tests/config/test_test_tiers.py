@@ -81,3 +81,34 @@ def test_every_collected_test_carries_the_markers_of_its_tiers(
     for item in request.session.items:
         marked = {mark.name for mark in item.iter_markers()}
         assert tiers_of(item.nodeid, item.fixturenames) <= marked, item.nodeid
+
+
+def test_a_parallel_worker_keeps_to_its_own_cache_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make test-fast` runs two pytest-xdist workers against one Redis: each worker's keys
+    carry its name, and clearing the cache between tests clears only its own."""
+    import os
+
+    from django.core.cache import cache
+
+    assert cache.key_prefix == os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not hasattr(cache, "_cache"):
+        pytest.skip("the cache is not Redis (CACHE_URL unset), so nothing is shared")
+    client = cache._cache.get_client(write=True)
+    theirs, ours = "public:gw-other:1:probe", "public:gw-this:1:probe"
+    client.set(theirs, b"1")
+    client.set(ours, b"1")
+    try:
+        monkeypatch.setattr(conftest, "XDIST_WORKER", "gw-this")
+        conftest.clear_cache(cache)
+        assert client.get(theirs) == b"1" and client.get(ours) is None
+    finally:
+        client.delete(theirs, ours)
+
+
+def test_stripe_tests_share_one_parallel_group(request: pytest.FixtureRequest) -> None:
+    """The local Stripe server has one store, which billing's tests empty: every test that
+    talks to it runs on the same worker."""
+    for item in request.session.items:
+        groups = {m.args[0] for m in item.iter_markers("xdist_group")}
+        if "stripe" in Path(item.path).read_text().lower():
+            assert groups == {"stripe"}, item.nodeid
