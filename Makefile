@@ -15,17 +15,29 @@ $(INSTALLED): pyproject.toml constraints.txt
 run: $(INSTALLED)
 	$(PY) -m config.launcher run
 
-test: $(INSTALLED)
-	$(VENV)/bin/lint-imports
-	$(PY) -m config.launcher test $(PYTEST_ARGS)
 
-# The inner loop: the suite without its slow tiers (browsers, killed workers, servers of the
-# tests' own, infra, the demo, fuzzing; tests/conftest.py SLOW_TIERS), on two pytest-xdist
-# workers, each with its own test database. `make test` runs everything, as CI does.
+# The slow tiers (tests/conftest.py SLOW_TIERS): browsers, killed workers, servers of the
+# tests' own, infra, the demo, fuzzing. The rest runs on two pytest-xdist workers, each with
+# its own test database and cache keys.
 SLOW_TIERS := browser or worker_kill or embedded_server or infra or demo or fuzz
 FAST_WORKERS ?= 2
+FAST := -m "not ($(SLOW_TIERS))" -n $(FAST_WORKERS) --dist loadgroup
+
+# Everything, as CI runs it: the fast tiers in parallel, then the slow ones one at a time
+# (they start workers and servers of their own). With PYTEST_ARGS (say `-k isolation`), one
+# run of everything those arguments select, one test at a time.
+test: $(INSTALLED)
+	$(VENV)/bin/lint-imports
+ifeq ($(strip $(PYTEST_ARGS)),)
+	$(PY) -m config.launcher test $(FAST)
+	$(PY) -m config.launcher test -m "$(SLOW_TIERS)"
+else
+	$(PY) -m config.launcher test $(PYTEST_ARGS)
+endif
+
+# The inner loop: the fast tiers alone.
 test-fast: $(INSTALLED)
-	$(PY) -m config.launcher test -m "not ($(SLOW_TIERS))" -n $(FAST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(PY) -m config.launcher test $(FAST) $(PYTEST_ARGS)
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff format --check .
