@@ -14,8 +14,10 @@ class DashboardsConfig(AppConfig):
 
     def ready(self) -> None:
         from dashboards import withdrawals  # noqa: F401 - listens for withdrawn stories
+        from dashboards.freshness import refresh_after_author_mark
         from dashboards.rollups import receivers as rollups
         from feedback.signals import (
+            author_marked,
             response_changed,
             responses_published,
             stories_written,
@@ -27,6 +29,8 @@ class DashboardsConfig(AppConfig):
         responses_published.connect(rollups.count_answering)
         response_changed.connect(rollups.count_answering)
         story_withdrawing.connect(rollups.subtract_withdrawing_stories)
+        # After commit: figures that count authors' marks are computed again.
+        author_marked.connect(refresh_after_author_mark)
         # Organisations' hub pages link to their You said, we did once it is published.
         from dashboards.reports.public import you_said_we_did_link
         from feedback.organisation_links import add_organisation_link

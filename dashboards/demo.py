@@ -1,6 +1,7 @@
 """The dashboards part of the demo: more providers in the Northshire network, so its
 comparison has a spread to show (one too small to compare, one that did not consent, one
-that left), then rollups rebuilt so missed targets are counted.
+that left), then rollups rebuilt so missed targets are counted, and some authors' marks on
+responses (helpful or not, change happened or not), given through the author's own operations.
 
 Registered as the demo's "dashboards" step (dashboards/apps.py), after feedback's: the
 rebuilt rollups count the stories feedback's step made."""
@@ -16,9 +17,10 @@ from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
 
 from dashboards.rollups.rebuilding import rebuild_rollups
-from feedback.choices import Criticality, ServiceType
+from feedback.choices import ChangeStatus, Criticality, ServiceType
 from feedback.demo import SORRY, SPECIFIC, THANKS, demo_story
-from feedback.hub.models import ServiceListing
+from feedback.followup import confirm_change, mark_helpful
+from feedback.hub.models import PublicResponse, ServiceListing
 from feedback.models import Service, Story
 from feedback.publishing import import_published_stories
 from feedback.responding import Draft, ResponseToImport, import_responses
@@ -147,7 +149,30 @@ def seed_dashboards_demo(network_name: str, *, scale: float = 1.0) -> list[Organ
         everyone = list(Organisation.objects.ready())
     for organisation in everyone:
         rebuild_rollups(organisation)
+        _seed_author_marks(organisation)
     return providers
+
+
+# The latest responses of each organisation whose authors may have said something of them.
+MARKABLE_RESPONSES = 150
+
+
+def _seed_author_marks(organisation: Organisation) -> None:
+    """Some authors say whether a response helped and whether the change it claims happened.
+    Each response's marks are drawn from its own id, so seeding again marks nothing new."""
+    with schema_context("public"):
+        responses = PublicResponse.objects.filter(organisation=organisation).select_related(
+            "organisation"
+        )
+        for response in responses.order_by("-published_at", "-pk")[:MARKABLE_RESPONSES]:
+            if response.author_found_helpful is not None:
+                continue
+            rng = random.Random(response.pk)
+            if rng.random() < 0.5:
+                mark_helpful(response, rng.random() < 0.7)
+            claims_change = response.change_status != ChangeStatus.NONE
+            if claims_change and response.author_confirms_change is None and rng.random() < 0.6:
+                confirm_change(response, rng.random() < 0.8)
 
 
 def seed_dashboards_step(context: DemoContext) -> list[Organisation]:

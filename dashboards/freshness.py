@@ -56,6 +56,12 @@ def combined_version(schema_names: Iterable[str]) -> str:
     return hashlib.sha256(joined.encode()).hexdigest()[:16]
 
 
+def refresh_after_author_mark(sender: object, *, schema_name: str, **kwargs: object) -> None:
+    """`author_marked` (feedback/signals.py): the organisation's figures count what authors
+    said of its responses, and the marks are not in the rollups, so nothing else would."""
+    bump_data_version(schema_name)
+
+
 def bump_data_version(schema_name: str) -> None:
     """Mark `schema_name`'s figures stale once the current transaction commits."""
 

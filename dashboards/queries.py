@@ -1,7 +1,8 @@
 """Every figure the dashboards (and reports) show, added up in SQL over the rollups.
 
 Nothing here reads another organisation's schema: organisation figures come from the
-public-schema rollups, filtered by organisation id; only `recent_stories` reads the active
+public-schema rollups, filtered by organisation id; `author_marks` reads the hub's public
+copies of responses, filtered the same way; only `recent_stories` reads the active
 organisation's own stories, for the story swarm.
 """
 
@@ -15,12 +16,17 @@ from django.utils import timezone
 
 from dashboards.rollups.models import RESPONSE_BUCKET_FIELDS, ServiceDay, ServiceDayTag
 from dashboards.statistics import median_hours, share
-from feedback.choices import Criticality, TagGroup
+from feedback.choices import ChangeStatus, Criticality, TagGroup
+from feedback.hub.models import PublicResponse, PublicStory, ServiceListing
 from feedback.models import Story
 
 CRITICAL = (Criticality.STRONGLY_CRITICAL.value, Criticality.SEVERELY_CRITICAL.value)
 DAYS = ServiceDay._meta.db_table
 TAGS = ServiceDayTag._meta.db_table
+PUBLIC_RESPONSES = PublicResponse._meta.db_table
+PUBLIC_STORIES = PublicStory._meta.db_table
+PUBLIC_STORY_SERVICES = PublicStory.services.through._meta.db_table
+LISTINGS = ServiceListing._meta.db_table
 _BUCKET_SUMS = ", ".join(f"coalesce(sum({name}), 0)" for name in RESPONSE_BUCKET_FIELDS)
 
 
@@ -129,6 +135,72 @@ def kpis(scope: Scope) -> Kpis:
         median_response_hours=median_hours(row[9:]),
         open_breaches=open_breaches,
     )
+
+
+@dataclass(frozen=True)
+class AuthorMarks:
+    """What authors said of the responses published in the period to stories in scope,
+    through their signed link (feedback/followup.py): each response could be marked
+    helpful, and each one claiming a change (planned or made) confirmed or denied."""
+
+    # Responses published in the period: the ones an author could mark.
+    responses: int
+    helpful: int
+    # Of the responses, those claiming a change; and those whose author says it happened.
+    changes_claimed: int
+    changes_confirmed: int
+
+    @property
+    def share_helpful(self) -> float | None:
+        return share(self.helpful, self.responses)
+
+    @property
+    def share_confirmed(self) -> float | None:
+        return share(self.changes_confirmed, self.changes_claimed)
+
+
+def author_marks(scope: Scope) -> AuthorMarks:
+    """Responses marked helpful and changes confirmed by their authors, out of the responses
+    published in the period (and the changes they claim), to stories about the scope's
+    services and of its criticalities. Read from the hub's public copies by organisation id
+    (through its organisation and published-at indexes), so no tenant schema is opened; a
+    response counts once however many of the scope's services its story names."""
+    params: dict[str, object] = {
+        "organisation": scope.organisation_id,
+        "from": _midnight(scope.start),
+        "until": _midnight(scope.end + timedelta(days=1)),
+        "none": ChangeStatus.NONE.value,
+    }
+    joins, clauses = "", []
+    if scope.criticalities is not None:
+        joins = f"JOIN {PUBLIC_STORIES} story ON story.id = response.public_story_id"
+        clauses.append("story.criticality = ANY(%(criticalities)s)")
+        params["criticalities"] = list(scope.criticalities)
+    if scope.service_ids is not None:
+        clauses.append(
+            f"""EXISTS (
+              SELECT 1 FROM {PUBLIC_STORY_SERVICES} named
+              JOIN {LISTINGS} listing ON listing.id = named.servicelisting_id
+              WHERE named.publicstory_id = response.public_story_id
+                AND listing.organisation_id = %(organisation)s
+                AND listing.service_id = ANY(%(services)s))"""
+        )
+        params["services"] = list(scope.service_ids)
+    (row,) = _rows(
+        f"""
+        SELECT count(*),
+               count(*) FILTER (WHERE response.author_found_helpful),
+               count(*) FILTER (WHERE response.change_status <> %(none)s),
+               count(*) FILTER (WHERE response.change_status <> %(none)s
+                                  AND response.author_confirms_change)
+        FROM {PUBLIC_RESPONSES} response {joins}
+        WHERE response.organisation_id = %(organisation)s
+          AND response.published_at >= %(from)s AND response.published_at < %(until)s
+          {"".join(f" AND {clause}" for clause in clauses)}
+        """,
+        params,
+    )
+    return AuthorMarks(*row)
 
 
 def granularity(scope: Scope) -> str:

@@ -242,6 +242,28 @@ def kpi_cards(version, start, end, service, criticality):  # noqa: ANN001, ANN20
             f"and {k.changes_planned:,} planned, from stories in the period",
             "kpi-changes",
         ),
+        *_author_mark_cards(_cached("author-marks", scope, lambda: queries.author_marks(scope))),
+    ]
+
+
+def _author_mark_cards(marks: queries.AuthorMarks) -> list[html.Div]:
+    """What authors said, through their link, of the responses published in the period."""
+    helpful, confirmed = marks.share_helpful, marks.share_confirmed
+    return [
+        _card(
+            "Responses marked helpful",
+            "–" if helpful is None else f"{helpful:.0%}",
+            f"{marks.helpful:,} of {marks.responses:,} responses published in the period, "
+            "marked helpful by their authors",
+            "kpi-helpful",
+        ),
+        _card(
+            "Changes confirmed by authors",
+            "–" if confirmed is None else f"{confirmed:.0%}",
+            f"{marks.changes_confirmed:,} of {marks.changes_claimed:,} changes claimed in "
+            "those responses",
+            "kpi-confirmed",
+        ),
     ]
 
 

@@ -15,6 +15,7 @@ from feedback import pii
 from feedback.choices import ChangeStatus
 from feedback.hub.models import AuthorReply, PublicResponse, ReplyState
 from feedback.public_cache import bump_public_version
+from feedback.signals import author_marked
 from tenants.audit.recording import record_audit
 
 MAX_REPLY_WORDS = 500
@@ -41,6 +42,7 @@ def submit_author_reply(response: PublicResponse, body: str) -> AuthorReply:
 def mark_helpful(response: PublicResponse, helpful: bool) -> None:
     PublicResponse.objects.filter(pk=response.pk).update(author_found_helpful=helpful)
     bump_public_version()
+    _announce_mark(response)
 
 
 @transaction.atomic
@@ -49,6 +51,20 @@ def confirm_change(response: PublicResponse, happened: bool) -> None:
         raise FollowupError("This response does not claim a change.")
     PublicResponse.objects.filter(pk=response.pk).update(author_confirms_change=happened)
     bump_public_version()
+    _announce_mark(response)
+
+
+def _announce_mark(response: PublicResponse) -> None:
+    """Tell the apps above, once committed, that the responding organisation's figures of
+    authors' marks changed."""
+    organisation = response.organisation
+    transaction.on_commit(
+        lambda: author_marked.send(
+            sender=PublicResponse,
+            organisation_id=organisation.pk,
+            schema_name=organisation.schema_name,
+        )
+    )
 
 
 def _locked_pending_reply(reply_id: int) -> AuthorReply:

@@ -106,6 +106,13 @@ story_published = Signal()
 # Received by: dashboards (dashboards/withdrawals.py: cached figures, reports made).
 story_withdrawn = Signal()
 
+# After commit. A story's author said whether a response helped, or whether the change it
+# claims happened: feedback/followup.py `mark_helpful` and `confirm_change`, once per call,
+# once its transaction has committed.
+# kwargs: organisation_id (int), schema_name (str) of the organisation that responded.
+# Received by: dashboards (the organisation's figures count the authors' marks).
+author_marked = Signal()
+
 # A moderator raised a safeguarding concern with one organisation (feedback/safeguarding.py);
 # sent after commit. kwargs: concern_id (int), schema_name (str)
 safeguarding_concern_raised = Signal()

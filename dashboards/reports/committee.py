@@ -6,7 +6,9 @@ Built only from public data: the public-schema rollups read by organisation id (
 PublicResponse). The provider's own schema is never read. Every count under
 SUPPRESS_BELOW is shown as "fewer than 8", never as a number; a count or share from which
 one could be worked back is suppressed too (`dashboards.suppression`); and when the
-provider has fewer than 8 stories in the period every figure is suppressed.
+provider has fewer than 8 stories in the period every figure is suppressed. What authors
+said of the responses (marked helpful, change confirmed) is read from the same public copies
+(`queries.author_marks`) and suppressed the same way.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ class CommitteePack:
     start: date
     end: date
     figures: queries.ProviderFigures
+    author_marks: queries.AuthorMarks
     criticality_mix: list[tuple[str, int]]
     response_buckets: list[int]
     positive_tags: list[TagCount]
@@ -97,6 +100,22 @@ class CommitteePack:
         buckets = dict(enumerate(self.response_buckets))
         total = self.figures.responded if self.responses.shows("responded") else None
         return suppress_counts(buckets, total if total == sum(buckets.values()) else None)
+
+    def _count(self, count: int) -> str:
+        """A count on its own (responses published, changes claimed)."""
+        if self.suppressed:
+            return SUPPRESSED
+        return suppress_counts({"count": count}).count("count")
+
+    def _part_of(self, count: int, total: int) -> str:
+        """'12 of 40 (30%)': shown only when neither the part, nor the rest (the total shown
+        next to it minus the part), nor the total is under 8."""
+        if self.suppressed:
+            return SUPPRESSED
+        table = suppressed_part("part", count, total)
+        if not table.shows("part"):
+            return table.label("part")
+        return f"{count} of {total} ({100 * count / total:.0f}%)"
 
     def _shown(self, table: Suppression, keys: tuple, value: float | None, fmt: str) -> str:
         """A figure made from the counts `keys` of `table`: shown only when they all are, so
@@ -146,6 +165,21 @@ class CommitteePack:
                 "changes",
                 "changes per 100 stories",
                 self._shown(self.change_counts, ("changes",), f.changes_per_100, ".1f"),
+            ),
+        ]
+        marks = self.author_marks
+        rows += [
+            ("authors' marks", "responses published", self._count(marks.responses)),
+            (
+                "authors' marks",
+                "responses marked helpful",
+                self._part_of(marks.helpful, marks.responses),
+            ),
+            ("authors' marks", "changes claimed", self._count(marks.changes_claimed)),
+            (
+                "authors' marks",
+                "changes confirmed by authors",
+                self._part_of(marks.changes_confirmed, marks.changes_claimed),
             ),
         ]
         rows += [
@@ -226,6 +260,7 @@ def committee_pack(network: Network, provider: Organisation, start: date, end: d
         start=start,
         end=end,
         figures=figures,
+        author_marks=queries.author_marks(scope),
         criticality_mix=list(mix.items()),
         response_buckets=queries.response_times(scope),
         positive_tags=[t for t in tags if t.polarity == Polarity.POSITIVE],

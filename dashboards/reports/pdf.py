@@ -237,6 +237,23 @@ def summary_rows(summary) -> list[tuple[str, str]]:  # noqa: ANN001 - a reports.
         ("Answered within target", _percent(s.share_within_target)),
         ("Changes made", str(s.changes_made)),
         ("Changes planned", str(s.changes_planned)),
+        *marks_rows(s.author_marks),
+    ]
+
+
+def marks_rows(marks) -> list[tuple[str, str]]:  # noqa: ANN001 - a queries.AuthorMarks
+    """What authors said of the responses published in the period, each as a share."""
+    m = marks
+    return [
+        (
+            "Responses marked helpful by their authors",
+            f"{m.helpful} of {m.responses} responses published ({_percent(m.share_helpful)})",
+        ),
+        (
+            "Changes confirmed by authors",
+            f"{m.changes_confirmed} of {m.changes_claimed} changes claimed "
+            f"({_percent(m.share_confirmed)})",
+        ),
     ]
 
 

@@ -3,7 +3,8 @@
 Every figure on stories comes from `dashboards.queries` (SQL over the rollups), so a report
 and the live dashboard never disagree about the same period. The example stories, the
 quality of responses (`response_quality`) and the recurring themes (`themes`) are read from
-the organisation's own schema.
+the organisation's own schema; what authors said of the responses (`queries.author_marks`)
+from the hub's public copies of them.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from dashboards import queries
-from dashboards.queries import Scope, TagCount
+from dashboards.queries import AuthorMarks, Scope, TagCount
 from dashboards.reports.excerpts import excerpt, stories_in
 from dashboards.reports.response_quality import ResponseQuality, response_quality
 from dashboards.reports.themes import Themes, recurring_themes
@@ -57,6 +58,7 @@ class Summary:
     positive_examples: list[ExampleStory]
     critical_examples: list[ExampleStory]
     response_quality: ResponseQuality
+    author_marks: AuthorMarks
     themes: Themes
 
     @property
@@ -112,6 +114,15 @@ class Summary:
             ("response quality", f"advice: {advice.label}", str(advice.responses))
             for advice in quality.advice
         ]
+        marks = self.author_marks
+        rows += [
+            ("authors' marks", "responses published", str(marks.responses)),
+            ("authors' marks", "responses marked helpful", str(marks.helpful)),
+            ("authors' marks", "share marked helpful", number(marks.share_helpful, 4)),
+            ("authors' marks", "changes claimed", str(marks.changes_claimed)),
+            ("authors' marks", "changes confirmed by authors", str(marks.changes_confirmed)),
+            ("authors' marks", "share confirmed", number(marks.share_confirmed, 4)),
+        ]
         themes = self.themes
         rows.append(("themes", "stories read", str(themes.stories_read)))
         rows += [("themes", f"tags together: {p.label}", str(p.stories)) for p in themes.tag_pairs]
@@ -155,6 +166,7 @@ def stories_summary(scope: Scope) -> Summary:
         positive_examples=example_stories(scope, POSITIVE),
         critical_examples=example_stories(scope, CRITICAL),
         response_quality=response_quality(scope),
+        author_marks=queries.author_marks(scope),
         themes=recurring_themes(scope),
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -329,3 +330,74 @@ def test_titles_are_escaped_in_charts(cast: Cast, signed_in_a) -> None:  # noqa:
     texts = [t for trace in figure["data"] for t in trace.get("text", [])]
     assert "&lt;b&gt;bold&lt;/b&gt; &lt;a href=&#x27;x&#x27;&gt;link&lt;/a&gt;" in texts
     assert not any("<b>" in t for t in texts)
+
+
+def test_kpis_show_authors_marks_as_shares_and_a_mark_changes_the_version(
+    cast: Cast, signed_in_a, django_capture_on_commit_callbacks
+) -> None:  # noqa: ANN001
+    from feedback.choices import ChangeStatus
+    from tests.reports.test_author_marks import build_marked_set, mark, respond
+
+    client, token = signed_in_a
+    build_marked_set(cast)
+
+    def cards(filters: list, version: object = None) -> dict[str, tuple[str, str]]:
+        children = result(
+            call(
+                client,
+                LIVE,
+                ("kpis", "children"),
+                [("version", "data", version), *filters[1:]],
+                token=token,
+            ),
+            "kpis",
+            "children",
+        )
+        return {
+            value["props"]["id"]: (value["props"]["children"], note["props"]["children"])
+            for _label, value, note in (card["props"]["children"] for card in children)
+        }
+
+    today = timezone.localdate()
+    month = live_filters(start=(today - timedelta(days=29)).isoformat(), end=today.isoformat())
+    shown = cards(month)
+    assert shown["kpi-helpful"][0] == "50%"
+    assert shown["kpi-helpful"][1].startswith("3 of 6 responses published in the period")
+    assert shown["kpi-confirmed"] == ("50%", "2 of 4 changes claimed in those responses")
+    ward = cards(live_filters(start=month[1][2], end=month[2][2], service=cast.ward_a.service_id))
+    assert ward["kpi-helpful"][1].startswith("2 of 5 responses")
+    assert ward["kpi-confirmed"][1].startswith("1 of 3 changes")
+    # The default 90 days take in the response answered 60 days ago; B's never count.
+    assert cards(live_filters())["kpi-helpful"][1].startswith("4 of 7 responses")
+
+    version = result(
+        call(
+            client,
+            LIVE,
+            ("version", "data"),
+            [("tick", "n_intervals", 1)],
+            state=[("version", "data", None)],
+            token=token,
+        ),
+        "version",
+        "data",
+    )
+    unmarked = respond(cast, cast.org_a, cast.clinic_a, cast.responder_a, change=ChangeStatus.MADE)
+    with django_capture_on_commit_callbacks(execute=True):
+        mark(unmarked, True, happened=True)
+    changed = result(
+        call(
+            client,
+            LIVE,
+            ("version", "data"),
+            [("tick", "n_intervals", 2)],
+            state=[("version", "data", version)],
+            token=token,
+        ),
+        "version",
+        "data",
+    )
+    assert changed != version
+    after = cards(month, changed)
+    assert after["kpi-helpful"][1].startswith("4 of 7 responses")
+    assert after["kpi-confirmed"][1].startswith("3 of 5 changes")

@@ -228,7 +228,7 @@ def test_a_count_next_to_one_small_remainder_is_hidden_too(cast: Cast, network, 
 def test_shares_are_hidden_in_the_pack_rows_when_their_counts_are(cast: Cast) -> None:
     """The rule, on the pack's own figures without a database: a provider whose one
     response is its only change shows no figure made from either."""
-    from dashboards.queries import ProviderFigures
+    from dashboards.queries import AuthorMarks, ProviderFigures
     from dashboards.reports.committee import CommitteePack
 
     today = timezone.localdate()
@@ -240,6 +240,7 @@ def test_shares_are_hidden_in_the_pack_rows_when_their_counts_are(cast: Cast) ->
         start=today - timedelta(days=30),
         end=today,
         figures=figures,
+        author_marks=AuthorMarks(responses=19, helpful=9, changes_claimed=8, changes_confirmed=8),
         criticality_mix=mix,
         response_buckets=[19] + [0] * 10,
         positive_tags=[],
@@ -254,3 +255,8 @@ def test_shares_are_hidden_in_the_pack_rows_when_their_counts_are(cast: Cast) ->
     assert values["changes per 100 stories"] == SUPPRESSED  # 1 change
     assert values["share strongly or severely critical (%)"] == "50"
     assert values["median hours to first response"] == format(5.0, ".1f")
+    assert values["responses published"] == "19"
+    assert values["responses marked helpful"] == "9 of 19 (47%)"  # 10 not marked: both shown
+    assert values["changes claimed"] == "8"
+    # 8 of 8: the 0 not confirmed would be known, whatever else is hidden.
+    assert values["changes confirmed by authors"] in (SUPPRESSED, COMPLEMENTARY)
