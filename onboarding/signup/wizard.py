@@ -3,8 +3,9 @@ account (with a confirmed email address), a plan, payment through billing, then
 provisioning on a worker while a page shows progress.
 
 Nothing but the Signup row exists until payment is confirmed, and provisioning is one
-transaction (tenants/provisioning.py), so abandoning or failing at any step leaves nothing
-half-made; every step can be retried.
+transaction (tenants/provisioning.py) that also links the sign-up to its new organisation,
+so abandoning or failing at any step leaves nothing half-made; every step can be retried.
+A sign-up linked to its organisation is only ever finished, never provisioned again.
 """
 
 from __future__ import annotations
@@ -244,14 +245,39 @@ def note_payment(signup: Signup) -> bool:
 
 
 def provision_signup(signup_id: int) -> Signup:
-    """Make the workspace for a paid sign-up (the Celery task's work). Idempotent: a
-    sign-up already provisioned is left as it is."""
+    """Make the workspace for a paid sign-up, then finish the sign-up (the Celery task's
+    work). Safe to run again at any point: a sign-up linked to its organisation is only
+    finished, never provisioned twice, and a finished one is left as it is."""
     with _public():
-        signup = Signup.objects.get(pk=signup_id)
+        _progress(
+            signup_id,
+            20,
+            "Creating your workspace",
+            step=Step.PROVISIONING,
+            organisation__isnull=True,
+        )
+        signup = make_workspace(signup_id)
+        if signup.organisation_id is None or signup.step == Step.READY:
+            return signup  # not paid, failed before its workspace existed, or finished
+        return finish_signup(signup.pk)
+
+
+def make_workspace(signup_id: int) -> Signup:
+    """Provision the sign-up's organisation and link the sign-up to it in one transaction:
+    a worker dying afterwards leaves a linked sign-up that `finish_signup` completes, never
+    an organisation nobody points at. A provisioning failure the payer can act on (the
+    address was taken) marks the sign-up failed; any other failure rolls it all back and
+    the sweeper tries again."""
+    with _public(), transaction.atomic():
+        # Held until the link commits: a redelivered task or the sweeper's waits here,
+        # then finds the link.
+        signup = Signup.objects.select_for_update().get(pk=signup_id)
         if signup.organisation_id is not None or signup.paid_at is None:
             return signup
-        _progress(signup, 20, "Creating your workspace")
+        if signup.step != Step.PROVISIONING:
+            return signup  # failed: waits for the payer to try again
         try:
+            # Nested in this transaction (a savepoint): its failure undoes only itself.
             provisioned = provision_organisation(
                 name=signup.organisation_name,
                 slug=signup.slug,
@@ -267,14 +293,32 @@ def provision_signup(signup_id: int) -> Signup:
             _save(signup)
             return signup
         organisation = provisioned.organisation
-        _progress(signup, 70, "Setting up your account")
         with tenant_context(organisation):
             User.objects.filter(pk=provisioned.admin.pk).update(password=signup.admin_password)
-        _progress(signup, 85, "Linking your subscription")
-        attach_organisation(signup.reference, organisation)
-        claim_network_invitations(organisation, signup.admin_email)
+        link_signup(signup, organisation)
+    return signup
+
+
+def link_signup(signup: Signup, organisation: Organisation) -> None:
+    """Point the sign-up at the organisation made for it, in the provisioning transaction."""
+    signup.organisation = organisation
+    signup.progress, signup.progress_note = 70, "Setting up your account"
+    signup.error = ""
+    _save(signup)
+
+
+def finish_signup(signup_id: int) -> Signup:
+    """Complete a sign-up linked to its organisation: its subscription and network
+    invitations pass to the organisation, and it is marked ready, once."""
+    with _public():
+        _progress(signup_id, 85, "Linking your subscription", organisation__isnull=False)
         with transaction.atomic():
-            signup.organisation = organisation
+            signup = Signup.objects.select_for_update().get(pk=signup_id)
+            organisation = signup.organisation
+            if organisation is None or signup.step == Step.READY:
+                return signup
+            attach_organisation(signup.reference, organisation)
+            claim_network_invitations(organisation, signup.admin_email)
             signup.step, signup.progress, signup.progress_note = Step.READY, 100, "Ready"
             signup.error = ""
             _save(signup)
@@ -303,37 +347,48 @@ def claim_network_invitations(organisation: Organisation, admin_email: str) -> i
 
 def retry_provisioning(signup: Signup) -> None:
     """After a failure (the address was taken meanwhile, say): try again with the details
-    as they are now."""
-    with _public():
-        if signup.paid_at is None or signup.organisation_id is not None:
+    as they are now. A sign-up that has its workspace already is finished instead."""
+    with _public(), transaction.atomic():
+        signup = Signup.objects.select_for_update().get(pk=signup.pk)
+        if signup.paid_at is None or signup.step == Step.READY:
             return
         signup.step, signup.error, signup.progress = Step.PROVISIONING, "", 5
         _save(signup)
-        from onboarding.signup.tasks import provision_signup as task
-
-        transaction.on_commit(lambda: task.delay(signup.pk))
+        _queue_provisioning(signup.pk)
 
 
 def change_address_after_failure(signup: Signup, slug: str) -> Signup:
-    slug = slug.strip().lower()
-    try:
-        validate_slug(slug)
-    except ValidationError as exc:
-        raise ValidationError({"slug": exc.messages}) from None
-    if slug_in_use(slug, exclude=signup):
-        raise ValidationError({"slug": [f"{slug}.{settings.BASE_DOMAIN} is taken."]})
-    signup.slug = slug
-    _save(signup)
-    retry_provisioning(signup)
+    """Try again at another address. A sign-up that has its workspace already keeps it, at
+    the address it was made with, and is finished: no second workspace."""
+    with _public(), transaction.atomic():
+        signup = Signup.objects.select_for_update().get(pk=signup.pk)
+        if signup.organisation_id is None:
+            slug = slug.strip().lower()
+            try:
+                validate_slug(slug)
+            except ValidationError as exc:
+                raise ValidationError({"slug": exc.messages}) from None
+            if slug_in_use(slug, exclude=signup):
+                raise ValidationError({"slug": [f"{slug}.{settings.BASE_DOMAIN} is taken."]})
+            signup.slug = slug
+            _save(signup)
+        retry_provisioning(signup)
+    signup.refresh_from_db()
     return signup
+
+
+def _queue_provisioning(signup_id: int) -> None:
+    from onboarding.signup.tasks import provision_signup as task
+
+    transaction.on_commit(lambda: task.delay(signup_id))
 
 
 def sweep_signups() -> int:
     """What the sweeper does every few minutes (the `signup.sweep` task): move paid
     sign-ups on if a payment was confirmed while nobody was watching (the webhook came
-    after the payer left), queue again the provisioning of ones whose message was lost,
-    and forget abandoned ones. Returns how many of the sign-ups waiting at the payment step
-    turned out to be paid."""
+    after the payer left), queue again the provisioning of ones whose message was lost or
+    whose worker died, and forget abandoned ones. Returns how many of the sign-ups waiting
+    at the payment step turned out to be paid."""
     from onboarding.signup.tasks import provision_signup as task
 
     with _public():
@@ -341,9 +396,9 @@ def sweep_signups() -> int:
         for signup in Signup.objects.filter(step=Step.PAYMENT):
             moved += note_payment(signup)
         stuck = timezone.now() - STUCK_PROVISIONING
-        for signup in Signup.objects.filter(
-            step=Step.PROVISIONING, organisation__isnull=True, updated_at__lt=stuck
-        ):
+        # Not provisioned yet, or provisioned (linked) by a worker that died before
+        # finishing: the task picks up either where it stopped.
+        for signup in Signup.objects.filter(step=Step.PROVISIONING, updated_at__lt=stuck):
             task.delay(signup.pk)
         expire_signups()
     return moved
@@ -359,10 +414,11 @@ def expire_signups(now=None) -> int:  # noqa: ANN001 - an aware datetime
     return count
 
 
-def _progress(signup: Signup, percent: int, note: str) -> None:
-    Signup.objects.filter(pk=signup.pk).update(
-        progress=percent, progress_note=note, updated_at=timezone.now()
-    )
+def _progress(signup_id: int, percent: int, note: str, **only: object) -> None:
+    """Show the progress page how far the task is, at once (outside any transaction);
+    `only` narrows which state of the sign-up it applies to."""
+    rows = Signup.objects.filter(pk=signup_id, **only).exclude(step=Step.READY)
+    rows.update(progress=percent, progress_note=note, updated_at=timezone.now())
 
 
 def _not_yet_paid(signup: Signup) -> None:
