@@ -215,17 +215,77 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_interval": float(env_str("CELERY_UNACKED_RESTORE_INTERVAL", "10")),
 }
 CELERY_TASK_TENANT_CACHE_SECONDS = 60
+# Time limits, so a task that hangs (a mail server that never answers, a lock never granted)
+# cannot hold a worker process for good. At the soft limit the task gets SoftTimeLimitExceeded:
+# its transaction rolls back, and a row it had claimed is released (tenants/outbox.py) or
+# stays claimed until its stale setting, so the sweepers take it again. At the hard limit the
+# process is killed, and what it held is left as a dead worker's is. The default hard limit is
+# under every *_STALE_CLAIM_SECONDS default (600), so a claim goes stale only once its worker
+# has stopped.
+# Enforced by the prefork pool (`make run`, compose, the cluster), not by the solo pool of the
+# tests' worker.
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300)
+if CELERY_TASK_SOFT_TIME_LIMIT >= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        "CELERY_TASK_SOFT_TIME_LIMIT must be less than CELERY_TASK_TIME_LIMIT, so a task is "
+        "told to stop before it is killed."
+    )
+
+
+def _limits(soft: int, hard: int) -> dict[str, int]:
+    return {"soft_time_limit": soft, "time_limit": hard}
+
+
+# The tasks whose real work can outlast the default get their own limits (by task name).
+# Every hard limit stays under the visibility timeout (a task unacknowledged for that long is
+# delivered again, to a second worker beside the first) and under the wait of the sweeper
+# that would take its work again (tests/config/test_time_limits.py checks both).
+CELERY_TASK_ANNOTATIONS = {
+    # Up to 5,000 rows in one transaction; under the 10 minutes after which a running import
+    # is claimed again (onboarding/service_import.py STALE_CLAIM).
+    "onboarding.run_service_import": _limits(420, 540),
+    # A year of a large trust as a PDF; under the 30 minutes after which a build that stopped
+    # moving on no longer counts (dashboards/reports/long_reports.py STALE_AFTER).
+    "reports.build_long_pdf": _limits(900, 1200),
+    # An organisation's whole history recomputed in one transaction (200,000 stories: 17 s).
+    "dashboards.rebuild_rollups": _limits(900, 1200),
+    # Every report due this hour in an organisation, PDFs built for each; under
+    # REPORT_STALE_CLAIM_SECONDS (600), so none of its claims goes stale while it runs.
+    "dashboards.deliver_reports": _limits(480, 570),
+    # Nightly, platform-wide: every subscription checked with Stripe, one call each; and the
+    # retention run, one transaction over every story past keeping.
+    "billing.reconcile_subscriptions": _limits(1800, 2400),
+    "feedback.apply_retention": _limits(1800, 2400),
+    # Provisioning clones a template schema in well under a second. Shorter than the default,
+    # so a provisioning has stopped before the sweeper sends a sign-up stuck at that step for
+    # five minutes again (onboarding/signup/wizard.py STUCK_PROVISIONING).
+    "signup.provision": _limits(120, 180),
+}
 # A queue per workload (infra/SCALING.md), so an alert never waits behind a night of report
-# building or a burst of Stripe events. A worker consumes all four unless started with -Q
-# (`celery -A config.celery worker -Q alerts`): how a cluster gives alerts their own pods.
+# building, a burst of Stripe events or a slow mail server. A worker consumes all five unless
+# started with -Q (`celery -A config.celery worker -Q alerts`): how a cluster gives alerts
+# their own pods.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 # Each queue bound by its own name, so a task routed to one is delivered to that one only.
 CELERY_TASK_QUEUES = tuple(
-    Queue(name, routing_key=name) for name in ("celery", "alerts", "reports", "billing")
+    Queue(name, routing_key=name) for name in ("celery", "alerts", "mail", "reports", "billing")
 )
+# Exact names are looked up first, then the patterns in this order (TRICKY: the mail
+# patterns must stay above "feedback.*").
 CELERY_TASK_ROUTES = {
-    # Alerts to staff, and mail to story authors: minutes matter.
+    # Alerts to staff: minutes matter.
     "alerts.*": {"queue": "alerts"},
+    # Mail to story authors and training reminders: apart from alerts, so a burst of receipts
+    # or a mail server slow to answer never holds an alert back.
+    "tenants.send_outbox_message": {"queue": "mail"},
+    "tenants.send_due_outbox_messages": {"queue": "mail"},
+    "feedback.send_*": {"queue": "mail"},
+    "feedback.notify_*": {"queue": "mail"},
+    "training.*": {"queue": "mail"},
+    # Nightly housekeeping, long: kept off the alert workers.
+    "feedback.apply_retention": {"queue": "celery"},
+    # Safeguarding escalations and the moderation-wait alert to platform staff.
     "feedback.*": {"queue": "alerts"},
     # Report building and delivery, rollup rebuilds and target sweeps: heavy, can wait.
     "reports.*": {"queue": "reports"},
@@ -233,7 +293,7 @@ CELERY_TASK_ROUTES = {
     # Stripe events and sign-ups: money and new customers.
     "billing.*": {"queue": "billing"},
     "signup.*": {"queue": "billing"},
-    # Everything else (imports, training reminders, housekeeping) on the default queue.
+    # Everything else (imports, housekeeping) on the default queue.
 }
 # Keep a worker's database connection between tasks (Celery's Django fix-up closes it after
 # every task otherwise, which costs a reconnection per alert).
@@ -247,6 +307,13 @@ ALERT_STALE_CLAIM_SECONDS = env_int("ALERT_STALE_CLAIM_SECONDS", 600)
 REPORT_STALE_CLAIM_SECONDS = env_int("REPORT_STALE_CLAIM_SECONDS", 600)
 # And a training session's 24-hour reminder.
 REMINDER_STALE_CLAIM_SECONDS = env_int("REMINDER_STALE_CLAIM_SECONDS", 600)
+# Outgoing emails in the outbox (tenants/messages.py): a claim older than this is a dead
+# worker's; a failed send waits OUTBOX_RETRY_BASE_SECONDS * 2**attempts (at most
+# OUTBOX_RETRY_MAX_SECONDS) and is parked for platform staff after OUTBOX_MAX_ATTEMPTS.
+OUTBOX_STALE_CLAIM_SECONDS = env_int("OUTBOX_STALE_CLAIM_SECONDS", 600)
+OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)
+OUTBOX_RETRY_BASE_SECONDS = env_int("OUTBOX_RETRY_BASE_SECONDS", 60)
+OUTBOX_RETRY_MAX_SECONDS = env_int("OUTBOX_RETRY_MAX_SECONDS", 6 * 60 * 60)
 # Platform staff are emailed when a story has waited this long for moderation
 # (feedback/moderation_watch.py), and again after as long again.
 MODERATION_WAIT_ALERT_HOURS = env_int("MODERATION_WAIT_ALERT_HOURS", 24)
@@ -258,6 +325,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 6 * 60 * 60,
     },
     "alerts-sweep": {"task": "alerts.dispatch_sweeps", "schedule": 5 * 60},
+    # Outgoing emails whose send failed, whose task was lost, or whose worker died.
+    "outbox-sweep": {"task": "tenants.send_due_outbox_messages", "schedule": 60},
     # Safeguarding concerns nobody acknowledged in time go to administrators and platform staff.
     "safeguarding-escalation": {
         "task": "feedback.escalate_safeguarding_concerns",
@@ -418,6 +487,9 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+# Seconds an SMTP connection, read or write may wait, so a mail server that stops answering
+# cannot hold a worker (or a request sending an invitation) for good.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"Carevoice <no-reply@{BASE_DOMAIN}>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # With PRODUCTION=true: no start with a weak or example SECRET_KEY or contact key, or with

@@ -1,25 +1,39 @@
-"""A queue per workload: alerts never wait behind reports or Stripe events."""
+"""A queue per workload: alerts never wait behind reports, Stripe events or mail."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 from django.conf import settings
 
 from config.celery import app
 
+ROOT = Path(__file__).resolve().parents[2]
+
 EXPECTED = {
     "alerts.evaluate_story": "alerts",
     "alerts.send_digests": "alerts",
-    "feedback.notify_author_of_response": "alerts",
+    "feedback.escalate_safeguarding_concerns": "alerts",
+    "feedback.watch_moderation_queue": "alerts",
+    "feedback.notify_author_of_response": "mail",
+    "feedback.send_receipt_notice": "mail",
+    "feedback.send_publication_notice": "mail",
+    "feedback.send_rejection_notice": "mail",
+    "feedback.send_withdrawal_notice": "mail",
+    "training.send_reminders": "mail",
     "reports.build_long_pdf": "reports",
     "dashboards.deliver_reports": "reports",
     "dashboards.rebuild_rollups": "reports",
     "billing.process_webhook_event": "billing",
     "signup.provision": "billing",
     "onboarding.run_service_import": "celery",
-    "training.send_reminders": "celery",
+    "feedback.apply_retention": "celery",
     "tenants.clear_expired_sessions": "celery",
 }
+# One task of each queue, for the test on the real broker.
+ONE_PER_QUEUE = {queue: task_name for task_name, queue in reversed(EXPECTED.items())}
 
 
 def queue_of(task_name: str) -> str:
@@ -44,15 +58,70 @@ def test_every_task_goes_to_a_queue_workers_consume() -> None:
     assert consumed <= set(app.amqp.queues)
 
 
+def test_alerts_and_mail_never_share_a_queue() -> None:
+    """A slow mail server or a burst of author mail cannot hold an alert back."""
+    app.loader.import_default_modules()
+    ours = [name for name in app.tasks if not name.startswith("celery.")]
+    alert_tasks = [name for name in ours if name.startswith("alerts.")] + [
+        "feedback.escalate_safeguarding_concerns",
+        "feedback.watch_moderation_queue",
+    ]
+    # Every task that sends mail to story authors (feedback/emails.py), and training mail.
+    mail_tasks = [
+        name for name in ours if name.startswith(("feedback.send_", "feedback.notify_"))
+    ] + [name for name in ours if name.startswith("training.")]
+    assert len(mail_tasks) >= 6
+    alert_queues = {queue_of(name) for name in alert_tasks}
+    mail_queues = {queue_of(name) for name in mail_tasks}
+    assert alert_queues == {"alerts"}
+    assert mail_queues == {"mail"}
+
+
+def consumed_by(command: list[str]) -> set[str]:
+    """The queues a `celery worker` command line consumes: without -Q, every declared one."""
+    if "-Q" not in command:
+        return {queue.name for queue in settings.CELERY_TASK_QUEUES}
+    return set(command[command.index("-Q") + 1].split(","))
+
+
+def test_the_worker_make_run_starts_consumes_every_queue(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from config import launcher
+
+    commands: list[list[str]] = []
+    # Nothing is started: the launcher's command lines are only recorded.
+    monkeypatch.setattr(
+        launcher.subprocess, "Popen", lambda command, **kwargs: commands.append(list(command))
+    )
+    launcher.start_processes({}, "8000", tmp_path)
+    (worker,) = [c for c in commands if "worker" in c]
+    assert consumed_by(worker) == {queue.name for queue in settings.CELERY_TASK_QUEUES}
+
+
+def test_the_compose_worker_consumes_every_queue() -> None:
+    compose = yaml.safe_load((ROOT / "infra" / "compose.yaml").read_text())
+    workers = [
+        service["command"]
+        for service in compose["services"].values()
+        if "worker" in service.get("command", [])
+    ]
+    assert workers
+    consumed = set().union(*(consumed_by(command) for command in workers))
+    assert consumed == {queue.name for queue in settings.CELERY_TASK_QUEUES}
+
+
 def test_each_queue_is_bound_by_its_own_name() -> None:
     bindings = [(q.exchange.name, q.routing_key) for q in app.amqp.queues.values()]
     assert len(set(bindings)) == len(bindings), bindings
-    for name in ("alerts", "reports", "billing", "celery"):
+    for name in ("alerts", "mail", "reports", "billing", "celery"):
         assert app.amqp.queues[name].routing_key == name
 
 
-@pytest.mark.parametrize(("task_name", "queue"), list(EXPECTED.items())[:4])
-def test_a_routed_task_lands_in_its_queue_only(task_name: str, queue: str) -> None:
+# Its cases share one Redis database: under `make test-fast`'s two workers, one worker runs them.
+@pytest.mark.xdist_group("broker-database-11")
+@pytest.mark.parametrize(("queue", "task_name"), sorted(ONE_PER_QUEUE.items()))
+def test_a_routed_task_lands_in_its_queue_only(queue: str, task_name: str) -> None:
     """On the real broker, in a Redis database of its own (no test worker reads it)."""
     import redis
 

@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PROBE = """
 import json
 from django.conf import settings
+from django.core.mail import get_connection
 db = settings.DATABASES["default"]
 print(json.dumps({
     "debug": settings.DEBUG,
@@ -37,6 +38,9 @@ print(json.dumps({
     "hasher": settings.PASSWORD_HASHERS[0],
     "hsts": settings.SECURE_HSTS_SECONDS,
     "login_limit": settings.LOGIN_RATE_LIMIT,
+    "email_timeout": getattr(get_connection(), "timeout", None),
+    "smtp_timeout": get_connection("django.core.mail.backends.smtp.EmailBackend").timeout,
+    "task_limits": [settings.CELERY_TASK_SOFT_TIME_LIMIT, settings.CELERY_TASK_TIME_LIMIT],
 }))
 """
 
@@ -76,6 +80,9 @@ def test_defaults_with_only_the_required_variables() -> None:
     # The suite signs in with a quick hasher (tests/conftest.py); the product never does.
     assert values["hasher"] == "django.contrib.auth.hashers.PBKDF2PasswordHasher"
     assert values["email_backend"].endswith("filebased.EmailBackend")
+    # A mail server that stops answering fails a send after 20 s, not never.
+    assert values["smtp_timeout"] == 20
+    assert values["task_limits"] == [240, 300]
 
 
 def test_every_variable_overrides_its_default(tmp_path: Path) -> None:
@@ -92,6 +99,9 @@ def test_every_variable_overrides_its_default(tmp_path: Path) -> None:
             "SECURE_HSTS_SECONDS": "31536000",
             "LOGIN_RATE_LIMIT": "3",
             "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "EMAIL_TIMEOUT": "7",
+            "CELERY_TASK_SOFT_TIME_LIMIT": "50",
+            "CELERY_TASK_TIME_LIMIT": "60",
         }
     )
     assert result.returncode == 0, result.stderr
@@ -106,6 +116,8 @@ def test_every_variable_overrides_its_default(tmp_path: Path) -> None:
     assert values["hsts"] == 31536000
     assert values["login_limit"] == 3
     assert values["email_backend"].endswith("smtp.EmailBackend")
+    assert values["email_timeout"] == 7
+    assert values["task_limits"] == [50, 60]
 
 
 @pytest.mark.parametrize(
@@ -114,6 +126,14 @@ def test_every_variable_overrides_its_default(tmp_path: Path) -> None:
         ({"DATABASE_URL": "postgres://x@y/z"}, "SECRET_KEY is not set"),
         ({"SECRET_KEY": "s" * 50}, "DATABASE_URL is not set"),
         ({"SECRET_KEY": "s" * 50, "DATABASE_URL": "postgres://x@y/z", "DEBUG": "maybe"}, "DEBUG"),
+        (
+            {
+                "SECRET_KEY": "s" * 50,
+                "DATABASE_URL": "postgres://x@y/z",
+                "CELERY_TASK_SOFT_TIME_LIMIT": "300",
+            },
+            "CELERY_TASK_SOFT_TIME_LIMIT must be less than CELERY_TASK_TIME_LIMIT",
+        ),
     ],
 )
 def test_missing_or_malformed_variables_stop_start_up_with_a_message(
