@@ -413,11 +413,21 @@ def stale_tier_entries(root: Path) -> list[str]:
     return stale
 
 
+# Where the local Stripe server is used without the module naming it: billing's own tests
+# (its conftest talks to the server) and sign-up's.
+STRIPE_FOLDERS = ("tests/billing/", "tests/signup/")
+
+
 def uses_local_stripe(path: Path, _seen: dict[Path, bool] = {}) -> bool:  # noqa: B006 - a cache
-    """Whether a test module talks to the local Stripe server (whose one store every test
-    shares, and which billing's tests empty)."""
+    """Whether a test module may talk to the local Stripe server (whose one store every test
+    shares, and which billing's tests empty): it is in a folder above, names Stripe, or
+    uses billing's test helpers."""
     if path not in _seen:
-        _seen[path] = "stripe" in path.read_text().lower()
+        relative = path.resolve().relative_to(Path(__file__).resolve().parent.parent).as_posix()
+        text = path.read_text().lower()
+        _seen[path] = (
+            relative.startswith(STRIPE_FOLDERS) or "stripe" in text or "tests.billing" in text
+        )
     return _seen[path]
 
 
@@ -431,7 +441,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         for tier in sorted(tiers_of(item.nodeid, getattr(item, "fixturenames", ()))):
             item.add_marker(tier)
-        if uses_local_stripe(Path(item.path)):
+        # A group the test names itself wins (it says what it shares).
+        if uses_local_stripe(Path(item.path)) and not item.get_closest_marker("xdist_group"):
             item.add_marker(pytest.mark.xdist_group("stripe"))
 
 

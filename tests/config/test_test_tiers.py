@@ -108,7 +108,18 @@ def test_a_parallel_worker_keeps_to_its_own_cache_keys(monkeypatch: pytest.Monke
 def test_stripe_tests_share_one_parallel_group(request: pytest.FixtureRequest) -> None:
     """The local Stripe server has one store, which billing's tests empty: every test that
     talks to it runs on the same worker."""
+    grouped = set()
     for item in request.session.items:
-        groups = {m.args[0] for m in item.iter_markers("xdist_group")}
-        if "stripe" in Path(item.path).read_text().lower():
-            assert groups == {"stripe"}, item.nodeid
+        groups = [m.args[0] for m in item.iter_markers("xdist_group")]
+        assert len(groups) <= 1, item.nodeid  # xdist would honour only one
+        if groups == ["stripe"]:
+            grouped.add(Path(item.path).resolve().relative_to(ROOT).as_posix())
+    if not grouped:
+        pytest.skip("no test that uses Stripe was collected in this run")
+    # Billing's helpers talk to the server without the module naming Stripe.
+    for module in ("tests/billing/test_seats.py", "tests/signup/test_sweep.py"):
+        if any(
+            Path(i.path).resolve().relative_to(ROOT).as_posix() == module
+            for i in request.session.items
+        ):
+            assert module in grouped, module
