@@ -8,6 +8,9 @@ FIELD_ENCRYPTION_LEGACY_SECRET names the text that was the key before Fernet key
 required (any text was turned into a key through SHA-256). It only decrypts, so values
 stored then stay readable until `rotate_contact_key` has moved them to a real key.
 
+The keys and the functions that use them live in tenants/crypto.py (the outbox encrypts
+with them too); this module keeps the field its migrations name and the start-up check.
+
 The keys are checked at start-up: their form when settings load (config/production.py), and
 their presence by the system check below, so a missing key stops `manage.py check`,
 `runserver` and `migrate` rather than answering the first story with a 500.
@@ -15,97 +18,28 @@ their presence by the system check below, so a missing key stops `manage.py chec
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from collections.abc import Iterable
-from functools import cache
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from django.conf import settings
 from django.core import checks
-from django.core.exceptions import ImproperlyConfigured
-from django.db import models
 
 from config.production import MAKE_FERNET_KEY, fernet_key_problem
+from tenants.crypto import (  # noqa: F401 - the names key_rotation and commands import from here
+    ContactKeyError,
+    SealedTextField,
+    configured_keys,
+    contact_fernet,
+    decrypt_text,
+    encrypt_text,
+    legacy_fernet_key,
+    newest_fernet,
+)
 
 
-class ContactKeyError(ImproperlyConfigured):
-    """The configured keys cannot encrypt, or cannot decrypt a stored value."""
-
-
-def legacy_fernet_key(secret_text: str) -> bytes:
-    """The key the old FIELD_ENCRYPTION_KEY text stood for (SHA-256 of the text)."""
-    return base64.urlsafe_b64encode(hashlib.sha256(secret_text.encode()).digest())
-
-
-def configured_keys() -> tuple[list[str], list[str]]:
-    """(Fernet keys newest first, legacy secret texts) as settings hold them now."""
-    keys = list(getattr(settings, "FIELD_ENCRYPTION_KEYS", []) or [])
-    legacy = [
-        text.strip()
-        for text in (getattr(settings, "FIELD_ENCRYPTION_LEGACY_SECRET", "") or "").split(",")
-        if text.strip()
-    ]
-    return keys, legacy
-
-
-@cache
-def _fernets(keys: tuple[str, ...], legacy: tuple[str, ...]) -> tuple[MultiFernet, Fernet]:
-    if not keys:
-        raise ContactKeyError(
-            "FIELD_ENCRYPTION_KEYS is not set: it protects authors' contact details at rest. "
-            f"Make a key with: {MAKE_FERNET_KEY}"
-        )
-    for position, key in enumerate(keys, start=1):
-        if fernet_key_problem(key):
-            raise ContactKeyError(
-                f"FIELD_ENCRYPTION_KEYS: key {position} of {len(keys)} is not a Fernet key. "
-                f"Make one with: {MAKE_FERNET_KEY}"
-            )
-    every = [Fernet(key) for key in keys] + [Fernet(legacy_fernet_key(t)) for t in legacy]
-    return MultiFernet(every), every[0]
-
-
-def contact_fernet() -> MultiFernet:
-    """Encrypts with the newest key; decrypts with any configured key or legacy secret."""
-    keys, legacy = configured_keys()
-    return _fernets(tuple(keys), tuple(legacy))[0]
-
-
-def newest_fernet() -> Fernet:
-    keys, legacy = configured_keys()
-    return _fernets(tuple(keys), tuple(legacy))[1]
-
-
-def encrypt_text(value: str) -> str:
-    return contact_fernet().encrypt(value.encode()).decode()
-
-
-def decrypt_text(token: str) -> str:
-    try:
-        return contact_fernet().decrypt(token.encode()).decode()
-    except InvalidToken as exc:
-        raise ContactKeyError(
-            "Stored contact details cannot be decrypted with any key in FIELD_ENCRYPTION_KEYS "
-            "or FIELD_ENCRYPTION_LEGACY_SECRET: was a key dropped before "
-            "`manage.py rotate_contact_key` had run?"
-        ) from exc
-
-
-class EncryptedTextField(models.TextField):
-    """Text stored encrypted; empty stays empty (nothing to protect)."""
-
-    def get_prep_value(self, value: object) -> object:
-        value = super().get_prep_value(value)
-        if value in (None, ""):
-            return value
-        return encrypt_text(str(value))
-
-    def from_db_value(self, value: str | None, expression: object, connection: object) -> str:
-        if value in (None, ""):
-            return value or ""
-        return decrypt_text(value)
+class EncryptedTextField(SealedTextField):
+    """Text stored encrypted; empty stays empty (nothing to protect). The same field as the
+    outbox's (tenants.crypto.SealedTextField), kept under this name because the hub's
+    migrations name it here."""
 
 
 @checks.register(checks.Tags.security)

@@ -20,11 +20,11 @@ from django.test import override_settings
 from django_tenants.utils import schema_context
 
 from config import embedded
-from feedback.emails import send_rejection_notice
 from feedback.hub.models import Submission
 from feedback.moderation import reject_submission
 from tenants.audit.models import AuditEvent
 from tests.conftest import AUTHOR_EMAIL, AUTHOR_POSTCODE, Cast, tell
+from tests.feedback.notices import send_notice
 
 pytestmark = pytest.mark.django_db
 
@@ -110,7 +110,7 @@ def test_after_rotation_new_stories_reach_their_authors_with_only_the_new_key(
         submission_id = tell([cast.ward_a], email="later.author@example.net")
         reject_submission(submission_id, moderator=cast.moderator, reason="spam")
         mail.outbox.clear()
-        send_rejection_notice(submission_id)
+        assert send_notice("rejection", submission_id)
         assert [message.to for message in mail.outbox] == [["later.author@example.net"]]
 
 
