@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django_tenants.models import DomainMixin, TenantMixin
 
+from tenants.crypto import SealedTextField
 from tenants.ods import normalise_ods_code, validate_ods_code
 from tenants.slugs import validate_slug
 
@@ -255,3 +256,48 @@ class NetworkInvitation(models.Model):
     @property
     def is_open(self) -> bool:
         return self.claimed_at is None and self.revoked_at is None
+
+
+class OutboxMessageState(models.TextChoices):
+    WAITING = "waiting", "Waiting"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    # Failed OUTBOX_MAX_ATTEMPTS times: waits for platform staff to retry it.
+    PARKED = "parked", "Parked"
+
+
+class OutboxMessage(models.Model):
+    """One outgoing email, written in the transaction of the event it tells of, and sent
+    exactly once from this row (tenants/messages.py). The recipient, subject and bodies are
+    encrypted with the contact keys (tenants/crypto.py): an author's address is personal
+    data, and so is what we write to them."""
+
+    # What the message is, e.g. "feedback.rejection"; for the staff page and the log.
+    kind = models.CharField(max_length=60)
+    # Writing the same key twice writes one row: the event's own name, e.g. "rejection:42".
+    key = models.CharField(max_length=200, unique=True)
+    recipient = SealedTextField()
+    subject = SealedTextField()
+    text_body = SealedTextField()
+    html_body = SealedTextField(blank=True, default="")
+    # The organisation it concerns, if any (an author's story may be for none yet).
+    organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    state = models.CharField(
+        max_length=10, choices=OutboxMessageState.choices, default=OutboxMessageState.WAITING
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    # The last failure's text (the mail server's reply); never the recipient's address.
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="outbox_due")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.pk} ({self.state})"

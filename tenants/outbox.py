@@ -55,6 +55,8 @@ class Outbox(Generic[RowT]):
     sent_at_field: str | None = None
     # Rows outside this are never claimed, e.g. a cancelled booking's reminder.
     scope: Q = field(default_factory=Q)
+    # A waiting row is claimed only once this time has passed (a retry's backoff); None: at once.
+    due_field: str | None = None
 
     def __post_init__(self) -> None:
         if not (self.waiting_states and self.claimed_state and self.done_state):
@@ -83,9 +85,12 @@ class Outbox(Generic[RowT]):
 
     def claimable(self, now: datetime) -> Q:
         """Waiting rows, and those claimed by a worker that died before finishing."""
+        waiting = self.waiting()
+        if self.due_field is not None:
+            waiting &= Q(**{f"{self.due_field}__lte": now})
         if self.stale_setting is None:
-            return self.waiting()
-        return self.waiting() | self.stale(now)
+            return waiting
+        return waiting | self.stale(now)
 
     # --- one row ----------------------------------------------------------------------------
 
@@ -103,11 +108,13 @@ class Outbox(Generic[RowT]):
         changes = {self.state_field: self.done_state, **fields}
         return bool(self.rows.filter(self.claimed(), pk=pk).update(**changes))
 
-    def release(self, pk: Any, error: str = "") -> bool:
-        """Put a claimed row back among the waiting, with the error, for the next run."""
+    def release(self, pk: Any, error: str = "", **fields: Any) -> bool:
+        """Put a claimed row back among the waiting, with the error, for the next run.
+        `fields` are set too (e.g. when to try again, or another state to park it in)."""
         changes: dict[str, Any] = {self.state_field: self.waiting_states[0]}
         if self.error_field is not None:
             changes[self.error_field] = error[: self.error_length]
+        changes.update(fields)
         return bool(self.rows.filter(self.claimed(), pk=pk).update(**changes))
 
     def deliver(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
-from tenants import sessions
+from tenants import messages, sessions
 from tenants.dispatch import dispatch_to_tenants
 
 
@@ -21,3 +21,13 @@ def dispatch_clear_expired_sessions() -> int:
         spread_seconds=settings.TENANT_TASK_SPREAD_SECONDS,
         include_public=True,
     )
+
+
+@shared_task(name="tenants.send_outbox_message", acks_late=True)
+def send_outbox_message(message_id: int) -> bool:
+    return messages.send_message(message_id)
+
+
+@shared_task(name="tenants.send_due_outbox_messages", acks_late=True)
+def send_due_outbox_messages() -> int:
+    return messages.send_due_messages()

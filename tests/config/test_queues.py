@@ -23,6 +23,8 @@ EXPECTED = {
     "feedback.send_rejection_notice": "mail",
     "feedback.send_withdrawal_notice": "mail",
     "training.send_reminders": "mail",
+    "tenants.send_outbox_message": "mail",
+    "tenants.send_due_outbox_messages": "mail",
     "reports.build_long_pdf": "reports",
     "dashboards.deliver_reports": "reports",
     "dashboards.rebuild_rollups": "reports",
