@@ -1,19 +1,26 @@
-"""Emails to story authors. Sent from the hub: only the hub knows an author's address."""
+"""Emails to story authors. Written from the hub (only the hub knows an author's address) to
+the outbox (tenants/messages.py), in the transaction of the event they tell of: a story
+received, published or rejected, a response published, a story withdrawn. Each has a key
+for its event, so a repeated call writes one message; the outbox sends it exactly once.
+"""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
 from django.template.loader import render_to_string
 from django_tenants.utils import schema_context
 
-from tenants.models import public_url
+from tenants.messages import enqueue_email
+from tenants.models import Organisation, public_url
 
 
-def send_rejection_notice(submission_id: int) -> None:
+def queue_rejection_notice(submission_id: int) -> None:
+    """Tell the author their story was not published, and why."""
     from feedback.hub.models import Submission
 
-    with schema_context("public"):
+    with transaction.atomic(), schema_context("public"):
         submission = Submission.objects.get(pk=submission_id)
         if not submission.email:
             return
@@ -23,23 +30,21 @@ def send_rejection_notice(submission_id: int) -> None:
             "tell_url": public_url(settings.BASE_DOMAIN, "/tell/"),
             "your_story_url": story_url(submission),
         }
-        message = EmailMultiAlternatives(
-            subject="We could not publish your story",
-            body=render_to_string("hub/email/rejection.txt", context),
-            to=[submission.email],
+        _queue_to_author(
+            submission,
+            f"rejection:{submission.pk}",
+            "We could not publish your story",
+            "rejection",
+            context,
         )
-        message.attach_alternative(
-            render_to_string("hub/email/rejection.html", context), "text/html"
-        )
-        message.send()
 
 
-def send_response_notice(public_response_id: int) -> None:
+def queue_response_notice(public_response_id: int) -> None:
     """Tell the author a response was published, with a signed link to reply to it."""
     from feedback.author_links import make_token
     from feedback.hub.models import PublicResponse
 
-    with schema_context("public"):
+    with transaction.atomic(), schema_context("public"):
         response = (
             PublicResponse.objects.select_related("public_story", "organisation")
             .filter(pk=public_response_id)
@@ -55,15 +60,14 @@ def send_response_notice(public_response_id: int) -> None:
             "reply_url": public_url(settings.BASE_DOMAIN, f"/r/{make_token(response)}/"),
             "your_story_url": story_url(submission),
         }
-        message = EmailMultiAlternatives(
-            subject=f"{response.organisation.name} has responded to your story",
-            body=render_to_string("hub/email/response.txt", context),
-            to=[submission.email],
+        _queue_to_author(
+            submission,
+            f"response:{response.pk}",
+            f"{response.organisation.name} has responded to your story",
+            "response",
+            context,
+            organisation=response.organisation,
         )
-        message.attach_alternative(
-            render_to_string("hub/email/response.html", context), "text/html"
-        )
-        message.send()
 
 
 def story_url(submission) -> str:  # noqa: ANN001 - a hub Submission
@@ -73,39 +77,50 @@ def story_url(submission) -> str:  # noqa: ANN001 - a hub Submission
     return signed_story_url(submission)
 
 
-def _send_to_author(submission, subject: str, template: str, context: dict) -> None:  # noqa: ANN001
-    message = EmailMultiAlternatives(
+def _queue_to_author(
+    submission,  # noqa: ANN001 - a hub Submission
+    event: str,
+    subject: str,
+    template: str,
+    context: dict,
+    organisation: Organisation | None = None,
+) -> None:
+    """Write the email to the outbox; `event` (e.g. "rejection:42") is its key's end."""
+    enqueue_email(
+        kind=f"feedback.{template}",
+        key=f"feedback.{event}",
+        recipient=submission.email,
         subject=subject,
-        body=render_to_string(f"hub/email/{template}.txt", context),
-        to=[submission.email],
+        text_body=render_to_string(f"hub/email/{template}.txt", context),
+        html_body=render_to_string(f"hub/email/{template}.html", context),
+        organisation=organisation,
     )
-    message.attach_alternative(render_to_string(f"hub/email/{template}.html", context), "text/html")
-    message.send()
 
 
-def send_receipt_notice(submission_id: int) -> None:
+def queue_receipt_notice(submission_id: int) -> None:
     """Tell the author their story arrived, with the link to their "Your story" page."""
     from feedback.hub.models import Submission, SubmissionState
 
-    with schema_context("public"):
+    with transaction.atomic(), schema_context("public"):
         submission = Submission.objects.filter(pk=submission_id).first()
         if submission is None or not submission.email:
             return
         if submission.state == SubmissionState.WITHDRAWN:
             return
-        _send_to_author(
+        _queue_to_author(
             submission,
+            f"receipt:{submission.pk}",
             "We have received your story",
             "received",
             {"submission": submission, "your_story_url": story_url(submission)},
         )
 
 
-def send_publication_notice(submission_id: int) -> None:
+def queue_publication_notice(submission_id: int) -> None:
     """Tell the author their story was published, with where to read it and their link."""
     from feedback.hub.models import Submission, SubmissionState
 
-    with schema_context("public"):
+    with transaction.atomic(), schema_context("public"):
         submission = (
             Submission.objects.select_related("public_story").filter(pk=submission_id).first()
         )
@@ -113,8 +128,9 @@ def send_publication_notice(submission_id: int) -> None:
             return
         if submission.state != SubmissionState.PUBLISHED or submission.public_story is None:
             return
-        _send_to_author(
+        _queue_to_author(
             submission,
+            f"publication:{submission.pk}",
             "Your story is published",
             "published",
             {
@@ -128,10 +144,10 @@ def send_publication_notice(submission_id: int) -> None:
         )
 
 
-def send_withdrawal_notice(submission_id: int) -> None:
+def queue_withdrawal_notice(submission_id: int) -> None:
     """Tell the author their story was withdrawn, then delete their email and postcode: the
-    last thing Carevoice held about them. With no email, only the postcode goes."""
-    from django.db import transaction
+    last thing Carevoice held about them. With no email, only the postcode goes. (The
+    outbox holds the address, encrypted, until the notice is sent, then erases it.)"""
     from django.utils import timezone
 
     from feedback.hub.models import Submission, SubmissionState
@@ -143,10 +159,9 @@ def send_withdrawal_notice(submission_id: int) -> None:
         if not (submission.email or submission.postcode):
             return
         if submission.email:
-            # Sent inside the transaction: if the mail server refuses, the address stays and
-            # the nightly retention run removes it in time; sent, it is removed at once.
-            _send_to_author(
+            _queue_to_author(
                 submission,
+                f"withdrawal:{submission.pk}",
                 "Your story has been withdrawn",
                 "withdrawn",
                 {

@@ -332,10 +332,10 @@ def publish_submission(
             )
         )
         if submission.has_email:
-            from feedback.tasks import send_publication_notice
+            from feedback.emails import queue_publication_notice
 
-            # robust: with the broker down, the story is still published; only the mail is lost.
-            transaction.on_commit(lambda: send_publication_notice.delay(submission.pk), robust=True)
+            # In this transaction, to the outbox: published means the author will be told.
+            queue_publication_notice(submission.pk)
     return published
 
 
@@ -373,7 +373,7 @@ def reject_submission(
             request=request,
         )
         if submission.has_email:
-            from feedback.tasks import send_rejection_notice
+            from feedback.emails import queue_rejection_notice
 
-            transaction.on_commit(lambda: send_rejection_notice.delay(submission.pk))
+            queue_rejection_notice(submission.pk)
     return submission

@@ -181,9 +181,10 @@ def publish_response(
             },
             request=request,
         )
-        from feedback.tasks import notify_author_of_response
+        from feedback.emails import queue_response_notice
 
-        transaction.on_commit(lambda: notify_author_of_response.delay(public.pk))
+        # In this transaction, to the outbox: the author is told once the response is out.
+        queue_response_notice(public.pk)
     return response
 
 

@@ -10,8 +10,9 @@ same two settings, so what it promises and what this does cannot disagree.
   stays; only the way to reach its author goes. The author's own requests lose what they
   said and how to reach them on the same terms, counted from when the request was handled.
   A withdrawn story's author is told by email, and their contact details then go at once
-  (feedback/emails.py ``send_withdrawal_notice``); if that notice never ran, they go here a
-  day after the withdrawal.
+  (feedback/emails.py ``queue_withdrawal_notice``, in the withdrawal's transaction; the
+  outbox holds the address, encrypted, until the notice is sent); if that notice never ran,
+  they go here a day after the withdrawal.
 - **The text of a submission that was never published** (title, the three text fields,
   nickname, "posted on behalf of", the personal details found in it, the moderator's
   rejection note) is purged ``REJECTED_TEXT_RETENTION_DAYS`` (90 by default):

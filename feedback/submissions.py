@@ -61,11 +61,11 @@ def submit_story(story: StoryFromAuthor) -> Submission:
             summary="Story posted on the author's behalf",
         )
     if submission.has_email:
-        from feedback.tasks import send_receipt_notice
+        from feedback.emails import queue_receipt_notice
 
-        # With the author's "Your story" link, from the moment the story arrives. robust:
-        # with the broker down, the story is still taken in; only the mail is lost.
-        transaction.on_commit(lambda: send_receipt_notice.delay(submission.pk), robust=True)
+        # With the author's "Your story" link, from the moment the story arrives; written to
+        # the outbox in this transaction, so a broker that is down delays it, never loses it.
+        queue_receipt_notice(submission.pk)
     return submission
 
 

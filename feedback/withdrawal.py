@@ -31,6 +31,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
 
+from feedback.emails import queue_withdrawal_notice
 from feedback.hub.models import (
     AuthorRequest,
     AuthorRequestKind,
@@ -170,9 +171,9 @@ def withdraw_story(
             },
             request=request,
         )
-        # The author is told, and their email and postcode then go (feedback/emails.py).
-        submission_id = submission.pk
-        transaction.on_commit(lambda: _queue_withdrawal_notice(submission_id), robust=True)
+        # The author is told (through the outbox, in this transaction), and their email and
+        # postcode then go (feedback/emails.py).
+        queue_withdrawal_notice(submission.pk)
         if public_id is not None:
             organisation_ids = [o.pk for o in organisations]
             schemas = [o.schema_name for o in organisations]
@@ -185,12 +186,6 @@ def withdraw_story(
                 )
             )
     return Withdrawal(submission=submission, tombstone=tombstone, stories=stories)
-
-
-def _queue_withdrawal_notice(submission_id: int) -> None:
-    from feedback.tasks import send_withdrawal_notice
-
-    send_withdrawal_notice.delay(submission_id)
 
 
 def _checked_request(

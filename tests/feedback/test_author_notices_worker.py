@@ -1,6 +1,6 @@
-"""The author's notices on a real Celery worker and broker: queued only once the story's
-arrival and its publication have committed, each with the author's "Your story" link.
-Committed rows (the worker has its own connection), cleaned up afterwards."""
+"""The author's notices on a real Celery worker and broker: written to the outbox with the
+story's arrival and its publication, sent once those have committed, each with the author's
+"Your story" link. Committed rows (the worker has its own connection), cleaned up afterwards."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from django.core import mail
 
 from feedback.hub.models import Submission
 from feedback.your_story import submission_for_token
+from tenants.models import OutboxMessage
 from tests.conftest import Cast, forget_published_stories, tell_and_publish, wait_until
 from tests.feedback.test_your_story import link_in
 
@@ -18,8 +19,10 @@ from tests.feedback.test_your_story import link_in
 @pytest.fixture
 def forget_stories(cast: Cast, committed_db: None) -> Iterator[list[int]]:
     public_ids: list[int] = []
+    before = set(OutboxMessage.objects.values_list("pk", flat=True))
     yield public_ids
     forget_published_stories([cast.org_a, cast.org_b], public_ids)
+    OutboxMessage.objects.exclude(pk__in=before).delete()
 
 
 def test_the_receipt_and_publication_notices_are_sent_by_the_worker_after_commit(

@@ -8,7 +8,6 @@ from django.db import connection
 from django_tenants.utils import schema_context, tenant_context
 
 from feedback import pii
-from feedback.emails import send_rejection_notice
 from feedback.followup import submit_author_reply
 from feedback.hub.models import PublicResponse, PublicStory, Submission, SubmissionState
 from feedback.models import Story
@@ -30,6 +29,7 @@ from tests.conftest import (
     tell,
     tell_and_publish,
 )
+from tests.feedback.notices import send_notice
 
 pytestmark = pytest.mark.django_db
 
@@ -212,7 +212,7 @@ def test_rejecting_emails_the_author_with_the_reason(
         )
     assert Submission.objects.get(pk=submission_id).state == SubmissionState.REJECTED
     assert len(callbacks) == 1  # the email is queued for the worker after commit
-    send_rejection_notice(submission_id)
+    assert send_notice("rejection", submission_id)
     assert mail.outbox[0].to == [AUTHOR_EMAIL]
     assert "It is not about an experience of care" in mail.outbox[0].body
     assert "Tell us about a visit instead." in mail.outbox[0].body

@@ -14,7 +14,6 @@ from django_tenants.utils import schema_context, tenant_context
 
 from feedback.author_links import SALT, make_token
 from feedback.choices import ChangeStatus
-from feedback.emails import send_response_notice
 from feedback.hub.models import AuthorReply, PublicResponse, PublicStory, ReplyState
 from feedback.models import Response, ResponseVersion, Story
 from feedback.responding import (
@@ -27,6 +26,7 @@ from feedback.responding import (
 from tenants.accounts.models import User
 from tenants.audit.models import AuditEvent
 from tests.conftest import AUTHOR_EMAIL, Cast, client_for, sign_in, tell_and_publish
+from tests.feedback.notices import send_notice
 
 pytestmark = pytest.mark.django_db
 
@@ -70,7 +70,7 @@ def test_the_whole_loop_publish_respond_email_reply_moderated_shown(
     public = PublicResponse.objects.get(public_story_id=story_a.public_id)
     assert public.responder_name == "Rita Responder"
 
-    send_response_notice(public.pk)
+    assert send_notice("response", public.pk)
     email = mail.outbox[-1]
     assert email.to == [AUTHOR_EMAIL]
     link = re.search(r"http://localhost:8000(/r/[^/\s]+/)", email.body).group(1)

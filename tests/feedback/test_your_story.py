@@ -15,12 +15,6 @@ from django.test import override_settings
 from django_tenants.utils import schema_context
 
 from feedback.author_links import make_token as make_response_token
-from feedback.emails import (
-    send_publication_notice,
-    send_receipt_notice,
-    send_rejection_notice,
-    send_response_notice,
-)
 from feedback.followup import submit_author_reply
 from feedback.hub.models import (
     AuthorRequest,
@@ -44,6 +38,7 @@ from tests.conftest import (
     tell,
     tell_and_publish,
 )
+from tests.feedback.notices import send_notice
 from tests.feedback.test_withdrawal import ask_through_the_link, moderator_client, respond
 
 pytestmark = pytest.mark.django_db
@@ -74,17 +69,17 @@ def assert_private(response) -> None:  # noqa: ANN001
 def test_every_email_to_an_author_carries_their_signed_link(cast: Cast) -> None:
     published_id = tell([cast.ward_a], title="Kind nurses on the ward")
     rejected_id = tell([cast.ward_a], title="A story we could not publish")
-    send_receipt_notice(published_id)
+    assert send_notice("receipt", published_id)
     published = publish_submission(
         published_id,
         moderator=cast.moderator,
         decision=Decision("mildly critical", [], [cast.ward_a]),
     )
-    send_publication_notice(published_id)
+    assert send_notice("publication", published_id)
     response = respond(cast, cast.org_a, published.public_story.pk)
-    send_response_notice(response.pk)
+    assert send_notice("response", response.pk)
     reject_submission(rejected_id, moderator=cast.moderator, reason="not about care")
-    send_rejection_notice(rejected_id)
+    assert send_notice("rejection", rejected_id)
 
     subjects = [m.subject for m in mail.outbox]
     assert subjects == [
@@ -111,13 +106,13 @@ def test_every_email_to_an_author_carries_their_signed_link(cast: Cast) -> None:
 
 def test_authors_without_an_email_are_sent_nothing(cast: Cast) -> None:
     submission_id = tell([cast.ward_a], email="")
-    send_receipt_notice(submission_id)
+    assert not send_notice("receipt", submission_id)
     publish_submission(
         submission_id,
         moderator=cast.moderator,
         decision=Decision("mildly critical", [], [cast.ward_a]),
     )
-    send_publication_notice(submission_id)
+    assert not send_notice("publication", submission_id)
     assert mail.outbox == []
 
 
