@@ -13,7 +13,17 @@ from tenants.accounts.forms import RATE_LIMITED, RateLimitedLoginForm
 from tenants.accounts.models import User
 from tenants.accounts.second_factor import SecondFactorError, has_second_factor, reset_second_factor
 from tenants.audit.models import AuditEvent
-from tenants.models import Domain, Network, NetworkMembership, Organisation
+from tenants.audit.recording import record_audit
+from tenants.crypto import ContactKeyError
+from tenants.messages import masked_address, retry_message
+from tenants.models import (
+    Domain,
+    Network,
+    NetworkMembership,
+    Organisation,
+    OutboxMessage,
+    OutboxMessageState,
+)
 
 
 class RateLimitedAdminLoginForm(RateLimitedLoginForm, AdminAuthenticationForm):
@@ -124,6 +134,84 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_display = ["occurred_at", "actor_label", "action", "summary"]
     list_filter = ["action"]
     search_fields = ["actor_label", "summary"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(OutboxMessage, site=site)
+class OutboxMessageAdmin(admin.ModelAdmin):
+    """Outgoing emails (tenants/messages.py), for platform staff to see what is stuck and
+    retry it. The subject and bodies are never shown, the address only masked."""
+
+    list_display = [
+        "created_at",
+        "kind",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+        "organisation",
+        "masked_recipient",
+    ]
+    list_filter = ["state", "kind"]
+    # Only these are shown on a message's page: never the subject or the bodies.
+    fields = [
+        "kind",
+        "key",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "claimed_at",
+        "last_error",
+        "organisation",
+        "masked_recipient",
+        "created_at",
+        "sent_at",
+    ]
+    readonly_fields = fields
+    actions = ["retry_now"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[OutboxMessage]:
+        # The subject and bodies are never even loaded (nor decrypted) here.
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("organisation")
+            .defer("recipient", "subject", "text_body", "html_body")
+        )
+
+    @admin.display(description="Recipient")
+    def masked_recipient(self, message: OutboxMessage) -> str:
+        try:
+            return masked_address(message.recipient)
+        except ContactKeyError:
+            # Written under a key since dropped: the page still lists it.
+            return "(unreadable with the current keys)"
+
+    @admin.action(description="Retry now (parked or waiting messages)")
+    def retry_now(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
+        retried = 0
+        waiting = [OutboxMessageState.PARKED, OutboxMessageState.WAITING]
+        for message in queryset.filter(state__in=waiting):
+            if retry_message(message):
+                retried += 1
+                record_audit(
+                    "outbox.message_retried",
+                    actor=request.user,
+                    target=message,
+                    summary=f"Retried outgoing email {message.pk} ({message.kind}) "
+                    f"after {message.attempts} attempts",
+                    detail={"kind": message.kind, "state": message.state},
+                    request=request,
+                )
+        self.message_user(request, f"{retried} message{'s' if retried != 1 else ''} retried.")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
