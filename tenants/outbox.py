@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db.models import F, Model, Q, QuerySet
 from django.utils import timezone
@@ -141,6 +142,8 @@ class Outbox(Generic[RowT]):
                 exc.__class__.__name__,
             )
             self.release(pk, str(exc))
+            if isinstance(exc, SoftTimeLimitExceeded):
+                raise  # the task is out of time: stop here, not at the next row's hard kill
             return False
         done: dict[str, Any] = {}
         if self.sent_at_field is not None:

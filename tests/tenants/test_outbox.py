@@ -72,6 +72,23 @@ def test_a_stale_claim_is_claimed_again_and_a_fresh_one_is_not(cast: Cast) -> No
     assert mail.outbox == []
 
 
+def test_a_task_out_of_time_releases_the_row_and_stops(cast: Cast) -> None:
+    """Celery's soft time limit, raised mid-send: the row goes back for the next run, and
+    the task stops there instead of starting another send before the hard kill."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    def out_of_time(delivery: AlertDelivery) -> None:
+        raise SoftTimeLimitExceeded()
+
+    with tenant_context(cast.org_a):
+        delivery = waiting_delivery()
+        with pytest.raises(SoftTimeLimitExceeded):
+            DELIVERIES.deliver(delivery.pk, out_of_time)
+        delivery.refresh_from_db()
+        assert delivery.state == DeliveryState.PENDING
+        assert DELIVERIES.deliver(delivery.pk, email_delivery)
+
+
 def test_a_failed_send_is_released_with_its_error_and_sent_on_the_next_run(
     cast: Cast, caplog: pytest.LogCaptureFixture
 ) -> None:
