@@ -161,6 +161,16 @@ def _quick_password_hashing() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _every_task_registered() -> None:
+    """Every app's tasks registered, as on a worker at start-up (Celery's autodiscovery
+    runs on its `import_modules` signal): tests that look tasks up by name, or check every
+    task, must not depend on which modules earlier tests happened to import."""
+    from config.celery import app
+
+    app.loader.import_default_modules()
+
+
 @pytest.fixture(scope="session")
 def cast(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> Cast:
     with django_db_blocker.unblock(), schema_context(settings.PUBLIC_SCHEMA_NAME):
