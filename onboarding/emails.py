@@ -1,66 +1,99 @@
-"""Onboarding emails. One function per email, named after its template."""
+"""Onboarding emails. One function per email, named after its template. Each is written to
+the outbox (tenants/messages.py) in the transaction of the invitation it tells of, with a
+key for that invitation (and, for one sent again, that sending), so a rolled-back invitation
+sends nothing and the outbox sends each exactly once."""
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 from onboarding.models import Invitation
-from tenants.models import Network, Organisation, public_url
+from tenants.messages import enqueue_email
+from tenants.models import (
+    Network,
+    NetworkInvitation,
+    NetworkMembership,
+    Organisation,
+    public_url,
+)
 
 
-def _send(subject: str, template: str, context: dict[str, object], to: str) -> None:
-    message = EmailMultiAlternatives(
+def _queue(
+    *,
+    event: str,
+    subject: str,
+    template: str,
+    context: dict[str, object],
+    to: str,
+    organisation: Organisation | None = None,
+) -> None:
+    """Write the email to the outbox; `event` (e.g. "12:4:ab12") is its key's end."""
+    enqueue_email(
+        kind=f"onboarding.{template}",
+        key=f"onboarding.{template}:{event}",
+        recipient=to,
         subject=subject,
-        body=render_to_string(f"onboarding/email/{template}.txt", context),
-        to=[to],
+        text_body=render_to_string(f"onboarding/email/{template}.txt", context),
+        html_body=render_to_string(f"onboarding/email/{template}.html", context),
+        organisation=organisation,
     )
-    message.attach_alternative(
-        render_to_string(f"onboarding/email/{template}.html", context), "text/html"
-    )
-    message.send()
 
 
-def send_staff_invitation(
+def queue_staff_invitation(
     organisation: Organisation, invitation: Invitation, url: str, *, inviter: str
 ) -> None:
-    _send(
-        f"You are invited to {organisation.name}'s Carevoice workspace",
-        "staff_invitation",
-        {
+    """Keyed by the invitation's nonce, which every resend replaces: a resend is a new email."""
+    _queue(
+        event=f"{organisation.pk}:{invitation.pk}:{invitation.nonce}",
+        subject=f"You are invited to {organisation.name}'s Carevoice workspace",
+        template="staff_invitation",
+        context={
             "organisation": organisation,
             "invitation": invitation,
             "role": invitation.get_role_display().lower(),
             "url": url,
             "inviter": inviter,
         },
-        invitation.email,
+        to=invitation.email,
+        organisation=organisation,
     )
 
 
-def send_network_invitation(
-    network: Network, organisation: Organisation, email: str, *, inviter: str
+def queue_network_invitation(
+    network: Network, membership: NetworkMembership, email: str, *, inviter: str
 ) -> None:
-    """To an organisation already on Carevoice: the invitation waits in its workspace."""
-    _send(
-        f"{network.lead.name} invites {organisation.name} to {network.name}",
-        "network_invitation",
-        {
+    """To an organisation already on Carevoice: the invitation waits in its workspace. Keyed
+    by the membership and when it was (re-)invited."""
+    organisation = membership.organisation
+    _queue(
+        event=f"{membership.pk}:{membership.invited_at.timestamp():.6f}",
+        subject=f"{network.lead.name} invites {organisation.name} to {network.name}",
+        template="network_invitation",
+        context={
             "network": network,
             "organisation": organisation,
             "inviter": inviter,
             "url": organisation.workspace_url("/networks/"),
         },
-        email,
+        to=email,
+        organisation=network.lead,
     )
 
 
-def send_network_join_invitation(network: Network, email: str, *, inviter: str) -> None:
+def queue_network_join_invitation(
+    network: Network, invitation: NetworkInvitation, *, inviter: str
+) -> None:
     """To an organisation not on Carevoice yet: join, and the invitation will be waiting."""
-    _send(
-        f"{network.lead.name} invites you to {network.name} on Carevoice",
-        "network_join_invitation",
-        {"network": network, "inviter": inviter, "url": public_url(settings.BASE_DOMAIN, "/")},
-        email,
+    _queue(
+        event=f"{invitation.pk}",
+        subject=f"{network.lead.name} invites you to {network.name} on Carevoice",
+        template="network_join_invitation",
+        context={
+            "network": network,
+            "inviter": inviter,
+            "url": public_url(settings.BASE_DOMAIN, "/"),
+        },
+        to=invitation.email,
+        organisation=network.lead,
     )

@@ -71,12 +71,11 @@ def invitation_url(organisation: Organisation, invitation: Invitation) -> str:
     return organisation.workspace_url(path)
 
 
-def _send_later(organisation: Organisation, invitation: Invitation) -> None:
+def _queue_email(organisation: Organisation, invitation: Invitation) -> None:
+    """Write the invitation's email to the outbox, in the caller's transaction."""
     url = invitation_url(organisation, invitation)
     inviter = invitation.invited_by.full_name if invitation.invited_by else organisation.name
-    transaction.on_commit(
-        lambda: emails.send_staff_invitation(organisation, invitation, url, inviter=inviter)
-    )
+    emails.queue_staff_invitation(organisation, invitation, url, inviter=inviter)
 
 
 @transaction.atomic
@@ -117,7 +116,7 @@ def invite_staff(
         detail={"email": email, "role": role},
         request=request,
     )
-    _send_later(organisation, invitation)
+    _queue_email(organisation, invitation)
     return invitation
 
 
@@ -148,7 +147,7 @@ def resend_invitation(
         summary=f"Sent the invitation for {invitation.email} again",
         request=request,
     )
-    _send_later(organisation, invitation)
+    _queue_email(organisation, invitation)
     return invitation
 
 

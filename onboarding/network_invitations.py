@@ -54,14 +54,10 @@ def invite_to_network(
     inviter = _inviter(actor)
     if target is not None:
         membership = invite_organisation(network, target, actor=actor)
-        transaction.on_commit(
-            lambda: emails.send_network_invitation(network, target, email, inviter=inviter)
-        )
+        emails.queue_network_invitation(network, membership, email, inviter=inviter)
         return membership
     invitation = invite_email_address(network, email, actor=actor)
-    transaction.on_commit(
-        lambda: emails.send_network_join_invitation(network, email, inviter=inviter)
-    )
+    emails.queue_network_join_invitation(network, invitation, inviter=inviter)
     return invitation
 
 

@@ -8,6 +8,7 @@ from django_tenants.utils import schema_context, tenant_context
 
 from tenants import gate
 from tenants.audit.models import AuditEvent
+from tenants.messages import send_due_messages
 from tenants.models import MembershipStatus, Network, NetworkInvitation, NetworkMembership
 from tenants.networks import comparable_members, create_network
 from tests.conftest import Cast, client_for, sign_in
@@ -38,6 +39,7 @@ def test_invited_by_email_then_accepted_with_consent(
     cast.org_b.save(update_fields=["email_domains"])
     with django_capture_on_commit_callbacks(execute=True):
         page = invite(admin_a_client, network, "chief@beta-trust.example")
+    send_due_messages()  # the outbox sends what the invitation wrote
     assert "Invited Beta Hospitals NHS Trust" in page.content.decode()
     (message,) = mail.outbox
     assert message.to == ["chief@beta-trust.example"]
@@ -124,6 +126,7 @@ def test_an_organisation_not_on_carevoice_is_emailed_and_finds_the_invitation_on
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         page = invite(admin_a_client, network, "director@newcomer.example")
+    send_due_messages()  # the outbox sends what the invitation wrote
     assert "is not on Carevoice yet" in page.content.decode()
     (message,) = mail.outbox
     assert "not on Carevoice yet" in message.body and "http://localhost:8000/" in message.body
