@@ -10,6 +10,7 @@ A sign-up linked to its organisation is only ever finished, never provisioned ag
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,7 +20,6 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -32,6 +32,7 @@ from billing.subscriptions import attach_organisation
 from onboarding.signup.models import Signup, Step
 from tenants.accounts.models import User
 from tenants.audit.recording import record_audit
+from tenants.messages import enqueue_email
 from tenants.models import Organisation, public_url
 from tenants.networks import NetworkError, claim_email_invitation, email_invitations_for
 from tenants.ods import normalise_ods_code, validate_ods_code
@@ -160,15 +161,20 @@ def save_account(signup: Signup, *, name: str, email: str, password: str) -> Sig
 
 
 def send_verification(signup: Signup) -> None:
+    """Write the confirmation email to the outbox (tenants/messages.py), in the caller's
+    transaction. Keyed by the sign-up and its link's token: sending again (a new token) is a
+    new email, the same token twice is one."""
     token = signing.dumps({"signup": signup.pk, "email": signup.admin_email}, salt=VERIFY_SALT)
     link = public_url(settings.BASE_DOMAIN, f"/signup/verify/{token}/")
     context = {"signup": signup, "link": link}
-    send_mail(
-        subject="Confirm your email address to finish signing up to Carevoice",
-        message=render_to_string("signup/email/verify.txt", context),
-        from_email=None,
-        recipient_list=[signup.admin_email],
-    )
+    with _public():
+        enqueue_email(
+            kind="signup.verify",
+            key=f"signup.verify:{signup.pk}:{hashlib.sha256(token.encode()).hexdigest()[:32]}",
+            recipient=signup.admin_email,
+            subject="Confirm your email address to finish signing up to Carevoice",
+            text_body=render_to_string("signup/email/verify.txt", context),
+        )
 
 
 def verify_email(token: str) -> Signup:

@@ -19,6 +19,7 @@ from billing.subscriptions import refresh_from_stripe
 from onboarding.signup import wizard
 from onboarding.signup.models import Signup, Step
 from tenants.accounts.models import Role, User
+from tenants.messages import send_due_messages
 from tenants.models import Organisation
 from tests.conftest import Cast
 
@@ -40,6 +41,7 @@ def hub() -> Client:
 
 
 def verification_link() -> str:
+    send_due_messages()  # the outbox sends the confirmation the sign-up wrote
     (message,) = [m for m in mail.outbox if "Confirm your email" in m.subject]
     return re.search(r"https?://\S+/signup/verify/\S+/", message.body).group(0)
 
