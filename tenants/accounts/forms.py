@@ -1,14 +1,18 @@
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.template import loader
 
 from tenants import ratelimit
 from tenants.accounts.models import Role, User
 from tenants.accounts.photos import check_photo
+from tenants.messages import enqueue_email
 
 RATE_LIMITED = "rate_limited"
 
@@ -52,6 +56,32 @@ class RateLimitedPasswordResetForm(PasswordResetForm):
     def __init__(self, *args: Any, request: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.request = request
+
+    def send_mail(
+        self,
+        subject_template_name: str,
+        email_template_name: str,
+        context: dict[str, Any],
+        from_email: str | None,
+        to_email: str,
+        html_email_template_name: str | None = None,
+    ) -> None:
+        """Write the reset email to the outbox (tenants/messages.py) rather than send it here,
+        keyed by the account and its link's token: the same link twice is one email."""
+        subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
+        token = hashlib.sha256(context["token"].encode()).hexdigest()[:32]
+        enqueue_email(
+            kind="accounts.password_reset",
+            key=f"accounts.password_reset:{connection.schema_name}:{context['uid']}:{token}",
+            recipient=to_email,
+            subject=subject,
+            text_body=loader.render_to_string(email_template_name, context),
+            html_body=(
+                loader.render_to_string(html_email_template_name, context)
+                if html_email_template_name
+                else ""
+            ),
+        )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
