@@ -22,6 +22,7 @@ from onboarding.training.models import (
 )
 from onboarding.training.reminders import REMINDERS, send_due_reminders
 from tenants.audit.models import AuditEvent
+from tenants.models import Organisation
 from tests.conftest import Cast, client_for, sign_in
 
 pytestmark = pytest.mark.django_db
@@ -40,6 +41,18 @@ def session_in(days: float = 3, capacity: int = 2, **fields: object) -> Training
     values.update(fields)
     with schema_context("public"):
         return schedule_session(TrainingSession(**values), actor=None)
+
+
+def booked_long_ago(session: TrainingSession, organisation: Organisation) -> Booking:
+    """A place booked (and confirmed) three days ago, by x@ the organisation."""
+    return Booking.objects.create(
+        session=session,
+        organisation=organisation,
+        email="x@alpha.example",
+        full_name="X",
+        state=BookingState.BOOKED,
+        confirmed_at=timezone.now() - timedelta(days=3),
+    )
 
 
 def signed_in(cast: Cast, organisation, email: str) -> object:  # noqa: ANN001
@@ -210,14 +223,7 @@ def test_a_failed_reminder_is_tried_again(cast: Cast, monkeypatch: pytest.Monkey
     from onboarding.training import emails
 
     session = session_in(days=0.5)
-    booking = Booking.objects.create(
-        session=session,
-        organisation=cast.org_a,
-        email="x@alpha.example",
-        full_name="X",
-        state=BookingState.BOOKED,
-        confirmed_at=timezone.now() - timedelta(days=3),
-    )
+    booking = booked_long_ago(session, cast.org_a)
 
     def broken(booking_id: int) -> None:
         raise ConnectionError("mail server down")
@@ -279,14 +285,7 @@ def test_platform_staff_schedule_and_record_attendance_in_admin(cast: Cast) -> N
 
 def test_a_reminder_whose_worker_died_is_sent_once_the_claim_is_stale(cast: Cast) -> None:
     session = session_in(days=0.5)
-    booking = Booking.objects.create(
-        session=session,
-        organisation=cast.org_a,
-        email="x@alpha.example",
-        full_name="X",
-        state=BookingState.BOOKED,
-        confirmed_at=timezone.now() - timedelta(days=3),
-    )
+    booking = booked_long_ago(session, cast.org_a)
     assert REMINDERS.claim(booking.pk)  # a worker claimed it, then died before sending
     mail.outbox.clear()
     with override_settings(REMINDER_STALE_CLAIM_SECONDS=600):
@@ -304,14 +303,7 @@ def test_a_reminder_whose_worker_died_is_sent_once_the_claim_is_stale(cast: Cast
 
 def test_moving_a_session_makes_its_reminders_due_again(cast: Cast) -> None:
     session = session_in(days=0.5)
-    booking = Booking.objects.create(
-        session=session,
-        organisation=cast.org_a,
-        email="x@alpha.example",
-        full_name="X",
-        state=BookingState.BOOKED,
-        confirmed_at=timezone.now() - timedelta(days=3),
-    )
+    booking = booked_long_ago(session, cast.org_a)
     assert send_due_reminders() == 1
     session.refresh_from_db()
     session.starts_at += timedelta(days=2)
