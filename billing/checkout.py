@@ -34,6 +34,11 @@ logger = logging.getLogger(__name__)
 
 LOCAL_CARD_SALT = "billing.local-card"
 LOCAL_CARD_MAX_AGE = 24 * 60 * 60
+# What the person paying is told when Stripe cannot be reached before anything was charged.
+PAYMENT_NOT_STARTED = (
+    "The payment could not be started: Stripe, which takes it, could not be reached just "
+    "now. Nothing was charged. Please try again in a few minutes."
+)
 
 
 @dataclass(frozen=True)
@@ -82,30 +87,38 @@ def start_payment(
     for url in (success_url, cancel_url):
         if not is_our_url(url):
             raise BillingError("After paying, people can only be sent back to Carevoice.")
-    row = ensure_subscription(
-        reference=payer.reference,
-        name=payer.name,
-        email=payer.email,
-        organisation=payer.organisation,
-    )
-    if row.is_live and row.status != SubscriptionStatus.PAST_DUE:
+    with schema_context(settings.PUBLIC_SCHEMA_NAME):
+        existing = Subscription.objects.filter(reference=payer.reference).first()
+    if existing is not None and existing.is_live and existing.status != SubscriptionStatus.PAST_DUE:
         raise BillingError("This subscription is already paid; change its plan instead.")
-    ensure_plans_synced(plan, interval)
-    if stripe_api.uses_local_server():
-        url = local_card_url(row, plan, interval, success_url, cancel_url)
-        where = "the local card page"
-    else:
-        session = stripe_api.create_checkout_session(
-            plan_id=plan.stripe_plan_id(interval),
-            reference=row.reference,
-            success_url=success_url,
-            cancel_url=cancel_url,
-            customer_id=row.stripe_customer_id,
-            email=row.billing_email,
-        )
-        url = str(session["url"])
-        where = f"Stripe Checkout ({session['id']})"
+    # Stripe first, rows after: Stripe unreachable leaves nothing written, and nothing paid.
+    session: dict[str, Any] | None = None
+    try:
+        ensure_plans_synced(plan, interval)
+        if not stripe_api.uses_local_server():
+            session = stripe_api.create_checkout_session(
+                plan_id=plan.stripe_plan_id(interval),
+                reference=payer.reference,
+                success_url=success_url,
+                cancel_url=cancel_url,
+                customer_id=existing.stripe_customer_id if existing else "",
+                email=(existing.billing_email if existing else "") or payer.email,
+            )
+    except stripe_api.StripeUnavailable as exc:
+        raise stripe_api.StripeUnavailable(PAYMENT_NOT_STARTED) from exc
     with transaction.atomic():
+        row = ensure_subscription(
+            reference=payer.reference,
+            name=payer.name,
+            email=payer.email,
+            organisation=payer.organisation,
+        )
+        if session is None:
+            url = local_card_url(row, plan, interval, success_url, cancel_url)
+            where = "the local card page"
+        else:
+            url = str(session["url"])
+            where = f"Stripe Checkout ({session['id']})"
         audit_billing(
             row,
             "billing.payment_started",
@@ -208,23 +221,10 @@ def pay_with_local_card(payment: LocalPayment, card: Card, *, request: HttpReque
         row = Subscription.objects.filter(reference=payment.reference).first()
         if row is None:
             raise BillingError("This payment link is not valid.")
-        if not row.stripe_customer_id:
-            # Kept even if the card is then declined, so a second try reuses the customer.
-            customer = stripe_api.create_customer(
-                name=row.billing_name, email=row.billing_email, reference=row.reference
-            )
-            Subscription.objects.filter(pk=row.pk, stripe_customer_id="").update(
-                stripe_customer_id=customer["id"]
-            )
-            row.refresh_from_db()
-        method = stripe_api.create_card_payment_method(
-            number=card.number,
-            exp_month=card.exp_month,
-            exp_year=card.exp_year,
-            cvc=card.cvc,
-            name=card.name,
-        )
-        stripe_api.attach_payment_method(method["id"], row.stripe_customer_id)
+        try:
+            _prepare_card(row, card)
+        except stripe_api.StripeUnavailable as exc:
+            raise stripe_api.StripeUnavailable(PAYMENT_NOT_STARTED) from exc
         paid = _settle(row, payment)
         with transaction.atomic():
             audit_billing(
@@ -238,6 +238,27 @@ def pay_with_local_card(payment: LocalPayment, card: Card, *, request: HttpReque
                 detail={"stripe": paid},
             )
     return paid
+
+
+def _prepare_card(row: Subscription, card: Card) -> None:
+    """The payer's customer and card in Stripe, before anything is charged."""
+    if not row.stripe_customer_id:
+        # Kept even if the card is then declined, so a second try reuses the customer.
+        customer = stripe_api.create_customer(
+            name=row.billing_name, email=row.billing_email, reference=row.reference
+        )
+        Subscription.objects.filter(pk=row.pk, stripe_customer_id="").update(
+            stripe_customer_id=customer["id"]
+        )
+        row.refresh_from_db()
+    method = stripe_api.create_card_payment_method(
+        number=card.number,
+        exp_month=card.exp_month,
+        exp_year=card.exp_year,
+        cvc=card.cvc,
+        name=card.name,
+    )
+    stripe_api.attach_payment_method(method["id"], row.stripe_customer_id)
 
 
 def _settle(row: Subscription, payment: LocalPayment) -> str:

@@ -100,6 +100,15 @@ def _back(request: HttpRequest) -> HttpResponse:
     return redirect("billing:overview")
 
 
+def _stripe_unreachable(request: HttpRequest, what: str) -> HttpResponse:
+    """Stripe could not be reached: the Billing page again, saying what did not happen, as
+    a 503 (the fault is not the person's, and passes: they try again)."""
+    messages.error(request, what)
+    response = overview(request)
+    response.status_code = 503
+    return response
+
+
 @require_POST
 @role_required(Role.ADMINISTRATOR)
 def pay(request: HttpRequest) -> HttpResponse:
@@ -118,6 +127,8 @@ def pay(request: HttpRequest) -> HttpResponse:
             actor=request.user,
             request=request,
         )
+    except stripe_api.StripeUnavailable as exc:
+        return _stripe_unreachable(request, str(exc))
     except (BillingError, stripe_api.StripeError) as exc:
         messages.error(request, str(exc))
         return _back(request)
@@ -138,6 +149,10 @@ def change(request: HttpRequest) -> HttpResponse:
             form.cleaned_data["interval"],
             actor=request.user,
             request=request,
+        )
+    except stripe_api.StripeUnavailable as exc:
+        return _stripe_unreachable(
+            request, f"Your plan has not changed and nothing was charged. {exc}"
         )
     except (BillingError, stripe_api.StripeError) as exc:
         messages.error(request, str(exc))
@@ -162,6 +177,8 @@ def cancel(request: HttpRequest) -> HttpResponse:
         cancel_subscription(
             request.tenant, at_period_end=not now, actor=request.user, request=request
         )
+    except stripe_api.StripeUnavailable as exc:
+        return _stripe_unreachable(request, f"The subscription has not been cancelled. {exc}")
     except (BillingError, stripe_api.StripeError) as exc:
         messages.error(request, str(exc))
     else:
@@ -179,6 +196,8 @@ def cancel(request: HttpRequest) -> HttpResponse:
 def resume(request: HttpRequest) -> HttpResponse:
     try:
         resume_subscription(request.tenant, actor=request.user, request=request)
+    except stripe_api.StripeUnavailable as exc:
+        return _stripe_unreachable(request, f"The subscription is still set to end. {exc}")
     except (BillingError, stripe_api.StripeError) as exc:
         messages.error(request, str(exc))
     else:
@@ -191,6 +210,8 @@ def resume(request: HttpRequest) -> HttpResponse:
 def refresh(request: HttpRequest) -> HttpResponse:
     try:
         applied = check_with_stripe(request.tenant, actor=request.user, request=request)
+    except stripe_api.StripeUnavailable as exc:
+        return _stripe_unreachable(request, f"Nothing was checked. {exc}")
     except (BillingError, stripe_api.StripeError) as exc:
         messages.error(request, str(exc))
     else:
@@ -206,6 +227,8 @@ def refresh(request: HttpRequest) -> HttpResponse:
 def portal(request: HttpRequest) -> HttpResponse:
     try:
         url = portal_url(request.tenant, request.tenant.workspace_url("/billing/"))
+    except stripe_api.StripeUnavailable as exc:
+        return _stripe_unreachable(request, str(exc))
     except (BillingError, stripe_api.StripeError) as exc:
         messages.error(request, str(exc))
         return _back(request)

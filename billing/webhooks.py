@@ -7,6 +7,8 @@
    task does nothing; re-read the subscription from Stripe (the event's copy may be stale
    or out of order) and apply it; record the outcome. A failure leaves the event FAILED
    with its error, visible in the hub's admin, which can reprocess it.
+   One that failed because Stripe could not be reached is retried by the sweeper until
+   Stripe answers (no limit: the event is not at fault).
 3. `requeue_unprocessed` (the sweeper, every few minutes): queue events stored but never
    processed (the broker was down after the commit), failed ones again a few times, and
    those whose worker died mid-way.
@@ -39,8 +41,11 @@ from tenants.outbox import Outbox
 
 logger = logging.getLogger(__name__)
 
-# A failed event is retried by the sweeper until it has been tried this many times.
+# A failed event is retried by the sweeper until it has been tried this many times...
 MAX_AUTOMATIC_ATTEMPTS = 5
+# ...unless it failed because Stripe could not be reached: that is no fault of the event, so
+# the sweeper tries it again, however long Stripe is away. Its outcome starts with this.
+STRIPE_UNREACHABLE = "StripeUnavailable:"
 # The sweeper leaves events younger than this to the task queued with them.
 SWEEP_AFTER = timedelta(seconds=60)
 
@@ -127,6 +132,14 @@ def process_event(event_pk: int) -> str:
             with transaction.atomic():
                 outcome = handler(event.payload["data"]["object"])
                 _finish(event, outcome)
+        except stripe_api.StripeUnavailable as exc:
+            logger.warning(
+                "webhook event %s (%s) waits: Stripe could not be reached",
+                event.stripe_event_id,
+                event.type,
+            )
+            text = f"{STRIPE_UNREACHABLE} {exc} The sweeper tries again until Stripe answers."
+            _finish(event, Outcome(WebhookState.FAILED, text))
         except Exception as exc:  # noqa: BLE001 - recorded on the event, retried by the sweeper
             logger.exception("webhook event %s (%s) failed", event.stripe_event_id, event.type)
             _finish(event, Outcome(WebhookState.FAILED, f"{exc.__class__.__name__}: {exc}"))
@@ -228,10 +241,12 @@ def unprocessed_event_ids(*, now: Any = None) -> list[int]:
         return list(
             WebhookEvent.objects.filter(
                 Q(state=WebhookState.RECEIVED, received_at__lt=now - SWEEP_AFTER)
-                | Q(
-                    state=WebhookState.FAILED,
-                    attempts__lt=MAX_AUTOMATIC_ATTEMPTS,
-                    claimed_at__lt=now - SWEEP_AFTER,
+                | (
+                    Q(state=WebhookState.FAILED, claimed_at__lt=now - SWEEP_AFTER)
+                    & (
+                        Q(attempts__lt=MAX_AUTOMATIC_ATTEMPTS)
+                        | Q(outcome__startswith=STRIPE_UNREACHABLE)
+                    )
                 )
                 | EVENTS.stale(now)
             )

@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from billing import stripe_api
 from billing.plans import PLANS, Interval
 from billing.subscriptions import BillingError
 from onboarding.signup import wizard
@@ -206,7 +207,7 @@ def payment(request: HttpRequest) -> HttpResponse:
     signup = _signup(request)
     if signup is None or signup.step != Step.PAYMENT:
         return _where(signup)
-    problem = ""
+    problem, status = "", 200
     if request.method == "POST":
         if _limited(request, "payment"):
             return _too_many()
@@ -217,8 +218,11 @@ def payment(request: HttpRequest) -> HttpResponse:
                 cancel_url=public_url(settings.BASE_DOMAIN, reverse("signup:payment")),
             )
             return redirect(url)
-        except (wizard.SignupError, BillingError) as exc:
-            problem = str(exc)
+        except stripe_api.StripeUnavailable as exc:
+            # Not their fault, and it passes: the same page, to try again (503).
+            problem, status = str(exc), 503
+        except (wizard.SignupError, BillingError, stripe_api.StripeError) as exc:
+            problem, status = str(exc), 400
     chosen = PLANS[signup.plan]
     return _render(
         request,
@@ -228,7 +232,7 @@ def payment(request: HttpRequest) -> HttpResponse:
         price=chosen.price(signup.interval) / 100,
         interval=Interval(signup.interval),
         problem=problem,
-        status=400 if problem else 200,
+        status=status,
     )
 
 
