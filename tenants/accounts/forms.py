@@ -11,7 +11,7 @@ from django.template import loader
 
 from tenants import ratelimit
 from tenants.accounts.models import Role, User
-from tenants.accounts.photos import check_photo
+from tenants.accounts.photos import check_photo, new_photo_name
 from tenants.messages import enqueue_email
 
 RATE_LIMITED = "rate_limited"
@@ -115,6 +115,7 @@ class ProfileForm(forms.ModelForm):
         photo = self.cleaned_data.get("photo")
         if photo and hasattr(photo, "content_type"):  # a new upload, not the stored file
             self.instance._photo_extension = check_photo(photo)
+            self.instance._photo_name = new_photo_name(self.instance._photo_extension)
         return photo
 
 

@@ -11,7 +11,10 @@ at most MAX_SIDE pixels on its longer side."""
 from __future__ import annotations
 
 import io
+import logging
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,8 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+logger = logging.getLogger(__name__)
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_PIXELS = 4000 * 4000
@@ -29,10 +34,49 @@ FORMATS = {"PNG": "png", "JPEG": "jpg", "MPO": "jpg"}
 OUTPUT = {"png": "PNG", "jpg": "JPEG"}
 
 
-def photo_path(instance: Any, filename: str) -> str:
-    # The name the uploader gave is discarded: it could say anything.
-    extension = getattr(instance, "_photo_extension", "img")
+# What the person is told when the photo cannot be written where photos are kept.
+NOT_STORED = (
+    "Your photo could not be stored just now (a fault on our side), so nothing was saved. "
+    "Your details are still here: save them without the photo, or choose the photo again "
+    "in a few minutes."
+)
+
+
+class PhotoNotStored(Exception):
+    """The photo could not be written to the media storage (the directory is not writable,
+    the disk is full): nothing of the profile was saved."""
+
+
+def new_photo_name(extension: str) -> str:
+    """Where a new photo goes: the organisation's folder, a random name."""
     return f"profiles/{connection.schema_name}/{uuid.uuid4().hex}.{extension}"
+
+
+def photo_path(instance: Any, filename: str) -> str:
+    # The name the uploader gave is discarded: it could say anything. The form names the
+    # file when it checks it (`_photo_name`), so a failed save knows what to remove.
+    name = getattr(instance, "_photo_name", "")
+    return name or new_photo_name(getattr(instance, "_photo_extension", "img"))
+
+
+@contextmanager
+def photo_stored_or_nothing(instance: Any, stored_photo: Any) -> Iterator[None]:
+    """Around saving a profile whose rows are written in a transaction inside: if the save
+    fails, the new photo's file is removed (no file is left that no row names, nor a half
+    written one) and `instance` shows `stored_photo` again. A photo that could not be
+    written raises PhotoNotStored (its message is NOT_STORED), for the person to be told."""
+    name = getattr(instance, "_photo_name", "")
+    try:
+        yield
+    except Exception as exc:
+        if name:
+            with suppress(OSError):
+                instance.photo.storage.delete(name)
+        instance.photo = stored_photo
+        if isinstance(exc, OSError):
+            logger.warning("staff photo not stored (%s); nothing saved", exc.__class__.__name__)
+            raise PhotoNotStored(NOT_STORED) from exc
+        raise
 
 
 def check_photo(upload: UploadedFile) -> str:

@@ -23,6 +23,7 @@ from tenants.accounts.forms import (
     RateLimitedPasswordResetForm,
 )
 from tenants.accounts.models import SignedInSession
+from tenants.accounts.photos import PhotoNotStored, photo_stored_or_nothing
 from tenants.accounts.signed_in_sessions import (
     SessionError,
     current_keys,
@@ -121,17 +122,23 @@ class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
 
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
+    stored_photo = request.user.photo.name
     form = ProfileForm(request.POST or None, request.FILES or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            form.save()
-            record_audit(
-                "staff.profile_changed",
-                actor=request.user,
-                target=request.user,
-                summary="Changed their public profile",
-                request=request,
-            )
+        try:
+            with photo_stored_or_nothing(request.user, stored_photo), transaction.atomic():
+                form.save()
+                record_audit(
+                    "staff.profile_changed",
+                    actor=request.user,
+                    target=request.user,
+                    summary="Changed their public profile",
+                    request=request,
+                )
+        except PhotoNotStored as exc:
+            # Shown again with what they typed; 503: the fault is ours, and passes.
+            form.add_error("photo", str(exc))
+            return render(request, "accounts/profile.html", {"form": form}, status=503)
         messages.success(request, "Your profile is saved.")
         return redirect("accounts:profile")
     return render(
