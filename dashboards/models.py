@@ -136,6 +136,12 @@ class LongReport(models.Model):
     state = models.CharField(
         max_length=10, choices=LongReportState.choices, default=LongReportState.QUEUED
     )
+    # What was asked for, so a build whose task message was lost can be queued again
+    # (long_reports.requeue_lost_builds). Empty on rows from before they were kept.
+    start = models.DateField(null=True, blank=True)
+    end = models.DateField(null=True, blank=True)
+    # The one service the report covers (a feedback.Service id in this schema), or none.
+    service_id = models.IntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     # Moved on by the worker as it goes; a build not moved on for a while has a dead worker.
     updated_at = models.DateTimeField(default=timezone.now)

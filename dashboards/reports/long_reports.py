@@ -10,7 +10,8 @@ Every organisation shares the one reports queue, so `queue_long_report` lets eac
 most LONG_REPORTS_PER_ORGANISATION builds waiting or being made at once, and each person
 LONG_REPORTS_PER_USER_PER_HOUR an hour, counted from LongReport rows under a lock on the
 organisation's row. A build whose worker died stops counting once it has not moved on for
-STALE_AFTER.
+STALE_AFTER. A build whose task message was lost (the broker was down when it was asked for)
+waits at "queued" until the sweeper (`requeue_lost_builds`, every few minutes) sends it again.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from dashboards.reports.rendering import render_report
 from tenants.accounts.models import User
 from tenants.audit.recording import record_audit
 from tenants.models import Organisation
+from tenants.queueing import queue_after_commit
 
 # Periods longer than this (in days) are made by a worker, with a progress page.
 LONG_DAYS = 180
@@ -45,6 +47,8 @@ PROGRESS_SECONDS = 24 * 60 * 60
 KEEP_SECONDS = 7 * 24 * 60 * 60
 # A build still "running" that has not moved on for this long had its worker die.
 STALE_AFTER = timedelta(minutes=30)
+# A build still waiting for a worker this long after it was queued lost its task message.
+QUEUED_TOO_LONG = timedelta(minutes=10)
 # When to suggest trying again after the organisation's limit: builds take about a minute.
 ORGANISATION_RETRY_SECONDS = 60
 
@@ -147,7 +151,9 @@ def queue_long_report(
                 max(1, math.ceil((free_at - now).total_seconds())),
             )
         token = new_token()
-        report = LongReport.objects.create(token=token, kind=kind, requested_by=user)
+        report = LongReport.objects.create(
+            token=token, kind=kind, requested_by=user, start=start, end=end, service_id=service
+        )
         record_audit(
             "reports.long_pdf_queued",
             actor=user,
@@ -156,10 +162,52 @@ def queue_long_report(
             request=request,
         )
         set_progress(token, 0, "queued", kind=kind)
-        transaction.on_commit(
-            lambda: build_long_pdf.delay(token, kind, start.isoformat(), end.isoformat(), service)
+        # The broker down: the row waits at "queued" for `requeue_lost_builds`.
+        queue_after_commit(
+            build_long_pdf,
+            token,
+            kind,
+            start.isoformat(),
+            end.isoformat(),
+            service,
+            what="a long report's build",
         )
     return token
+
+
+def requeue_lost_builds(now: datetime | None = None) -> list[str]:
+    """Queue again the builds still waiting QUEUED_TOO_LONG after they were asked for or last
+    queued (their task message was lost: the broker was down, or restarted empty), in the
+    active organisation's schema; the tokens queued. Each is marked as queued now, so it is
+    sent again only once per QUEUED_TOO_LONG. Sending a build twice does no harm: `build`
+    keeps a file already written."""
+    from dashboards.reports.tasks import build_long_pdf
+
+    now = now or timezone.now()
+    lost = LongReport.objects.filter(
+        state=LongReportState.QUEUED,
+        updated_at__lt=now - QUEUED_TOO_LONG,
+        # Past its progress's lifetime, nobody is waiting for it any more.
+        created_at__gte=now - timedelta(seconds=PROGRESS_SECONDS),
+        start__isnull=False,
+        end__isnull=False,
+    )
+    tokens = []
+    for report in lost:
+        claimed = LongReport.objects.filter(
+            pk=report.pk, state=LongReportState.QUEUED, updated_at=report.updated_at
+        ).update(updated_at=now)
+        if not claimed:
+            continue  # a worker took it meanwhile
+        build_long_pdf.delay(
+            report.token,
+            report.kind,
+            report.start.isoformat(),
+            report.end.isoformat(),
+            report.service_id,
+        )
+        tokens.append(report.token)
+    return tokens
 
 
 def build(token: str, kind: str, start: str, end: str, service: int | None) -> str:

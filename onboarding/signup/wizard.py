@@ -37,6 +37,7 @@ from tenants.models import Organisation, public_url
 from tenants.networks import NetworkError, claim_email_invitation, email_invitations_for
 from tenants.ods import normalise_ods_code, validate_ods_code
 from tenants.provisioning import ProvisioningError, provision_organisation
+from tenants.queueing import queue_after_commit
 from tenants.slugs import suggest_slug, validate_slug
 
 SIGNUP_LIFETIME = timedelta(days=7)
@@ -244,9 +245,7 @@ def note_payment(signup: Signup) -> bool:
         signup.step = Step.PROVISIONING
         signup.progress, signup.progress_note = 5, "Payment received"
         _save(signup)
-        from onboarding.signup.tasks import provision_signup as task
-
-        transaction.on_commit(lambda: task.delay(signup.pk))
+        _queue_provisioning(signup.pk)
     return True
 
 
@@ -384,9 +383,11 @@ def change_address_after_failure(signup: Signup, slug: str) -> Signup:
 
 
 def _queue_provisioning(signup_id: int) -> None:
+    """Once the caller's transaction commits. The broker down: the sign-up waits at the
+    provisioning step for `sweep_signups`."""
     from onboarding.signup.tasks import provision_signup as task
 
-    transaction.on_commit(lambda: task.delay(signup_id))
+    queue_after_commit(task, signup_id, what="a sign-up's provisioning")
 
 
 def sweep_signups() -> int:
