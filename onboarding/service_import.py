@@ -24,9 +24,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -36,6 +39,7 @@ from feedback.sites_and_services import create_site, save_service
 from onboarding.models import ImportState, ServiceImport
 from tenants.accounts.models import User
 from tenants.audit.recording import record_audit
+from tenants.queueing import queue_after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +57,10 @@ INLINE_MAX_ROWS = 200
 MAX_ROWS = 5000
 MAX_BYTES = 2 * 1024 * 1024
 # A worker's claim on an import older than this is taken to mean the worker died.
-STALE_CLAIM = timedelta(minutes=10)
+STALE_CLAIM = timedelta(seconds=settings.IMPORT_STALE_CLAIM_SECONDS)
+# An import tried and interrupted (out of time, or its worker died) is run again by the
+# sweeper, until this long after it was uploaded: then it fails, asking for smaller files.
+GIVE_UP_AFTER = timedelta(hours=1)
 NAME_LENGTH = 200
 CODE_LENGTH = 12
 
@@ -664,7 +671,8 @@ def _queue(
         summary=f"Started importing {len(checked.rows)} services from {filename}",
         request=request,
     )
-    transaction.on_commit(lambda: run_service_import.delay(record.pk))
+    # The broker down: the import waits, queued, for the sweeper (requeue_lost_imports).
+    queue_after_commit(run_service_import, record.pk, what="a service import")
     return record
 
 
@@ -745,6 +753,12 @@ def run_import(import_id: int) -> str:
             _finish(record, outcome, request=None)
     except ImportInvalid as exc:
         return _fail(record, ImportState.INVALID, exc.errors)
+    except (SoftTimeLimitExceeded, InterfaceError, OperationalError):
+        # Out of time (a slow database, a lock held long), or the database connection lost:
+        # rolled back, nothing written. Queued again for the sweeper, rather than failed for
+        # good (on a new connection: the dead one was closed with its transaction).
+        release_import(record.pk)
+        raise
     except Exception:
         logger.exception("service import %s failed", record.pk)
         return _fail(
@@ -765,12 +779,49 @@ def _fail(record: ServiceImport, state: ImportState, errors: list[RowError]) -> 
     return str(state)
 
 
-def requeue_lost_imports(*, older_than: timedelta = timedelta(minutes=5)) -> list[int]:
-    """Imports still queued long after they were made (their task message was lost), and
-    running ones whose worker died: the ids to send again."""
-    cutoff = timezone.now() - older_than
-    queued = ServiceImport.objects.filter(state=ImportState.QUEUED, created_at__lt=cutoff)
-    stale = ServiceImport.objects.filter(
-        state=ImportState.RUNNING, claimed_at__lt=timezone.now() - STALE_CLAIM
+def release_import(import_id: int) -> bool:
+    """Put a running import back in the queue, its file kept, for the sweeper to run again:
+    it was cut short, and its one transaction rolled back, so nothing of it was written. Its
+    claim time stays, so its page can say it was interrupted."""
+    return bool(
+        ServiceImport.objects.filter(pk=import_id, state=ImportState.RUNNING).update(
+            state=ImportState.QUEUED
+        )
     )
-    return list(queued.values_list("pk", flat=True)) + list(stale.values_list("pk", flat=True))
+
+
+def is_interrupted(record: ServiceImport) -> bool:
+    """Started once and cut short (out of time), now waiting to run again."""
+    return record.state == ImportState.QUEUED and record.claimed_at is not None
+
+
+def status_label(record: ServiceImport) -> str:
+    """What the import's page says of it."""
+    if is_interrupted(record):
+        return (
+            "Interrupted before it finished, so nothing is imported yet: "
+            "it will start again by itself within a few minutes"
+        )
+    return record.get_state_display()
+
+
+def requeue_lost_imports(*, older_than: timedelta = timedelta(minutes=5)) -> list[int]:
+    """The ids to send again: imports still queued long after they were made (their task
+    message was lost), ones queued again after running out of time, and running ones whose
+    worker died. One tried and cut short until GIVE_UP_AFTER is failed instead."""
+    now = timezone.now()
+    lost = Q(
+        Q(created_at__lt=now - older_than) | Q(claimed_at__isnull=False),
+        state=ImportState.QUEUED,
+    ) | Q(state=ImportState.RUNNING, claimed_at__lt=now - STALE_CLAIM)
+    given_up = [
+        RowError(
+            0,
+            "The import was cut short each time it ran, so it was stopped: nothing was "
+            "imported. Split the file into smaller ones and upload them one by one.",
+        ).as_dict()
+    ]
+    ServiceImport.objects.filter(
+        lost, claimed_at__isnull=False, created_at__lt=now - GIVE_UP_AFTER
+    ).update(state=ImportState.FAILED, errors=given_up, finished_at=now, content="")
+    return list(ServiceImport.objects.filter(lost).order_by("pk").values_list("pk", flat=True))

@@ -59,6 +59,7 @@ def service_import_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "onboarding/service_import.html",
         {
             "record": record,
+            "label": service_import.status_label(record),
             "done": service_import.rows_done(record),
             "status_url": reverse("onboarding:service_import_status", kwargs={"pk": pk}),
         },
@@ -76,7 +77,7 @@ def service_import_status(request: HttpRequest, pk: int) -> JsonResponse:
     return JsonResponse(
         {
             "state": record.state,
-            "label": record.get_state_display(),
+            "label": service_import.status_label(record),
             "done": done,
             "total": record.total_rows,
             "percent": round(100 * done / record.total_rows) if record.total_rows else 0,
