@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
@@ -15,7 +16,7 @@ from tenants.accounts.second_factor import SecondFactorError, has_second_factor,
 from tenants.audit.models import AuditEvent
 from tenants.audit.recording import record_audit
 from tenants.crypto import ContactKeyError
-from tenants.messages import masked_address, retry_message
+from tenants.messages import discard_message, masked_address, retry_message
 from tenants.models import (
     Domain,
     Network,
@@ -148,7 +149,8 @@ class AuditEventAdmin(admin.ModelAdmin):
 @admin.register(OutboxMessage, site=site)
 class OutboxMessageAdmin(admin.ModelAdmin):
     """Outgoing emails (tenants/messages.py), for platform staff to see what is stuck and
-    retry it. The subject and bodies are never shown, the address only masked."""
+    retry it, or discard a parked one they have dealt with. The subject, bodies and
+    attachments are never shown, the address only masked."""
 
     list_display = [
         "created_at",
@@ -176,15 +178,15 @@ class OutboxMessageAdmin(admin.ModelAdmin):
         "sent_at",
     ]
     readonly_fields = fields
-    actions = ["retry_now"]
+    actions = ["retry_now", "discard"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[OutboxMessage]:
-        # The subject and bodies are never even loaded (nor decrypted) here.
+        # The subject, bodies and attachments are never even loaded (nor decrypted) here.
         return (
             super()
             .get_queryset(request)
             .select_related("organisation")
-            .defer("recipient", "subject", "text_body", "html_body")
+            .defer("recipient", "subject", "text_body", "html_body", "attachments")
         )
 
     @admin.display(description="Recipient")
@@ -212,6 +214,29 @@ class OutboxMessageAdmin(admin.ModelAdmin):
                     request=request,
                 )
         self.message_user(request, f"{retried} message{'s' if retried != 1 else ''} retried.")
+
+    @admin.action(description="Discard (parked messages dealt with another way)")
+    def discard(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
+        discarded = 0
+        for message in queryset.filter(state=OutboxMessageState.PARKED):
+            with transaction.atomic():  # deleted with its audit row, or neither
+                if not discard_message(message):
+                    continue
+                record_audit(
+                    "outbox.message_discarded",
+                    actor=request.user,
+                    target=message,
+                    summary=f"Discarded parked outgoing email {message.pk} ({message.kind}) "
+                    f"after {message.attempts} attempts",
+                    detail={"kind": message.kind, "attempts": message.attempts},
+                    request=request,
+                )
+            discarded += 1
+        skipped = queryset.exclude(state=OutboxMessageState.PARKED).count()
+        text = f"{discarded} message{'s' if discarded != 1 else ''} discarded."
+        if skipped:
+            text += f" {skipped} not parked, so kept: only a parked message can be discarded."
+        self.message_user(request, text, messages.WARNING if skipped else messages.INFO)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -7,18 +7,21 @@ lost; once the transaction commits it queues `send_message`. A broker that is do
 only delays it: the row waits for `send_due_messages`, which runs every minute.
 
 `send_message` claims the row (tenants/outbox.py), sends it with Django's mail and marks it
-sent, erasing its address, subject and bodies. A failed send is released to wait
-OUTBOX_RETRY_BASE_SECONDS * 2**attempts (at most OUTBOX_RETRY_MAX_SECONDS); after
-OUTBOX_MAX_ATTEMPTS it is parked until platform staff retry it (`retry_message`, from the
-hub's admin, audited).
+sent, erasing its address, subject, bodies and attachments. A failed send is released to
+wait OUTBOX_RETRY_BASE_SECONDS * 2**attempts (at most OUTBOX_RETRY_MAX_SECONDS); after
+OUTBOX_MAX_ATTEMPTS it is parked until platform staff retry it (`retry_message`) or, having
+dealt with it another way, discard it (`discard_message`), both from the hub's admin, audited.
+Sent rows are deleted after OUTBOX_KEEP_SENT_DAYS (`purge_sent_messages`, daily).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
-from datetime import timedelta
-from typing import Any
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any, TypedDict
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -45,6 +48,15 @@ OUTBOX: Outbox[OutboxMessage] = Outbox(
 )
 
 
+class Attachment(TypedDict):
+    """A text attachment, e.g. {"filename": "training.ics", "content": "BEGIN:VCALENDAR...",
+    "mimetype": "text/calendar"}."""
+
+    filename: str
+    content: str
+    mimetype: str
+
+
 def current_organisation() -> Organisation | None:
     """The organisation whose schema is active, or None in the hub (public schema)."""
     tenant = getattr(connection, "tenant", None)
@@ -61,6 +73,7 @@ def enqueue_email(
     subject: str,
     text_body: str,
     html_body: str = "",
+    attachments: Sequence[Attachment] = (),
     organisation: Organisation | None = None,
 ) -> OutboxMessage:
     """Write the email to the outbox in the caller's transaction and queue its send for when
@@ -68,6 +81,10 @@ def enqueue_email(
     defaults to the one whose schema is active."""
     if organisation is None:
         organisation = current_organisation()
+    files = [
+        {"filename": a["filename"], "content": a["content"], "mimetype": a["mimetype"]}
+        for a in attachments
+    ]
     message, created = OutboxMessage.objects.get_or_create(
         key=key,
         defaults={
@@ -76,6 +93,7 @@ def enqueue_email(
             "subject": subject,
             "text_body": text_body,
             "html_body": html_body,
+            "attachments": json.dumps(files) if files else "",
             "organisation": organisation,
         },
     )
@@ -112,6 +130,8 @@ def _send(message: OutboxMessage) -> None:
     )
     if message.html_body:
         email.attach_alternative(message.html_body, "text/html")
+    for attachment in json.loads(message.attachments) if message.attachments else []:
+        email.attach(attachment["filename"], attachment["content"], attachment["mimetype"])
     email.send()
 
 
@@ -126,24 +146,15 @@ def send_message(pk: int) -> bool:
         message = OutboxMessage.objects.get(pk=pk)
         _send(message)
     except Exception as exc:  # noqa: BLE001 - any failure is recorded and retried
-        attempts = OutboxMessage.objects.filter(pk=pk).values_list("attempts", flat=True)[0]
         # The error's text goes on the row, not in the log (a mail server's reply may quote
         # the address); the row never holds the address in plain text either.
-        logger.warning(
-            "outgoing email %s not sent, attempt %s (%s)",
-            pk,
-            attempts,
-            exc.__class__.__name__,
-        )
+        logger.warning("outgoing email %s not sent (%s)", pk, exc.__class__.__name__)
         error = str(exc)
         if message is not None and message.recipient:
             error = error.replace(message.recipient, "[recipient]")
-        changes: dict[str, Any] = {"next_attempt_at": timezone.now() + retry_delay(attempts)}
-        if attempts >= settings.OUTBOX_MAX_ATTEMPTS:
-            changes = {"state": OutboxMessageState.PARKED}
-        OUTBOX.release(pk, error, **changes)
+        record_failure(pk, error)
         return False
-    # Sent, it keeps no personal data: the address, subject and bodies are erased.
+    # Sent, it keeps no personal data: the address, subject, bodies and attachments are erased.
     OUTBOX.mark_done(
         pk,
         sent_at=timezone.now(),
@@ -152,8 +163,22 @@ def send_message(pk: int) -> bool:
         subject="",
         text_body="",
         html_body="",
+        attachments="",
     )
     return True
+
+
+def record_failure(pk: int, error: str) -> str:
+    """Release a claimed message whose send failed, with the error: to wait for its next try
+    (retry_delay), or parked after OUTBOX_MAX_ATTEMPTS. Returns the state it is left in."""
+    attempts = OutboxMessage.objects.filter(pk=pk).values_list("attempts", flat=True)[0]
+    changes: dict[str, Any] = {"next_attempt_at": timezone.now() + retry_delay(attempts)}
+    state = OutboxMessageState.WAITING
+    if attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+        changes = {"state": OutboxMessageState.PARKED}
+        state = OutboxMessageState.PARKED
+    OUTBOX.release(pk, error, **changes)
+    return state
 
 
 def due_messages() -> Q:
@@ -193,6 +218,32 @@ def retry_message(message: OutboxMessage) -> bool:
         pk = message.pk
         transaction.on_commit(lambda: queue_send(pk))
     return bool(changed)
+
+
+def discard_message(message: OutboxMessage) -> bool:
+    """Delete a parked message, with everything it held (platform staff's "discard", for one
+    they have dealt with another way). Returns False for a message that is not parked."""
+    deleted, _ = OutboxMessage.objects.filter(
+        pk=message.pk, state=OutboxMessageState.PARKED
+    ).delete()
+    return bool(deleted)
+
+
+# Rows deleted per statement by the purge, so no one transaction grows large.
+PURGE_BATCH = 5000
+
+
+def purge_sent_messages(now: datetime | None = None) -> int:
+    """Delete sent messages older than OUTBOX_KEEP_SENT_DAYS (the daily purge). Waiting and
+    parked messages stay, whatever their age. Returns how many were deleted."""
+    before = (now or timezone.now()) - timedelta(days=settings.OUTBOX_KEEP_SENT_DAYS)
+    old = OutboxMessage.objects.filter(state=OutboxMessageState.SENT, sent_at__lt=before)
+    purged = 0
+    while True:
+        batch = list(old.values_list("pk", flat=True)[:PURGE_BATCH])
+        if not batch:
+            return purged
+        purged += OutboxMessage.objects.filter(pk__in=batch).delete()[0]
 
 
 def masked_address(address: str) -> str:

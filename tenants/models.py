@@ -268,9 +268,9 @@ class OutboxMessageState(models.TextChoices):
 
 class OutboxMessage(models.Model):
     """One outgoing email, written in the transaction of the event it tells of, and sent
-    exactly once from this row (tenants/messages.py). The recipient, subject and bodies are
-    encrypted with the contact keys (tenants/crypto.py): an author's address is personal
-    data, and so is what we write to them."""
+    exactly once from this row (tenants/messages.py). The recipient, subject, bodies and
+    attachments are encrypted with the contact keys (tenants/crypto.py): an author's address
+    is personal data, and so is what we write to them."""
 
     # What the message is, e.g. "feedback.rejection"; for the staff page and the log.
     kind = models.CharField(max_length=60)
@@ -280,6 +280,9 @@ class OutboxMessage(models.Model):
     subject = SealedTextField()
     text_body = SealedTextField()
     html_body = SealedTextField(blank=True, default="")
+    # Text attachments as a JSON list of {filename, content, mimetype} (a training booking's
+    # calendar file); empty for none. Erased with the bodies once sent.
+    attachments = SealedTextField(blank=True, default="")
     # The organisation it concerns, if any (an author's story may be for none yet).
     organisation = models.ForeignKey(
         Organisation, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

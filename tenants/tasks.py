@@ -31,3 +31,8 @@ def send_outbox_message(message_id: int) -> bool:
 @shared_task(name="tenants.send_due_outbox_messages", acks_late=True)
 def send_due_outbox_messages() -> int:
     return messages.send_due_messages()
+
+
+@shared_task(name="tenants.purge_sent_outbox_messages")
+def purge_sent_outbox_messages() -> int:
+    return messages.purge_sent_messages()

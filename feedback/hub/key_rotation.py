@@ -1,4 +1,6 @@
-"""Re-encrypt every stored contact detail under the newest key (`manage.py rotate_contact_key`).
+"""Re-encrypt every stored contact detail under the newest key (`manage.py rotate_contact_key`):
+authors' contact details in the hub, and the outgoing emails waiting or parked in the outbox
+(tenants/messages.py), every field of the one encrypted kind (tenants.crypto.SealedTextField).
 
 The workflow: put a new key in front of FIELD_ENCRYPTION_KEYS (every process, restarted),
 run the command, then drop the old key (and FIELD_ENCRYPTION_LEGACY_SECRET). Values already
@@ -19,7 +21,7 @@ from django.db import models, transaction
 from django.db.models.functions import Cast
 from django_tenants.utils import get_public_schema_name, get_tenant_model, schema_context
 
-from feedback.hub.crypto import ContactKeyError, EncryptedTextField, contact_fernet, newest_fernet
+from feedback.hub.crypto import ContactKeyError, SealedTextField, contact_fernet, newest_fernet
 from tenants.audit.recording import record_audit
 
 ACTOR = "platform: manage.py rotate_contact_key"
@@ -37,7 +39,7 @@ class Rotation:
 
 def encrypted_fields() -> Iterator[tuple[type[models.Model], list[str]]]:
     for model in apps.get_models():
-        names = [f.name for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField)]
+        names = [f.name for f in model._meta.concrete_fields if isinstance(f, SealedTextField)]
         if names:
             yield model, names
 
@@ -106,7 +108,8 @@ def _rotate_batch(
 def rotate_contact_key(
     *, batch_size: int = 500, progress: Callable[[str], None] | None = None
 ) -> Rotation:
-    """Re-encrypt every EncryptedTextField value that is not under the newest key yet."""
+    """Re-encrypt every SealedTextField value (EncryptedTextField is one) that is not under
+    the newest key yet."""
     newest_fernet()  # no key configured: stop before touching anything
     result = Rotation()
     for model, names in encrypted_fields():

@@ -1,4 +1,5 @@
-"""Re-encrypt authors' contact details under the newest key (feedback/hub/key_rotation.py).
+"""Re-encrypt authors' contact details, and the outgoing emails in the outbox, under the newest
+key (feedback/hub/key_rotation.py).
 
 1. Put a new key in front of FIELD_ENCRYPTION_KEYS and restart every process.
 2. `manage.py rotate_contact_key`
