@@ -1,12 +1,12 @@
 """The outbox: one way to send a message exactly once from a row written before it.
 
-Alert deliveries, report deliveries, training reminders and Stripe webhook events are each
-a row, written in the caller's transaction. A sender claims the row with a conditional
-UPDATE (of two workers racing for it, one changes it and the other changes nothing), sends,
-and marks it done; a failed send releases it, with its error, for the next run. A claim
-older than the row's stale setting belongs to a worker that died before finishing and may
-be claimed again. TRICKY: that worker may have sent the message before dying, so the stale
-setting is minutes, far longer than any send.
+Alert deliveries, report deliveries, outgoing emails (tenants/messages.py) and Stripe webhook
+events are each a row, written in the caller's transaction. A sender claims the row with a
+conditional UPDATE (of two workers racing for it, one changes it and the other changes
+nothing), sends, and marks it done; a failed send releases it, with its error, for the next
+run. A claim older than the row's stale setting belongs to a worker that died before
+finishing and may be claimed again. TRICKY: that worker may have sent the message before
+dying, so the stale setting is minutes, far longer than any send.
 
 `Outbox` is told the model and its field names, so this module imports nothing of the
 product. Every row has a state field (waiting states, which a claim takes a row from and a
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
@@ -54,8 +54,6 @@ class Outbox(Generic[RowT]):
     error_length: int = 300
     # Set to the time when the row is marked done by deliver().
     sent_at_field: str | None = None
-    # Rows outside this are never claimed, e.g. a cancelled booking's reminder.
-    scope: Q = field(default_factory=Q)
     # A waiting row is claimed only once this time has passed (a retry's backoff); None: at once.
     due_field: str | None = None
 
@@ -71,7 +69,7 @@ class Outbox(Generic[RowT]):
 
     def waiting(self) -> Q:
         """Rows no worker has claimed (a Q, so a sweeper can add its own conditions)."""
-        return self.scope & Q(**{f"{self.state_field}__in": self.waiting_states})
+        return Q(**{f"{self.state_field}__in": self.waiting_states})
 
     def claimed(self) -> Q:
         """Rows a worker has claimed and not yet marked or released."""
@@ -82,7 +80,7 @@ class Outbox(Generic[RowT]):
         if self.stale_setting is None:
             return Q(pk__in=[])
         before = now - timedelta(seconds=getattr(settings, self.stale_setting))
-        return self.scope & self.claimed() & Q(**{f"{self.claimed_at_field}__lt": before})
+        return self.claimed() & Q(**{f"{self.claimed_at_field}__lt": before})
 
     def claimable(self, now: datetime) -> Q:
         """Waiting rows, and those claimed by a worker that died before finishing."""

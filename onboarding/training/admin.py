@@ -90,8 +90,7 @@ class BookingAdmin(admin.ModelAdmin):
         "created_at",
         "confirmed_at",
         "cancelled_at",
-        "reminder_state",
-        "reminder_sent_at",
+        "reminded_at",
         "attended",
     ]
     actions = ["mark_attended", "mark_not_attended"]

@@ -4,7 +4,9 @@ A session's row is locked (SELECT ... FOR UPDATE) whenever places change, so two
 booking the last place, or a cancellation racing a booking, never put more people on a
 session than it holds. Cancelling a place gives it at once to the first person waiting.
 Bookings and sessions are in the public schema; the audit row goes to whichever schema is
-acting: the organisation's for its staff, the public one for platform staff.
+acting: the organisation's for its staff, the public one for platform staff. Each email is
+written to the outbox in the same transaction (onboarding/training/emails.py), so a booking
+that rolls back tells nobody and one that commits is never left untold.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from onboarding.training import emails
-from onboarding.training.models import Booking, BookingState, ReminderState, TrainingSession
+from onboarding.training.models import Booking, BookingState, TrainingSession
 from tenants.audit.recording import record_audit
 from tenants.models import Organisation
 
@@ -52,9 +54,7 @@ def schedule_session(
     session.save()
     if moved:
         # A reminder is due again, 24 hours before the new time.
-        session.bookings.filter(state=BookingState.BOOKED).update(
-            reminder_state=ReminderState.WAITING, reminder_claimed_at=None, reminder_sent_at=None
-        )
+        session.bookings.filter(state=BookingState.BOOKED).update(reminded_at=None)
     record_audit(
         "training.session_scheduled" if is_new else "training.session_changed",
         actor=actor,
@@ -115,9 +115,9 @@ def book_place(
         request=request,
     )
     if has_place:
-        transaction.on_commit(lambda: emails.send_booking_confirmation(booking.pk))
+        emails.queue_booking_confirmation(booking)
     else:
-        transaction.on_commit(lambda: emails.send_waiting_list_notice(booking.pk))
+        emails.queue_waiting_list_notice(booking)
     return booking
 
 
@@ -146,7 +146,7 @@ def cancel_booking(
         request=request,
     )
     if had_place:
-        transaction.on_commit(lambda: emails.send_cancellation(booking.pk))
+        emails.queue_cancellation(booking)
     return promoted
 
 
@@ -167,9 +167,7 @@ def promote_waiting(session: TrainingSession) -> list[Booking]:
         booking.state = BookingState.BOOKED
         booking.confirmed_at = now
         booking.save(update_fields=["state", "confirmed_at"])
-        transaction.on_commit(
-            lambda pk=booking.pk: emails.send_booking_confirmation(pk, promoted=True)
-        )
+        emails.queue_booking_confirmation(booking, promoted=True)
     return waiting
 
 

@@ -62,14 +62,6 @@ class BookingState(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-class ReminderState(models.TextChoices):
-    """The 24-hour reminder's place in the outbox (tenants/outbox.py)."""
-
-    WAITING = "waiting", "Not sent yet"
-    SENDING = "sending", "Being sent"
-    SENT = "sent", "Sent"
-
-
 class Booking(models.Model):
     session = models.ForeignKey(TrainingSession, on_delete=models.CASCADE, related_name="bookings")
     organisation = models.ForeignKey(
@@ -84,15 +76,9 @@ class Booking(models.Model):
     # When the place was confirmed (at booking, or on promotion from the waiting list).
     confirmed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
-    # The 24-hour reminder, sent once through the outbox: claimed (state "sending", with the
-    # time, so a claim whose worker died is taken again), then marked sent.
-    reminder_state = models.CharField(
-        max_length=8, choices=ReminderState.choices, default=ReminderState.WAITING
-    )
-    reminder_claimed_at = models.DateTimeField(null=True, blank=True)
-    reminder_sent_at = models.DateTimeField(null=True, blank=True)
-    # Why the last attempt failed (the mail server's answer), cleared once sent.
-    reminder_error = models.CharField(max_length=300, blank=True)
+    # When the 24-hour reminder was written to the outbox (tenants/messages.py, which sends
+    # it); cleared when the session moves, so the new time is reminded of.
+    reminded_at = models.DateTimeField(null=True, blank=True)
     # Recorded by platform staff after the session; null until then.
     attended = models.BooleanField(null=True, blank=True)
 

@@ -1,60 +1,73 @@
-"""The reminder each booked person gets 24 hours before their session: sent once.
+"""The reminder each booked person gets 24 hours before their session: written once.
 
-Beat runs `send_due_reminders` every few minutes. Each reminder goes through the outbox
-(tenants/outbox.py): claimed with a conditional UPDATE (`reminder_state` "sending", with
-`reminder_claimed_at`) before the email goes, so overlapping runs or a repeated task never
-send it twice; marked "sent" after. A failed send is released, with its error, for the next
-run; a claim whose worker died is taken again after REMINDER_STALE_CLAIM_SECONDS. A place
-confirmed less than a day before the session gets no reminder: its confirmation email has
-just gone.
+Beat runs `queue_due_reminders` every few minutes. For each booking due a reminder it writes
+the email to the outbox (tenants/messages.py, which sends it exactly once, retrying and
+parking) and marks the booking reminded, in one transaction with the booking locked: two
+runs at once skip each other's bookings, and the message's key (booking and session start)
+means even a repeat writes one message. A place confirmed less than a day before the session
+gets no reminder: its confirmation email has just gone. Moving a session clears `reminded_at`
+(onboarding/training/booking.py), so the new time is reminded of.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+import logging
+from datetime import datetime, timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db.models import F, Q, QuerySet
+from django.db import transaction
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from onboarding.training import emails
-from onboarding.training.models import Booking, BookingState, ReminderState
-from tenants.outbox import Outbox
+from onboarding.training.models import Booking, BookingState
+
+logger = logging.getLogger(__name__)
 
 REMINDER_AHEAD = timedelta(hours=24)
 
-REMINDERS = Outbox(
-    model=Booking,
-    label="training reminder",
-    state_field="reminder_state",
-    waiting_states=(ReminderState.WAITING,),
-    claimed_state=ReminderState.SENDING,
-    done_state=ReminderState.SENT,
-    claimed_at_field="reminder_claimed_at",
-    sent_at_field="reminder_sent_at",
-    error_field="reminder_error",
-    stale_setting="REMINDER_STALE_CLAIM_SECONDS",
-    scope=Q(state=BookingState.BOOKED),
-)
 
-
-def due_reminders() -> QuerySet[Booking]:
-    now = timezone.now()
+def due_reminders(now: datetime) -> QuerySet[Booking]:
     return Booking.objects.filter(
-        REMINDERS.claimable(now),  # booked: not claimed yet, or claimed by a worker that died
+        state=BookingState.BOOKED,
+        reminded_at__isnull=True,
         session__starts_at__gt=now,
         session__starts_at__lte=now + REMINDER_AHEAD,
         confirmed_at__lte=F("session__starts_at") - REMINDER_AHEAD,
     )
 
 
-def send_due_reminders() -> int:
-    """Send every reminder due now, once each. Returns how many went."""
+def queue_due_reminders(now: datetime | None = None) -> int:
+    """Write every reminder due now to the outbox, once each. Returns how many bookings were
+    reminded. A booking whose reminder fails to be written stays due for the next run, and
+    does not stop the others."""
+    now = now or timezone.now()
+    reminded = 0
     with schema_context(settings.PUBLIC_SCHEMA_NAME):
-        due = list(due_reminders().values_list("pk", flat=True))
-        return sum(REMINDERS.deliver(booking_id, email_reminder) for booking_id in due)
+        for booking_id in list(due_reminders(now).values_list("pk", flat=True)):
+            try:
+                reminded += _remind(booking_id, now)
+            except SoftTimeLimitExceeded:
+                raise  # out of time: the rest stay due for the next run
+            except Exception:  # noqa: BLE001 - one booking's failure must not stop the others
+                logger.exception("could not write the reminder of training booking %s", booking_id)
+    return reminded
 
 
-def email_reminder(booking: Booking) -> None:
-    emails.send_reminder(booking.pk)
+def _remind(booking_id: int, now: datetime) -> bool:
+    with transaction.atomic():
+        booking = (
+            due_reminders(now)
+            .select_for_update(skip_locked=True, of=("self",))
+            .select_related("session", "organisation")
+            .filter(pk=booking_id)
+            .first()
+        )
+        if booking is None:  # reminded, cancelled or being reminded meanwhile
+            return False
+        emails.queue_reminder(booking)
+        booking.reminded_at = now
+        booking.save(update_fields=["reminded_at"])
+    return True

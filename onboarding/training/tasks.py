@@ -9,4 +9,5 @@ from onboarding.training import reminders
 
 @shared_task(name="training.send_reminders", acks_late=True)
 def send_reminders() -> int:
-    return reminders.send_due_reminders()
+    """Write the reminders due now to the outbox, which sends them."""
+    return reminders.queue_due_reminders()

@@ -1,5 +1,7 @@
 """Training sessions: places within capacity, a waiting list promoted on cancellation, an
-iCalendar file with the booking email, and one reminder a day before."""
+iCalendar file with the booking email, and one reminder a day before. The emails go through
+the outbox (tests/onboarding/test_training_outbox.py checks how); here the outbox's sweeper
+sends what each event wrote."""
 
 from __future__ import annotations
 
@@ -7,25 +9,27 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core import mail
-from django.test import override_settings
 from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
 
 from onboarding.training.booking import book_place, cancel_booking, schedule_session
-from onboarding.training.calendar import booking_calendar, escape_text, fold
-from onboarding.training.models import (
-    Audience,
-    Booking,
-    BookingState,
-    ReminderState,
-    TrainingSession,
-)
-from onboarding.training.reminders import REMINDERS, send_due_reminders
+from onboarding.training.calendar import booking_calendar, escape_text, fold, format_utc
+from onboarding.training.models import Audience, Booking, BookingState, TrainingSession
+from onboarding.training.reminders import queue_due_reminders
 from tenants.audit.models import AuditEvent
+from tenants.messages import send_due_messages
 from tenants.models import Organisation
 from tests.conftest import Cast, client_for, sign_in
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _no_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sends queued after commit go nowhere: the outbox's sweeper sends them here."""
+    from tenants import tasks as tenant_tasks
+
+    monkeypatch.setattr(tenant_tasks.send_outbox_message, "delay", lambda pk: None)
 
 
 def session_in(days: float = 3, capacity: int = 2, **fields: object) -> TrainingSession:
@@ -77,6 +81,7 @@ def test_places_within_capacity_then_a_waiting_list_promoted_on_cancel(
         admin_b.post(f"/training/{session.pk}/book/")
         responder_a.post(f"/training/{session.pk}/book/")  # full: waiting, first
         responder_b.post(f"/training/{session.pk}/book/")  # waiting, second
+    send_due_messages()
     states = dict(Booking.objects.filter(session=session).values_list("email", "state"))
     assert states == {
         cast.admin_a.email: BookingState.BOOKED,
@@ -96,6 +101,7 @@ def test_places_within_capacity_then_a_waiting_list_promoted_on_cancel(
     mine = Booking.objects.get(session=session, email=cast.admin_b.email)
     with django_capture_on_commit_callbacks(execute=True):
         admin_b.post(f"/training/bookings/{mine.pk}/cancel/")
+    send_due_messages()
     states = dict(Booking.objects.filter(session=session).values_list("email", "state"))
     assert states[cast.admin_b.email] == BookingState.CANCELLED
     assert states[cast.responder_a.email] == BookingState.BOOKED  # waited longest
@@ -156,6 +162,7 @@ def test_the_booking_email_carries_a_valid_icalendar_file(
             full_name='Admin "the boss" of Alpha; Ward 7',
             actor=cast.admin_a,
         )
+    send_due_messages()
     (message,) = mail.outbox
     (name, ics, mimetype) = message.attachments[0]
     assert name == "training.ics" and mimetype == "text/calendar"
@@ -203,37 +210,23 @@ def test_the_reminder_goes_once_24_hours_before(
             email=cast.admin_a.email,
             full_name=cast.admin_a.full_name,
         )
+    send_due_messages()
     mail.outbox.clear()
-    assert send_due_reminders() == 0  # five days away
+    assert queue_due_reminders() == 0  # five days away
     # The session is now 20 hours away; the place was booked days ago.
     TrainingSession.objects.filter(pk=soon.pk).update(
         starts_at=timezone.now() + timedelta(hours=20)
     )
     Booking.objects.filter(pk=booking.pk).update(confirmed_at=timezone.now() - timedelta(days=4))
-    assert send_due_reminders() == 1
-    assert send_due_reminders() == 0
+    assert queue_due_reminders() == 1
+    assert queue_due_reminders() == 0
+    send_due_messages()
+    send_due_messages()
     (message,) = mail.outbox
     assert message.subject == f"Reminder: {soon.title}" and message.to == [cast.admin_a.email]
     assert "BEGIN:VCALENDAR" in message.attachments[0][1]
     booking.refresh_from_db()
-    assert booking.reminder_sent_at is not None
-
-
-def test_a_failed_reminder_is_tried_again(cast: Cast, monkeypatch: pytest.MonkeyPatch) -> None:
-    from onboarding.training import emails
-
-    session = session_in(days=0.5)
-    booking = booked_long_ago(session, cast.org_a)
-
-    def broken(booking_id: int) -> None:
-        raise ConnectionError("mail server down")
-
-    monkeypatch.setattr(emails, "send_reminder", broken)
-    assert send_due_reminders() == 0
-    booking.refresh_from_db()
-    assert booking.reminder_sent_at is None
-    monkeypatch.undo()
-    assert send_due_reminders() == 1
+    assert booking.reminded_at is not None
 
 
 def test_platform_staff_schedule_and_record_attendance_in_admin(cast: Cast) -> None:
@@ -283,33 +276,21 @@ def test_platform_staff_schedule_and_record_attendance_in_admin(cast: Cast) -> N
     assert "Give a joining link, a place, or both." in response.content.decode()
 
 
-def test_a_reminder_whose_worker_died_is_sent_once_the_claim_is_stale(cast: Cast) -> None:
-    session = session_in(days=0.5)
-    booking = booked_long_ago(session, cast.org_a)
-    assert REMINDERS.claim(booking.pk)  # a worker claimed it, then died before sending
-    mail.outbox.clear()
-    with override_settings(REMINDER_STALE_CLAIM_SECONDS=600):
-        assert send_due_reminders() == 0  # another worker may still be sending it
-    Booking.objects.filter(pk=booking.pk).update(
-        reminder_claimed_at=timezone.now() - timedelta(minutes=11)
-    )
-    with override_settings(REMINDER_STALE_CLAIM_SECONDS=600):
-        assert send_due_reminders() == 1
-        assert send_due_reminders() == 0
-    assert [m.to for m in mail.outbox] == [["x@alpha.example"]]
-    booking.refresh_from_db()
-    assert booking.reminder_state == ReminderState.SENT and booking.reminder_sent_at
-
-
 def test_moving_a_session_makes_its_reminders_due_again(cast: Cast) -> None:
     session = session_in(days=0.5)
     booking = booked_long_ago(session, cast.org_a)
-    assert send_due_reminders() == 1
+    assert queue_due_reminders() == 1
     session.refresh_from_db()
     session.starts_at += timedelta(days=2)
     schedule_session(session, actor=None)
     booking.refresh_from_db()
-    assert booking.reminder_state == ReminderState.WAITING and booking.reminder_sent_at is None
+    assert booking.reminded_at is None
+    # A day before the new time, the new time is reminded of.
+    assert queue_due_reminders(now=session.starts_at - timedelta(hours=20)) == 1
+    send_due_messages()
+    reminders = [m for m in mail.outbox if m.subject.startswith("Reminder:")]
+    assert len(reminders) == 2
+    assert f"DTSTART:{format_utc(session.starts_at)}" in reminders[1].attachments[0][1]
 
 
 def test_raising_capacity_promotes_people_waiting(cast: Cast) -> None:

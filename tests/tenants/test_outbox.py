@@ -21,10 +21,10 @@ from billing.models import WebhookEvent, WebhookState
 from billing.webhooks import EVENTS
 from dashboards.models import DeliveryMethod, ReportDelivery, ReportDeliveryState
 from dashboards.reports import delivering as report_delivering
-from onboarding.training.models import Booking, BookingState, ReminderState
-from onboarding.training.reminders import REMINDERS
+from tenants.messages import OUTBOX as MESSAGES
+from tenants.messages import enqueue_email
+from tenants.models import OutboxMessage, OutboxMessageState
 from tests.conftest import Cast
-from tests.onboarding.test_training import session_in
 from tests.reports.test_scheduled_reports import RUN, schedule_for
 
 pytestmark = pytest.mark.django_db
@@ -146,45 +146,39 @@ def test_each_claim_of_a_webhook_event_counts_an_attempt_and_a_lost_claim_does_n
     assert (event.state, event.attempts) == (WebhookState.PROCESSING, 2)
 
 
-def test_a_reminder_is_claimed_once_released_and_taken_again_when_stale(
+def test_an_outgoing_email_is_claimed_once_released_and_taken_again_when_stale(
     cast: Cast,
 ) -> None:
-    session = session_in(days=0.5)
     with schema_context("public"):
-        booked, cancelled = (
-            Booking.objects.create(
-                session=session,
-                organisation=cast.org_a,
-                email=f"{who}@alpha.example",
-                full_name=who,
-                state=state,
-                confirmed_at=timezone.now() - timedelta(days=3),
-            )
-            for who, state in (("x", BookingState.BOOKED), ("y", BookingState.CANCELLED))
+        message = enqueue_email(
+            kind="test.probe",
+            key="outbox-probe:1",
+            recipient="x@alpha.example",
+            subject="Probe",
+            text_body="A probe.",
         )
-        assert not REMINDERS.claim(cancelled.pk)
-        assert REMINDERS.claim(booked.pk)
-        assert not REMINDERS.claim(booked.pk)
-        assert REMINDERS.release(booked.pk, "mail server down")
-        booked.refresh_from_db()
-        assert (booked.reminder_state, booked.reminder_error) == (
-            ReminderState.WAITING,
+        assert MESSAGES.claim(message.pk)
+        assert not MESSAGES.claim(message.pk)
+        assert MESSAGES.release(message.pk, "mail server down")
+        message.refresh_from_db()
+        assert (message.state, message.last_error) == (
+            OutboxMessageState.WAITING,
             "mail server down",
         )
-        assert REMINDERS.claim(booked.pk)
+        assert MESSAGES.claim(message.pk)
         # A worker that claimed it and died: taken again once the claim is stale, not before.
-        Booking.objects.filter(pk=booked.pk).update(
-            reminder_claimed_at=timezone.now() - timedelta(minutes=5)
+        OutboxMessage.objects.filter(pk=message.pk).update(
+            claimed_at=timezone.now() - timedelta(minutes=5)
         )
-        with override_settings(REMINDER_STALE_CLAIM_SECONDS=3600):
-            assert not REMINDERS.claim(booked.pk)
-        with override_settings(REMINDER_STALE_CLAIM_SECONDS=60):
-            assert REMINDERS.claim(booked.pk)
-        assert REMINDERS.mark_done(booked.pk, reminder_sent_at=timezone.now())
-        with override_settings(REMINDER_STALE_CLAIM_SECONDS=0):
-            assert not REMINDERS.claim(booked.pk)  # sent: never again
-        booked.refresh_from_db()
-        assert booked.reminder_state == ReminderState.SENT
+        with override_settings(OUTBOX_STALE_CLAIM_SECONDS=3600):
+            assert not MESSAGES.claim(message.pk)
+        with override_settings(OUTBOX_STALE_CLAIM_SECONDS=60):
+            assert MESSAGES.claim(message.pk)
+        assert MESSAGES.mark_done(message.pk, sent_at=timezone.now())
+        with override_settings(OUTBOX_STALE_CLAIM_SECONDS=0):
+            assert not MESSAGES.claim(message.pk)  # sent: never again
+        message.refresh_from_db()
+        assert message.state == OutboxMessageState.SENT
 
 
 def test_report_deliveries_go_stale_after_their_own_setting_not_the_alerts(
