@@ -14,6 +14,7 @@ from django_tenants.utils import schema_context, schema_exists, tenant_context
 
 from tenants.accounts.models import Role, User
 from tenants.audit.models import AuditEvent
+from tenants.messages import send_due_messages
 from tenants.models import Domain, Organisation, OrganisationStatus
 from tenants.provisioning import provision_organisation
 from tests.conftest import PASSWORD, client_for, sign_in
@@ -137,6 +138,8 @@ def test_create_organisation_command_emails_a_working_set_password_link() -> Non
     )
     organisation = Organisation.objects.get(slug="theta-community-health")
     assert organisation.is_ready
+    assert mail.outbox == []  # written to the outbox, which sends it
+    assert send_due_messages() == 1
     assert len(mail.outbox) == 1
     body = mail.outbox[0].body
     link = re.search(r"http://theta-community-health\.localhost:8000(/\S+)", body)

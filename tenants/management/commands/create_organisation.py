@@ -6,8 +6,9 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 
-from tenants.emails import send_first_admin_invitation
+from tenants.emails import queue_first_admin_invitation
 from tenants.models import OrganisationKind, Region
 from tenants.provisioning import ProvisioningError, provision_organisation
 from tenants.slugs import suggest_slug
@@ -32,24 +33,28 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         slug = options["slug"] or suggest_slug(options["name"])
         try:
-            result = provision_organisation(
-                name=options["name"],
-                slug=slug,
-                kind=options["kind"],
-                ods_code=options["ods_code"],
-                region=options["region"],
-                admin_email=options["admin_email"],
-                admin_name=options["admin_name"],
-                admin_password=options["admin_password"],
-            )
+            # The invitation is written to the outbox in the provisioning's transaction: sent
+            # once the workspace is there, and never for one that rolled back.
+            with transaction.atomic():
+                result = provision_organisation(
+                    name=options["name"],
+                    slug=slug,
+                    kind=options["kind"],
+                    ods_code=options["ods_code"],
+                    region=options["region"],
+                    admin_email=options["admin_email"],
+                    admin_name=options["admin_name"],
+                    admin_password=options["admin_password"],
+                )
+                if not options["admin_password"]:
+                    queue_first_admin_invitation(result.organisation, result.admin)
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from None
         except ProvisioningError as exc:
             raise CommandError(str(exc)) from None
         organisation = result.organisation
         if not options["admin_password"]:
-            send_first_admin_invitation(organisation, result.admin)
-            self.stdout.write(f"Emailed a set-password link to {result.admin.email}.")
+            self.stdout.write(f"A set-password link is on its way to {result.admin.email}.")
         self.stdout.write(
             self.style.SUCCESS(
                 f"Created {organisation.name} in schema {organisation.schema_name}: "
