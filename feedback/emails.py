@@ -1,13 +1,14 @@
-"""Emails to story authors. Written from the hub (only the hub knows an author's address) to
-the outbox (tenants/messages.py), in the transaction of the event they tell of: a story
-received, published or rejected, a response published, a story withdrawn. Each has a key
-for its event, so a repeated call writes one message; the outbox sends it exactly once.
+"""Emails to story authors and to platform staff. Written from the hub (only the hub knows an
+author's address) to the outbox (tenants/messages.py), in the transaction of the event they
+tell of: a story received, published or rejected, a response published, a story withdrawn;
+and, to each member of platform staff, the moderation queue behind and a safeguarding
+concern nobody acknowledged. Each has a key for its event (and recipient), so a repeated
+call writes one message; the outbox sends it exactly once.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django_tenants.utils import schema_context
@@ -177,23 +178,54 @@ def queue_withdrawal_notice(submission_id: int) -> None:
         submission.save(update_fields=["email", "postcode", "contact_removed_at"])
 
 
-def platform_staff_addresses() -> list[str]:
-    """Every active member of platform staff (moderators and the platform team), in the hub."""
+def platform_staff() -> list[tuple[int, str]]:
+    """(account id, address) of every active member of platform staff (moderators and the
+    platform team), in the hub."""
     from tenants.accounts.models import User
 
     with schema_context("public"):
         return list(
             User.objects.filter(is_staff=True, is_active=True)
             .order_by("email")
-            .values_list("email", flat=True)
+            .values_list("pk", "email")
         )
 
 
-def send_moderation_backlog_alert(*, pending: int, overdue: int, oldest_hours: int) -> int:
-    """Tell platform staff the moderation queue is behind. Returns how many were told."""
-    recipients = platform_staff_addresses()
-    if not recipients:
-        return 0
+def _queue_to_platform_staff(
+    kind: str,
+    occurrence: str,
+    subject: str,
+    template: str,
+    context: dict,
+    *,
+    html: bool = True,
+    organisation: Organisation | None = None,
+) -> int:
+    """One message per member of platform staff, keyed by the occurrence (e.g. a concern's
+    id) and the account, so a rerun or a redelivered task writes none twice. Returns how
+    many were written (or were there already)."""
+    recipients = platform_staff()
+    text_body = render_to_string(f"hub/email/{template}.txt", context)
+    html_body = render_to_string(f"hub/email/{template}.html", context) if html else ""
+    with schema_context("public"):
+        for account_id, address in recipients:
+            enqueue_email(
+                kind=f"feedback.{kind}",
+                key=f"feedback.{kind}:{occurrence}:{account_id}",
+                recipient=address,
+                subject=subject,
+                text_body=text_body,
+                html_body=html_body,
+                organisation=organisation,
+            )
+    return len(recipients)
+
+
+def queue_moderation_backlog_alert(
+    *, occurrence: int, pending: int, overdue: int, oldest_hours: int
+) -> int:
+    """Tell platform staff the moderation queue is behind. `occurrence` is the watch's audit
+    row for this alert (feedback/moderation_watch.py). Returns how many were told."""
     context = {
         "pending": pending,
         "overdue": overdue,
@@ -201,18 +233,21 @@ def send_moderation_backlog_alert(*, pending: int, overdue: int, oldest_hours: i
         "limit_hours": settings.MODERATION_WAIT_ALERT_HOURS,
         "queue_url": public_url(settings.BASE_DOMAIN, "/moderation/"),
     }
-    EmailMultiAlternatives(
-        subject=f"Moderation queue behind: {overdue} waiting over "
+    return _queue_to_platform_staff(
+        "moderation_backlog",
+        str(occurrence),
+        f"Moderation queue behind: {overdue} waiting over "
         f"{settings.MODERATION_WAIT_ALERT_HOURS} hours, the oldest {oldest_hours} hours",
-        body=render_to_string("hub/email/moderation_backlog.txt", context),
-        to=recipients,
-    ).send()
-    return len(recipients)
+        "moderation_backlog",
+        context,
+        html=False,
+    )
 
 
-def send_safeguarding_escalation(concern_id: int) -> int:
+def queue_safeguarding_escalation(concern_id: int) -> int:
     """Tell platform staff that nobody at an organisation acknowledged a safeguarding
-    concern in time (feedback/safeguarding.py). Returns how many people it went to."""
+    concern in time (feedback/safeguarding.py), once per concern. Returns how many people it
+    goes to."""
     from django.urls import reverse
 
     from feedback.hub.models import SafeguardingConcern
@@ -221,9 +256,6 @@ def send_safeguarding_escalation(concern_id: int) -> int:
         concern = SafeguardingConcern.objects.select_related(
             "organisation", "submission", "raised_by"
         ).get(pk=concern_id)
-        recipients = platform_staff_addresses()
-        if not recipients:
-            return 0
         context = {
             "concern": concern,
             "organisation": concern.organisation,
@@ -233,13 +265,11 @@ def send_safeguarding_escalation(concern_id: int) -> int:
                 reverse("hub:moderation_safeguarding", urlconf=settings.PUBLIC_SCHEMA_URLCONF),
             ),
         }
-        message = EmailMultiAlternatives(
-            subject=f"Safeguarding concern not acknowledged: {concern.organisation.name}",
-            body=render_to_string("hub/email/safeguarding_escalated.txt", context),
-            to=recipients,
+        return _queue_to_platform_staff(
+            "safeguarding_escalation",
+            str(concern.pk),
+            f"Safeguarding concern not acknowledged: {concern.organisation.name}",
+            "safeguarding_escalated",
+            context,
+            organisation=concern.organisation,
         )
-        message.attach_alternative(
-            render_to_string("hub/email/safeguarding_escalated.html", context), "text/html"
-        )
-        message.send()
-    return len(recipients)

@@ -4,7 +4,9 @@ the organisation as the queue is to clear.
 
 When the oldest pending submission has waited longer than MODERATION_WAIT_ALERT_HOURS,
 platform staff are emailed, and again at most once per that many hours while the queue stays
-behind. Each alert is recorded as a hub audit row, which is also how a repeat is held back.
+behind. Each alert is recorded as a hub audit row, which is also how a repeat is held back,
+and its emails are written to the outbox (tenants/messages.py) in the same transaction,
+keyed by that row and the recipient: a rerun or a redelivered task sends none twice.
 Runs in a worker (feedback.watch_moderation_queue, every 15 minutes), never in a request.
 """
 
@@ -63,16 +65,17 @@ def watch_moderation_queue(now: datetime | None = None) -> bool:
         if AuditEvent.objects.filter(action=ACTION, occurred_at__gt=now - limit).exists():
             return False
         hours = int(backlog.oldest_wait.total_seconds() // 3600) if backlog.oldest_wait else 0
-        # Sent before the row is written: a failed send leaves no row, so the next run
-        # tries again; a crash after sending at worst repeats one alert.
-        sent = emails.send_moderation_backlog_alert(
-            pending=backlog.pending, overdue=backlog.overdue, oldest_hours=hours
-        )
-        record_audit(
+        event = record_audit(
             ACTION,
             actor=None,
-            summary=f"Told {sent} platform staff that {backlog.overdue} stories have waited "
+            summary=f"Told platform staff that {backlog.overdue} stories have waited "
             f"over {settings.MODERATION_WAIT_ALERT_HOURS} hours for moderation",
             detail={"pending": backlog.pending, "overdue": backlog.overdue, "oldest_hours": hours},
+        )
+        emails.queue_moderation_backlog_alert(
+            occurrence=event.pk,
+            pending=backlog.pending,
+            overdue=backlog.overdue,
+            oldest_hours=hours,
         )
     return True

@@ -220,14 +220,15 @@ def overdue_concerns(now: datetime):  # noqa: ANN201 - a QuerySet of Safeguardin
 
 
 def escalate_overdue(now: datetime | None = None) -> int:
-    """Escalate every overdue concern, once each: mark it, audit it, email platform staff,
-    and (after commit) tell its organisation's administrators. Returns how many escalated.
+    """Escalate every overdue concern, once each: mark it, audit it, write platform staff's
+    emails to the outbox, and (after commit) tell its organisation's administrators. Returns
+    how many escalated.
 
     Each concern is claimed in its own transaction with ``SKIP LOCKED``, so two runs at
     once (a redelivered task, two beat ticks) share the work rather than doubling it. The
-    platform staff's email is sent before the claim commits: if the mail server refuses it
-    the claim rolls back and the next run tries again, so nothing is lost (at the price of a
-    repeat should the database fail between the send and the commit).
+    platform staff's emails are outbox rows (tenants/messages.py) written in that
+    transaction, keyed by the concern and the recipient: they commit with the escalation, and
+    the outbox sends each exactly once, retrying a mail server that refuses.
     """
     now = now or timezone.now()
     with schema_context("public"):
@@ -271,7 +272,7 @@ def _escalate(concern_id: int, now: datetime) -> bool:
                 "escalate_at": concern.escalate_at.isoformat(),
             },
         )
-        emails.send_safeguarding_escalation(concern.pk)
+        emails.queue_safeguarding_escalation(concern.pk)
         _send_after_commit(safeguarding_concern_escalated, concern)
     return True
 

@@ -16,6 +16,7 @@ from django.test import Client
 from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
 
+from feedback.emails import queue_safeguarding_escalation
 from feedback.hub.models import SafeguardingConcern, Submission, SubmissionState
 from feedback.moderation import Decision, publish_submission
 from feedback.safeguarding import (
@@ -28,7 +29,8 @@ from feedback.safeguarding import (
 from feedback.signals import safeguarding_concern_raised
 from tenants.accounts.models import User
 from tenants.audit.models import AuditEvent
-from tenants.models import Organisation
+from tenants.messages import send_due_messages
+from tenants.models import Organisation, OutboxMessage
 from tenants.staff import set_safeguarding_contact, set_safeguarding_escalate_hours
 from tests.conftest import AUTHOR_EMAIL, AUTHOR_POSTCODE, Cast, client_for, sign_in, tell
 
@@ -319,6 +321,11 @@ def test_escalation_marks_audits_and_tells_platform_staff_once(
         assert AuditEvent.objects.filter(
             action="safeguarding.escalated", target_id=str(concern.pk)
         ).exists()
+        # Platform staff's email is in the outbox, written with the escalation.
+        (message,) = OutboxMessage.objects.filter(kind="feedback.safeguarding_escalation")
+        assert message.key == f"feedback.safeguarding_escalation:{concern.pk}:{cast.moderator.pk}"
+        assert message.organisation == cast.org_a
+        send_due_messages()
     (to_platform,) = [m for m in mail.outbox if cast.moderator.email in m.to]
     assert to_platform.subject == f"Safeguarding concern not acknowledged: {cast.org_a.name}"
     assert NOTE in to_platform.body
@@ -326,10 +333,36 @@ def test_escalation_marks_audits_and_tells_platform_staff_once(
     # A second run (or a redelivered task) finds nothing to do.
     with django_capture_on_commit_callbacks(execute=True):
         assert escalate_overdue(now=concern.escalate_at + timedelta(hours=1)) == 0
+    queue_safeguarding_escalation(concern.pk)  # the same escalation written again
+    send_due_messages()
     assert len([m for m in mail.outbox if cast.moderator.email in m.to]) == 1
     # The organisation's page says so.
     page = staff_client(cast, cast.org_a, cast.admin_a.email).get(f"/safeguarding/{concern.pk}/")
     assert "Nobody acknowledged it in time" in page.content.decode()
+
+
+def test_an_escalation_that_rolls_back_writes_no_email_and_is_tried_again(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from feedback import emails
+
+    concern = raised(cast)
+    real = emails.queue_safeguarding_escalation
+
+    def write_then_fail(concern_id: int) -> int:
+        real(concern_id)
+        raise RuntimeError("the escalation failed after writing its email")
+
+    monkeypatch.setattr(emails, "queue_safeguarding_escalation", write_then_fail)
+    assert escalate_overdue(now=concern.escalate_at) == 0
+    with schema_context("public"):
+        assert not OutboxMessage.objects.filter(kind="feedback.safeguarding_escalation").exists()
+        concern.refresh_from_db()
+        assert concern.escalated_at is None
+    monkeypatch.undo()
+    assert escalate_overdue(now=concern.escalate_at) == 1
+    with schema_context("public"):
+        assert OutboxMessage.objects.filter(kind="feedback.safeguarding_escalation").count() == 1
 
 
 def test_another_organisation_cannot_see_or_acknowledge_a_concern(
