@@ -1,8 +1,32 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.apps import AppConfig
+
+if TYPE_CHECKING:
+    from tenants.demo_steps import DemoContext
 
 
 class TenantsConfig(AppConfig):
     name = "tenants"
     verbose_name = "Organisations and networks"
+
+    def ready(self) -> None:
+        from tenants.demo_steps import register_demo_step
+
+        # The demo's outgoing emails: sent, waiting to be tried again, and parked.
+        register_demo_step("outbox", order=58, seed=_seed_demo, describe=_describe_demo)
+
+
+# The demo's module is loaded only when `seed_demo` runs (tenants/demo_steps.py).
+def _seed_demo(context: DemoContext) -> object:
+    from tenants.outbox_demo import seed_outbox_demo
+
+    return seed_outbox_demo(context)
+
+
+def _describe_demo(context: DemoContext) -> list[str]:
+    from tenants.outbox_demo import describe_outbox_demo
+
+    return describe_outbox_demo(context)

@@ -20,6 +20,7 @@ The product's steps today (leave gaps in `order`, so a new step fits between):
     30    30      dashboards         more providers in the network; rollups rebuilt
     40    40      billing            subscriptions
     50    50      onboarding         training sessions, staff and network invitations
+    58    58      outbox (tenants)   outgoing emails: one sent, one retried, one parked
     60    35      reports            a scheduled report and its delivery (after billing: its
                                      network packs need the ICB's plan); You said, we did
     61    61      feedback.read_api  nothing: prints the read API key, last

@@ -166,3 +166,33 @@ def test_the_demo_has_a_pending_safeguarding_concern_and_a_withdrawn_story() -> 
     gone = client.get(f"/stories/{tombstone.public_id}/")
     assert gone.status_code == 410
     assert f"1 response from {trust.name} was removed" in gone.content.decode()
+
+
+def test_the_demo_outbox_shows_sent_retried_and_parked_messages_on_the_platform_page() -> None:
+    from django.conf import settings
+
+    from tenants.accounts.models import User as PlatformUser
+    from tenants.models import OutboxMessage, OutboxMessageState
+    from tests.conftest import PASSWORD, pass_second_factor
+
+    output = _seed()
+    _seed()  # idempotent: still one of each
+    demo = {m.key: m for m in OutboxMessage.objects.filter(key__startswith="demo.outbox:")}
+    assert set(demo) == {"demo.outbox:sent", "demo.outbox:retried", "demo.outbox:parked"}
+    sent, retried, parked = (demo[f"demo.outbox:{name}"] for name in ("sent", "retried", "parked"))
+    assert sent.state == OutboxMessageState.SENT and sent.sent_at and sent.recipient == ""
+    assert retried.state == OutboxMessageState.WAITING
+    assert retried.attempts > 0 and retried.last_error
+    assert retried.next_attempt_at > timezone.now() + timedelta(hours=1)
+    assert parked.state == OutboxMessageState.PARKED and parked.last_error
+    assert parked.attempts == settings.OUTBOX_MAX_ATTEMPTS
+    assert parked.organisation.slug == "northshire-icb"
+    assert "/admin/tenants/outboxmessage/" in output
+
+    operator = PlatformUser.objects.create_superuser("ops@carevoice.example", PASSWORD)
+    admin = client_for(None)
+    admin.force_login(operator)
+    pass_second_factor(admin, operator.email)
+    page = admin.get("/admin/tenants/outboxmessage/").content.decode()
+    for shown in ("Sent", "Waiting", "Parked", "o***@northshire-icb.example", "550 5.1.1"):
+        assert shown in page

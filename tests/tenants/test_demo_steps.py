@@ -15,7 +15,7 @@ from django_tenants.utils import tenant_context
 from tenants.demo_steps import DemoContext, DemoSteps, demo_steps, register_demo_step
 from tenants.models import Organisation
 
-PRODUCT_STEPS = ["feedback", "alerts", "dashboards", "billing", "onboarding", "reports"]
+PRODUCT_STEPS = ["feedback", "alerts", "dashboards", "billing", "onboarding", "outbox", "reports"]
 
 
 def test_steps_run_in_order_sharing_one_context_and_print_in_listed_order() -> None:
