@@ -367,6 +367,8 @@ SLOW_TIERS: dict[str, tuple[str, ...]] = {
     # Tests that kill a Celery worker or the broker on purpose.
     "worker_kill": (
         "tests/alerts/test_worker_killed.py",
+        "tests/faults/test_killed_workers.py",
+        "tests/faults/test_broker_restart.py",
         "tests/config/test_embedded.py::test_queued_messages_survive_the_embedded_broker_being_killed",
     ),
     # Tests that start servers of their own: embedded PostgreSQL, Redis and Stripe, the
