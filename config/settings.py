@@ -117,6 +117,9 @@ MIDDLEWARE = [
     # Static files are the same for every host: served before tenant routing, so they need
     # no database (and keep loading while it is down).
     "config.staticfiles.StaticFilesMiddleware",
+    # A view whose database connection was lost answers 503 "nothing was saved, try again in
+    # a moment" (not 500), and the dead connection is closed.
+    "config.database_faults.DatabaseFaultMiddleware",
     "tenants.routing.CachedTenantMiddleware",
     "config.security.ContentSecurityPolicyMiddleware",
     "tenants.middleware.OrganisationStatusMiddleware",
@@ -243,7 +246,7 @@ def _limits(soft: int, hard: int) -> dict[str, int]:
 # that would take its work again (tests/config/test_time_limits.py checks both).
 CELERY_TASK_ANNOTATIONS = {
     # Up to 5,000 rows in one transaction; under the 10 minutes after which a running import
-    # is claimed again (onboarding/service_import.py STALE_CLAIM).
+    # is claimed again (IMPORT_STALE_CLAIM_SECONDS).
     "onboarding.run_service_import": _limits(420, 540),
     # A year of a large trust as a PDF; under the 30 minutes after which a build that stopped
     # moving on no longer counts (dashboards/reports/long_reports.py STALE_AFTER).
@@ -305,8 +308,9 @@ ALERT_STALE_CLAIM_SECONDS = env_int("ALERT_STALE_CLAIM_SECONDS", 600)
 # A scheduled report claimed by a worker that then died is sent by another after this long
 # (building its PDFs takes longer than an alert, so it has its own setting).
 REPORT_STALE_CLAIM_SECONDS = env_int("REPORT_STALE_CLAIM_SECONDS", 600)
-# And a training session's 24-hour reminder.
-REMINDER_STALE_CLAIM_SECONDS = env_int("REMINDER_STALE_CLAIM_SECONDS", 600)
+# A large service import claimed by a worker that then died is run again after this long
+# (onboarding/service_import.py STALE_CLAIM; over the import task's hard time limit).
+IMPORT_STALE_CLAIM_SECONDS = env_int("IMPORT_STALE_CLAIM_SECONDS", 600)
 # Outgoing emails in the outbox (tenants/messages.py): a claim older than this is a dead
 # worker's; a failed send waits OUTBOX_RETRY_BASE_SECONDS * 2**attempts (at most
 # OUTBOX_RETRY_MAX_SECONDS) and is parked for platform staff after OUTBOX_MAX_ATTEMPTS.
@@ -314,6 +318,8 @@ OUTBOX_STALE_CLAIM_SECONDS = env_int("OUTBOX_STALE_CLAIM_SECONDS", 600)
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)
 OUTBOX_RETRY_BASE_SECONDS = env_int("OUTBOX_RETRY_BASE_SECONDS", 60)
 OUTBOX_RETRY_MAX_SECONDS = env_int("OUTBOX_RETRY_MAX_SECONDS", 6 * 60 * 60)
+# Sent ones are deleted after this many days (the daily purge); waiting and parked ones stay.
+OUTBOX_KEEP_SENT_DAYS = env_int("OUTBOX_KEEP_SENT_DAYS", 30)
 # Platform staff are emailed when a story has waited this long for moderation
 # (feedback/moderation_watch.py), and again after as long again.
 MODERATION_WAIT_ALERT_HOURS = env_int("MODERATION_WAIT_ALERT_HOURS", 24)
@@ -327,6 +333,11 @@ CELERY_BEAT_SCHEDULE = {
     "alerts-sweep": {"task": "alerts.dispatch_sweeps", "schedule": 5 * 60},
     # Outgoing emails whose send failed, whose task was lost, or whose worker died.
     "outbox-sweep": {"task": "tenants.send_due_outbox_messages", "schedule": 60},
+    # Sent outgoing emails past OUTBOX_KEEP_SENT_DAYS deleted.
+    "outbox-purge": {
+        "task": "tenants.purge_sent_outbox_messages",
+        "schedule": crontab(hour=4, minute=20),
+    },
     # Safeguarding concerns nobody acknowledged in time go to administrators and platform staff.
     "safeguarding-escalation": {
         "task": "feedback.escalate_safeguarding_concerns",
@@ -366,10 +377,15 @@ CELERY_BEAT_SCHEDULE = {
         "args": ("weekly",),
     },
     "signup-sweep": {"task": "signup.sweep", "schedule": 5 * 60},
-    # Training reminders 24 hours ahead (public schema; each booking reminded once).
+    # Training reminders 24 hours ahead written to the outbox (each booking reminded once).
     "training-reminders": {"task": "training.send_reminders", "schedule": 10 * 60},
     # Large service imports whose task message was lost are queued again.
     "onboarding-import-sweep": {"task": "onboarding.dispatch_import_sweeps", "schedule": 10 * 60},
+    # Long PDF reports whose task message was lost are queued again.
+    "reports-long-report-sweep": {
+        "task": "reports.dispatch_long_report_sweeps",
+        "schedule": 5 * 60,
+    },
     # Authors' contact details and unpublished stories' text past keeping (public schema).
     "feedback-retention": {
         "task": "feedback.apply_retention",
