@@ -353,6 +353,34 @@ def test_the_connection_killed_while_provisioning_makes_nothing_and_the_sweeper_
             sign_out(client, settings.PUBLIC_SCHEMA_NAME)
 
 
+def test_provisioning_whose_connection_is_killed_is_tried_again_by_the_task_itself(
+    cast: Cast, committed_db: None
+) -> None:
+    """The task retries a lost connection itself (seconds), not only through the sweeper
+    (minutes): run as a worker runs it (`apply`), the killed first attempt is followed by one
+    that provisions the workspace once."""
+    slug = "retried-hospice"
+    client = hub()
+    organisation: Organisation | None = None
+    with forgetting_new_rows([]):
+        signup = through_to_payment(client, organisation_name="Retried Hospice", slug=slug)
+        try:
+            with queued_tasks():
+                pay(signup)
+            with killed_on(organisation_provisioned) as kills, queued_tasks():
+                result = signup_tasks.provision_signup.apply(args=[signup.pk])
+            assert kills, "the connection was never killed"
+            assert result.get() == Step.READY
+            (organisation,) = Organisation.objects.filter(slug__startswith=slug)
+            signup.refresh_from_db()
+            assert signup.organisation == organisation and signup.step == Step.READY
+        finally:
+            forget_signup(signup)
+            if organisation is not None:
+                organisation.delete(force_drop=True)
+            sign_out(client, settings.PUBLIC_SCHEMA_NAME)
+
+
 # --- a service import ------------------------------------------------------------------------
 
 
