@@ -20,6 +20,14 @@ class FeedbackConfig(AppConfig):
         register_demo_step(
             "feedback.read_api", order=61, after=("feedback",), describe=_describe_read_api
         )
+        # The ICB's story log: offline follow-ups of its members' stories.
+        register_demo_step(
+            "feedback.network_follow_ups",
+            order=32,
+            after=("feedback",),
+            seed=_seed_network_follow_ups,
+            describe=_describe_network_follow_ups,
+        )
 
 
 # The demo's module is loaded only when `seed_demo` runs (tenants/demo_steps.py).
@@ -39,3 +47,15 @@ def _describe_read_api(context: DemoContext) -> list[str]:
     from feedback.demo import describe_read_api
 
     return describe_read_api(context)
+
+
+def _seed_network_follow_ups(context: DemoContext) -> object:
+    from feedback.network_demo import seed_network_follow_ups_step
+
+    return seed_network_follow_ups_step(context)
+
+
+def _describe_network_follow_ups(context: DemoContext) -> list[str]:
+    from feedback.network_demo import describe_network_follow_ups
+
+    return describe_network_follow_ups(context)

@@ -350,3 +350,81 @@ class PalsDetailsForm(forms.Form):
                 f"(it has {len(details):,})."
             )
         return details
+
+
+class NetworkInboxForm(InboxForm):
+    """The staff inbox's filters, for a network lead reading its members' stories: plus
+    "member"; the services are the members' and the tags the public ones. "Overdue" and
+    "given to me" are left out: due times and assignments are each member's own."""
+
+    member = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+    tag = forms.ChoiceField(choices=[("", "Any"), *TAG_CHOICES], required=False)
+    field_order = ["member", "q", "service"]
+
+    def __init__(self, *args: Any, members: list[Any], services: list[Any], **kwargs: Any) -> None:
+        # Not InboxForm's own __init__: its choices are the lead's own services and tags.
+        forms.Form.__init__(self, *args, **kwargs)
+        del self.fields["overdue"], self.fields["mine"]
+        self.fields["progress"].label = "Progress at the member"
+        self.fields["responded"].choices = [
+            ("", "Either"),
+            ("no", "Not yet responded by the member"),
+            ("yes", "Responded by the member"),
+        ]
+        self.fields["member"].choices = [("", "Any")] + [(m.pk, m.name) for m in members]
+        self.fields["service"].choices = [("", "Any")] + [
+            (s.pk, f"{s.name} ({s.organisation.name})") for s in services
+        ]
+
+
+class FollowUpForm(forms.Form):
+    """A network lead's note that a member's story was followed up offline."""
+
+    member = forms.TypedChoiceField(coerce=int, label="Member")
+    spoke_with = OneLineField(
+        max_length=200,
+        label="Who you spoke to",
+        help_text="For example: Priya Shah, Ward Manager, by phone.",
+        error_messages={"required": "Say who you spoke to."},
+    )
+    outcome = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=2000,
+        label="What came of it",
+        error_messages={"required": "Say what came of it."},
+    )
+
+    def __init__(self, *args: Any, members: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["member"].choices = [(m.pk, m.name) for m in members]
+
+
+class FollowUpLogForm(forms.Form):
+    """The story log's filters."""
+
+    member = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+    since = forms.DateField(
+        required=False, label="Logged from", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        required=False, label="to", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    who = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Logged by")
+
+    def __init__(
+        self,
+        *args: Any,
+        members: list[tuple[int, str]],
+        authors: list[tuple[int, str]],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["member"].choices = [("", "Any"), *members]
+        self.fields["who"].choices = [("", "Anyone"), *authors]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and since > until:
+            raise ValidationError("The first date must not be after the second.")
+        return cleaned

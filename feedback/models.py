@@ -245,3 +245,35 @@ class ResponseVersion(models.Model):
 
     def __str__(self) -> str:
         return f"Version of {self.response} at {self.saved_at:%Y-%m-%d %H:%M}"
+
+
+class NetworkFollowUp(models.Model):
+    """A network lead's record that one of its members' stories was followed up offline: who
+    spoke to whom, and the outcome (feedback/network_follow_ups.py). It lives in the lead's
+    schema, so neither the member nor any other member ever sees it; several entries per
+    story make a log.
+
+    The story and the member live in the public schema, so they are named by id, not linked:
+    a withdrawn story or a departed member leaves the lead's record as it was written."""
+
+    # The hub's PublicStory id (Story.public_id at the member).
+    public_story_id = models.BigIntegerField(db_index=True)
+    # The member organisation (tenants.Organisation id) the follow-up was with, and its name
+    # when the entry was written, for the log and its CSV.
+    member_id = models.BigIntegerField(db_index=True)
+    member_name = models.CharField(max_length=200)
+    # Who at the member (or elsewhere) the lead's staff spoke to, in the writer's words.
+    spoke_with = models.CharField(max_length=200)
+    outcome = models.TextField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The author's name when they wrote it: the log still says who if the account goes.
+    author_name = models.CharField(max_length=150)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Follow-up with {self.member_name} on story {self.public_story_id}"
