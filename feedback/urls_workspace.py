@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from feedback import safeguarding_views
+from feedback import network_discussion_views, network_views, safeguarding_views
 from feedback import workspace_views as views
 
 app_name = "feedback"
@@ -11,6 +11,29 @@ urlpatterns = [
     path("stories/", views.stories, name="stories"),
     path("stories/<int:pk>/", views.story, name="story"),
     path("stories/<int:pk>/triage/", views.triage, name="triage"),
+    path(
+        "stories/<int:pk>/network-discussion/",
+        network_discussion_views.member_note,
+        name="network_member_note",
+    ),
+    path(
+        "network/stories/<int:public_id>/discussion/",
+        network_discussion_views.lead_discussion,
+        name="network_discussion",
+    ),
+    path(
+        "network/referrals/<int:pk>/",
+        network_discussion_views.referral,
+        name="network_referral",
+    ),
+    path("network/stories/", network_views.network_stories_page, name="network_stories"),
+    path(
+        "network/stories/<int:public_id>/",
+        network_views.network_story_page,
+        name="network_story",
+    ),
+    path("network/log/", network_views.follow_up_log_page, name="network_log"),
+    path("network/log.csv", network_views.follow_up_log_csv, name="network_log_csv"),
     path("responses/<int:pk>/edit/", views.edit_response_view, name="edit_response"),
     path("services/", views.services, name="services"),
     path("services/sites/add/", views.add_site, name="add_site"),

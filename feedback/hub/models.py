@@ -22,7 +22,7 @@ from feedback.choices import (
     SubmissionRoute,
 )
 from feedback.hub.crypto import EncryptedTextField
-from tenants.models import Organisation
+from tenants.models import Network, Organisation
 
 
 class ServiceListing(models.Model):
@@ -414,3 +414,69 @@ class SafeguardingConcern(models.Model):
     @property
     def is_acknowledged(self) -> bool:
         return self.acknowledged_at is not None
+
+
+class NetworkDiscussionNote(models.Model):
+    """One note in the discussion between a network's lead and one member about one of that
+    member's published stories (feedback/network_discussion.py). Seen by the staff of those
+    two organisations only, never in public and never by another member. Plain text, shown
+    escaped. The writer is named (they are staff of one organisation's schema, so named
+    rather than linked), never given an address."""
+
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="+")
+    public_story = models.ForeignKey(
+        PublicStory, on_delete=models.CASCADE, related_name="network_notes"
+    )
+    # The member whose story it is: the thread is (network, story, member).
+    member = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    # The lead or the member.
+    written_by_organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="+"
+    )
+    written_by_name = models.CharField(max_length=150)
+    written_by_job_title = models.CharField(max_length=150, blank=True)
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["network", "public_story", "member", "created_at"],
+                name="network_note_thread",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.written_by_name} on story {self.public_story_id}"
+
+
+class StoryReferral(models.Model):
+    """A lead's "this concerns you": a member's published story referred to another member
+    of the network, with a note. It shows in the referred member's inbox; adding that
+    member's services to the public story stays a moderator's decision, asked for with
+    `service_request_at` (feedback/network_discussion.py ask_to_add_services)."""
+
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="+")
+    public_story = models.ForeignKey(
+        PublicStory, on_delete=models.CASCADE, related_name="referrals"
+    )
+    referred_to = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    referred_by_name = models.CharField(max_length=150)
+    note = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    # The referred member's request to the moderators: which of its services to add.
+    service_request_at = models.DateTimeField(null=True, blank=True)
+    service_request_by_name = models.CharField(max_length=150, blank=True)
+    requested_services = models.ManyToManyField(ServiceListing, related_name="+", blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["network", "public_story", "referred_to"], name="one_referral_per_member"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Story {self.public_story_id} referred to {self.referred_to_id}"
