@@ -222,6 +222,32 @@ class NetworkMembership(models.Model):
         return self.status == MembershipStatus.ACTIVE and self.benchmarking_consent
 
 
+class NetworkStandards(models.Model):
+    """How soon a network's lead expects its members to answer stories: one allowance per
+    criticality, in the words members use for their own response targets ("same day",
+    "7 days", "48 hours": alerts/targets.py). Set only by the lead's administrators, through
+    `dashboards.network_standards.set_network_standards`, which checks each allowance; the
+    comparison measures members against them (`dashboards.compliance`)."""
+
+    network = models.OneToOneField(Network, on_delete=models.CASCADE, related_name="standards")
+    # {criticality: allowance}; a criticality left out has no network standard.
+    allowances = models.JSONField(default=dict)
+    # A member "meets" the standards in a period when at least this share of its stories
+    # was answered in time.
+    met_percent = models.PositiveSmallIntegerField(
+        default=90, validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
+    changed_at = models.DateTimeField(default=timezone.now)
+    # The lead's administrator who last changed them, named (they are staff of its schema).
+    changed_by = models.CharField(max_length=254, blank=True)
+
+    class Meta:
+        verbose_name_plural = "network standards"
+
+    def __str__(self) -> str:
+        return f"Standards of {self.network}"
+
+
 class NetworkInvitation(models.Model):
     """An invitation to a network sent to an email address, for an organisation that is not
     (yet) on Carevoice. Once that organisation's workspace exists, its administrators find

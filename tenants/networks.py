@@ -14,6 +14,7 @@ from tenants.models import (
     Network,
     NetworkInvitation,
     NetworkMembership,
+    NetworkStandards,
     Organisation,
 )
 
@@ -144,6 +145,20 @@ def comparable_members(network: Network) -> list[Organisation]:
             status=MembershipStatus.ACTIVE, benchmarking_consent=True
         )
     ]
+
+
+def member_standards(organisation: Organisation) -> list[NetworkStandards]:
+    """The response standards of the networks `organisation` is an active member of (whether
+    or not it agreed to be compared: it is measured only if it did, but it answers to the
+    standards either way). Never another network's."""
+    return list(
+        NetworkStandards.objects.filter(
+            network__memberships__organisation=organisation,
+            network__memberships__status=MembershipStatus.ACTIVE,
+        )
+        .select_related("network", "network__lead")
+        .order_by("network__name")
+    )
 
 
 def comparison_networks(organisation: Organisation) -> list[Network]:
