@@ -25,6 +25,7 @@ def record(
     message: Message,
     rule: AlertRule | None = None,
     story: Story | None = None,
+    public_story_id: int | None = None,
     stories_count: int = 1,
 ) -> None:
     """Write the delivery unless one with this key exists (a retry, or a repeat)."""
@@ -35,6 +36,7 @@ def record(
                 kind=kind,
                 rule=rule,
                 story=story,
+                public_story_id=public_story_id,
                 stories_count=stories_count,
                 recipient=recipient,
                 reason=reason[:300],

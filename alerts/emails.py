@@ -4,6 +4,7 @@ returns the subject, text and HTML for a delivery row (sending is alerts/sending
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.core import signing
 from django.db import connection
@@ -12,6 +13,9 @@ from django.urls import reverse
 
 from alerts.models import AlertRule
 from feedback.models import Story
+
+if TYPE_CHECKING:
+    from alerts.network_alerts import NetworkStory
 
 UNSUBSCRIBE_SALT = "carevoice.alerts.unsubscribe"
 UNSUBSCRIBE_MAX_AGE = 365 * 24 * 60 * 60
@@ -125,6 +129,46 @@ def digest(
                     [(s, workspace_url(reverse("feedback:story", args=[s.pk]))) for s in stories],
                 )
                 for service, stories in groups
+            ],
+            "period": period,
+            "count": count,
+            "unsubscribe_url": unsubscribe_url(rule, recipient),
+        },
+    )
+
+
+def network_alert(found: NetworkStory, rule: AlertRule, recipient: str, story_url: str) -> Message:
+    """A member's story, to the lead: the hub's public copy only (no author details)."""
+    return _render(
+        "network_alert",
+        f"New story at {', '.join(found.members)}: {found.story.title}",
+        {
+            "story": found.story,
+            "members": ", ".join(found.members),
+            "services": ", ".join(found.services),
+            "story_url": story_url,
+            "rule": rule,
+            "unsubscribe_url": unsubscribe_url(rule, recipient),
+        },
+    )
+
+
+def network_digest(
+    rule: AlertRule,
+    recipient: str,
+    groups: list[tuple[str, list[tuple[NetworkStory, str]]]],
+    period: str,
+) -> Message:
+    """Members' stories of one period, grouped by member, each with its page's address."""
+    count = sum(len(stories) for _, stories in groups)
+    return _render(
+        "network_digest",
+        f"{count} new stor{'y' if count == 1 else 'ies'} at network members ({period})",
+        {
+            "rule": rule,
+            "groups": [
+                (member, [(found.story, url) for found, url in stories])
+                for member, stories in groups
             ],
             "period": period,
             "count": count,

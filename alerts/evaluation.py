@@ -9,7 +9,7 @@ from alerts import emails
 from alerts.delivering import delivery_key, exists, record, send_pending
 from alerts.gate import alerts_enabled
 from alerts.matching import RuleScope, StoryFacts, recipients
-from alerts.models import AlertRule, DeliveryKind, Evaluation, Frequency
+from alerts.models import AlertRule, DeliveryKind, Evaluation, Frequency, Scope
 from feedback.models import Story
 from feedback.triage import mark_heard
 
@@ -25,7 +25,7 @@ def evaluate_story(story_id: int) -> int:
     keys: list[str] = []
     with transaction.atomic():
         rules = AlertRule.objects.filter(
-            is_active=True, frequency=Frequency.INSTANT
+            is_active=True, frequency=Frequency.INSTANT, scope=Scope.OWN
         ).prefetch_related("services", "tags", "recipients")
         for rule in rules:
             scope = RuleScope.of(rule)

@@ -71,3 +71,56 @@ def recipients(rule: AlertRule) -> list[str]:
 
 def all_services() -> dict[int, Service]:
     return {s.pk: s for s in Service.objects.all()}
+
+
+@dataclass(frozen=True)
+class NetworkStoryFacts:
+    """What a lead's network rules may know of a member's published story: the hub's public
+    copy only, and only the services of members the lead may watch."""
+
+    public_story_id: int
+    criticality: str
+    # (member organisation id, service type) for each service the story names at a member
+    # the lead watches (alerts/network_alerts.py `watched_members`).
+    services: frozenset[tuple[int, str]]
+    # Public tags, by name, in lower case.
+    tag_names: frozenset[str]
+    text: str
+
+
+@dataclass(frozen=True)
+class NetworkRuleScope:
+    """A network rule's conditions: members, service types, tags (by name), words and
+    criticality."""
+
+    rule: AlertRule
+    member_ids: frozenset[int]
+    service_types: frozenset[str]
+    tag_names: frozenset[str]
+    words: tuple[str, ...]
+
+    @classmethod
+    def of(cls, rule: AlertRule) -> NetworkRuleScope:
+        return cls(
+            rule=rule,
+            member_ids=frozenset(rule.network_members),
+            service_types=frozenset(rule.service_types),
+            tag_names=frozenset(t.name.lower() for t in rule.tags.all()),
+            words=tuple(rule.word_list()),
+        )
+
+    def matches(self, story: NetworkStoryFacts) -> bool:
+        if RANK[story.criticality] < RANK[self.rule.min_criticality]:
+            return False
+        services = [
+            kind
+            for member, kind in story.services
+            if not self.member_ids or member in self.member_ids
+        ]
+        if not services:
+            return False
+        if self.service_types and not self.service_types.intersection(services):
+            return False
+        if self.tag_names and not (story.tag_names & self.tag_names):
+            return False
+        return not self.words or any(word in story.text for word in self.words)

@@ -9,7 +9,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 
-from feedback.choices import Criticality
+from feedback.choices import Criticality, ServiceType
 from feedback.models import Service, Story, Tag
 
 
@@ -19,8 +19,17 @@ class Frequency(models.TextChoices):
     WEEKLY = "weekly", "Weekly digest"
 
 
+class Scope(models.TextChoices):
+    OWN = "own", "Our own stories"
+    # Stories published by the active, consenting members of the networks this organisation
+    # leads (alerts/network_alerts.py): read from the hub's public copy only.
+    NETWORK = "network", "Our network members' stories"
+
+
 class AlertRule(models.Model):
     name = models.CharField(max_length=120)
+    # Whose stories the rule is about. Only a network's lead may choose NETWORK.
+    scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.OWN)
     # Who manages the rule: its owner, or any administrator.
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="owned_alert_rules"
@@ -35,7 +44,14 @@ class AlertRule(models.Model):
     min_criticality = models.CharField(
         max_length=24, choices=Criticality.choices, default=Criticality.NOT_CRITICAL
     )
-    # Any of these tags (none: any story).
+    # Network rules only. The member organisations (tenants.Organisation ids, public schema:
+    # no foreign key across schemas) whose stories count; none: every consenting member.
+    network_members = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    # Network rules only. Stories about any of these types of service; none: any service.
+    service_types = ArrayField(
+        models.CharField(max_length=32, choices=ServiceType.choices), default=list, blank=True
+    )
+    # Any of these tags (none: any story). Network rules compare them by name.
     tags = models.ManyToManyField(Tag, blank=True)
     # Any of these words in the title or text, comma-separated (empty: any story).
     words = models.CharField(max_length=300, blank=True)
@@ -106,6 +122,8 @@ class AlertDelivery(models.Model):
     kind = models.CharField(max_length=10, choices=DeliveryKind.choices)
     rule = models.ForeignKey(AlertRule, null=True, blank=True, on_delete=models.SET_NULL)
     story = models.ForeignKey(Story, null=True, blank=True, on_delete=models.CASCADE)
+    # A network alert's story: the hub's PublicStory id (a member's story, never copied here).
+    public_story_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     stories_count = models.PositiveIntegerField(default=1)
     recipient = models.EmailField()
     reason = models.CharField(max_length=300)
@@ -136,3 +154,15 @@ class Evaluation(models.Model):
 
     def __str__(self) -> str:
         return f"Alerts for {self.story_id} at {self.evaluated_at:%Y-%m-%d %H:%M}"
+
+
+class NetworkEvaluation(models.Model):
+    """A member's published story was checked against this lead's network rules. Stories
+    without one are found by the sweeper (alerts/network_alerts.py)."""
+
+    # The hub's PublicStory id (public schema: no foreign key across schemas).
+    public_story_id = models.BigIntegerField(unique=True)
+    evaluated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Network alerts for {self.public_story_id} at {self.evaluated_at:%Y-%m-%d %H:%M}"

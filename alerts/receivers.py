@@ -9,7 +9,9 @@ sender's whole operation, so nothing is half-written):
 After the sender's transaction has committed:
 
 - `feedback.signals.story_published`: one `evaluate_story` task per organisation the story
-  was written to, sent in that organisation's schema (instant alerts).
+  was written to, sent in that organisation's schema (instant alerts); and one
+  `evaluate_network_story` per lead of a network in which one of them is an active,
+  consenting member, sent in the lead's schema (network alerts, alerts/network_alerts.py).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 from django.db import connection
 from django_tenants.utils import schema_context
 
+from alerts.network_alerts import leads_watching
 from alerts.rules import create_default_rule
 from alerts.targets import set_due_times
 from feedback.signals import WrittenStory
@@ -62,3 +65,25 @@ def queue_instant_alerts(sender: Any, stories: list[tuple[str, int]], **kwargs: 
                 evaluate_story.delay(story_id)
             except Exception:  # noqa: BLE001 - the broker is down: the sweeper will find it
                 logger.warning("could not queue alerts for story %s in %s", story_id, schema)
+
+
+def queue_network_alerts(
+    sender: Any, public_story_id: int, stories: list[tuple[str, int]], **kwargs: Any
+) -> None:
+    from alerts.tasks import evaluate_network_story
+
+    try:
+        leads = leads_watching([schema for schema, _ in stories])
+    except Exception:  # noqa: BLE001 - the database is away: the sweeper will find it
+        logger.warning("could not look up network leads for story %s", public_story_id)
+        return
+    for lead in leads:
+        with schema_context(lead.schema_name):
+            try:
+                evaluate_network_story.delay(public_story_id)
+            except Exception:  # noqa: BLE001 - the broker is down: the sweeper will find it
+                logger.warning(
+                    "could not queue network alerts for story %s in %s",
+                    public_story_id,
+                    lead.schema_name,
+                )

@@ -7,10 +7,12 @@ from datetime import timedelta
 
 from django.db import connection, transaction
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 
 from alerts.matching import RuleScope, StoryFacts
-from alerts.models import AlertRule, Frequency
+from alerts.models import AlertRule, Frequency, Scope
+from alerts.network_alerts import PreviewItem, preview_network_rule
 from feedback.choices import Criticality
 from feedback.models import Story
 from tenants.accounts.models import Role, User
@@ -81,11 +83,18 @@ def unsubscribe(rule: AlertRule, recipient: str) -> None:
 @dataclass(frozen=True)
 class Preview:
     count: int
+    # The organisation's own stories (own rules); empty for network rules.
     first: list[Story]
+    # What the page lists, for either kind of rule.
+    items: list[PreviewItem]
 
 
 def preview(rule: AlertRule, *, days: int = 30, show: int = 5) -> Preview:
-    """Which stories of the last `days` days this rule would have matched."""
+    """Which stories of the last `days` days this rule would have matched: the
+    organisation's own, or for a network rule its members' (alerts/network_alerts.py)."""
+    if rule.scope == Scope.NETWORK:
+        count, items = preview_network_rule(rule, days=days, show=show)
+        return Preview(count=count, first=[], items=items)
     scope = RuleScope.of(rule)
     since = timezone.now() - timedelta(days=days)
     matched = [
@@ -95,7 +104,17 @@ def preview(rule: AlertRule, *, days: int = 30, show: int = 5) -> Preview:
         .order_by("-published_at")
         if scope.matches(StoryFacts.of(story))
     ]
-    return Preview(count=len(matched), first=matched[:show])
+    first = matched[:show]
+    items = [
+        PreviewItem(
+            story.title,
+            story.get_criticality_display(),
+            story.published_at,
+            reverse("feedback:story", args=[story.pk]),
+        )
+        for story in first
+    ]
+    return Preview(count=len(matched), first=first, items=items)
 
 
 def create_default_rule(admin: User) -> AlertRule:

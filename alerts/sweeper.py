@@ -1,5 +1,7 @@
 """No loss: find published stories whose alerts were never worked out (the broker was down,
-a worker died before it began) and deliveries that were never sent."""
+a worker died before it began) and deliveries that were never sent. A network's lead also
+finds its members' stories whose network alerts never ran
+(alerts/network_alerts.py `unevaluated_network_story_ids`)."""
 
 from __future__ import annotations
 

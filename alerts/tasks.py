@@ -6,7 +6,15 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
-from alerts import delivering, digests, escalation, evaluation, safeguarding, sweeper
+from alerts import (
+    delivering,
+    digests,
+    escalation,
+    evaluation,
+    network_alerts,
+    safeguarding,
+    sweeper,
+)
 from tenants.dispatch import dispatch_to_tenants
 
 
@@ -15,10 +23,19 @@ def evaluate_story(story_id: int) -> int:
     return evaluation.evaluate_story(story_id)
 
 
+@shared_task(name="alerts.evaluate_network_story", acks_late=True)
+def evaluate_network_story(public_story_id: int) -> int:
+    """In a network lead's schema: its network rules against one member's story."""
+    return network_alerts.evaluate_network_story(public_story_id)
+
+
 @shared_task(name="alerts.sweep", acks_late=True)
 def sweep() -> int:
     for story_id in sweeper.unevaluated_story_ids():
         evaluate_story.delay(story_id)
+    # A network's lead: members' stories whose network alerts never ran.
+    for public_story_id in network_alerts.unevaluated_network_story_ids():
+        evaluate_network_story.delay(public_story_id)
     # Safeguarding alerts whose receiver never ran are written now and sent just below.
     safeguarding.record_missing_alerts()
     return sweeper.resend_waiting()

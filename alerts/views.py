@@ -15,15 +15,19 @@ from alerts.emails import read_unsubscribe_link
 from alerts.escalation import open_breaches
 from alerts.forms import AlertRuleForm, BankHolidayForm, ResponseTargetForm
 from alerts.models import AlertDelivery, AlertRule, BankHoliday, ResponseTarget
+from alerts.network_alerts import member_choices, member_names, network_rule_label
 from alerts.rules import can_manage, preview, save_rule, set_rule_active, unsubscribe, visible_rules
 from alerts.targets import add_bank_holiday, set_response_targets
 from tenants.accounts.access import require_role, role_required
 from tenants.accounts.models import Role
+from tenants.networks import member_standards
 
 
 @role_required(Role.MEMBER)
 def rules(request: HttpRequest) -> HttpResponse:
-    return render(request, "alerts/rules.html", {"rules": visible_rules(request.user)})
+    names = member_names(request.tenant)
+    rows = [(rule, network_rule_label(rule, names)) for rule in visible_rules(request.user)]
+    return render(request, "alerts/rules.html", {"rows": rows})
 
 
 @role_required(Role.MEMBER)
@@ -32,7 +36,12 @@ def edit_rule(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     if pk and not can_manage(request.user, rule):
         raise PermissionDenied("This is a colleague's alert rule.")
     is_admin = request.user.has_role(Role.ADMINISTRATOR)
-    form = AlertRuleForm(request.POST or None, instance=rule, can_choose_recipients=is_admin)
+    form = AlertRuleForm(
+        request.POST or None,
+        instance=rule,
+        can_choose_recipients=is_admin,
+        network_members=member_choices(request.tenant),
+    )
     if request.method == "POST" and form.is_valid():
         rule = form.save(commit=False)
         m2m = {"services": form.cleaned_data["services"], "tags": form.cleaned_data["tags"]}
@@ -117,7 +126,13 @@ def targets(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "alerts/targets.html",
-        {"form": form, "holiday_form": holiday_form, "holidays": BankHoliday.objects.all()},
+        {
+            "form": form,
+            "holiday_form": holiday_form,
+            "holidays": BankHoliday.objects.all(),
+            # Read only here: each network's lead sets them (dashboards/network_standards.py).
+            "network_standards": member_standards(request.tenant),
+        },
         status=400 if form.errors or holiday_form.errors else 200,
     )
 

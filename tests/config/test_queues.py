@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 EXPECTED = {
     "alerts.evaluate_story": "alerts",
+    "alerts.evaluate_network_story": "alerts",
     "alerts.send_digests": "alerts",
     "feedback.escalate_safeguarding_concerns": "alerts",
     "feedback.watch_moderation_queue": "alerts",

@@ -68,6 +68,7 @@ def test_each_sweeper_takes_work_again_only_once_its_worker_has_stopped() -> Non
         "alerts.sweep": settings.ALERT_STALE_CLAIM_SECONDS,
         "alerts.send_digests": settings.ALERT_STALE_CLAIM_SECONDS,
         "alerts.evaluate_story": settings.ALERT_STALE_CLAIM_SECONDS,
+        "alerts.evaluate_network_story": settings.ALERT_STALE_CLAIM_SECONDS,
         "dashboards.deliver_reports": settings.REPORT_STALE_CLAIM_SECONDS,
         "tenants.send_outbox_message": settings.OUTBOX_STALE_CLAIM_SECONDS,
         "tenants.send_due_outbox_messages": settings.OUTBOX_STALE_CLAIM_SECONDS,
