@@ -13,9 +13,10 @@ from dash.exceptions import PreventUpdate
 from django.conf import settings
 from django.utils import timezone
 
-from dashboards import charts, filters, queries
+from dashboards import charts, compliance, filters, queries
 from dashboards.caching import cached_figure
 from dashboards.freshness import combined_version
+from dashboards.network_standards import StandardsClock, standards_of, standards_text
 from dashboards.serving import current_viewer, make_app, prime, viewer_or_none
 from dashboards.statistics import SUPPRESS_BELOW, funnel_position, share, suppressed
 from dashboards.suppression import Suppression, suppress_counts, suppressed_part
@@ -86,6 +87,22 @@ def layout() -> html.Div:
                 ],
                 sort_action="native",
                 markdown_options={"html": False, "link_target": "_blank"},
+                style_cell={"fontFamily": "inherit", "padding": "6px", "textAlign": "left"},
+                style_header={"fontWeight": "600"},
+            ),
+            html.H2("Network response standards"),
+            html.P(id="standards", className="hint"),
+            dash_table.DataTable(
+                id="compliance",
+                columns=[
+                    {"name": "Provider", "id": "provider"},
+                    {"name": "Stories measured", "id": "measured"},
+                    {"name": "Answered within standard %", "id": "share"},
+                    {"name": "Median hours to first response", "id": "median"},
+                    {"name": "Open breaches", "id": "breaches"},
+                    {"name": "Standards", "id": "met"},
+                ],
+                sort_action="native",
                 style_cell={"fontFamily": "inherit", "padding": "6px", "textAlign": "left"},
                 style_header={"fontWeight": "600"},
             ),
@@ -210,6 +227,44 @@ def league(network_id, start, end):  # noqa: ANN001, ANN201
             }
         )
     return rows, charts.funnel([(o.name, f) for o, f in shown], average)
+
+
+def describe_standards(network: Network, clock: StandardsClock | None) -> str:
+    if clock is None:
+        return f"{network.lead.name} has set no response standards for {network.name} yet."
+    allowances = "; ".join(f"{c}: {a}" for c, a in standards_text(clock).items())
+    return (
+        f"Set by {network.lead.name}: {allowances}. A provider meets them when at least "
+        f"{clock.met_percent}% of its stories are answered in time. Working hours are Monday "
+        "to Friday, 09:00 to 17:00 UK time; stories not yet due and unanswered are not counted."
+    )
+
+
+@app.callback(
+    Output("compliance", "data"),
+    Output("standards", "children"),
+    Input("network", "value"),
+    Input("period", "start_date"),
+    Input("period", "end_date"),
+)
+def compliance_table(network_id, start, end):  # noqa: ANN001, ANN201
+    network = chosen_network(network_id)
+    providers, first, last, version = _comparison(network, start, end)
+    standards = standards_of(network)
+    clock = StandardsClock.of(standards)
+    if clock is None:
+        return [], describe_standards(network, None)
+    ids = [o.pk for o in providers]
+    # Open breaches change with the clock as well as the data: a key per minute.
+    now = timezone.now().replace(second=0, microsecond=0)
+    figures = cached_figure(
+        "network-compliance",
+        version,
+        (network.pk, tuple(ids), first, last, standards.changed_at, now),
+        lambda: compliance.member_compliance(ids, first, last, clock, now),
+    )
+    rows = [{"provider": o.name, **figures[o.pk].shown()} for o in providers]
+    return rows, describe_standards(network, clock)
 
 
 @app.callback(

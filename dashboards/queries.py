@@ -419,3 +419,46 @@ def provider_trends(organisation_ids: list[int], start: date, end: date) -> list
             {"organisations": organisation_ids, "start": start, "end": end},
         )
     ]
+
+
+# --- network standards ---------------------------------------------------------------------
+
+PUBLIC_STORY_ORGANISATIONS = PublicStory.organisations.through._meta.db_table
+
+
+@dataclass(frozen=True)
+class PublishedStory:
+    """A member's published story and its first public response from that member, if any."""
+
+    organisation_id: int
+    criticality: str
+    published_at: datetime
+    first_response_at: datetime | None
+
+
+def first_responses(organisation_ids: list[int], start: date, end: date) -> list[PublishedStory]:
+    """Each of these organisations' stories published in the period (UK days), with when that
+    organisation first answered it in public. From the hub's public copies alone, by
+    organisation id: a story naming two members counts for each, answered by its own."""
+    if not organisation_ids:
+        return []
+    return [
+        PublishedStory(*row)
+        for row in _rows(
+            f"""
+            SELECT named.organisation_id, story.criticality, story.published_at,
+                   (SELECT min(response.published_at) FROM {PUBLIC_RESPONSES} response
+                    WHERE response.public_story_id = story.id
+                      AND response.organisation_id = named.organisation_id)
+            FROM {PUBLIC_STORY_ORGANISATIONS} named
+            JOIN {PUBLIC_STORIES} story ON story.id = named.publicstory_id
+            WHERE named.organisation_id = ANY(%(organisations)s)
+              AND story.published_at >= %(from)s AND story.published_at < %(until)s
+            """,
+            {
+                "organisations": organisation_ids,
+                "from": _midnight(start),
+                "until": _midnight(end + timedelta(days=1)),
+            },
+        )
+    ]
