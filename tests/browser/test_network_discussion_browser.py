@@ -1,18 +1,26 @@
-"""The network's shared discussion in a real browser: the lead writes on a member's
-published story, the member's staff read it on their own story page and reply, and the lead
-reads the reply; each note emails the other side through the outbox."""
+"""The network's path in a real browser: a member's story is published and the lead's
+network rule alerts the lead's responder; the alert's link opens the story in the lead's
+network inbox, the lead writes on it, the member's staff read it on their own story page and
+reply, and the lead reads the reply; each note emails the other side through the outbox."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core import mail
 from django_tenants.utils import schema_context, tenant_context
 from playwright.sync_api import Browser, Page, expect
 
+from alerts import network_alerts
+from alerts.models import AlertDelivery, AlertRule, Frequency, NetworkEvaluation, Scope
+from alerts.receivers import queue_network_alerts
 from feedback.models import Story
+from feedback.signals import story_published
 from tenants.audit.models import AuditEvent
 from tenants.models import OutboxMessage
 from tenants.networks import accept_invitation, create_network, invite_organisation
@@ -30,7 +38,7 @@ NOTE = "Browser probe: has the discharge delay been raised with the ward? <b>not
 REPLY = "Browser probe: yes, medicines are now prepared the evening before."
 
 
-def test_the_lead_writes_on_a_member_story_and_the_provider_replies(
+def test_a_member_story_alerts_the_lead_who_writes_on_it_and_the_provider_replies(
     cast: Cast,
     live_site: LiveSite,
     page: Page,
@@ -43,17 +51,46 @@ def test_the_lead_writes_on_a_member_story_and_the_provider_replies(
     membership = invite_organisation(network, cast.org_b)
     provider_context = chromium.new_context(viewport={"width": 1280, "height": 900})
     provider_context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    # The network alert is worked out here, as the worker would, not queued to the broker.
+    story_published.disconnect(queue_network_alerts)
+    public_id = 0
     try:
         accept_invitation(membership, benchmarking_consent=True)
+        with tenant_context(cast.org_a):
+            rule = AlertRule.objects.create(
+                name="Browser probe: members' stories",
+                scope=Scope.NETWORK,
+                owner=cast.admin_a,
+                frequency=Frequency.INSTANT,
+            )
+            rule.recipients.add(cast.responder_a)
         published = publish_story([cast.ward_b], title="Browser probe: a wait for discharge")
         public_id = published.public_story.pk
         with tenant_context(cast.org_b):
             story_pk = Story.objects.get(public_id=public_id).pk
         alpha, beta = live_site.url_for(cast.org_a), live_site.url_for(cast.org_b)
 
-        # The lead's responder writes to the member.
+        # The member's story reaches the lead's responder as a network alert.
+        with tenant_context(cast.org_a):
+            assert network_alerts.evaluate_network_story(public_id) == 1
+        (alert,) = [
+            m
+            for m in mail.outbox
+            if m.to == [cast.responder_a.email] and "Browser probe: a wait" in m.body
+        ]
+        assert cast.org_b.name in alert.body
+        link = re.search(r"https?://\S+/network/stories/\d+/", alert.body)
+        assert link, alert.body
+        path = urlsplit(link.group(0)).path
+        assert path == f"/network/stories/{public_id}/"
+
+        # The alert's link opens the story in the lead's network inbox; from there, the
+        # discussion with the member. The lead's responder writes to the member.
         browser_sign_in(page, alpha, cast.responder_a.email)
-        page.goto(f"{alpha}/network/stories/{public_id}/discussion/")
+        page.goto(f"{alpha}{path}")
+        expect(page.get_by_text("Browser probe: a wait for discharge").first).to_be_visible()
+        page.get_by_role("link", name="discussion with the member").click()
+        page.wait_for_url(f"**/network/stories/{public_id}/discussion/")
         expect(page.get_by_role("heading", level=1)).to_have_text(
             "Browser probe: a wait for discharge"
         )
@@ -94,6 +131,11 @@ def test_the_lead_writes_on_a_member_story_and_the_provider_replies(
         page.screenshot(path=artefacts_dir / "network-discussion-lead.png", full_page=True)
         page_problems.assert_none()
     finally:
+        story_published.connect(queue_network_alerts)
+        with tenant_context(cast.org_a):
+            AlertDelivery.objects.filter(public_story_id=public_id).delete()
+            NetworkEvaluation.objects.filter(public_story_id=public_id).delete()
+            AlertRule.objects.filter(name="Browser probe: members' stories").delete()
         sessions = [
             c for c in provider_context.cookies() if c["name"] == settings.SESSION_COOKIE_NAME
         ]
