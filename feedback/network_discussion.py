@@ -222,7 +222,7 @@ def discussion_url(organisation: Organisation, network: Network, public_id: int)
     return organisation.workspace_url(f"/stories/{story_pk}/#network-discussion")
 
 
-def _staff_to_alert(organisation: Organisation) -> list[tuple[int, str]]:
+def staff_to_alert(organisation: Organisation) -> list[tuple[int, str]]:
     with tenant_context(organisation):
         return list(
             User.objects.filter(is_active=True, role__in=ALERTED_ROLES)
@@ -246,7 +246,7 @@ def _alert_other_side(note: NetworkDiscussionNote, other: Organisation) -> int:
     }
     subject = f"{note.written_by_organisation.name} wrote about the story “{story.title}”"
     text_body = render_to_string("feedback/email/network_discussion_note.txt", context)
-    recipients = _staff_to_alert(other)
+    recipients = staff_to_alert(other)
     with schema_context(settings.PUBLIC_SCHEMA_NAME):
         for account_id, address in recipients:
             enqueue_email(
@@ -332,7 +332,7 @@ def refer_story(
         "url": membership.organisation.workspace_url(f"/network/referrals/{referral.pk}/"),
     }
     text_body = render_to_string("feedback/email/network_referral.txt", context)
-    recipients = _staff_to_alert(membership.organisation)
+    recipients = staff_to_alert(membership.organisation)
     with schema_context(settings.PUBLIC_SCHEMA_NAME):
         for account_id, address in recipients:
             enqueue_email(

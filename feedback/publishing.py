@@ -12,7 +12,7 @@ second would let an organisation match it against its own web-server or kiosk lo
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
@@ -22,7 +22,12 @@ from django_tenants.utils import tenant_context
 
 from feedback.choices import Polarity, Progress
 from feedback.default_tags import DEFAULT_TAG_LOOKUP
-from feedback.hub.models import PublicStory, PublicStoryOrganisation, ServiceListing
+from feedback.hub.models import (
+    PublicStory,
+    PublicStoryOrganisation,
+    ServiceListing,
+    Submission,
+)
 from feedback.models import Service, Story, Tag
 from feedback.public_cache import bump_public_version
 from feedback.signals import WrittenStory, stories_written
@@ -115,6 +120,73 @@ def write_published_stories(stories: list[StoryToPublish]) -> list[Published]:
             for public, story_id in _write_stories(mine):
                 written[public.pk].append((organisation.schema_name, story_id))
     return [Published(public_story=public, stories=written[public.pk]) for public in publics]
+
+
+def add_organisations(public: PublicStory, listings: list[ServiceListing]) -> list[tuple[str, int]]:
+    """Publish a story already published under more organisations' services (a moderator's
+    decision on a network referral, feedback/referral_moderation.py): the hub's links, each
+    organisation's progress row and its own copy, announced like any other copy, in the
+    caller's transaction. Returns (schema, Story id) for each organisation's new copy. An
+    organisation the story already names is refused: its copy would need re-counting."""
+    listings = _unique(listings)
+    if not listings:
+        raise PublishingError("Choose at least one service to add.")
+    named = set(
+        PublicStoryOrganisation.objects.filter(publicstory=public).values_list(
+            "organisation_id", flat=True
+        )
+    )
+    by_organisation: dict[int, list[ServiceListing]] = defaultdict(list)
+    for listing in listings:
+        if listing.organisation_id in named:
+            raise PublishingError(f"The story already names {listing.organisation.name}.")
+        by_organisation[listing.organisation_id].append(listing)
+    PublicStory.services.through.objects.bulk_create(
+        PublicStory.services.through(publicstory_id=public.pk, servicelisting_id=listing.pk)
+        for listing in listings
+    )
+    PublicStoryOrganisation.objects.bulk_create(
+        PublicStoryOrganisation(
+            publicstory_id=public.pk, organisation_id=org_id, progress=Progress.UNHEARD
+        )
+        for org_id in sorted(by_organisation)
+    )
+    bump_public_version()
+    story = story_to_publish(public)
+    written: list[tuple[str, int]] = []
+    for organisation in Organisation.objects.filter(pk__in=by_organisation).order_by("pk"):
+        mine = by_organisation[organisation.pk]
+        with tenant_context(organisation):
+            for _, story_id in _write_stories([(public, replace(story, listings=mine), mine)]):
+                written.append((organisation.schema_name, story_id))
+    return written
+
+
+# Public tags are kept by name and group; organisations' copies by key.
+_TAG_KEYS = {(name, str(group)): key for key, (name, group, _) in DEFAULT_TAG_LOOKUP.items()}
+
+
+def story_to_publish(public: PublicStory) -> StoryToPublish:
+    """What a published story is, read back from the hub's row (without its services)."""
+    submission = Submission.objects.filter(public_story=public).only("assisted_by").first()
+    return StoryToPublish(
+        title=public.title,
+        body=public.body,
+        criticality=public.criticality,
+        author_role=public.author_role,
+        author_age_group=public.author_age_group,
+        submission_route=public.submission_route,
+        submitted_at=public.submitted_at,
+        published_at=public.published_at,
+        listings=[],
+        tag_keys=[
+            _TAG_KEYS[(tag["name"], tag["group"])]
+            for tag in public.tags
+            if (tag.get("name"), tag.get("group")) in _TAG_KEYS
+        ],
+        author_nickname=public.author_nickname,
+        assisted_by=submission.assisted_by if submission else "",
+    )
 
 
 def _unique(listings: list[ServiceListing]) -> list[ServiceListing]:

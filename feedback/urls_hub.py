@@ -11,6 +11,7 @@ from feedback import (
     moderation_views,
     openapi,
     privacy_views,
+    referral_moderation_views,
     rights_views,
     safeguarding_views,
 )
@@ -44,6 +45,12 @@ urlpatterns = [
         "moderation/requests/<int:pk>/copy.json",
         rights_views.moderation_request_copy,
         name="moderation_request_copy",
+    ),
+    path("moderation/referrals/", referral_moderation_views.referrals, name="moderation_referrals"),
+    path(
+        "moderation/referrals/<int:pk>/",
+        referral_moderation_views.referral,
+        name="moderation_referral",
     ),
     path(
         "moderation/safeguarding/",

@@ -451,6 +451,11 @@ class NetworkDiscussionNote(models.Model):
         return f"{self.written_by_name} on story {self.public_story_id}"
 
 
+class ReferralDecision(models.TextChoices):
+    ADDED = "added", "Services added"
+    DECLINED = "declined", "Declined"
+
+
 class StoryReferral(models.Model):
     """A lead's "this concerns you": a member's published story referred to another member
     of the network, with a note. It shows in the referred member's inbox; adding that
@@ -469,6 +474,14 @@ class StoryReferral(models.Model):
     service_request_at = models.DateTimeField(null=True, blank=True)
     service_request_by_name = models.CharField(max_length=150, blank=True)
     requested_services = models.ManyToManyField(ServiceListing, related_name="+", blank=True)
+    # A moderator's answer (feedback/referral_moderation.py): the services added to the public
+    # story, or the request declined, with a note the member reads.
+    service_decision = models.CharField(
+        max_length=10, choices=ReferralDecision.choices, blank=True, default=""
+    )
+    service_decided_at = models.DateTimeField(null=True, blank=True)
+    service_decided_by_name = models.CharField(max_length=150, blank=True)
+    service_decision_note = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
