@@ -8,8 +8,8 @@ from __future__ import annotations
 from django.conf import settings
 from django_tenants.utils import schema_context, tenant_context
 
-from feedback.hub.models import NetworkDiscussionNote, PublicStory, StoryReferral
-from feedback.network_discussion import refer_story, write_note
+from feedback.hub.models import NetworkDiscussionNote, PublicStory, ServiceListing, StoryReferral
+from feedback.network_discussion import ask_to_add_services, refer_story, write_note
 from tenants.accounts.models import Role, User
 from tenants.demo import NETWORK_NAME
 from tenants.demo_steps import DemoContext
@@ -19,6 +19,7 @@ from tenants.models import (
     NetworkMembership,
     Organisation,
     OrganisationKind,
+    public_url,
 )
 
 LEAD_NOTE = (
@@ -100,6 +101,22 @@ def seed_network_discussion_step(context: DemoContext) -> dict | None:
             referrer=_first_staff(lead, Role.ADMINISTRATOR),
             note=REFERRAL_NOTE,
         )
+    waiting = StoryReferral.objects.filter(network=network, service_request_at__isnull=True)
+    for asked in waiting.select_related("referred_to"):
+        # The referred member asks the moderators to add one of its services: the request
+        # waits on the hub's "Network referrals" page.
+        listing = (
+            ServiceListing.objects.filter(organisation=asked.referred_to, is_active=True)
+            .order_by("pk")
+            .first()
+        )
+        if listing is not None:
+            ask_to_add_services(
+                asked,
+                organisation=asked.referred_to,
+                services=[listing],
+                asker=_first_staff(asked.referred_to, Role.RESPONDER),
+            )
     thread = NetworkDiscussionNote.objects.filter(network=network).order_by("pk").first()
     referral = StoryReferral.objects.filter(network=network).select_related(
         "referred_to", "public_story"
@@ -130,4 +147,9 @@ def describe_network_discussion(context: DemoContext) -> list[str]:
             f"{referral.referred_to.name}, in its Stories inbox: "
             f"{referral.referred_to.workspace_url(f'/network/referrals/{referral.pk}/')}"
         )
+        if referral.service_request_at is not None:
+            lines.append(
+                "  It asks the moderators to publish it under its services too: waiting on "
+                f"{public_url(settings.BASE_DOMAIN, '/moderation/referrals/')}"
+            )
     return lines

@@ -37,6 +37,10 @@ def test_the_demo_has_a_discussion_thread_and_a_referred_story() -> None:
     referral = StoryReferral.objects.get()
     assert referral.referred_to == mental_health
     assert not referral.public_story.organisations.filter(pk=mental_health.pk).exists()
+    # Mental Health asked the moderators to add one of its services; it waits for them.
+    assert referral.service_request_at is not None and referral.service_decision == ""
+    assert [s.organisation for s in referral.requested_services.all()] == [mental_health]
+    assert "/moderation/referrals/" in output
     kinds = set(OutboxMessage.objects.values_list("kind", flat=True))
     assert {"feedback.network_discussion_note", "feedback.network_referral"} <= kinds
     story = lead_note.public_story
