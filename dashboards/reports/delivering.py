@@ -25,6 +25,7 @@ from dashboards.models import (
     ReportSchedule,
     SavedReport,
 )
+from dashboards.reports import member_packs
 from dashboards.reports.committee import committee_pack, committee_pdf
 from dashboards.reports.rendering import render_report
 from dashboards.reports.scheduling import next_run, period_for, recipients_of
@@ -61,6 +62,8 @@ def record_due(today: date) -> int:
             )
             for recipient in recipients_of(schedule)
         ]
+        # Each consenting member's own pack, to the recipients it chose (member_packs.py).
+        rows += member_packs.member_rows(schedule, start, end)
         before = ReportDelivery.objects.filter(key__in=[r.key for r in rows]).count()
         ReportDelivery.objects.bulk_create(rows, ignore_conflicts=True)
         new += len(rows) - before
@@ -115,7 +118,8 @@ def packs_wanted(delivery: ReportDelivery) -> list[tuple[Network, Organisation]]
     consent, or a lead that lost the feature, gets no pack."""
     schedule = delivery.schedule
     lead = connection.tenant
-    if schedule is None or not schedule.network_members:
+    # A member's own delivery carries its own pack only (member_packs), never the others'.
+    if schedule is None or not schedule.network_members or delivery.member_id is not None:
         return []
     if not has_capability(lead, Capability.NETWORK_COMPARISON):
         return []
@@ -179,15 +183,57 @@ def link_email_body(delivery: ReportDelivery) -> str:
     return body
 
 
+# On a member's row that may no longer be sent (member_packs.still_wanted), kept on the row.
+NOT_WANTED = "Not sent: the member left, withdrew consent or opted out, or chose someone else."
+
+
 def send_delivery(delivery_id: int) -> bool:
     """Send the delivery if this caller wins the claim. Returns whether it was sent now; a
-    failure waits, with its error, for the next run."""
+    failure waits, with its error, for the next run. A member's pack no longer wanted is
+    closed unsent, with NOT_WANTED as its error."""
+    member_row = (
+        ReportDelivery.objects.select_related("schedule__report")
+        .filter(pk=delivery_id, member_id__isnull=False)
+        .first()
+    )
+    if member_row is not None and member_packs.still_wanted(member_row) is None:
+        if DELIVERIES.claim(delivery_id):
+            DELIVERIES.mark_done(delivery_id, error=NOT_WANTED)
+        return False
     return DELIVERIES.deliver(
         delivery_id, email_delivery, rows=ReportDelivery.objects.select_related("schedule__report")
     )
 
 
+def email_member_pack(delivery: ReportDelivery) -> None:
+    """A member's own committee pack, to a recipient the member chose: nothing of any other
+    member's, and none of the lead's own report."""
+    wanted = member_packs.still_wanted(delivery)
+    if wanted is None:
+        raise ValueError(NOT_WANTED)
+    network, member = wanted
+    lead = connection.tenant.name
+    subject = f"Quality committee pack: {member.name}, from {lead}"
+    body = (
+        f"{member.name}'s quality committee pack from {lead} ({network.name}), "
+        f"for {period_label(delivery)}.\n\n"
+        "You receive this because your organisation's administrators chose you to receive "
+        f"{lead}'s packs. They can change that, or opt out, in your workspace.\n"
+    )
+    if delivery.method == DeliveryMethod.LINK:
+        url = pack_download_url(delivery, network, member)
+        body += f"\nDownload it (the link works for 60 days):\n{url}\n"
+        EmailMessage(subject=subject, body=body, to=[delivery.recipient]).send()
+        return
+    message = EmailMessage(subject=subject, body=body, to=[delivery.recipient])
+    message.attach(*pack_file(delivery, network, member))
+    message.send()
+
+
 def email_delivery(delivery: ReportDelivery) -> None:
+    if delivery.member_id is not None:
+        email_member_pack(delivery)
+        return
     organisation = connection.tenant.name
     body = (
         f"{delivery.report_name}, {organisation}, for {period_label(delivery)}.\n\n"
@@ -242,7 +288,9 @@ def delivery_for_token(token: str) -> tuple[int, ReportDelivery | None]:
     if data is None:
         return status, None
     delivery = (
-        ReportDelivery.objects.select_related("schedule__report").filter(pk=data.get("d")).first()
+        ReportDelivery.objects.select_related("schedule__report")
+        .filter(pk=data.get("d"), member_id__isnull=True)  # a member's row has no lead's report
+        .first()
     )
     return (200, delivery) if delivery else (404, None)
 
@@ -260,6 +308,11 @@ def pack_for_token(token: str) -> tuple[int, tuple[str, bytes, str] | None]:
     )
     if delivery is None:
         return 404, None
+    if delivery.member_id is not None:
+        wanted = member_packs.still_wanted(delivery)
+        if wanted is None or (wanted[0].pk, wanted[1].pk) != (data.get("n"), data.get("m")):
+            return 404, None
+        return 200, pack_file(delivery, *wanted)
     for network, member in packs_wanted(delivery):
         if (network.pk, member.pk) == (data.get("n"), data.get("m")):
             return 200, pack_file(delivery, network, member)

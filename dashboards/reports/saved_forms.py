@@ -70,8 +70,20 @@ class ScheduleForm(forms.Form):
         label="Also attach each consenting member's committee pack (networks you lead)",
     )
 
+    member_recipients = forms.BooleanField(
+        required=False,
+        label="Send each consenting member its own committee pack, to the staff its "
+        "administrators chose (networks you lead)",
+    )
+
     def clean_network_members(self) -> bool:
         wanted = self.cleaned_data.get("network_members", False)
+        if wanted and not Network.objects.filter(lead=connection.tenant).exists():
+            raise forms.ValidationError("Your organisation does not lead a network.")
+        return wanted
+
+    def clean_member_recipients(self) -> bool:
+        wanted = self.cleaned_data.get("member_recipients", False)
         if wanted and not Network.objects.filter(lead=connection.tenant).exists():
             raise forms.ValidationError("Your organisation does not lead a network.")
         return wanted

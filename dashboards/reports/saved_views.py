@@ -25,6 +25,15 @@ from dashboards.models import (
     SavedReport,
 )
 from dashboards.reports.delivering import delivery_for_token, pack_for_token, report_file
+from dashboards.reports.member_packs import (
+    PackChoiceError,
+    choice_for,
+    choose_pack_recipients,
+    masked,
+    member_networks,
+    received_packs,
+    staff_choices,
+)
 from dashboards.reports.public import record_publishing_choice
 from dashboards.reports.saved_forms import SavedReportForm, ScheduleForm
 from dashboards.reports.saved_reports import (
@@ -133,6 +142,7 @@ def schedules(request: HttpRequest) -> HttpResponse:
                     method=data["method"],
                     recipients=data["recipients"],
                     network_members=data["network_members"],
+                    member_recipients=data["member_recipients"],
                     actor=request.user,
                     request=request,
                 )
@@ -186,8 +196,60 @@ def public_page(request: HttpRequest) -> HttpResponse:
 @role_required(Role.ADMINISTRATOR)
 @require_GET
 def outbox(request: HttpRequest) -> HttpResponse:
-    deliveries = ReportDelivery.objects.all()[:200]
+    deliveries = list(ReportDelivery.objects.all()[:200])
+    for delivery in deliveries:
+        # A member's recipient is the member's: named as the member, the address masked.
+        delivery.to_label = (
+            f"to {delivery.member_name}: {masked(delivery.recipient)}"
+            if delivery.member_id is not None
+            else delivery.recipient
+        )
     return render(request, "reports/outbox.html", {"deliveries": deliveries})
+
+
+@role_required(Role.ADMINISTRATOR)
+def network_packs(request: HttpRequest) -> HttpResponse:
+    """A member's side: for each network it is in, which of its own staff receive the lead's
+    packs (or none), and what they were sent."""
+    if request.method == "POST":
+        try:
+            network_id = int(request.POST.get("network", ""))
+            user_ids = [int(pk) for pk in request.POST.getlist("recipients")]
+        except ValueError:
+            return _pack_page(request, "Choose a network and staff from the list.", status=400)
+        try:
+            choose_pack_recipients(
+                network_id,
+                user_ids=user_ids,
+                opted_out=request.POST.get("opt_out") == "yes",
+                actor=request.user,
+                request=request,
+            )
+        except PackChoiceError as refused:
+            return _pack_page(request, str(refused), status=400)
+        messages.success(request, "Saved.")
+        return redirect("report_schedules:network_packs")
+    return _pack_page(request)
+
+
+def _pack_page(request: HttpRequest, error: str = "", status: int = 200) -> HttpResponse:
+    networks = []
+    for network in member_networks(request.tenant):
+        choice = choice_for(network.pk)
+        networks.append(
+            {
+                "network": network,
+                "opted_out": bool(choice and choice.opted_out),
+                "chosen": set(choice.user_ids) if choice else set(),
+            }
+        )
+    context = {
+        "networks": networks,
+        "staff": staff_choices(),
+        "received": received_packs(request.tenant),
+        "error": error,
+    }
+    return render(request, "reports/network_packs.html", context, status=status)
 
 
 @require_GET

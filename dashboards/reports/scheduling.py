@@ -78,6 +78,7 @@ def schedule_report(
     recipients: list[str],
     network_members: bool,
     actor: User,
+    member_recipients: bool = False,
     request: HttpRequest | None = None,
 ) -> ReportSchedule:
     """Send the saved report on a schedule, first on the day after its first whole period,
@@ -91,6 +92,7 @@ def schedule_report(
             method=method,
             recipients=recipients,
             network_members=network_members,
+            member_recipients=member_recipients,
             next_run_on=next_run(frequency, timezone.localdate()),
             created_by=actor,
         )
@@ -99,7 +101,10 @@ def schedule_report(
             actor=actor,
             target=schedule,
             summary=f"Scheduled {schedule}",
-            detail={"recipients": schedule.recipients},
+            detail={
+                "recipients": schedule.recipients,
+                "member_recipients": schedule.member_recipients,
+            },
             request=request,
         )
     return schedule

@@ -14,6 +14,7 @@ urlpatterns = [
     path("schedules/<int:pk>/delete/", saved_views.schedule_delete, name="schedule_delete"),
     path("public-page/", saved_views.public_page, name="public_page"),
     path("outbox/", saved_views.outbox, name="outbox"),
+    path("network-packs/", saved_views.network_packs, name="network_packs"),
     path("download/<token>/", saved_views.download, name="download"),
     path("download/<token>/pack/", saved_views.download_pack, name="download_pack"),
 ]

@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django_tenants.utils import tenant_context
 
 from dashboards.models import Frequency, ReportDelivery, ReportDeliveryState, ReportSchedule
+from dashboards.reports.demo import REPORT_NAME
 from dashboards.reports.public import is_published
 from tenants.models import Organisation
 from tests.conftest import client_for
@@ -28,9 +29,10 @@ def test_the_demo_schedules_a_report_and_publishes_you_said_we_did() -> None:
     _seed()
     icb = Organisation.objects.get(slug="northshire-icb")
     with tenant_context(icb):
-        (schedule,) = ReportSchedule.objects.all()
+        # The "reports" step's own schedule (reports.member_packs adds another).
+        (schedule,) = ReportSchedule.objects.filter(report__name=REPORT_NAME)
         assert schedule.frequency == Frequency.BIMONTHLY and schedule.network_members
-        (delivery,) = ReportDelivery.objects.all()
+        (delivery,) = ReportDelivery.objects.filter(schedule=schedule)
         assert delivery.state == ReportDeliveryState.SENT
         assert schedule.recipients == [delivery.recipient]
     assert icb.workspace_url("/reports/outbox/") in output
