@@ -58,6 +58,9 @@ class ReportSchedule(models.Model):
     recipients = ArrayField(models.EmailField(), default=list)
     # A network lead's schedule can also attach each consenting member's committee pack.
     network_members = models.BooleanField(default=False)
+    # ... and send each consenting member its own pack, to the recipients its administrators
+    # chose (MemberPackRecipients in the member's schema; dashboards/reports/member_packs.py).
+    member_recipients = models.BooleanField(default=False)
     next_run_on = models.DateField()
     active = models.BooleanField(default=True)
     created_by = models.ForeignKey(
@@ -90,6 +93,11 @@ class ReportDelivery(models.Model):
     period_start = models.DateField()
     period_end = models.DateField()
     recipient = models.EmailField()
+    # A member's own pack sent to that member's own recipient (a public tenants.Network and
+    # tenants.Organisation pk, and the member's name then); empty for the lead's own reports.
+    network_id = models.IntegerField(null=True, blank=True)
+    member_id = models.IntegerField(null=True, blank=True, db_index=True)
+    member_name = models.CharField(max_length=200, blank=True)
     method = models.CharField(max_length=10, choices=DeliveryMethod.choices)
     state = models.CharField(
         max_length=10, choices=ReportDeliveryState.choices, default=ReportDeliveryState.PENDING
@@ -105,6 +113,27 @@ class ReportDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report_name} to {self.recipient}"
+
+
+class MemberPackRecipients(models.Model):
+    """In a member's schema: which of its own staff receive a network lead's packs, one row per
+    network it is in (a public tenants.Network pk). No row, or opted out, and nobody does."""
+
+    network_id = models.IntegerField(unique=True)
+    user_ids = ArrayField(models.IntegerField(), default=list, blank=True)
+    opted_out = models.BooleanField(default=False)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "member pack recipients"
+
+    def __str__(self) -> str:
+        return f"network {self.network_id}: " + (
+            "opted out" if self.opted_out else f"{len(self.user_ids)} recipient(s)"
+        )
 
 
 class PublicPageSetting(models.Model):
@@ -151,3 +180,38 @@ class LongReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} ({self.get_state_display().lower()})"
+
+
+class CommitteeActionStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    DONE = "done", "Done"
+    DROPPED = "dropped", "Dropped"
+
+
+class CommitteeAction(models.Model):
+    """In a network lead's schema: one action its quality committee agreed for a member (a
+    public tenants.Network and tenants.Organisation pk), owned by someone at the member (a
+    name or role, not an account). The member's committee pack shows it, and only that
+    member's (dashboards/committee_actions.py)."""
+
+    network_id = models.IntegerField()
+    member_id = models.IntegerField()
+    action = models.CharField(max_length=300)
+    owner = models.CharField(max_length=150)
+    due_on = models.DateField()
+    status = models.CharField(
+        max_length=10, choices=CommitteeActionStatus.choices, default=CommitteeActionStatus.OPEN
+    )
+    note = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["due_on", "id"]
+        indexes = [models.Index(fields=["network_id", "member_id"], name="committee_action_member")]
+
+    def __str__(self) -> str:
+        return f"{self.action} ({self.get_status_display().lower()})"

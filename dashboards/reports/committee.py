@@ -9,6 +9,12 @@ one could be worked back is suppressed too (`dashboards.suppression`); and when 
 provider has fewer than 8 stories in the period every figure is suppressed. What authors
 said of the responses (marked helpful, change confirmed) is read from the same public copies
 (`queries.author_marks`) and suppressed the same way.
+
+The fuller sections (dashboards/reports/committee_sections.py) are from the same public
+copies: recurring themes, response quality (the quality check run again on the published
+replies) and the changes made (You said, we did). The action plan is the lead's own record
+(dashboards/committee_actions.py), read from the lead's schema: shown to the lead and to the
+provider itself, never to another member viewing the provider's pack.
 """
 
 from __future__ import annotations
@@ -20,8 +26,19 @@ from django.http import Http404
 from django.utils import timezone
 
 from dashboards import queries
+from dashboards.committee_actions import PlannedAction, member_actions
+from dashboards.compliance import Compliance, member_compliance
+from dashboards.network_standards import StandardsClock, standards_of, standards_text
 from dashboards.queries import Scope, TagCount
+from dashboards.reports.committee_sections import (
+    ChangeMade,
+    public_changes_made,
+    public_response_quality,
+    public_themes,
+)
 from dashboards.reports.excerpts import excerpt
+from dashboards.reports.response_quality import ResponseQuality
+from dashboards.reports.themes import Themes
 from dashboards.statistics import SUPPRESS_BELOW, suppressed
 from dashboards.suppression import (
     COMPLEMENTARY,
@@ -72,6 +89,20 @@ class CommitteePack:
     positive_examples: list[PublicExample]
     critical_examples: list[PublicExample]
     changes: list[PublicChange]
+    # The network's response standards, and the provider measured against them, for the
+    # period (dashboards/compliance.py); None when the lead has set none.
+    standards: StandardsClock | None = None
+    compliance: Compliance | None = None
+    # From the published copies (committee_sections.py); None when the pack is suppressed.
+    themes: Themes | None = None
+    response_quality: ResponseQuality | None = None
+    changes_made: list[ChangeMade] | None = None
+    # The lead's action plan for the provider; None when the viewer is another member.
+    actions: list[PlannedAction] | None = None
+
+    @property
+    def changes_planned(self) -> list[PublicChange]:
+        return [c for c in self.changes if c.status == ChangeStatus.PLANNED]
 
     @property
     def suppressed(self) -> bool:
@@ -186,10 +217,107 @@ class CommitteePack:
             ("criticality", name, self._shown(self.criticality, (name,), n, "d"))
             for name, n in self.criticality_mix
         ]
+        rows += self.standards_rows()
         if not self.suppressed:
             rows += [("positive tags", t.name, str(t.stories)) for t in self.positive_tags]
             rows += [("negative tags", t.name, str(t.stories)) for t in self.negative_tags]
+        rows += self.themes_rows()
+        rows += self.quality_rows()
+        rows += [
+            (
+                "changes made",
+                "you said, we did: changes made",
+                self._count(len(self.changes_made or ())),
+            )
+        ]
+        rows += self.action_rows()
         return rows
+
+    def themes_rows(self) -> list[tuple[str, str, str]]:
+        """Tag pairs and phrases in 8 or more of the provider's stories; none when suppressed."""
+        if self.suppressed or self.themes is None:
+            return []
+        section = "recurring themes"
+        rows = [
+            (section, f"tags together: {p.label}", str(p.stories)) for p in self.themes.tag_pairs
+        ]
+        rows += [(section, f"phrase: {p.text}", str(p.stories)) for p in self.themes.phrases]
+        return rows or [(section, "themes", f"none in {SUPPRESS_BELOW} or more stories")]
+
+    def quality_rows(self) -> list[tuple[str, str, str]]:
+        """The quality check over the provider's published replies, suppressed like the rest."""
+        section = "response quality"
+        q = self.response_quality
+        if q is None:
+            q = ResponseQuality(0, 0, None, None, 0, [])
+        checked = suppress_counts({"responses": q.responses})
+        rows = [
+            (section, "responses checked", self._count(q.responses)),
+            (
+                section,
+                "mean quality score (out of 100)",
+                self._shown(checked, ("responses",), q.mean_score, ".0f"),
+            ),
+            (
+                section,
+                "median quality score (out of 100)",
+                self._shown(checked, ("responses",), q.median_score, ".0f"),
+            ),
+            (
+                section,
+                "generic replies (only redirect, or copied)",
+                self._part_of(q.generic, q.responses),
+            ),
+        ]
+        if not self.suppressed:
+            # Only advice given to enough responses (and not to all but a few) is named.
+            rows += [
+                (section, f"advice: {a.label}", self._part_of(a.responses, q.responses))
+                for a in q.advice
+                if suppressed_part("part", a.responses, q.responses).shows("part")
+            ]
+        return rows
+
+    def action_rows(self) -> list[tuple[str, str, str]]:
+        """The lead's action plan for the provider, each with its status (the lead's own
+        record, not a figure from stories: shown even when the figures are suppressed)."""
+        if not self.actions:
+            return []
+        section = "action plan"
+        return [
+            (section, f"{a.action} (owner: {a.owner}; due {a.due_on:%-d %b %Y})", a.status_label)
+            for a in self.actions
+        ]
+
+    def standards_rows(self) -> list[tuple[str, str, str]]:
+        """The network's standards and whether the provider met them in the period."""
+        section = "network standards"
+        if self.standards is None or self.compliance is None:
+            if self.suppressed:
+                return []
+            # (A pack built without its network, as the suppression tests do, names no lead.)
+            lead = self.network.lead.name if self.network is not None else "the network's lead"
+            return [(section, "standards", f"none set by {lead}")]
+        # Suppressed by its own counts (fewer than 8 measured: every figure), and wholly
+        # with the rest of the pack when the provider has fewer than 8 stories.
+        shown = self.compliance.shown()
+        if self.suppressed:
+            shown = dict.fromkeys(shown, SUPPRESSED)
+        settings = [
+            *(
+                (section, f"standard: {criticality}", allowance)
+                for criticality, allowance in standards_text(self.standards).items()
+            ),
+            (section, "met when answered in time (%)", f"at least {self.standards.met_percent}"),
+        ]
+        return [
+            *([] if self.suppressed else settings),
+            (section, "stories measured", shown["measured"]),
+            (section, "answered within the standard (%)", shown["share"]),
+            (section, "median hours to first response", shown["median"]),
+            (section, "open breaches", shown["breaches"]),
+            (section, "met / not met", shown["met"]),
+        ]
 
 
 def chosen(viewer: Organisation, network_id: object, provider_id: object) -> tuple:
@@ -245,7 +373,20 @@ def _changes(provider: Organisation, start: date, end: date) -> list[PublicChang
     return [PublicChange(t, c, s, at) for t, c, s, at in rows]
 
 
-def committee_pack(network: Network, provider: Organisation, start: date, end: date):  # noqa: ANN201
+def shows_actions(viewer: Organisation | None, network: Network, provider: Organisation) -> bool:
+    """The action plan is for the lead and the provider itself; `None` is a pack delivered to
+    the lead's recipients or the provider's own (dashboards/reports/delivering.py)."""
+    return viewer is None or viewer.pk in (network.lead_id, provider.pk)
+
+
+def committee_pack(  # noqa: ANN201
+    network: Network,
+    provider: Organisation,
+    start: date,
+    end: date,
+    *,
+    viewer: Organisation | None = None,
+):
     scope = Scope(organisation_id=provider.pk, start=start, end=end)
     figures = queries.provider_figures([provider.pk], start, end)[provider.pk]
     mix = dict.fromkeys(Criticality.values, 0)
@@ -254,6 +395,12 @@ def committee_pack(network: Network, provider: Organisation, start: date, end: d
     hidden = suppressed(figures.stories)
     # Only tags given by enough stories are named; a rare tag could point to its author.
     tags = [t for t in queries.top_tags(scope, per_group=TAGS) if not suppressed(t.stories)]
+    clock = StandardsClock.of(standards_of(network))
+    measured = (
+        None
+        if clock is None
+        else member_compliance([provider.pk], start, end, clock, timezone.now())[provider.pk]
+    )
     return CommitteePack(
         network=network,
         provider=provider,
@@ -268,6 +415,16 @@ def committee_pack(network: Network, provider: Organisation, start: date, end: d
         positive_examples=[] if hidden else _examples(provider, start, end, POSITIVE),
         critical_examples=[] if hidden else _examples(provider, start, end, queries.CRITICAL),
         changes=[] if hidden else _changes(provider, start, end),
+        standards=clock,
+        compliance=measured,
+        themes=None if hidden else public_themes(provider, start, end),
+        response_quality=None if hidden else public_response_quality(provider, start, end),
+        changes_made=None if hidden else public_changes_made(provider, start, end),
+        actions=(
+            member_actions(network, provider, today=timezone.localdate(), since=start)
+            if shows_actions(viewer, network, provider)
+            else None
+        ),
     )
 
 
@@ -304,7 +461,46 @@ def committee_pdf(pack: CommitteePack) -> bytes:
         (f"{e.title} ({e.criticality}, {e.published_at:%-d %b %Y})", e.excerpt)
         for e in pack.positive_examples + pack.critical_examples
     ]
-    changes = [(f"{c.status}: {c.change}", f"You said: {c.story_title}") for c in pack.changes]
+    themes = []
+    if pack.themes is not None:
+        themes = [
+            (
+                f"{label} ({stories} stories)",
+                "For example: " + "; ".join(e.title for e in examples),
+            )
+            for label, stories, examples in [
+                *(
+                    (f"Tags together: {p.label}", p.stories, p.examples)
+                    for p in pack.themes.tag_pairs
+                ),
+                *((f"Phrase: {p.text}", p.stories, p.examples) for p in pack.themes.phrases),
+            ]
+        ]
+    made = [
+        (f"We did: {c.change} ({c.responded_at:%-d %b %Y})", f"You said: {c.story_excerpt}")
+        for c in pack.changes_made or ()
+    ]
+    planned = [(f"Planned: {c.change}", f"You said: {c.story_title}") for c in pack.changes_planned]
+    actions = [
+        (
+            f"{a.action} ({a.status_label})",
+            f"Owner at {pack.provider.name}: {a.owner}. Due {a.due_on:%-d %b %Y}."
+            + (f" {a.note}" if a.note else ""),
+        )
+        for a in pack.actions or ()
+    ]
+    sections = (
+        []
+        if pack.suppressed
+        else [
+            ("Example stories", examples),
+            ("Recurring themes", themes),
+            ("You said, we did: changes made", made),
+            ("Changes planned", planned),
+        ]
+    )
+    if actions:
+        sections.append(("Action plan", actions))
     return pdf.figures_pdf(
         [(measure.capitalize(), value) for _, measure, value in pack.rows()],
         title=f"Quality committee pack: {pack.provider.name}",
@@ -316,5 +512,5 @@ def committee_pdf(pack: CommitteePack) -> bytes:
             f"{SUPPRESS_BELOW} are shown as '{SUPPRESSED}'; a count or share that would let "
             f"one be worked out is shown as '{COMPLEMENTARY}'."
         ],
-        sections=[] if pack.suppressed else [("Example stories", examples), ("Changes", changes)],
+        sections=sections,
     )

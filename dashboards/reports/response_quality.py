@@ -60,6 +60,11 @@ def response_quality(scope: Scope) -> ResponseQuality:
             "quality", flat=True
         )
     )
+    return summarise(verdicts)
+
+
+def summarise(verdicts: list) -> ResponseQuality:
+    """The stored verdicts of some responses (None for one without a check), added up."""
     scores: list[int] = []
     given: Counter[str] = Counter()
     generic = 0

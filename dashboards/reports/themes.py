@@ -153,6 +153,33 @@ def tag_pairs(story_ids: list[int], titles: dict[int, str]) -> list[TagPair]:
     return sorted(pairs, key=lambda pair: (-pair.stories, pair.label))
 
 
+def tag_pairs_of(
+    story_ids: list[int], tag_names: dict[int, set[str]], titles: dict[int, str]
+) -> list[TagPair]:
+    """As `tag_pairs`, from tags already read (a published copy's public tag names): the TOP
+    pairs given together to the most of these stories (listed newest first), at least
+    MIN_STORIES, each with up to EXAMPLES of its stories, newest first."""
+    behind: dict[tuple[str, str], list[int]] = {}
+    for pk in story_ids:
+        names = sorted(tag_names.get(pk, ()))
+        for i, first in enumerate(names):
+            for second in names[i + 1 :]:
+                behind.setdefault((first, second), []).append(pk)
+    ranked = sorted(
+        (pair for pair, pks in behind.items() if len(pks) >= MIN_STORIES),
+        key=lambda pair: (-len(behind[pair]), f"{pair[0]} + {pair[1]}"),
+    )
+    return [
+        TagPair(
+            first=first,
+            second=second,
+            stories=len(behind[first, second]),
+            examples=[StoryRef(pk, titles[pk]) for pk in behind[first, second][:EXAMPLES]],
+        )
+        for first, second in ranked[:TOP]
+    ]
+
+
 def phrases_of(body: str) -> set[str]:
     """The 2- and 3-word phrases of a story's Markdown body, lower-cased, that neither start
     nor end with a stop word. The template's headings ("What was good") are left out."""

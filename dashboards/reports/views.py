@@ -181,7 +181,9 @@ def _committee(request: HttpRequest) -> tuple[CommitteeForm, committee.Committee
     if not form.is_valid():
         return form, None
     data = form.cleaned_data
-    return form, committee.committee_pack(network, provider, data["start"], data["end"])
+    return form, committee.committee_pack(
+        network, provider, data["start"], data["end"], viewer=request.tenant
+    )
 
 
 @requires_capability(Capability.NETWORK_COMPARISON)
