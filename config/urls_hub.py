@@ -5,19 +5,36 @@ from __future__ import annotations
 from django.urls import include, path
 
 from config.security_txt import security_policy, security_txt
+from dashboards.reports import network_public
 from dashboards.reports import public as public_reports
 from feedback import urls_hub as feedback_hub
 from tenants.accounts import views as account_views
 from tenants.accounts.media import serve_photo
 from tenants.admin import site as admin_site
 
-# The hub's public pages, named hub:...: feedback's, and dashboards' You said, we did.
+# The hub's public pages, named hub:...: feedback's, and dashboards' You said, we did (an
+# organisation's, and a network's with its embed).
 hub_pages = [
     *feedback_hub.urlpatterns,
     path(
         "organisations/<slug:slug>/you-said-we-did/",
         public_reports.you_said_we_did_page,
         name="you_said_we_did",
+    ),
+    path(
+        "networks/<slug:slug>/you-said-we-did/",
+        network_public.network_you_said_we_did_page,
+        name="network_you_said_we_did",
+    ),
+    path(
+        "networks/<slug:slug>/you-said-we-did/embed/",
+        network_public.network_you_said_we_did_embed,
+        name="network_you_said_we_did_embed",
+    ),
+    path(
+        "networks/<slug:slug>/you-said-we-did.js",
+        network_public.network_you_said_we_did_script,
+        name="network_you_said_we_did_script",
     ),
 ]
 
