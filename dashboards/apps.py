@@ -47,12 +47,42 @@ class DashboardsConfig(AppConfig):
             describe=_describe_demo,
         )
         register_demo_step(
+            "network_standards",
+            order=36,
+            after=("dashboards",),
+            seed=_seed_standards_demo,
+            describe=_describe_standards_demo,
+        )
+        register_demo_step(
+            "committee_actions",
+            order=37,
+            after=("network_standards",),
+            seed=_seed_committee_actions_demo,
+            describe=_describe_committee_actions_demo,
+        )
+        register_demo_step(
             "reports",
             order=60,
             after=("dashboards", "billing"),
             listed=35,
             seed=_seed_reports_demo,
             describe=_describe_reports_demo,
+        )
+        register_demo_step(
+            "reports.member_packs",
+            order=60,  # after "reports" (same order: by name), before the read API's note
+            after=("reports",),
+            listed=37,
+            seed=_seed_member_packs_demo,
+            describe=_describe_member_packs_demo,
+        )
+        register_demo_step(
+            "reports.network_you_said_we_did",
+            order=60,  # after billing (the ICB's plan), by name after "reports"
+            after=("dashboards", "billing"),
+            listed=38,
+            seed=_seed_network_yswd_demo,
+            describe=_describe_network_yswd_demo,
         )
 
 
@@ -79,3 +109,55 @@ def _describe_reports_demo(context: DemoContext) -> list[str]:
     from dashboards.reports.demo import describe_reports_demo
 
     return describe_reports_demo(context)
+
+
+def _seed_standards_demo(context: DemoContext) -> object:
+    from dashboards.network_standards_demo import seed_network_standards_step
+
+    return seed_network_standards_step(context)
+
+
+def _describe_standards_demo(context: DemoContext) -> list[str]:
+    from dashboards.network_standards_demo import describe_network_standards_demo
+
+    return describe_network_standards_demo(context)
+
+
+def _seed_member_packs_demo(context: DemoContext) -> object:
+    from dashboards.member_packs_demo import seed_member_packs_step
+
+    return seed_member_packs_step(context)
+
+
+def _describe_member_packs_demo(context: DemoContext) -> list[str]:
+    from dashboards.member_packs_demo import describe_member_packs_demo
+
+    return describe_member_packs_demo(context)
+
+
+def _seed_network_yswd_demo(context: DemoContext) -> object:
+    from dashboards.reports.network_you_said_we_did_demo import (
+        seed_network_you_said_we_did_step,
+    )
+
+    return seed_network_you_said_we_did_step(context)
+
+
+def _describe_network_yswd_demo(context: DemoContext) -> list[str]:
+    from dashboards.reports.network_you_said_we_did_demo import (
+        describe_network_you_said_we_did_demo,
+    )
+
+    return describe_network_you_said_we_did_demo(context)
+
+
+def _seed_committee_actions_demo(context: DemoContext) -> object:
+    from dashboards.committee_actions_demo import seed_committee_actions_step
+
+    return seed_committee_actions_step(context)
+
+
+def _describe_committee_actions_demo(context: DemoContext) -> list[str]:
+    from dashboards.committee_actions_demo import describe_committee_actions_demo
+
+    return describe_committee_actions_demo(context)

@@ -18,11 +18,17 @@ The product's steps today (leave gaps in `order`, so a new step fits between):
     20    -       alerts             alert rules, and the providers' email domains (which
                                      billing's step then uses for their billing addresses)
     30    30      dashboards         more providers in the network; rollups rebuilt
+    36    36      network_standards  the ICB's response standards; a prompt and a slow member
+    38    38      alerts.network     the ICB's network alert rules, fired by members' stories
     40    40      billing            subscriptions
     50    50      onboarding         training sessions, staff and network invitations
     58    58      outbox (tenants)   outgoing emails: one sent, one retried, one parked
     60    35      reports            a scheduled report and its delivery (after billing: its
                                      network packs need the ICB's plan); You said, we did
+    60    37      reports.member_packs  each consenting member's own pack, to its own
+                                     recipient (same order as reports, runs after it by name)
+    60    38      reports.network_you_said_we_did  the ICB's website as an embed host, for
+                                     the network's You said, we did (runs after it by name)
     61    61      feedback.read_api  nothing: prints the read API key, last
 """
 

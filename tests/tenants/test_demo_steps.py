@@ -15,7 +15,22 @@ from django_tenants.utils import tenant_context
 from tenants.demo_steps import DemoContext, DemoSteps, demo_steps, register_demo_step
 from tenants.models import Organisation
 
-PRODUCT_STEPS = ["feedback", "alerts", "dashboards", "billing", "onboarding", "outbox", "reports"]
+PRODUCT_STEPS = [
+    "feedback",
+    "alerts",
+    "dashboards",
+    "feedback.network_follow_ups",
+    "feedback.network_discussion",
+    "network_standards",
+    "committee_actions",
+    "alerts.network",
+    "billing",
+    "onboarding",
+    "outbox",
+    "reports",
+    "reports.member_packs",
+    "reports.network_you_said_we_did",
+]
 
 
 def test_steps_run_in_order_sharing_one_context_and_print_in_listed_order() -> None:

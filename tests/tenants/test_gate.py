@@ -36,6 +36,12 @@ GATED_PAGES = [
     ("GET", "/reports/committee/", Capability.NETWORK_COMPARISON),
     ("GET", "/reports/committee.csv", Capability.NETWORK_COMPARISON),
     ("GET", "/reports/committee.pdf", Capability.NETWORK_COMPARISON),
+    ("GET", "/network/stories/", Capability.NETWORK_COMPARISON),
+    ("GET", "/network/stories/999999/", Capability.NETWORK_COMPARISON),
+    ("POST", "/network/stories/999999/", Capability.NETWORK_COMPARISON),
+    ("GET", "/network/log/", Capability.NETWORK_COMPARISON),
+    ("GET", "/network/log.csv", Capability.NETWORK_COMPARISON),
+    ("GET", "/network/stories/999999/discussion/", Capability.NETWORK_COMPARISON),
 ]
 
 
