@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
 from django.conf import settings
 from django.core import mail
 from django_tenants.utils import schema_context, tenant_context
@@ -21,6 +22,7 @@ from alerts.models import AlertDelivery, AlertRule, Frequency, NetworkEvaluation
 from alerts.receivers import queue_network_alerts
 from feedback.models import Story
 from feedback.signals import story_published
+from tenants import messages
 from tenants.audit.models import AuditEvent
 from tenants.models import OutboxMessage
 from tenants.networks import accept_invitation, create_network, invite_organisation
@@ -46,7 +48,11 @@ def test_a_member_story_alerts_the_lead_who_writes_on_it_and_the_provider_replie
     chromium: Browser,
     publish_story: Callable[..., Any],
     artefacts_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The notes' emails stay waiting in the outbox, where their recipients can be read: a
+    # worker left running by an earlier test would send them and erase the addresses.
+    monkeypatch.setattr(messages, "queue_send", lambda pk: None)
     network = create_network(lead=cast.org_a, name="Browser Discussion Network")
     membership = invite_organisation(network, cast.org_b)
     provider_context = chromium.new_context(viewport={"width": 1280, "height": 900})
