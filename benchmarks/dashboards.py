@@ -107,6 +107,7 @@ from alerts.targets import current_targets  # noqa: E402
 from benchmarks.figures import cores, quantiles, server_version  # noqa: E402
 from benchmarks.sqlclock import SqlClock  # noqa: E402
 from dashboards.freshness import data_version  # noqa: E402
+from dashboards.network_standards import set_network_standards  # noqa: E402
 from dashboards.rollups.models import ServiceDay, ServiceDayTag  # noqa: E402
 from dashboards.rollups.rebuilding import mark_missed_targets, rebuild_rollups  # noqa: E402
 from feedback.choices import (  # noqa: E402
@@ -411,6 +412,16 @@ def make_provider(number: int, rng: random.Random) -> Tenant:
     return Tenant(organisation, services, weights, [responder], rng.uniform(0.35, 0.9))
 
 
+NETWORK_STANDARDS = {
+    "not critical": "7 days",
+    "minimally critical": "7 days",
+    "mildly critical": "7 days",
+    "moderately critical": "48 hours",
+    "strongly critical": "same day",
+    "severely critical": "same day",
+}
+
+
 def make_network(providers: list[Tenant]) -> tuple[Organisation, User, int]:
     lead = provision_organisation(
         name="NHS Bench Integrated Care Board",
@@ -429,6 +440,14 @@ def make_network(providers: list[Tenant]) -> tuple[Organisation, User, int]:
         for provider in providers:
             membership = invite_organisation(network, provider.organisation)
             accept_invitation(membership, benchmarking_consent=True)
+    with tenant_context(lead):
+        # The network's response standards: the comparison's compliance table is measured too.
+        set_network_standards(
+            network,
+            NETWORK_STANDARDS,
+            met_percent=70,
+            actor=User.objects.get(email=f"admin@{LEAD_SLUG}.example"),
+        )
     return lead, member, network.pk
 
 
@@ -728,6 +747,12 @@ def network_calls(network_id: int, start: date, end: date) -> list[Call]:
     return [
         dash_call("network league", NETWORK, [("league", "data"), ("funnel", "figure")], inputs),
         dash_call("network trends", NETWORK, [("trends", "figure")], inputs),
+        dash_call(
+            "network compliance",
+            NETWORK,
+            [("compliance", "data"), ("standards", "children")],
+            inputs,
+        ),
     ]
 
 
@@ -928,6 +953,9 @@ def main() -> int:
     league = json.loads(post(lead_client, lead_token, network[0]).content)["response"]
     if len(league["league"]["data"]) != PROVIDERS:
         raise RuntimeError(f"the league lists {len(league['league']['data'])} providers")
+    compliance = json.loads(post(lead_client, lead_token, network[2]).content)["response"]
+    if len(compliance["compliance"]["data"]) != PROVIDERS:
+        raise RuntimeError(f"the compliance table lists {len(compliance['compliance']['data'])}")
 
     gc.collect()  # the plans' garbage, so that a collection of it is not measured
     load = os.getloadavg()[0]
