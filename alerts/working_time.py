@@ -24,6 +24,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 __all__ = [
@@ -57,6 +58,19 @@ def _require_aware(moment: datetime, name: str = "moment") -> None:
         raise TypeError(f"{name} must be a datetime, not {type(moment).__name__}")
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware, got naive {moment!r}")
+
+
+# A working day that starts at or after this is never cut short or stretched by a clock change
+# (the UK's happen at 01:00 and 02:00), so each of its working days is as long as the next.
+_AFTER_CLOCK_CHANGES = time(3, 0)
+
+
+@lru_cache(maxsize=16384)
+def _instant(tz: ZoneInfo, day: date, clock: time) -> datetime:
+    """The instant, in UTC, at which the wall clock in ``tz`` reads ``clock`` on ``day``.
+    Remembered: working out a year of deadlines asks for the same few hundred days' opening
+    and closing times tens of thousands of times (the network comparison's compliance)."""
+    return datetime.combine(day, clock, tzinfo=tz).astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -102,7 +116,7 @@ class WorkingCalendar:
 
     def _at(self, day: date, clock: time) -> datetime:
         """The instant, in UTC, at which the local wall clock reads ``clock`` on ``day``."""
-        return datetime.combine(day, clock, tzinfo=self.tz).astimezone(UTC)
+        return _instant(self.tz, day, clock)
 
     def _opens(self, day: date) -> datetime:
         return self._at(day, self.day_starts)
@@ -155,6 +169,16 @@ class WorkingCalendar:
         else:
             cursor = max(cursor, self._opens(day))
 
+        available = self._closes(day) - cursor
+        if remaining > available and not self.holidays and self.day_starts >= _AFTER_CLOCK_CHANGES:
+            # Without holidays every working day is the same length, so the whole days in
+            # between are counted, not walked (a year of deadlines: the network comparison).
+            remaining -= available
+            length = self._closes(day) - self._opens(day)
+            whole = math.ceil(remaining / length) - 1
+            remaining -= whole * length
+            day = self._add_working_days(day, whole + 1)
+            return self._local(self._opens(day) + remaining)
         while True:
             available = self._closes(day) - cursor
             if remaining <= available:
@@ -162,6 +186,14 @@ class WorkingCalendar:
             remaining -= available
             day = self.next_working_day(day)
             cursor = self._opens(day)
+
+    def _add_working_days(self, day: date, count: int) -> date:
+        """The working day ``count`` working days after working day ``day`` (no holidays)."""
+        weeks, rest = divmod(count, 5)
+        day += timedelta(days=7 * weeks)
+        for _ in range(rest):
+            day = self.next_working_day(day)
+        return day
 
     def working_hours_between(self, start: datetime, end: datetime) -> float:
         """Hours of working time in ``[start, end]``; 0 if ``end <= start``."""

@@ -7,6 +7,7 @@ Sun 30 Mar and back on Sun 26 Oct.
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -472,3 +473,21 @@ def test_naive_datetimes_are_rejected() -> None:
         share_elapsed(naive, aware, aware, ENGLAND)
     with pytest.raises(ValueError):
         share_elapsed(aware, aware, naive, ENGLAND)
+
+
+def test_counting_whole_days_gives_the_same_deadlines_as_walking_them() -> None:
+    """Without holidays `add_working_hours` counts whole working days instead of walking
+    them; a calendar with a holiday long past walks. Across two years (clock changes, weekends,
+    moments before, during and after hours, ends landing exactly on a day's close) the two
+    agree to the microsecond."""
+    counting = WorkingCalendar()
+    walking = WorkingCalendar(holidays={date(1990, 1, 1)})
+    rng = random.Random(17)
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    moments = [start + timedelta(minutes=rng.randrange(2 * 365 * 24 * 60)) for _ in range(3000)]
+    moments += [datetime(2026, 3, 27, 16, 0, tzinfo=UTC), datetime(2026, 10, 23, 16, 0, tzinfo=UTC)]
+    for moment in moments:
+        for hours in (0, 0.25, 1, 7.5, 8, 9, 16, 40, 48, 100, 333.3):
+            assert counting.add_working_hours(moment, hours) == walking.add_working_hours(
+                moment, hours
+            ), (moment, hours)
