@@ -3,8 +3,8 @@
 A spreadsheet runs a cell that starts with = + - @ (or a tab or carriage return) as a
 formula, so text written by people (a note, a title) could run one. Such text is written
 with a leading apostrophe, which spreadsheets show as text; numbers, negative ones
-included, are left as they are. The same rule as the reports' CSVs
-(dashboards/reports/views.py).
+included, are left as they are. Every CSV download uses it: the network story log here, the
+reports' CSVs (dashboards/reports/views.py).
 """
 
 from __future__ import annotations

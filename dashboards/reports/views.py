@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterable
-
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,12 +16,10 @@ from dashboards.reports.forms import CommitteeForm, ReportForm
 from dashboards.reports.rendering import render_report
 from dashboards.reports.summary import stories_summary
 from dashboards.reports.you_said_we_did import changes_made
+from feedback.csv_export import csv_response
 from tenants.accounts.access import role_required
 from tenants.accounts.models import Role
 from tenants.gate import Capability, requires_capability
-
-# A spreadsheet treats a cell starting with one of these as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _read(request: HttpRequest, params: object = None) -> tuple[ReportForm, Scope | None]:
@@ -109,28 +104,6 @@ def you_said_we_did_pdf(request: HttpRequest) -> HttpResponse:
         return _refused(form)
     report = render_report("you-said-we-did", scope)
     return pdf_response(report.content, report.filename)
-
-
-def _plain(value: object) -> object:
-    """Text a spreadsheet would run as a formula (= + - @ first), written as text with a
-    leading apostrophe; numbers, negative ones included, left as they are."""
-    if not isinstance(value, str) or not value.startswith(FORMULA_STARTS):
-        return value
-    try:
-        float(value)
-    except ValueError:
-        return "'" + value
-    return value
-
-
-def csv_response(name: str, header: list[str], rows: Iterable[Iterable[object]]) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    writer = csv.writer(response)
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow(_plain(value) for value in row)
-    return response
 
 
 @role_required(Role.MEMBER)

@@ -256,6 +256,6 @@ def test_an_excerpt_is_the_first_300_characters_of_plain_text() -> None:
     ],
 )
 def test_csv_cells_that_would_run_as_formulas_are_text(value: object, written: object) -> None:
-    from dashboards.reports.views import _plain
+    from feedback.csv_export import spreadsheet_safe as _plain
 
     assert _plain(value) == written
