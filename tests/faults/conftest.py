@@ -7,13 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db.models import Max
-from django_tenants.utils import schema_context, tenant_context
 
-from tenants.audit.models import AuditEvent
-from tenants.models import OutboxMessage
 from tests.conftest import Cast
+from tests.faults.rows import forgetting_new_rows
 from tests.faults.worker import Workers
 
 
@@ -42,19 +38,6 @@ def workers(
 @pytest.fixture
 def new_rows_forgotten(cast: Cast, committed_db: None) -> Iterator[None]:
     """Audit rows and outgoing emails the test commits (in the hub and in organisation A),
-    deleted afterwards, so that tests counting them later see none of this test's. (Audit
-    rows refuse to be deleted one by one; a query deletes them.)"""
-
-    def last(model: type[AuditEvent] | type[OutboxMessage]) -> int:
-        return model.objects.aggregate(last=Max("pk"))["last"] or 0
-
-    with schema_context(settings.PUBLIC_SCHEMA_NAME):
-        hub_audit, outbox = last(AuditEvent), last(OutboxMessage)
-    with tenant_context(cast.org_a):
-        a_audit = last(AuditEvent)
-    yield
-    with schema_context(settings.PUBLIC_SCHEMA_NAME):
-        AuditEvent.objects.filter(pk__gt=hub_audit).delete()
-        OutboxMessage.objects.filter(pk__gt=outbox).delete()
-    with tenant_context(cast.org_a):
-        AuditEvent.objects.filter(pk__gt=a_audit).delete()
+    deleted afterwards, so that tests counting them later see none of this test's."""
+    with forgetting_new_rows([cast.org_a.schema_name]):
+        yield

@@ -21,7 +21,6 @@ from celery.app.task import Task
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.db import connection, transaction
-from django.db.models import Max, Model
 from django.test import Client, override_settings
 from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
@@ -36,11 +35,11 @@ from onboarding import tasks as onboarding_tasks
 from onboarding.models import ImportState, ServiceImport
 from onboarding.signup import wizard
 from onboarding.signup.models import Signup, Step
-from tenants.audit.models import AuditEvent
-from tenants.models import Organisation, OutboxMessage
+from tenants.models import Organisation
 from tenants.provisioning import provision_organisation
 from tenants.queueing import queue_after_commit
 from tests.conftest import PASSWORD, Cast, client_for, sign_in
+from tests.faults.rows import forgetting_new_rows
 from tests.onboarding.test_service_import import HEADER, counts, upload
 from tests.signup.test_signup import hub, through_to_payment
 
@@ -81,26 +80,6 @@ def queued_tasks() -> Iterator[list[tuple[str, tuple, str]]]:
 
 
 # --- tidying up committed rows ---------------------------------------------------------------
-
-
-@contextmanager
-def forgetting_new_rows(schemas: list[str]) -> Iterator[None]:
-    """Delete, on the way out, the audit rows (in `schemas` and public) and outbox rows made
-    inside: other tests in this database count them."""
-    places: list[tuple[str, type[Model]]] = [("public", OutboxMessage)]
-    places += [(schema, AuditEvent) for schema in {"public", *schemas}]
-
-    def newest(schema: str, model: type[Model]) -> int:
-        with schema_context(schema):
-            return model.objects.aggregate(top=Max("pk"))["top"] or 0
-
-    before = {place: newest(*place) for place in places}
-    try:
-        yield
-    finally:
-        for (schema, model), top in before.items():
-            with schema_context(schema):
-                model.objects.filter(pk__gt=top).delete()
 
 
 def sign_out(client: Client, schema: str) -> None:

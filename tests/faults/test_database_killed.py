@@ -43,9 +43,9 @@ from tenants.models import Organisation, OutboxMessage
 from tenants.signals import organisation_provisioned
 from tenants.slugs import schema_name_for
 from tests.conftest import Cast, client_for, forget_published_stories, sign_in, tell
+from tests.faults.rows import forgetting_new_rows
 from tests.faults.test_broker_down import (
     forget_signup,
-    forgetting_new_rows,
     large_file,
     own_organisation,
     pay,
