@@ -26,8 +26,9 @@ stories would take about 16 minutes. The rest (195,000 stories, and every provid
 written with PostgreSQL COPY, in one transaction per organisation: the hub's PublicStory
 rows and their service and organisation links, and the organisation's Story (with its due
 time from the organisation's response targets, its first response time and progress), story
-services, story tags and Response rows. Not written for those: search vectors, response
-versions and the hub's PublicResponse copies, which no dashboard reads. Missed targets are
+services, story tags, Response rows and the hub's PublicResponse copies (where the network
+comparison's compliance table finds each member's first response). Not written for those:
+search vectors and response versions, which no dashboard reads. Missed targets are
 then marked by `mark_missed_targets` and every organisation's rollups recomputed by
 `rebuild_rollups` (both timed; the dashboards read only the rollups, and the story swarm the
 organisation's Story table), and VACUUM ANALYZE gives the planner its statistics.
@@ -122,7 +123,7 @@ from feedback.choices import (  # noqa: E402
     TagGroup,
 )
 from feedback.default_tags import DEFAULT_TAGS, tag_key  # noqa: E402
-from feedback.hub.models import PublicStory, ServiceListing  # noqa: E402
+from feedback.hub.models import PublicResponse, PublicStory, ServiceListing  # noqa: E402
 from feedback.models import Response, Service, Story  # noqa: E402
 from feedback.publishing import StoryToPublish, import_published_stories, tenant_tags  # noqa: E402
 from feedback.rendering import compose_body  # noqa: E402
@@ -531,6 +532,11 @@ STORY_COLUMNS = (
     "submission_route, assisted_by, submitted_at, published_at, progress, due_at, "
     "first_responded_at, target_missed_at"
 )
+PUBLIC_RESPONSE_COLUMNS = (
+    "public_story_id, organisation_id, responder_name, responder_job_title, "
+    "responder_department, responder_is_clinician, responder_photo, body, change_status, "
+    "change_description, published_at, updated_at, change_query"
+)
 RESPONSE_COLUMNS = (
     "story_id, responder_id, written_by_id, body, change_status, change_description, quality, "
     "published_at"
@@ -550,6 +556,7 @@ def bulk_write(tenant: Tenant, planned: list[Planned]) -> int:
         ServiceListing.objects.filter(organisation=organisation).values_list("service_id", "pk")
     )
     responders = [user.pk for user in tenant.responders]
+    names = [user.get_full_name() or user.email for user in tenant.responders]
     public_story = f'"public".{PublicStory._meta.db_table}'
     story_table = f'"{schema}".{Story._meta.db_table}'
 
@@ -603,8 +610,8 @@ def bulk_write(tenant: Tenant, planned: list[Planned]) -> int:
             copy_rows(
                 cursor,
                 f'"public".{PublicStory.organisations.through._meta.db_table} '
-                "(publicstory_id, organisation_id)",
-                ((public_id, organisation.pk) for public_id, _ in numbered),
+                "(publicstory_id, organisation_id, first_responded_at)",
+                ((public_id, organisation.pk, p.responded_at) for public_id, p in numbered),
             )
             copy_rows(cursor, f"{story_table} ({STORY_COLUMNS})", story_rows())
             copy_rows(
@@ -632,6 +639,31 @@ def bulk_write(tenant: Tenant, planned: list[Planned]) -> int:
                         p.responded_at,
                     )  # fmt: skip
                     for story_id, _, p in stories
+                    if p.responded_at is not None
+                ),
+            )
+            # The hub's public copy of each response: the network comparison's compliance
+            # table finds each member's first response there.
+            copy_rows(
+                cursor,
+                f'"public".{PublicResponse._meta.db_table} ({PUBLIC_RESPONSE_COLUMNS})',
+                (
+                    (
+                        public_id,
+                        organisation.pk,
+                        names[p.responder],
+                        "",
+                        "",
+                        False,
+                        "",
+                        p.reply,
+                        p.change_status,
+                        CHANGE if p.change_status != ChangeStatus.NONE else "",
+                        p.responded_at,
+                        p.responded_at,
+                        "",
+                    )  # fmt: skip
+                    for _, public_id, p in stories
                     if p.responded_at is not None
                 ),
             )

@@ -1,6 +1,7 @@
 """Members measured against their network's response standards (dashboards/network_standards.py),
 from public data only: each member's published stories and its own public responses
-(`queries.first_responses`), never its schema.
+(`queries.compliance_counts`, which works out each story's deadline in SQL exactly as
+`StandardsClock.due` does in Python), never its schema.
 
 For each story of a criticality the network sets a standard for, published in the period:
 - **in time**: the member's first public response came by the standard's deadline;
@@ -22,13 +23,11 @@ stories or more: it says on which side of the lead's line the share falls, never
 
 from __future__ import annotations
 
-import statistics
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from dashboards import queries
-from dashboards.network_standards import StandardsClock
+from dashboards.network_standards import NETWORK_CALENDAR, StandardsClock
 from dashboards.statistics import share, suppressed
 from dashboards.suppression import SMALL, Suppression, suppress_counts
 
@@ -102,42 +101,27 @@ class Compliance:
         }
 
 
-def measure(
-    stories: Iterable[queries.PublishedStory],
-    clock: StandardsClock,
-    organisation_ids: Iterable[int],
-    now: datetime,
-) -> dict[int, Compliance]:
-    """Each organisation's compliance with `clock`'s standards, from its stories."""
-    counts = {pk: [0, 0, 0] for pk in organisation_ids}
-    hours: dict[int, list[float]] = {pk: [] for pk in counts}
-    for story in stories:
-        if story.organisation_id not in counts or not clock.measures(story.criticality):
-            continue
-        due = clock.due(story.criticality, story.published_at)
-        tally = counts[story.organisation_id]
-        if story.first_response_at is not None:
-            tally[0 if story.first_response_at <= due else 1] += 1
-            waited = story.first_response_at - story.published_at
-            hours[story.organisation_id].append(waited.total_seconds() / 3600)
-        elif due <= now:
-            tally[2] += 1
-    return {
-        pk: Compliance(
-            organisation_id=pk,
-            in_time=in_time,
-            late=late,
-            open_breaches=breaches,
-            median_response_hours=statistics.median(hours[pk]) if hours[pk] else None,
-            met_percent=clock.met_percent,
-        )
-        for pk, (in_time, late, breaches) in counts.items()
-    }
-
-
 def member_compliance(
     organisation_ids: list[int], start: date, end: date, clock: StandardsClock, now: datetime
 ) -> dict[int, Compliance]:
-    return measure(
-        queries.first_responses(organisation_ids, start, end), clock, organisation_ids, now
-    )
+    """Each organisation's compliance with `clock`'s standards in the period, counted in SQL
+    (`queries.compliance_counts`): a year of fifty members' stories is one aggregate, not a
+    deadline worked out in Python per story."""
+    counted = {
+        row.organisation_id: row
+        for row in queries.compliance_counts(
+            organisation_ids, start, end, clock.standards(), NETWORK_CALENDAR, now
+        )
+    }
+    nothing = queries.ComplianceCounts(0, 0, 0, 0, None)
+    return {
+        pk: Compliance(
+            organisation_id=pk,
+            in_time=counted.get(pk, nothing).in_time,
+            late=counted.get(pk, nothing).late,
+            open_breaches=counted.get(pk, nothing).open_breaches,
+            median_response_hours=counted.get(pk, nothing).median_response_hours,
+            met_percent=clock.met_percent,
+        )
+        for pk in organisation_ids
+    }

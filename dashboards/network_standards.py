@@ -24,7 +24,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from alerts.targets import parse_allowance, validate_allowance
-from alerts.working_time import WorkingCalendar, due_at
+from alerts.working_time import SAME_DAY, WorkingCalendar, due_at
+from dashboards.queries import Standard
 from feedback.choices import Criticality
 from tenants.accounts.models import Role, User
 from tenants.audit.recording import record_audit
@@ -67,6 +68,18 @@ class StandardsClock:
 
     def due(self, criticality: str, published_at: datetime) -> datetime:
         return due_at(published_at, self.allowances[criticality], NETWORK_CALENDAR)
+
+    def standards(self) -> list[Standard]:
+        """The allowances in the terms the comparison's SQL works out deadlines in."""
+        terms = []
+        for criticality, allowance in self.allowances.items():
+            if allowance == SAME_DAY:
+                terms.append(Standard(criticality, "same day", 0))
+            elif isinstance(allowance, str):
+                terms.append(Standard(criticality, "days", int(allowance.split()[0])))
+            else:
+                terms.append(Standard(criticality, "hours", float(allowance)))
+        return terms
 
 
 def _clean(allowances: dict[str, str]) -> dict[str, str]:

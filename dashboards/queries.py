@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 from django.db import connection
 from django.utils import timezone
 
+from alerts.working_time import WorkingCalendar
 from dashboards.rollups.models import RESPONSE_BUCKET_FIELDS, ServiceDay, ServiceDayTag
 from dashboards.statistics import median_hours, share
 from feedback.choices import ChangeStatus, Criticality, TagGroup
@@ -427,38 +428,177 @@ PUBLIC_STORY_ORGANISATIONS = PublicStory.organisations.through._meta.db_table
 
 
 @dataclass(frozen=True)
-class PublishedStory:
-    """A member's published story and its first public response from that member, if any."""
+class Standard:
+    """One criticality's network standard, in the terms the SQL deadline works with: `kind`
+    is "same day" (amount unused), "days" (that many calendar days, same clock time) or
+    "hours" (that many working hours)."""
+
+    criticality: str
+    kind: str
+    amount: float
+
+
+@dataclass(frozen=True)
+class ComplianceCounts:
+    """One member's stories measured against the standards (see dashboards/compliance.py)."""
 
     organisation_id: int
-    criticality: str
-    published_at: datetime
-    first_response_at: datetime | None
+    in_time: int
+    late: int
+    open_breaches: int
+    median_response_hours: float | None
 
 
-def first_responses(organisation_ids: list[int], start: date, end: date) -> list[PublishedStory]:
-    """Each of these organisations' stories published in the period (UK days), with when that
-    organisation first answered it in public. From the hub's public copies alone, by
-    organisation id: a story naming two members counts for each, answered by its own."""
-    if not organisation_ids:
+# The compliance table's SQL. Each measured story's deadline is worked out in SQL exactly as
+# alerts/working_time.py's `due_at` works it out on a calendar without bank holidays whose
+# working day starts after the clock changes (so every working day is as long as the next):
+# the same instant, to the microsecond (tests/dashboards/test_compliance_deadlines.py
+# compares the two). A year of fifty members' stories is ~75,000 rows, so the arithmetic is
+# done in whole microseconds of wall-clock time (bigint), with one time-zone conversion in
+# and one out, and each step is a subquery that is not flattened (OFFSET 0), so what it
+# works out is worked out once per story rather than again in every expression using it.
+#
+# Steps, from the inside out:
+# 1. the measured stories, with their standard and when their organisation first answered
+#    them in public (kept on its link to the story as responses are published), and
+#    `wall`: the publication's wall clock in the calendar's zone, in microseconds since
+#    1970-01-01 00:00 on that clock;
+# 2. `day` (days since 1970-01-01, a Thursday), `secs` (microseconds since midnight), `dow`
+#    (ISO: Monday 1);
+# 3. `next_day`, the next working day, and where working hours start counting: `start_day`,
+#    `in_day` microseconds after it opens (the next working day's opening when published
+#    after hours or on a day off);
+# 4. the deadline on the wall clock. "same day": the end of the working day it was published
+#    in, or of the next one when published after hours or on a day off. "hours": within the
+#    first day, or else `beyond` (what does not fit in the first day) reaches `whole` more
+#    working days on, `beyond - (whole - 1) * length` into the last of them. "days": the same
+#    wall-clock time N days on;
+# 5. the deadline as an instant. Only "days" lands outside working hours, so only it can
+#    meet a clock change: a time the autumn change makes twice is the first of the two, as
+#    Python's fold=0 reads it (PostgreSQL reads the second); one the spring change skips is
+#    read with the offset before it (as both do).
+_DAY = 86_400_000_000
+_BEYOND = "(span - (%(length)s - in_day))"
+_WHOLE = f"(({_BEYOND} + %(length)s - 1) / %(length)s)"
+# The deadline as an instant (step 5), in one of two branches that never both run.
+_DUE = """(
+    CASE WHEN kind <> 'days' THEN due_wall AT TIME ZONE %(tz)s
+         WHEN (due_wall AT TIME ZONE %(tz)s - interval '1 hour') AT TIME ZONE %(tz)s = due_wall
+         THEN due_wall AT TIME ZONE %(tz)s - interval '1 hour'
+         ELSE due_wall AT TIME ZONE %(tz)s
+    END
+)"""
+_COMPLIANCE_SQL = f"""
+WITH standard(criticality, kind, amount) AS (
+    SELECT * FROM unnest(%(criticalities)s::text[], %(kinds)s::text[], %(amounts)s::float8[])
+)
+SELECT organisation_id,
+       count(*) FILTER (WHERE status = 'in time'),
+       count(*) FILTER (WHERE status = 'late'),
+       count(*) FILTER (WHERE status = 'breach'),
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY waited)
+FROM (
+    SELECT organisation_id,
+        extract(epoch FROM answered_at - published_at) / 3600 AS waited,
+        CASE WHEN answered_at IS NULL
+             THEN CASE WHEN {_DUE} <= %(now)s THEN 'breach' END
+             WHEN answered_at <= {_DUE} THEN 'in time'
+             ELSE 'late'
+        END AS status
+    FROM (
+        SELECT organisation_id, published_at, answered_at, kind,
+            timestamp 'epoch' + interval '1 microsecond' * CASE kind
+            WHEN 'days' THEN wall + days * {_DAY}
+            WHEN 'same day' THEN
+                CASE WHEN dow <= 5 AND secs <= %(closes)s THEN day ELSE next_day END * {_DAY}
+                + %(closes)s
+            ELSE CASE
+                WHEN {_BEYOND} <= 0 THEN start_day * {_DAY} + %(opens)s + in_day + span
+                ELSE (start_day + 7 * ({_WHOLE} / 5) + {_WHOLE} %% 5
+                      + CASE WHEN (start_day + 3) %% 7 + 1 + {_WHOLE} %% 5 > 5 THEN 2 ELSE 0 END
+                     ) * {_DAY} + %(opens)s + {_BEYOND} - ({_WHOLE} - 1) * %(length)s
+                END
+            END AS due_wall
+        FROM (
+            SELECT organisation_id, published_at, answered_at, kind, span, days, wall, day,
+                secs, dow, next_day,
+                CASE WHEN dow > 5 OR secs >= %(closes)s THEN next_day ELSE day END
+                    AS start_day,
+                CASE WHEN dow > 5 OR secs >= %(closes)s THEN 0
+                     ELSE greatest(secs - %(opens)s, 0) END AS in_day
+            FROM (
+                SELECT *, day + CASE dow WHEN 5 THEN 3 WHEN 6 THEN 2 ELSE 1 END AS next_day
+                FROM (
+                    SELECT *, wall / {_DAY} AS day, wall %% {_DAY} AS secs,
+                           (wall / {_DAY} + 3) %% 7 + 1 AS dow
+                    FROM (
+                        SELECT named.organisation_id, story.published_at,
+                            named.first_responded_at AS answered_at, standard.kind,
+                            round(standard.amount * 3600000000)::bigint AS span,
+                            standard.amount::int AS days,
+                            round(date_part(
+                                'epoch', story.published_at AT TIME ZONE %(tz)s
+                            ) * 1000000)::bigint AS wall
+                        FROM {PUBLIC_STORY_ORGANISATIONS} named
+                        JOIN {PUBLIC_STORIES} story ON story.id = named.publicstory_id
+                        JOIN standard ON standard.criticality = story.criticality
+                        WHERE named.organisation_id = ANY(%(organisations)s)
+                          AND story.published_at >= %(from)s
+                          AND story.published_at < %(until)s
+                        OFFSET 0
+                    ) AS stories OFFSET 0
+                ) AS dated OFFSET 0
+            ) AS rolled OFFSET 0
+        ) AS started OFFSET 0
+    ) AS deadlines OFFSET 0
+) AS measured
+GROUP BY organisation_id
+"""
+
+
+def _microseconds(clock: time) -> int:
+    """Microseconds since midnight on the wall clock."""
+    return ((clock.hour * 60 + clock.minute) * 60 + clock.second) * 10**6 + clock.microsecond
+
+
+def compliance_counts(
+    organisation_ids: list[int],
+    start: date,
+    end: date,
+    standards: list[Standard],
+    calendar: WorkingCalendar,
+    now: datetime,
+) -> list[ComplianceCounts]:
+    """Each of these organisations' stories published in the period (UK days) of a
+    criticality the standards measure, counted against their deadlines on `calendar`: in
+    time (first public response from that organisation by the deadline), late, and open
+    breaches (none yet, deadline passed by `now`), with the median hours to a first response
+    of those answered. From the hub's public copies alone, by organisation id: a story
+    naming two members counts for each, answered by its own. Organisations with no such
+    stories are left out."""
+    if calendar.holidays or calendar.day_starts < time(3, 0):
+        # Every working day the same length is what lets the SQL count whole days.
+        raise ValueError("The deadline SQL takes a calendar without holidays, opening after 3am.")
+    if not organisation_ids or not standards:
         return []
+    opens, closes = _microseconds(calendar.day_starts), _microseconds(calendar.day_ends)
+    rows = _rows(
+        _COMPLIANCE_SQL,
+        {
+            "organisations": organisation_ids,
+            "from": _midnight(start),
+            "until": _midnight(end + timedelta(days=1)),
+            "criticalities": [s.criticality for s in standards],
+            "kinds": [s.kind for s in standards],
+            "amounts": [float(s.amount) for s in standards],
+            "tz": calendar.tz.key,
+            "opens": opens,
+            "closes": closes,
+            "length": closes - opens,
+            "now": now,
+        },
+    )
     return [
-        PublishedStory(*row)
-        for row in _rows(
-            f"""
-            SELECT named.organisation_id, story.criticality, story.published_at,
-                   (SELECT min(response.published_at) FROM {PUBLIC_RESPONSES} response
-                    WHERE response.public_story_id = story.id
-                      AND response.organisation_id = named.organisation_id)
-            FROM {PUBLIC_STORY_ORGANISATIONS} named
-            JOIN {PUBLIC_STORIES} story ON story.id = named.publicstory_id
-            WHERE named.organisation_id = ANY(%(organisations)s)
-              AND story.published_at >= %(from)s AND story.published_at < %(until)s
-            """,
-            {
-                "organisations": organisation_ids,
-                "from": _midnight(start),
-                "until": _midnight(end + timedelta(days=1)),
-            },
-        )
+        ComplianceCounts(pk, in_time, late, breaches, None if median is None else float(median))
+        for pk, in_time, late, breaches, median in rows
     ]

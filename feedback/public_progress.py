@@ -3,10 +3,15 @@
 A story can name several organisations. Each has its own progress on it
 (`PublicStoryOrganisation.progress`), which its public summary and its API answers read;
 `PublicStory.progress` is the story's overall progress, the furthest any organisation has
-taken it. Both only ever move forward.
+taken it. Both only ever move forward. So does `PublicStoryOrganisation.first_responded_at`,
+when the organisation first answered the story in public (`note_first_responses`).
 """
 
 from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import connection
 
 from feedback.hub.models import PublicStory, PublicStoryOrganisation
 from feedback.models import PROGRESS_ORDER
@@ -38,3 +43,24 @@ def _advanced(rows, wanted: dict[int, str], key) -> list:  # noqa: ANN001
             row.progress = to
             moved.append(row)
     return moved
+
+
+def note_first_responses(organisation_id: int, answered: dict[int, datetime]) -> int:
+    """Record, on the organisation's own row for each story (by public id), when it first
+    answered in public: `answered[public id]`, unless an earlier answer is recorded. One
+    query, whatever the number of stories. Run in the public schema, beside the
+    PublicResponse rows it tells of. Returns how many rows changed."""
+    if not answered:
+        return 0
+    table = PublicStoryOrganisation._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {table} link SET first_responded_at = answered.at
+            FROM unnest(%s::bigint[], %s::timestamptz[]) AS answered(story, at)
+            WHERE link.organisation_id = %s AND link.publicstory_id = answered.story
+              AND (link.first_responded_at IS NULL OR link.first_responded_at > answered.at)
+            """,
+            [list(answered), list(answered.values()), organisation_id],
+        )
+        return cursor.rowcount

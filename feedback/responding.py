@@ -25,7 +25,7 @@ from feedback.choices import ChangeStatus, Criticality, Progress
 from feedback.hub.models import PublicResponse
 from feedback.models import Response, ResponseVersion, Story
 from feedback.public_cache import bump_public_version
-from feedback.public_progress import advance_public_progress
+from feedback.public_progress import advance_public_progress, note_first_responses
 from feedback.signals import (
     Answering,
     PublishedResponse,
@@ -165,6 +165,7 @@ def publish_response(
             )
             if moved:
                 advance_public_progress(organisation.pk, {story.public_id: story.progress})
+            note_first_responses(organisation.pk, {story.public_id: now})
             bump_public_version()
         response.public_id = public.pk
         response.save(update_fields=["public_id"])
@@ -434,6 +435,11 @@ def import_responses(items: list[ResponseToImport]) -> int:
             advance_public_progress(
                 organisation.pk, {story.public_id: story.progress for story in stories}
             )
+            first: dict[int, datetime] = {}
+            for r in responses:
+                public_id = r.story.public_id
+                first[public_id] = min(first.get(public_id, r.published_at), r.published_at)
+            note_first_responses(organisation.pk, first)
             bump_public_version()
         for response, public in zip(responses, publics, strict=True):
             response.public_id = public.pk

@@ -186,10 +186,24 @@ class PublicStoryOrganisation(models.Model):
         default=Progress.UNHEARD,
         db_default=Progress.UNHEARD,
     )
+    # When this organisation first answered the story in public (the earliest of its
+    # PublicResponse rows), kept here as they are published (feedback/public_progress.py)
+    # so the network comparison's compliance table need not look for it among the
+    # responses. Null until it answers.
+    first_responded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "hub_publicstory_organisations"
         unique_together = [("publicstory", "organisation")]
+        indexes = [
+            # The network comparison's compliance table reads a year of fifty members' links
+            # from this index alone.
+            models.Index(
+                fields=["organisation", "publicstory"],
+                include=["first_responded_at"],
+                name="publicstoryorg_answered",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.publicstory_id} at {self.organisation_id}: {self.progress}"

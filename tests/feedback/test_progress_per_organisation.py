@@ -16,7 +16,7 @@ from dashboards.queries import Scope, kpis
 from feedback.apikeys import create_api_key
 from feedback.browsing import organisation_summary
 from feedback.choices import ChangeStatus
-from feedback.hub.models import PublicStory
+from feedback.hub.models import PublicResponse, PublicStory, PublicStoryOrganisation
 from feedback.models import Response, Story
 from feedback.responding import (
     Draft,
@@ -164,3 +164,66 @@ def test_reading_a_story_at_a_moves_only_as_progress(cast: Cast, shared: int) ->
     assert _api_progress(cast.org_a, shared) == ("read", "read")
     assert _api_progress(cast.org_b, shared) == ("heard", "heard")
     assert PublicStory.objects.get(pk=shared).progress == "read"
+
+
+def _first_responded(cast: Cast, public_id: int) -> dict[str, object]:
+    links = PublicStoryOrganisation.objects.filter(publicstory_id=public_id)
+    names = {cast.org_a.pk: "a", cast.org_b.pk: "b"}
+    return {names[link.organisation_id]: link.first_responded_at for link in links}
+
+
+def test_each_organisations_first_public_answer_is_kept_on_its_own_link(
+    cast: Cast, shared: int
+) -> None:
+    """What the network comparison's compliance table reads instead of the responses."""
+    assert _first_responded(cast, shared) == {"a": None, "b": None}
+    first = _a_responds(cast, shared)
+    public = PublicResponse.objects.get(pk=first.public_id)
+    assert _first_responded(cast, shared) == {"a": public.published_at, "b": None}
+    # A second answer from A is not its first.
+    with tenant_context(cast.org_a):
+        publish_response(
+            _story(cast.org_a, shared),
+            Draft(REPLY + " We will write again when the change is made."),
+            responder=cast.responder_a,
+            written_by=cast.responder_a,
+        )
+    assert _first_responded(cast, shared)["a"] == public.published_at
+    # B's answer is B's.
+    with tenant_context(cast.org_b):
+        answer = publish_response(
+            _story(cast.org_b, shared),
+            Draft(REPLY.replace("Alpha", "Beta")),
+            responder=cast.responder_b,
+            written_by=cast.responder_b,
+        )
+    assert _first_responded(cast, shared)["b"] == (
+        PublicResponse.objects.get(pk=answer.public_id).published_at
+    )
+
+
+def test_imported_answers_keep_the_earliest_as_the_first(cast: Cast, shared: int) -> None:
+    now = timezone.now()
+    earlier, later = now - timedelta(days=3), now - timedelta(days=1)
+    with tenant_context(cast.org_a):
+        story = _story(cast.org_a, shared)
+        import_responses(
+            [
+                ResponseToImport(story, cast.responder_a, Draft(REPLY), later),
+                ResponseToImport(story, cast.responder_a, Draft(REPLY + " Again."), earlier),
+            ]
+        )
+    assert _first_responded(cast, shared) == {"a": earlier, "b": None}
+    # A later import of an even earlier answer (history brought in twice) moves it back.
+    with tenant_context(cast.org_a):
+        import_responses(
+            [
+                ResponseToImport(
+                    _story(cast.org_a, shared),
+                    cast.responder_a,
+                    Draft(REPLY + " First of all."),
+                    earlier - timedelta(days=1),
+                )
+            ]
+        )
+    assert _first_responded(cast, shared)["a"] == earlier - timedelta(days=1)
