@@ -1,8 +1,9 @@
 """The demo's packs that reach the providers: each consenting member of the Northshire
 Provider Network chooses its first administrator to receive the ICB's packs (in its own
 workspace, with its audit row), and the ICB's two-monthly schedule sends each of them their
-own organisation's committee pack, once, through the report outbox. The ICB's outbox shows
-each as "to <member>: <masked address>".
+own organisation's committee pack, once, through the report outbox (each handed to the outbox
+of outgoing email and sent from it at once). The ICB's outbox shows each as "to <member>:
+<masked address>".
 
 Registered as the demo's "reports.member_packs" step (dashboards/apps.py), after "reports"
 (which runs after billing: the packs need the ICB's plan). Seeding again changes nothing: a
@@ -24,7 +25,8 @@ from dashboards.models import (
     ReportSchedule,
     SavedReport,
 )
-from dashboards.reports.delivering import send_delivery
+from dashboards.reports.delivering import outbox_key, send_delivery
+from dashboards.reports.demo import send_now
 from dashboards.reports.member_packs import choose_pack_recipients, masked, member_rows
 from dashboards.reports.scheduling import next_run, period_for
 from tenants.accounts.models import Role, User
@@ -82,8 +84,9 @@ def seed_member_packs_step(context: DemoContext) -> list[str]:
         waiting = ReportDelivery.objects.filter(
             schedule=schedule, member_id__isnull=False, state=ReportDeliveryState.PENDING
         )
-        for pk in waiting.values_list("pk", flat=True):
-            send_delivery(pk)
+        for delivery in waiting:
+            send_delivery(delivery.pk)
+            send_now(outbox_key(delivery))
         for row in ReportDelivery.objects.filter(schedule=schedule, member_id__isnull=False):
             lines.append(
                 f"to {row.member_name}: {masked(row.recipient)} ({row.get_state_display()})"

@@ -12,21 +12,29 @@ wait OUTBOX_RETRY_BASE_SECONDS * 2**attempts (at most OUTBOX_RETRY_MAX_SECONDS);
 OUTBOX_MAX_ATTEMPTS it is parked until platform staff retry it (`retry_message`) or, having
 dealt with it another way, discard it (`discard_message`), both from the hub's admin, audited.
 Sent rows are deleted after OUTBOX_KEEP_SENT_DAYS (`purge_sent_messages`, daily).
+
+Alert and report deliveries (rows of their own outbox, in the organisation's schema) hand
+their email over with `hand_over`: the delivery is claimed, its email written here and the
+delivery marked done in one transaction, keyed by the delivery, so from then on the email
+has this module's backoff and parking like every other.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict, TypeVar
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
 from tenants.models import Organisation, OutboxMessage, OutboxMessageState
@@ -49,12 +57,41 @@ OUTBOX: Outbox[OutboxMessage] = Outbox(
 
 
 class Attachment(TypedDict):
-    """A text attachment, e.g. {"filename": "training.ics", "content": "BEGIN:VCALENDAR...",
-    "mimetype": "text/calendar"}."""
+    """An attachment. Text as it is, e.g. {"filename": "training.ics", "content":
+    "BEGIN:VCALENDAR...", "mimetype": "text/calendar"}; binary content (a PDF) as base64 with
+    "encoding": "base64" (`binary_attachment` makes one)."""
 
     filename: str
     content: str
     mimetype: str
+    # "base64" for binary content; absent (or "") for text.
+    encoding: NotRequired[str]
+
+
+ENCODINGS = ("", "base64")
+
+
+def binary_attachment(filename: str, content: bytes, mimetype: str) -> Attachment:
+    """An attachment of bytes (a PDF), kept as base64 in the outbox row."""
+    return {
+        "filename": filename,
+        "content": base64.b64encode(content).decode("ascii"),
+        "mimetype": mimetype,
+        "encoding": "base64",
+    }
+
+
+def attachment_content(attachment: Attachment) -> str | bytes:
+    """What the email carries: the text, or the bytes a base64 attachment holds."""
+    encoding = attachment.get("encoding", "")
+    if encoding == "base64":
+        try:
+            return base64.b64decode(attachment["content"].encode("ascii"), validate=True)
+        except (binascii.Error, UnicodeEncodeError) as exc:
+            raise ValueError(f"Attachment {attachment['filename']!r} is not base64.") from exc
+    if encoding:
+        raise ValueError(f"Attachment {attachment['filename']!r}: unknown encoding {encoding!r}.")
+    return attachment["content"]
 
 
 def current_organisation() -> Organisation | None:
@@ -63,6 +100,12 @@ def current_organisation() -> Organisation | None:
     if isinstance(tenant, Organisation) and tenant.schema_name != "public":
         return tenant
     return None
+
+
+def schema_organisation() -> Organisation:
+    """The organisation whose schema is active, also under a bare `schema_context` (whose
+    tenant is a stand-in); for senders that only ever run in an organisation's schema."""
+    return current_organisation() or Organisation.objects.get(schema_name=connection.schema_name)
 
 
 def enqueue_email(
@@ -81,10 +124,19 @@ def enqueue_email(
     defaults to the one whose schema is active."""
     if organisation is None:
         organisation = current_organisation()
-    files = [
-        {"filename": a["filename"], "content": a["content"], "mimetype": a["mimetype"]}
-        for a in attachments
-    ]
+    files: list[Attachment] = []
+    for attachment in attachments:
+        file: Attachment = {
+            "filename": attachment["filename"],
+            "content": attachment["content"],
+            "mimetype": attachment["mimetype"],
+        }
+        encoding = attachment.get("encoding", "")
+        if encoding not in ENCODINGS:
+            raise ValueError(f"Attachment {file['filename']!r}: unknown encoding {encoding!r}.")
+        if encoding:
+            file["encoding"] = encoding
+        files.append(file)
     message, created = OutboxMessage.objects.get_or_create(
         key=key,
         defaults={
@@ -131,8 +183,54 @@ def _send(message: OutboxMessage) -> None:
     if message.html_body:
         email.attach_alternative(message.html_body, "text/html")
     for attachment in json.loads(message.attachments) if message.attachments else []:
-        email.attach(attachment["filename"], attachment["content"], attachment["mimetype"])
+        email.attach(attachment["filename"], attachment_content(attachment), attachment["mimetype"])
     email.send()
+
+
+RowT = TypeVar("RowT", bound=Model)
+
+
+def hand_over(
+    deliveries: Outbox[RowT],
+    pk: Any,
+    write: Callable[[RowT], object],
+    *,
+    rows: QuerySet[RowT] | None = None,
+) -> bool:
+    """Hand a delivery of another outbox (an alert's, a report's) to this one: claim the
+    delivery, then in one transaction `write(row)` (which builds its email and writes it
+    with `enqueue_email`, keyed by the delivery) and mark the delivery done. Returns whether
+    it was handed over now. If `write` fails (a PDF that cannot be built, a member's pack no
+    longer wanted), the delivery is released with the error for the next run, as
+    `Outbox.deliver` does; sending, with its backoff and parking, is this module's from then
+    on. A worker that dies after the commit leaves the delivery done; one that dies before
+    leaves no email and a claim taken again once stale; and as the key is the delivery's,
+    writing again writes nothing twice."""
+    if not deliveries.claim(pk):
+        return False
+    row = (rows if rows is not None else deliveries.rows).get(pk=pk)
+    try:
+        with transaction.atomic():
+            write(row)
+            done: dict[str, Any] = {}
+            if deliveries.sent_at_field is not None:
+                done[deliveries.sent_at_field] = timezone.now()
+            if deliveries.error_field is not None:
+                done[deliveries.error_field] = ""
+            deliveries.mark_done(pk, **done)
+    except Exception as exc:  # noqa: BLE001 - any failure is recorded and retried
+        # The error's text goes on the row, not in the log (it may quote an address).
+        logger.warning(
+            "%s %s not handed to the outbox (%s); released for the next run",
+            deliveries.label,
+            pk,
+            exc.__class__.__name__,
+        )
+        deliveries.release(pk, str(exc))
+        if isinstance(exc, SoftTimeLimitExceeded):
+            raise  # the task is out of time: stop here, not at the next row's hard kill
+        return False
+    return True
 
 
 def send_message(pk: int) -> bool:

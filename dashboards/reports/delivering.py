@@ -1,9 +1,16 @@
 """Delivering scheduled reports: a row per (schedule, period, recipient) written before any
-email, claimed by a conditional update, then sent. Running twice sends nothing twice.
+email, claimed by a conditional update, then handed to the outbox of outgoing email
+(tenants/messages.py `enqueue_email`, its PDFs as base64 attachments, keyed by the schema and
+the delivery) and marked sent, in one transaction (`tenants.messages.hand_over`). Running
+twice writes and sends nothing twice.
 
-TRICKY: the row is the outbox (tenants/outbox.py). A worker that dies between claiming and
-sending leaves the row "sending"; after REPORT_STALE_CLAIM_SECONDS another run may claim it
-again.
+A delivery's "sent" means handed to that outbox, which sends the email once, retries a mail
+server's refusal with backoff and parks it for platform staff after OUTBOX_MAX_ATTEMPTS (the
+hub admin's "Outbox messages": retry or discard).
+
+TRICKY: the row is an outbox of its own too (tenants/outbox.py). A worker that dies between
+claiming and handing over leaves the row "sending"; after REPORT_STALE_CLAIM_SECONDS another
+run may claim it again, and as the email's key is the delivery's, writes it once.
 """
 
 from __future__ import annotations
@@ -11,7 +18,6 @@ from __future__ import annotations
 from datetime import date
 
 from django.core import signing
-from django.core.mail import EmailMessage
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
@@ -30,6 +36,13 @@ from dashboards.reports.committee import committee_pack, committee_pdf
 from dashboards.reports.rendering import render_report
 from dashboards.reports.scheduling import next_run, period_for, recipients_of
 from tenants.gate import Capability, has_capability
+from tenants.messages import (
+    Attachment,
+    binary_attachment,
+    enqueue_email,
+    hand_over,
+    schema_organisation,
+)
 from tenants.models import Network, Organisation
 from tenants.networks import comparable_members
 from tenants.outbox import Outbox
@@ -87,6 +100,16 @@ DELIVERIES = Outbox(
 
 def claim(delivery_id: int) -> bool:
     return DELIVERIES.claim(delivery_id)
+
+
+def outbox_key(delivery: ReportDelivery) -> str:
+    """The outgoing email's key: one per delivery, in this organisation's schema."""
+    return f"report:{connection.schema_name}:{delivery.pk}"
+
+
+# What the platform's outbox page calls them.
+KIND_REPORT = "reports.scheduled_report"
+KIND_MEMBER_PACK = "reports.member_pack"
 
 
 def report_file(delivery: ReportDelivery) -> tuple[str, bytes, str]:
@@ -188,9 +211,10 @@ NOT_WANTED = "Not sent: the member left, withdrew consent or opted out, or chose
 
 
 def send_delivery(delivery_id: int) -> bool:
-    """Send the delivery if this caller wins the claim. Returns whether it was sent now; a
-    failure waits, with its error, for the next run. A member's pack no longer wanted is
-    closed unsent, with NOT_WANTED as its error."""
+    """Hand the delivery's email to the outbox and mark it sent, if this caller wins the
+    claim. Returns whether it was handed over now; a failure (a PDF that cannot be built)
+    waits, with its error, for the next run. A member's pack no longer wanted is closed
+    unsent, with NOT_WANTED as its error."""
     member_row = (
         ReportDelivery.objects.select_related("schedule__report")
         .filter(pk=delivery_id, member_id__isnull=False)
@@ -200,14 +224,36 @@ def send_delivery(delivery_id: int) -> bool:
         if DELIVERIES.claim(delivery_id):
             DELIVERIES.mark_done(delivery_id, error=NOT_WANTED)
         return False
-    return DELIVERIES.deliver(
-        delivery_id, email_delivery, rows=ReportDelivery.objects.select_related("schedule__report")
+    return hand_over(
+        DELIVERIES,
+        delivery_id,
+        email_delivery,
+        rows=ReportDelivery.objects.select_related("schedule__report"),
+    )
+
+
+def _enqueue(
+    delivery: ReportDelivery,
+    kind: str,
+    subject: str,
+    body: str,
+    files: list[tuple[str, bytes, str]],
+) -> None:
+    attachments: list[Attachment] = [binary_attachment(*file) for file in files]
+    enqueue_email(
+        kind=kind,
+        key=outbox_key(delivery),
+        recipient=delivery.recipient,
+        subject=subject,
+        text_body=body,
+        attachments=attachments,
+        organisation=schema_organisation(),
     )
 
 
 def email_member_pack(delivery: ReportDelivery) -> None:
     """A member's own committee pack, to a recipient the member chose: nothing of any other
-    member's, and none of the lead's own report."""
+    member's, and none of the lead's own report. Written to the outbox."""
     wanted = member_packs.still_wanted(delivery)
     if wanted is None:
         raise ValueError(NOT_WANTED)
@@ -223,14 +269,14 @@ def email_member_pack(delivery: ReportDelivery) -> None:
     if delivery.method == DeliveryMethod.LINK:
         url = pack_download_url(delivery, network, member)
         body += f"\nDownload it (the link works for 60 days):\n{url}\n"
-        EmailMessage(subject=subject, body=body, to=[delivery.recipient]).send()
+        _enqueue(delivery, KIND_MEMBER_PACK, subject, body, [])
         return
-    message = EmailMessage(subject=subject, body=body, to=[delivery.recipient])
-    message.attach(*pack_file(delivery, network, member))
-    message.send()
+    _enqueue(delivery, KIND_MEMBER_PACK, subject, body, [pack_file(delivery, network, member)])
 
 
 def email_delivery(delivery: ReportDelivery) -> None:
+    """Write the delivery's email to the outbox: the report (a PDF, or a link) and any
+    committee packs (once per delivery, whatever the calls)."""
     if delivery.member_id is not None:
         email_member_pack(delivery)
         return
@@ -239,19 +285,13 @@ def email_delivery(delivery: ReportDelivery) -> None:
         f"{delivery.report_name}, {organisation}, for {period_label(delivery)}.\n\n"
         "You receive this because the organisation scheduled this report for you.\n"
     )
+    subject = f"Report: {delivery.report_name}"
     if delivery.method == DeliveryMethod.LINK:
         body += link_email_body(delivery)
-        message = EmailMessage(
-            subject=f"Report: {delivery.report_name}", body=body, to=[delivery.recipient]
-        )
-    else:
-        message = EmailMessage(
-            subject=f"Report: {delivery.report_name}", body=body, to=[delivery.recipient]
-        )
-        message.attach(*report_file(delivery))
-        for attachment in network_packs(delivery):
-            message.attach(*attachment)
-    message.send()
+        _enqueue(delivery, KIND_REPORT, subject, body, [])
+        return
+    files = [report_file(delivery), *network_packs(delivery)]
+    _enqueue(delivery, KIND_REPORT, subject, body, files)
 
 
 def send_pending() -> int:

@@ -19,12 +19,13 @@ from dashboards.models import (
     ReportSchedule,
     SavedReport,
 )
-from dashboards.reports.delivering import delivery_key, send_delivery
+from dashboards.reports.delivering import delivery_key, outbox_key, send_delivery
 from dashboards.reports.public import set_published
 from dashboards.reports.scheduling import next_run, period_for
 from tenants.accounts.models import Role, User
 from tenants.demo_steps import DemoContext
-from tenants.models import Organisation, OrganisationKind, public_url
+from tenants.messages import send_message
+from tenants.models import Organisation, OrganisationKind, OutboxMessage, public_url
 
 REPORT_NAME = "Northshire bimonthly summary"
 
@@ -72,10 +73,18 @@ def seed_reports_demo(organisations: list[Organisation]) -> list[str]:
                 method=schedule.method,
             )
             send_delivery(delivery.pk)
+            send_now(outbox_key(delivery))
         schedules_url = lead.workspace_url("/reports/schedules/")
         lines.append(f"Scheduled reports (ICB, as {admin.email}): {schedules_url}")
         lines.append(f"Report outbox: {lead.workspace_url('/reports/outbox/')}")
     return lines
+
+
+def send_now(key: str) -> None:
+    """Send the delivery's outgoing email at once (to the configured backend: a file or the
+    console in development), rather than when a worker gets to it."""
+    for pk in OutboxMessage.objects.filter(key=key).values_list("pk", flat=True):
+        send_message(pk)
 
 
 def seed_reports_step(context: DemoContext) -> list[str]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.core import mail
 from django_tenants.utils import tenant_context
 
 from alerts.evaluation import evaluate_story
 from alerts.models import AlertRule, ResponseTarget
 from tests.alerts.test_alerts import publish, rule
 from tests.conftest import Cast, client_for, sign_in
+from tests.outbox_mail import sent_mail_to
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +73,7 @@ def test_the_unsubscribe_link_takes_one_address_off_one_rule(cast: Cast) -> None
     story = publish(cast)
     with tenant_context(cast.org_a):
         evaluate_story(story.pk)
-    message = next(m for m in mail.outbox if cast.member_a.email in m.to)
+    (message,) = sent_mail_to(cast.member_a.email)
     path = re.search(r"http://alpha\.localhost:8000(/alerts/unsubscribe/\S+/)", message.body).group(
         1
     )

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
-from django.core import mail
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
@@ -21,6 +20,7 @@ from feedback.models import Service, Story, Tag
 from tenants.accounts.models import User
 from tenants.models import OrganisationStatus
 from tests.conftest import Cast, tell_and_publish
+from tests.outbox_mail import sent_mail_to
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +48,7 @@ def rule(cast: Cast, **fields: object) -> AlertRule:
 
 
 def sent_to(address: str) -> list[str]:
-    return [m.subject for m in mail.outbox if address in m.to]
+    return [m.subject for m in sent_mail_to(address)]
 
 
 def test_a_new_organisation_gets_a_default_rule_for_its_admin(cast: Cast) -> None:
@@ -69,7 +69,7 @@ def test_an_instant_alert_is_sent_once_to_each_recipient(cast: Cast) -> None:
         assert Story.objects.get(pk=story.pk).progress == "heard"
     subjects = sent_to(cast.responder_a.email)
     assert subjects == [f"[{cast.org_a.name}] New story: {story.title}"]
-    message = next(m for m in mail.outbox if cast.responder_a.email in m.to)
+    (message,) = sent_mail_to(cast.responder_a.email)
     assert f"/stories/{story.pk}/" in message.body and "/alerts/unsubscribe/" in message.body
     assert message.alternatives and cast.org_a.name in message.alternatives[0][0]
 

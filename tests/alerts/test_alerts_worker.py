@@ -18,13 +18,17 @@ from django_tenants.utils import tenant_context
 from alerts.models import AlertDelivery
 from feedback.models import Story
 from tests.conftest import Cast, forget_published_stories, tell_and_publish, wait_until
+from tests.faults.rows import forgetting_new_rows
 
 
 @pytest.fixture
 def forget_stories(cast: Cast, committed_db: None) -> Iterator[list[int]]:
+    """Published stories (public ids) forgotten afterwards, with the outgoing emails (the
+    alerts', in the outbox) and audit rows the test committed."""
     public_ids: list[int] = []
-    yield public_ids
-    forget_published_stories([cast.org_a, cast.org_b], public_ids)
+    with forgetting_new_rows([cast.org_a.schema_name, cast.org_b.schema_name]):
+        yield public_ids
+        forget_published_stories([cast.org_a, cast.org_b], public_ids)
 
 
 def alert_mails(title: str) -> list[mail.EmailMessage]:

@@ -14,6 +14,7 @@ from alerts.models import AlertDelivery, AlertRule, NetworkEvaluation, Scope
 from tenants.models import Network
 from tenants.networks import accept_invitation, create_network, invite_organisation
 from tests.conftest import Cast, forget_published_stories, tell_and_publish, wait_until
+from tests.faults.rows import forgetting_new_rows
 
 
 @pytest.fixture
@@ -30,7 +31,9 @@ def network_of_a(cast: Cast, committed_db: None) -> Iterator[list[int]]:
         rule.recipients.set([cast.admin_a.pk])
     public_ids: list[int] = []
     try:
-        yield public_ids
+        # The alerts' emails (in the outbox) and audit rows committed are forgotten too.
+        with forgetting_new_rows([cast.org_a.schema_name, cast.org_b.schema_name]):
+            yield public_ids
     finally:
         with tenant_context(cast.org_a):
             AlertDelivery.objects.filter(public_story_id__in=public_ids).delete()

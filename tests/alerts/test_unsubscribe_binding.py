@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.core import mail, signing
+from django.core import signing
 from django_tenants.utils import tenant_context
 
 from alerts.emails import UNSUBSCRIBE_SALT
@@ -19,6 +19,7 @@ from alerts.rules import save_rule
 from tenants.audit.models import AuditEvent
 from tests.alerts.test_alerts import publish
 from tests.conftest import Cast, client_for
+from tests.outbox_mail import sent_mail_to
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +43,7 @@ def _link_sent_by_a(cast: Cast) -> str:
     story = publish(cast, "severely critical")
     with tenant_context(cast.org_a):
         evaluate_story(story.pk)
-    message = next(m for m in mail.outbox if SHARED in m.to)
+    (message,) = sent_mail_to(SHARED)
     return re.search(r"http://alpha\.localhost:8000(/alerts/unsubscribe/\S+/)", message.body)[1]
 
 

@@ -1,6 +1,9 @@
 """Kill the worker while it sends an alert, start another: exactly one email goes out.
 
-A real worker process on its own queue, the real broker, committed rows (cleaned up)."""
+A real worker process on its own queue, the real broker, committed rows (cleaned up). The
+alert's email goes through the outbox of outgoing email (tenants/messages.py), whose send
+task the worker queues for itself: every task it sends goes to its own queue
+(tests/faults/paused_worker.py)."""
 
 from __future__ import annotations
 
@@ -20,10 +23,12 @@ from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
 
 from alerts.models import AlertDelivery, DeliveryState
+from alerts.sending import outbox_key
 from alerts.tasks import evaluate_story
 from feedback.hub.models import PublicStory
 from feedback.models import Story
 from feedback.publishing import StoryToPublish, write_published_stories
+from tenants.models import OutboxMessage, OutboxMessageState
 from tests.conftest import Cast, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,6 +59,10 @@ def start_worker(mail_dir: Path) -> subprocess.Popen[bytes]:
         "CELERY_VISIBILITY_TIMEOUT": "2",
         "CELERY_UNACKED_RESTORE_INTERVAL": "0.2",
         "ALERT_STALE_CLAIM_SECONDS": "2",
+        "OUTBOX_STALE_CLAIM_SECONDS": "2",
+        # The outbox's send task, queued by the worker, goes to the worker's own queue.
+        "FAULT_QUEUE": QUEUE,
+        "FAULT_DIR": str(mail_dir),
         "CAREVOICE_IGNORE_RUNTIME": "1",
         "PYTHONPATH": str(ROOT),
     }
@@ -61,10 +70,7 @@ def start_worker(mail_dir: Path) -> subprocess.Popen[bytes]:
         [
             sys.executable,
             "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
+            "tests.faults.paused_worker",
             "--pool",
             "solo",
             "--queues",
@@ -118,6 +124,7 @@ def test_killing_the_worker_mid_send_still_sends_exactly_once(
 ) -> None:
     worker = start_worker(tmp_path)
     replacement = None
+    keys: list[str] = []
     try:
         with tenant_context(cast.org_a):
             evaluate_story.apply_async(args=[quiet_story.pk], queue=QUEUE)
@@ -125,8 +132,12 @@ def test_killing_the_worker_mid_send_still_sends_exactly_once(
         os.killpg(worker.pid, signal.SIGKILL)  # mid-send: the message was taken, not acked
         worker.wait(10)
         with tenant_context(cast.org_a):
-            claimed = AlertDelivery.objects.get(story=quiet_story)
-        assert claimed.state == DeliveryState.SENDING
+            handed_over = AlertDelivery.objects.get(story=quiet_story)
+            keys.append(outbox_key(handed_over))
+        # The delivery was handed to the outbox before the send began; its email was cut short.
+        assert handed_over.state == DeliveryState.SENT
+        with schema_context("public"):
+            assert OutboxMessage.objects.get(key=keys[0]).state == OutboxMessageState.SENDING
         assert not any(tmp_path.glob("sent-*"))
 
         replacement = start_worker(tmp_path)
@@ -135,8 +146,9 @@ def test_killing_the_worker_mid_send_still_sends_exactly_once(
         sent = list(tmp_path.glob("sent-*"))
         assert len(sent) == 1
         assert "Worker killed probe" in sent[0].read_text()
-        with tenant_context(cast.org_a):
-            assert AlertDelivery.objects.get(story=quiet_story).state == DeliveryState.SENT
+        with schema_context("public"):
+            (message,) = OutboxMessage.objects.filter(key__in=keys)
+            assert message.state == OutboxMessageState.SENT
     finally:
         for process in (worker, replacement):
             if process is not None and process.poll() is None:
@@ -151,3 +163,5 @@ def test_killing_the_worker_mid_send_still_sends_exactly_once(
                 "WHERE datname = current_database() AND application_name = %s",
                 [APP_NAME],
             )
+        with schema_context("public"):
+            OutboxMessage.objects.filter(key__in=keys).delete()

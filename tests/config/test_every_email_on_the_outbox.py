@@ -1,6 +1,6 @@
-"""Every outgoing email goes through an outbox: only the three senders build a Django email
-message (tenants/messages.py for every email written with `enqueue_email`, alerts/sending.py
-for alert deliveries, dashboards/reports/delivering.py for report deliveries). Everything
+"""Every outgoing email goes through the outbox: only tenants/messages.py builds a Django
+email message, for every email written with `enqueue_email` (alert and report deliveries
+included: alerts/sending.py and dashboards/reports/delivering.py hand theirs over). Everything
 else writes an outbox row. The scan reads the project's own packages and looks for calls
 (by name, by alias, or as an attribute such as `mail.send_mail(...)`), not for definitions:
 tenants/accounts/forms.py overrides PasswordResetForm.send_mail, which writes to the
@@ -25,7 +25,7 @@ BUILDERS = frozenset(
         "mail_managers",
     }
 )
-SENDERS = {"tenants/messages.py", "alerts/sending.py", "dashboards/reports/delivering.py"}
+SENDERS = {"tenants/messages.py"}
 
 
 def project_packages() -> list[Path]:
@@ -73,14 +73,14 @@ def builders_by_file() -> dict[str, list[tuple[int, str]]]:
     return found
 
 
-def test_only_the_three_senders_build_email_messages() -> None:
+def test_only_the_outbox_builds_email_messages() -> None:
     found = builders_by_file()
     elsewhere = {path: calls for path, calls in found.items() if path not in SENDERS}
     assert elsewhere == {}, (
         "Write the email to the outbox (tenants.messages.enqueue_email) in the event's "
         f"transaction instead of sending it: {elsewhere}"
     )
-    # The scan sees real code: each sender is found building its messages.
+    # The scan sees real code: the outbox is found building its messages.
     assert set(found) == SENDERS
 
 

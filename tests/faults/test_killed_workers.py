@@ -32,6 +32,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
 
 from alerts.models import AlertDelivery, DeliveryState
+from alerts.sending import outbox_key as alert_outbox_key
 from billing import stripe_api
 from billing.models import (
     Invoice,
@@ -53,6 +54,7 @@ from dashboards.models import (
     ReportSchedule,
     SavedReport,
 )
+from dashboards.reports.delivering import outbox_key as report_outbox_key
 from dashboards.reports.tasks import deliver_reports
 from feedback.hub.models import Submission
 from feedback.models import Service, Story
@@ -108,18 +110,27 @@ def test_an_alert_whose_worker_is_killed_mid_send_reaches_each_recipient_once(
 
     with tenant_context(cast.org_a):
         story = Story.objects.get(public_id=published.public_story.pk)
-        deliveries = AlertDelivery.objects.filter(story=story)
-        assert DeliveryState.SENDING in {d.state for d in deliveries}
+        deliveries = list(AlertDelivery.objects.filter(story=story))
+        # Each delivery was handed to the outbox (its email written, keyed by the delivery)
+        # before the worker began sending: the email is what was cut short.
+        assert deliveries and {d.state for d in deliveries} == {DeliveryState.SENT}
+        keys = [alert_outbox_key(d) for d in deliveries]
+    with schema_context(settings.PUBLIC_SCHEMA_NAME):
+        emails = OutboxMessage.objects.filter(key__in=keys)
+        assert emails.count() == len(deliveries)
+        assert {m.organisation_id for m in emails} == {cast.org_a.pk}
+        assert OutboxMessageState.SENDING in {m.state for m in emails}
     assert sent(workers.folder) == []
 
     workers.start()
-    with tenant_context(cast.org_a):
+    with schema_context(settings.PUBLIC_SCHEMA_NAME):
         workers.wait(
-            lambda: not deliveries.exclude(state=DeliveryState.SENT).exists(),
+            lambda: not emails.exclude(state=OutboxMessageState.SENT).exists(),
             "the replacement to send the alerts",
         )
         workers.settle()
-        wanted = Counter((d.recipient, d.subject) for d in deliveries)
+        assert emails.count() == len(deliveries)
+    wanted = Counter((d.recipient, d.subject) for d in deliveries)
     mails = Counter((m["To"], m["Subject"]) for m in sent(workers.folder))
     assert mails == wanted
     assert cast.admin_a.email in {to for to, _ in mails}  # the default rule's recipient
@@ -201,16 +212,23 @@ def test_a_report_whose_worker_is_killed_mid_send_is_delivered_once(
 
     with tenant_context(cast.org_a):
         (delivery,) = ReportDelivery.objects.filter(schedule=due_report)
-    assert delivery.state == ReportDeliveryState.SENDING
+        key = report_outbox_key(delivery)
+    # Handed to the outbox, PDF and all, before the worker began sending the email.
+    assert delivery.state == ReportDeliveryState.SENT
+    with schema_context(settings.PUBLIC_SCHEMA_NAME):
+        message = OutboxMessage.objects.get(key=key)
+    assert message.state == OutboxMessageState.SENDING and message.organisation_id == cast.org_a.pk
     assert sent(workers.folder) == []
 
     workers.start()
-    with tenant_context(cast.org_a):
+    with schema_context(settings.PUBLIC_SCHEMA_NAME):
         workers.wait(
-            lambda: ReportDelivery.objects.get(pk=delivery.pk).state == ReportDeliveryState.SENT,
+            lambda: OutboxMessage.objects.get(pk=message.pk).state == OutboxMessageState.SENT,
             "the replacement to send the report",
         )
         workers.settle()
+        assert OutboxMessage.objects.filter(key=key).count() == 1
+    with tenant_context(cast.org_a):
         assert ReportDelivery.objects.filter(schedule=due_report).count() == 1
     (mail,) = sent(workers.folder)
     assert mail["To"] == cast.admin_a.email

@@ -34,6 +34,7 @@ from tenants.networks import (
 )
 from tenants.provisioning import provision_organisation
 from tests.conftest import PASSWORD, Cast, client_for, sign_in
+from tests.outbox_mail import sent_mail
 
 pytestmark = pytest.mark.django_db
 
@@ -106,7 +107,7 @@ def run(cast: Cast) -> int:
 
 
 def mailed_to(email: str) -> list[mail.EmailMessage]:
-    return [m for m in mail.outbox if m.to == [email]]
+    return [m for m in sent_mail() if m.to == [email]]
 
 
 def test_each_member_receives_only_its_own_pack_once(cast: Cast, network: tuple) -> None:

@@ -30,7 +30,8 @@ from dashboards.reports.scheduling import allowed_recipient
 from feedback.choices import ChangeStatus
 from feedback.models import Response
 from tenants.audit.models import AuditEvent
-from tenants.models import NetworkMembership, Organisation
+from tenants.messages import send_due_messages
+from tenants.models import NetworkMembership, Organisation, OutboxMessage
 from tenants.networks import (
     accept_invitation,
     create_network,
@@ -39,6 +40,7 @@ from tenants.networks import (
     set_benchmarking_consent,
 )
 from tests.conftest import Cast, client_for, sign_in
+from tests.outbox_mail import sent_mail
 from tests.reports.test_reports import publish, respond
 
 pytestmark = pytest.mark.django_db
@@ -87,11 +89,11 @@ def test_running_twice_for_one_period_sends_one_email_per_recipient(
         assert delivering.deliver_due(RUN + timedelta(days=3)) == 0
         rows = list(ReportDelivery.objects.order_by("recipient"))
         schedule.refresh_from_db()
-    assert sorted(m.to for m in mail.outbox) == [[cast.admin_a.email], ["board@alpha.example"]]
+    assert sorted(m.to for m in sent_mail()) == [[cast.admin_a.email], ["board@alpha.example"]]
     assert all(r.state == ReportDeliveryState.SENT for r in rows)
     assert {(r.period_start, r.period_end) for r in rows} == {(date(2026, 1, 1), date(2026, 2, 28))}
     assert schedule.next_run_on == date(2026, 5, 1)
-    name, content, kind = mail.outbox[0].attachments[0]
+    name, content, kind = sent_mail()[0].attachments[0]
     assert name.startswith("stories-summary-2026-01-01-2026-02-28")
     assert kind == "application/pdf" and content.startswith(b"%PDF")
 
@@ -117,18 +119,31 @@ def test_a_stale_claim_is_sent_again_and_a_fresh_one_is_not(cast: Cast) -> None:
             claimed_at=timezone.now() - timedelta(hours=1)
         )
         assert delivering.send_pending() == 1
-    assert len(mail.outbox) == 1
+    assert len(sent_mail()) == 1
 
 
 def test_a_failed_send_waits_and_is_retried(cast: Cast) -> None:
     with tenant_context(cast.org_a):
         schedule_for(cast, [cast.admin_a.email])
-        with mock.patch("django.core.mail.EmailMessage.send", side_effect=OSError("down")):
+        # The report cannot be built: the delivery waits with the error, and no email is
+        # written (the outbox's row rolls back with the failed hand-over).
+        with mock.patch.object(delivering, "render_report", side_effect=OSError("disk full")):
             assert delivering.deliver_due(RUN) == 0
         delivery = ReportDelivery.objects.get()
-        assert (delivery.state, delivery.error) == (ReportDeliveryState.PENDING, "down")
+        assert (delivery.state, delivery.error) == (ReportDeliveryState.PENDING, "disk full")
+        assert not OutboxMessage.objects.filter(key=delivering.outbox_key(delivery)).exists()
         assert delivering.deliver_due(RUN) == 1
-    assert len(mail.outbox) == 1
+        delivery.refresh_from_db()
+        assert (delivery.state, delivery.error) == (ReportDeliveryState.SENT, "")
+        message = OutboxMessage.objects.get(key=delivering.outbox_key(delivery))
+    # The mail server is down: the email waits in the outbox, tried again once due.
+    with mock.patch("django.core.mail.EmailMessage.send", side_effect=OSError("down")):
+        assert send_due_messages() == 0
+    message.refresh_from_db()
+    assert (message.state, message.attempts, message.last_error) == ("waiting", 1, "down")
+    assert message.next_attempt_at > timezone.now() and mail.outbox == []
+    OutboxMessage.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+    assert len(sent_mail()) == 1
 
 
 def test_recipients_are_staff_or_in_the_email_domains(cast: Cast, domains: None) -> None:
@@ -141,7 +156,7 @@ def test_recipients_are_staff_or_in_the_email_domains(cast: Cast, domains: None)
         # Addresses that stopped being allowed since the schedule was made get nothing.
         schedule_for(cast, [cast.admin_a.email, "left@elsewhere.example", cast.admin_b.email])
         delivering.deliver_due(RUN)
-    assert [m.to for m in mail.outbox] == [[cast.admin_a.email]]
+    assert [m.to for m in sent_mail()] == [[cast.admin_a.email]]
 
 
 def test_the_schedule_form_refuses_outside_addresses(cast: Cast, domains: None) -> None:
@@ -173,7 +188,7 @@ def test_a_signed_link_downloads_the_report_without_signing_in(cast: Cast) -> No
     with tenant_context(cast.org_a):
         schedule_for(cast, [cast.admin_a.email], method=DeliveryMethod.LINK)
         delivering.deliver_due(RUN)
-    (message,) = mail.outbox
+    (message,) = sent_mail()
     assert not message.attachments
     path = link_of(message)
     response = client_for(cast.org_a).get(path)
@@ -213,7 +228,8 @@ def test_you_said_we_did_is_delivered_as_a_pdf_attached_or_behind_a_link(cast: C
                 next_run_on=RUN,
             )
         assert delivering.deliver_due(RUN) == 2
-    attached, linked = sorted(mail.outbox, key=lambda message: len(message.attachments))[::-1]
+    reports = [m for m in sent_mail() if m.subject == "Report: Changes"]  # not the author's
+    attached, linked = sorted(reports, key=lambda message: len(message.attachments))[::-1]
     ((name, content, kind),) = attached.attachments
     assert (name, kind) == ("you-said-we-did-2026-01-01-2026-02-28.pdf", "application/pdf")
     text = pdf_text(content)
@@ -230,7 +246,7 @@ def test_an_expired_link_says_so(cast: Cast) -> None:
     with tenant_context(cast.org_a):
         schedule_for(cast, [cast.admin_a.email], method=DeliveryMethod.LINK)
         delivering.deliver_due(RUN)
-    path = link_of(mail.outbox[0])
+    path = link_of(sent_mail()[0])
     with mock.patch.object(signing, "time") as clock:
         import time
 
@@ -334,7 +350,7 @@ def test_a_network_lead_gets_each_consenting_members_committee_pack(cast: Cast) 
         schedule = schedule_for(cast, [cast.admin_a.email])
         ReportSchedule.objects.filter(pk=schedule.pk).update(network_members=True)
         delivering.deliver_due(RUN)
-    names = [name for name, _, _ in mail.outbox[0].attachments]
+    names = [name for name, _, _ in sent_mail()[0].attachments]
     assert names[0].startswith("stories-summary-")
     assert names[1:] == [f"committee-pack-{cast.org_b.slug}-2026-01-01.pdf"]
 
@@ -384,7 +400,7 @@ def network_link_sent(cast: Cast) -> NetworkMembership:
 def test_a_link_delivery_links_each_consenting_members_committee_pack(
     cast: Cast, network_link_sent: NetworkMembership
 ) -> None:
-    (message,) = mail.outbox
+    (message,) = sent_mail()
     assert not message.attachments
     links = pack_links(message)
     assert list(links) == [cast.org_b.name]
@@ -404,7 +420,7 @@ def test_a_link_delivery_links_each_consenting_members_committee_pack(
 def test_a_pack_link_is_bound_to_the_lead_and_refuses_altered_or_expired_tokens(
     cast: Cast, network_link_sent: NetworkMembership
 ) -> None:
-    path = pack_links(mail.outbox[0])[cast.org_b.name]
+    path = pack_links(sent_mail()[0])[cast.org_b.name]
     token = path.split("/")[3]
     assert client_for(cast.org_b).get(path).status_code == 404
     tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
@@ -412,7 +428,7 @@ def test_a_pack_link_is_bound_to_the_lead_and_refuses_altered_or_expired_tokens(
     assert refused.status_code == 400
     assert "changed or cut short" in refused.content.decode()
     # Each kind of link has its own salt: the report's token opens no pack, and back.
-    report_token = link_of(mail.outbox[0]).split("/")[3]
+    report_token = link_of(sent_mail()[0]).split("/")[3]
     assert client_for(cast.org_a).get(f"/reports/download/{report_token}/pack/").status_code == 400
     assert client_for(cast.org_a).get(f"/reports/download/{token}/").status_code == 400
     with mock.patch.object(signing, "time") as clock:
@@ -434,7 +450,7 @@ def test_a_pack_link_for_another_organisations_delivery_is_not_found(cast: Cast)
 def test_a_pack_link_finds_nothing_once_the_member_is_no_longer_comparable(
     cast: Cast, network_link_sent: NetworkMembership
 ) -> None:
-    path = pack_links(mail.outbox[0])[cast.org_b.name]
+    path = pack_links(sent_mail()[0])[cast.org_b.name]
     set_benchmarking_consent(network_link_sent, False)
     refused = client_for(cast.org_a).get(path)
     assert refused.status_code == 404
@@ -449,7 +465,7 @@ def test_a_pack_link_finds_nothing_once_the_member_is_no_longer_comparable(
 def test_a_pack_link_finds_nothing_once_the_lead_loses_network_comparison(
     cast: Cast, network_link_sent: NetworkMembership
 ) -> None:
-    path = pack_links(mail.outbox[0])[cast.org_b.name]
+    path = pack_links(sent_mail()[0])[cast.org_b.name]
     Subscription.objects.create(
         reference="organisation:reports-test",
         organisation=cast.org_a,
@@ -458,4 +474,4 @@ def test_a_pack_link_finds_nothing_once_the_lead_loses_network_comparison(
     )
     assert client_for(cast.org_a).get(path).status_code == 404
     # The report itself is still there.
-    assert client_for(cast.org_a).get(link_of(mail.outbox[0])).status_code == 200
+    assert client_for(cast.org_a).get(link_of(sent_mail()[0])).status_code == 200

@@ -21,6 +21,7 @@ from dashboards.models import (
 from dashboards.reports.tasks import deliver_reports
 from tests.alerts.test_alerts_worker import wait_until
 from tests.conftest import Cast
+from tests.faults.rows import forgetting_new_rows
 
 SUBJECT = "Report: Worker report probe"
 
@@ -55,20 +56,26 @@ def test_the_worker_delivers_each_period_once(
             recipients=[cast.admin_a.email],
             next_run_on=date(2000, 1, 1),
         )
+    # The emails (in the outbox) and audit rows it commits are forgotten afterwards.
     try:
-        with tenant_context(cast.org_a):
-            deliver_reports.apply_async()
-            deliver_reports.apply_async()
-        wait_until(lambda: len(probes()) == 1 and sent_rows(cast, schedule) == 1)
-        with tenant_context(cast.org_a):
-            ReportSchedule.objects.filter(pk=schedule.pk).update(next_run_on=date(2000, 1, 1))
-            deliver_reports.apply_async()
-        wait_until(lambda: ran_again(cast, schedule))
-        time.sleep(0.5)
-        assert len(probes()) == 1
-        assert probes()[0].to == [cast.admin_a.email]
-        with tenant_context(cast.org_a):
-            assert ReportDelivery.objects.filter(schedule=schedule).count() == 1
+        with forgetting_new_rows([cast.org_a.schema_name]):
+            with tenant_context(cast.org_a):
+                deliver_reports.apply_async()
+                deliver_reports.apply_async()
+            wait_until(lambda: len(probes()) == 1 and sent_rows(cast, schedule) == 1)
+            with tenant_context(cast.org_a):
+                ReportSchedule.objects.filter(pk=schedule.pk).update(next_run_on=date(2000, 1, 1))
+                deliver_reports.apply_async()
+            wait_until(lambda: ran_again(cast, schedule))
+            time.sleep(0.5)
+            assert len(probes()) == 1
+            assert probes()[0].to == [cast.admin_a.email]
+            # The PDF, through the outbox's row and back, arrives whole.
+            ((name, content, mimetype),) = probes()[0].attachments
+            assert mimetype == "application/pdf" and name.endswith(".pdf")
+            assert content.startswith(b"%PDF") and content.rstrip().endswith(b"%%EOF")
+            with tenant_context(cast.org_a):
+                assert ReportDelivery.objects.filter(schedule=schedule).count() == 1
     finally:
         with tenant_context(cast.org_a):
             ReportDelivery.objects.filter(schedule=schedule).delete()
