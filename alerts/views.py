@@ -17,9 +17,11 @@ from alerts.forms import AlertRuleForm, BankHolidayForm, ResponseTargetForm
 from alerts.models import AlertDelivery, AlertRule, BankHoliday, ResponseTarget
 from alerts.network_alerts import member_choices, member_names, network_rule_label
 from alerts.rules import can_manage, preview, save_rule, set_rule_active, unsubscribe, visible_rules
+from alerts.sending import outbox_key
 from alerts.targets import add_bank_holiday, set_response_targets
 from tenants.accounts.access import require_role, role_required
 from tenants.accounts.models import Role
+from tenants.mail_status import mail_statuses
 from tenants.networks import member_standards
 
 
@@ -77,6 +79,10 @@ def deliveries(request: HttpRequest) -> HttpResponse:
     if not request.user.has_role(Role.ADMINISTRATOR):
         rows = rows.filter(recipient__iexact=request.user.email)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    # What the outbox has since done with each email handed to it.
+    statuses = mail_statuses(request.tenant, [outbox_key(d) for d in page])
+    for row in page:
+        row.mail = statuses.get(outbox_key(row))
     return render(request, "alerts/deliveries.html", {"page": page})
 
 

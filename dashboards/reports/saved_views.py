@@ -24,7 +24,12 @@ from dashboards.models import (
     ReportSchedule,
     SavedReport,
 )
-from dashboards.reports.delivering import delivery_for_token, pack_for_token, report_file
+from dashboards.reports.delivering import (
+    delivery_for_token,
+    outbox_key,
+    pack_for_token,
+    report_file,
+)
 from dashboards.reports.member_packs import (
     PackChoiceError,
     choice_for,
@@ -47,6 +52,7 @@ from dashboards.reports.saved_reports import (
 from dashboards.reports.scheduling import schedule_report, stop_schedule
 from tenants.accounts.access import role_required
 from tenants.accounts.models import Role
+from tenants.mail_status import mail_statuses
 from tenants.models import public_url
 
 
@@ -197,7 +203,10 @@ def public_page(request: HttpRequest) -> HttpResponse:
 @require_GET
 def outbox(request: HttpRequest) -> HttpResponse:
     deliveries = list(ReportDelivery.objects.all()[:200])
+    # What the outbox has since done with each email handed to it.
+    statuses = mail_statuses(request.tenant, [outbox_key(d) for d in deliveries])
     for delivery in deliveries:
+        delivery.mail = statuses.get(outbox_key(delivery))
         # A member's recipient is the member's: named as the member, the address masked.
         delivery.to_label = (
             f"to {delivery.member_name}: {masked(delivery.recipient)}"
