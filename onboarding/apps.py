@@ -23,6 +23,14 @@ class OnboardingConfig(AppConfig):
             seed=_seed_demo,
             describe=_describe_demo,
         )
+        # Invitations to tell, by email and SMS (onboarding/tell_invitations_demo.py).
+        register_demo_step(
+            "onboarding.tell_invitations",
+            order=52,
+            after=("feedback", "onboarding"),
+            seed=_seed_tell_invitations,
+            describe=_describe_tell_invitations,
+        )
 
 
 # The demo's module is loaded only when `seed_demo` runs (tenants/demo_steps.py).
@@ -36,3 +44,15 @@ def _describe_demo(context: DemoContext) -> list[str]:
     from onboarding.demo import describe_onboarding_demo
 
     return describe_onboarding_demo(context)
+
+
+def _seed_tell_invitations(context: DemoContext) -> object:
+    from onboarding.tell_invitations_demo import seed_tell_invitations_demo
+
+    return seed_tell_invitations_demo(context)
+
+
+def _describe_tell_invitations(context: DemoContext) -> list[str]:
+    from onboarding.tell_invitations_demo import describe_tell_invitations_demo
+
+    return describe_tell_invitations_demo(context)

@@ -114,3 +114,61 @@ class Invitation(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status == InvitationStatus.OPEN
+
+
+class InvitationChannel(models.TextChoices):
+    EMAIL = "email", "Email"
+    SMS = "sms", "Text message (SMS)"
+
+
+class InvitationSource(models.TextChoices):
+    CSV = "csv", "CSV file"
+    FORM = "form", "Entered one at a time"
+
+
+class InvitationBatch(models.Model):
+    """Invitations to tell a story about one service, sent together
+    (onboarding/tell_invitations.py). Only counts are kept: the addresses and numbers were
+    in the outbox's rows until sent, and are nowhere here."""
+
+    # The service, and its public listing (the hub's ServiceListing id the link names).
+    service = models.ForeignKey(
+        "feedback.Service", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    listing_id = models.BigIntegerField()
+    service_name = models.CharField(max_length=200)
+    channel = models.CharField(max_length=5, choices=InvitationChannel.choices)
+    source = models.CharField(max_length=4, choices=InvitationSource.choices)
+    sent_count = models.PositiveIntegerField(default=0)
+    opted_out_count = models.PositiveIntegerField(default=0)
+    invalid_count = models.PositiveIntegerField(default=0)
+    duplicate_count = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.sent_count} {self.get_channel_display()} invitations for {self.service_name}"
+
+
+class InvitationOptOut(models.Model):
+    """Someone who asked this organisation to send them no more invitations to tell: an
+    HMAC (INVITATION_OPT_OUT_KEY) of their normalised address or number, never the address.
+    Only the day is kept, so it cannot be matched to a story by the minute."""
+
+    digest = models.CharField(max_length=64, unique=True)
+    created_on = models.DateField(default=timezone.localdate)
+
+    class Meta:
+        ordering = ["-created_on", "-id"]
+
+    def __str__(self) -> str:
+        return f"Opt-out {self.pk}"

@@ -2,7 +2,12 @@ from __future__ import annotations
 
 from django.urls import path
 
-from onboarding import invitation_views, network_views, service_import_views
+from onboarding import (
+    invitation_views,
+    network_views,
+    service_import_views,
+    tell_invitation_views,
+)
 from onboarding.training import views as training_views
 
 app_name = "onboarding"
@@ -35,6 +40,17 @@ urlpatterns = [
         "invitation/<str:token>/",
         invitation_views.accept_staff_invitation,
         name="accept_invitation",
+    ),
+    path(
+        "invitations/tell/",
+        tell_invitation_views.tell_invitations,
+        name="tell_invitations",
+    ),
+    # Public: the opt-out link every invitation to tell carries.
+    path(
+        "invitations/tell/opt-out/<str:link>/",
+        tell_invitation_views.tell_invitation_opt_out,
+        name="tell_invitation_opt_out",
     ),
     path("networks/", network_views.networks, name="networks"),
     path("networks/start/", network_views.start_network, name="start_network"),

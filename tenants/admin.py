@@ -155,6 +155,7 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     list_display = [
         "created_at",
         "kind",
+        "channel",
         "state",
         "attempts",
         "next_attempt_at",
@@ -162,10 +163,11 @@ class OutboxMessageAdmin(admin.ModelAdmin):
         "organisation",
         "masked_recipient",
     ]
-    list_filter = ["state", "kind"]
+    list_filter = ["state", "channel", "kind"]
     # Only these are shown on a message's page: never the subject or the bodies.
     fields = [
         "kind",
+        "channel",
         "key",
         "state",
         "attempts",
