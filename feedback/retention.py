@@ -60,6 +60,7 @@ from django.db.models.functions import Cast, Coalesce, Concat, Greatest
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from feedback.entering import remove_scan
 from feedback.hub.models import (
     AuthorReply,
     AuthorRequest,
@@ -77,7 +78,16 @@ ACTOR = "platform: nightly retention"
 BATCH_SIZE = 500
 
 # Everything of a never-published submission's own words (title aside: it is required).
-PURGED_TEXT = ("what_was_good", "what_could_be_improved", "how_it_felt", "nickname", "assisted_by")
+# The author's words, and a scan of the paper form they were written on (its file is deleted
+# once the purge commits: feedback/entering.py).
+PURGED_TEXT = (
+    "what_was_good",
+    "what_could_be_improved",
+    "how_it_felt",
+    "nickname",
+    "assisted_by",
+    "scan",
+)
 
 
 class FoundSomething(Func):
@@ -241,6 +251,8 @@ def _in_batches(due: QuerySet, **changes: object) -> int:
 
 
 def _purge(due: QuerySet, now: datetime, title: str) -> int:
+    for name in due.exclude(scan="").values_list("scan", flat=True):
+        transaction.on_commit(lambda name=name: remove_scan(name))
     return _in_batches(
         due,
         title=title,

@@ -32,6 +32,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
 
 from feedback.emails import queue_withdrawal_notice
+from feedback.entering import remove_scan
 from feedback.hub.models import (
     AuthorRequest,
     AuthorRequestKind,
@@ -269,6 +270,11 @@ def _delete_organisation_copy(
 
 
 def _wipe(submission: Submission, now: datetime) -> None:
+    scan = submission.scan
+    if scan:
+        # A scan of the paper form holds the story too: its file goes once this commits.
+        transaction.on_commit(lambda: remove_scan(scan))
+    submission.scan = ""
     submission.title = WITHDRAWN_TITLE
     for name in WIPED_FIELDS:
         setattr(submission, name, "")
@@ -286,6 +292,7 @@ def _wipe(submission: Submission, now: datetime) -> None:
             "withdrawn_at",
             "text_purged_at",
             "public_story",
+            "scan",
         ]
     )
 

@@ -115,6 +115,32 @@ def set_safeguarding_contact(
     return user
 
 
+@transaction.atomic
+def set_story_taker(
+    user: User, is_taker: bool, *, actor: User, request: HttpRequest | None = None
+) -> User:
+    """Let (or stop letting) a member of staff enter stories received on paper, by phone or
+    in person for their authors (feedback/entering.py)."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.is_story_taker == is_taker:
+        return user
+    if is_taker and not user.is_active:
+        raise StaffError("Reactivate the account first: a deactivated account cannot sign in.")
+    user.is_story_taker = is_taker
+    user.save(update_fields=["is_story_taker"])
+    record_audit(
+        "staff.story_taker_granted" if is_taker else "staff.story_taker_removed",
+        actor=actor,
+        target=user,
+        summary=f"{user.email} may now enter stories for their authors"
+        if is_taker
+        else f"{user.email} may no longer enter stories for their authors",
+        detail={"is_story_taker": is_taker},
+        request=request,
+    )
+    return user
+
+
 def set_safeguarding_escalate_hours(
     organisation: Organisation, hours: int, *, actor: User, request: HttpRequest | None = None
 ) -> Organisation:

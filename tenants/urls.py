@@ -17,6 +17,7 @@ urlpatterns = [
         views.staff_safeguarding_contact,
         name="staff_safeguarding_contact",
     ),
+    path("staff/<int:pk>/story-taker/", views.staff_story_taker, name="staff_story_taker"),
     path(
         "staff/safeguarding-hours/",
         views.staff_safeguarding_hours,

@@ -16,6 +16,7 @@ from tenants.accounts.forms import (
     SafeguardingContactForm,
     SafeguardingHoursForm,
     SecondFactorRequirementForm,
+    StoryTakerForm,
 )
 from tenants.accounts.models import Role, User
 from tenants.accounts.second_factor import (
@@ -33,6 +34,7 @@ from tenants.staff import (
     reactivate_staff,
     set_safeguarding_contact,
     set_safeguarding_escalate_hours,
+    set_story_taker,
 )
 
 
@@ -127,6 +129,7 @@ def staff_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "safeguarding_form": SafeguardingContactForm(
                 initial={"is_safeguarding_contact": member.is_safeguarding_contact}
             ),
+            "story_taker_form": StoryTakerForm(initial={"is_story_taker": member.is_story_taker}),
             "history": history,
             "has_second_factor": has_second_factor(member),
         },
@@ -184,6 +187,27 @@ def staff_safeguarding_contact(request: HttpRequest, pk: int) -> HttpResponse:
             f"{member} is a safeguarding contact."
             if is_contact
             else f"{member} is no longer a safeguarding contact.",
+        )
+    return redirect("workspace:staff_detail", pk=member.pk)
+
+
+@require_POST
+@role_required(Role.ADMINISTRATOR)
+def staff_story_taker(request: HttpRequest, pk: int) -> HttpResponse:
+    member = get_object_or_404(User, pk=pk)
+    form = StoryTakerForm(request.POST)
+    form.is_valid()  # a checkbox: absent or anything means a plain yes or no
+    is_taker = bool(form.cleaned_data.get("is_story_taker"))
+    try:
+        set_story_taker(member, is_taker, actor=request.user, request=request)
+    except StaffError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            f"{member} may enter stories for their authors."
+            if is_taker
+            else f"{member} may no longer enter stories for their authors.",
         )
     return redirect("workspace:staff_detail", pk=member.pk)
 

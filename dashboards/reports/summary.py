@@ -9,8 +9,10 @@ from the hub's public copies of them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+
+from django.db.models import Count
 
 from dashboards import queries
 from dashboards.queries import AuthorMarks, Scope, TagCount
@@ -19,7 +21,7 @@ from dashboards.reports.response_quality import ResponseQuality, response_qualit
 from dashboards.reports.themes import Themes, recurring_themes
 from dashboards.statistics import share
 from dashboards.tenant_app import target_hours
-from feedback.choices import Criticality, Polarity
+from feedback.choices import Criticality, Polarity, SubmissionRoute
 
 POSITIVE = (Criticality.NOT_CRITICAL.value, Criticality.MINIMALLY_CRITICAL.value)
 CRITICAL = queries.CRITICAL
@@ -60,6 +62,9 @@ class Summary:
     response_quality: ResponseQuality
     author_marks: AuthorMarks
     themes: Themes
+    # (key, label, stories) for each route a story came by, then the stories entered by the
+    # organisation's own staff (which came by one of those routes too): `stories_by_route`.
+    by_route: list[tuple[str, str, int]] = field(default_factory=list)
 
     @property
     def change_in_stories(self) -> float | None:
@@ -90,6 +95,7 @@ class Summary:
             ("volume", "change on previous period", number(self.change_in_stories, 4)),
         ]
         rows += [("criticality", name, str(count)) for name, count in self.criticality_mix]
+        rows += [("route", key, str(count)) for key, _, count in self.by_route]
         rows += [
             ("responses", "stories responded to", str(self.responded)),
             ("responses", "share responded", number(self.share_responded, 4)),
@@ -168,7 +174,30 @@ def stories_summary(scope: Scope) -> Summary:
         response_quality=response_quality(scope),
         author_marks=queries.author_marks(scope),
         themes=recurring_themes(scope),
+        by_route=stories_by_route(scope),
     )
+
+
+STAFF_ENTERED = "entered by staff"
+
+
+def stories_by_route(scope: Scope) -> list[tuple[str, str, int]]:
+    """(key, label, stories) for every route a story can come by (web, widget, kiosk,
+    assisted, phone, paper, in person), then those entered by the organisation's own staff.
+
+    The rollups do not keep the route, so this is counted from the organisation's own
+    stories in its schema, each story once (however many of the scope's services it names).
+    """
+    stories = stories_in(scope).order_by()
+    counts = {
+        row["submission_route"]: row["stories"]
+        for row in stories.values("submission_route").annotate(stories=Count("pk", distinct=True))
+    }
+    staff = stories.filter(staff_entered=True).aggregate(stories=Count("pk", distinct=True))
+    return [
+        *((route.value, str(route.label), counts.get(route.value, 0)) for route in SubmissionRoute),
+        (STAFF_ENTERED, "Entered by staff (by any of the routes above)", staff["stories"]),
+    ]
 
 
 def example_stories(scope: Scope, criticalities: tuple[str, ...]) -> list[ExampleStory]:

@@ -180,6 +180,14 @@ class SafeguardingContactForm(forms.Form):
     )
 
 
+class StoryTakerForm(forms.Form):
+    is_story_taker = forms.BooleanField(
+        label="Story taker: may enter stories received on paper, by phone or in person, "
+        "for moderation like any other",
+        required=False,
+    )
+
+
 class SafeguardingHoursForm(forms.Form):
     hours = forms.IntegerField(
         label="Hours before an unacknowledged safeguarding concern goes to the administrators "

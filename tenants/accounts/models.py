@@ -66,6 +66,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     # One of the organisation's designated safeguarding contacts: alerted at once to every
     # safeguarding concern a moderator raises, whatever their alert rules say.
     is_safeguarding_contact = models.BooleanField("Safeguarding contact", default=False)
+    # May enter stories received on paper, by phone or in person for their authors
+    # (feedback/entering.py); granted by the organisation's administrators.
+    is_story_taker = models.BooleanField("Story taker", default=False, db_default=False)
     date_joined = models.DateTimeField(default=timezone.now)
 
     objects = UserManager()
