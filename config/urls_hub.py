@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.urls import include, path
+from django.views.decorators.csrf import csrf_exempt
+from django.views.i18n import set_language
 
 from config.security_txt import security_policy, security_txt
 from dashboards.reports import network_public
@@ -44,6 +46,11 @@ urlpatterns = [
     # Platform staff's own sessions (the workspace page, on the hub).
     path("accounts/sessions/", account_views.sessions, name="hub_sessions"),
     path("admin/", admin_site.urls),
+    # The language switch on public pages (feedback/languages.py): Django's view, by POST,
+    # back to the page it came from (its same-origin Referer). Exempt from CSRF: choosing the
+    # display language is harmless, and a CSRF token would set a cookie on every public page,
+    # which set none until the visitor acts (tests/feedback/test_privacy_notice.py).
+    path("i18n/setlang/", csrf_exempt(set_language), name="set_language"),
     path("accounts/login/second-factor/", include("tenants.accounts.second_factor_urls")),
     path("media/<path:path>", serve_photo, name="media"),
     path("billing/", include("billing.urls_hub")),

@@ -34,6 +34,7 @@ from feedback.hub.models import (
     PublicStoryOrganisation,
     ServiceListing,
 )
+from feedback.languages import StoryLanguage
 from feedback.public_cache import public_version
 from feedback.publishing import UK, day_only
 from tenants import ratelimit
@@ -242,6 +243,7 @@ OPINION_FIELDS = (
     "author_age_group",
     "submission_route",
     "author_nickname",
+    "language",
 )
 
 
@@ -322,6 +324,8 @@ def opinion(
         "authorRole": row["author_role"],
         "authorAgeGroup": row["author_age_group"],
         "submissionRoute": row["submission_route"],
+        # The language it was told and published in: "en" or "cy" (ISO 639-1).
+        "language": row["language"],
         "author": row["author_nickname"] or None,
         "responseCount": answered["count"] if answered else 0,
         "hasResponse": answered is not None,
@@ -386,6 +390,10 @@ def _opinions(request: HttpRequest) -> HttpResponse:
         stories = stories.filter(published_at__gt=after)
     if name := request.GET.get("tag", "").strip().lower():
         stories = stories.filter(tags__contains=[{"name": name}])
+    if language := request.GET.get("language", "").strip().lower():
+        if language not in StoryLanguage.values:
+            raise BadRequest(f"'language' is one of: {', '.join(StoryLanguage.values)}.")
+        stories = stories.filter(language=language)
     if nacs := request.GET.get("nacs", "").strip():
         about = PublicStory.services.through.objects.filter(
             servicelisting__in=listings_with_nacs(nacs, ServiceListing.objects)

@@ -11,6 +11,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from django_tenants.utils import schema_context
 
 from tenants.messages import enqueue_email
@@ -34,7 +37,7 @@ def queue_rejection_notice(submission_id: int) -> None:
         _queue_to_author(
             submission,
             f"rejection:{submission.pk}",
-            "We could not publish your story",
+            _("We could not publish your story"),
             "rejection",
             context,
         )
@@ -64,7 +67,10 @@ def queue_response_notice(public_response_id: int) -> None:
         _queue_to_author(
             submission,
             f"response:{response.pk}",
-            f"{response.organisation.name} has responded to your story",
+            format_lazy(
+                _("{organisation} has responded to your story"),
+                organisation=response.organisation.name,
+            ),
             "response",
             context,
             organisation=response.organisation,
@@ -86,16 +92,20 @@ def _queue_to_author(
     context: dict,
     organisation: Organisation | None = None,
 ) -> None:
-    """Write the email to the outbox; `event` (e.g. "rejection:42") is its key's end."""
-    enqueue_email(
-        kind=f"feedback.{template}",
-        key=f"feedback.{event}",
-        recipient=submission.email,
-        subject=subject,
-        text_body=render_to_string(f"hub/email/{template}.txt", context),
-        html_body=render_to_string(f"hub/email/{template}.html", context),
-        organisation=organisation,
-    )
+    """Write the email to the outbox; `event` (e.g. "rejection:42") is its key's end. It is
+    written in the language the story was told in (feedback/languages.py)."""
+    from feedback.languages import interface_language
+
+    with translation.override(interface_language(submission.language)):
+        enqueue_email(
+            kind=f"feedback.{template}",
+            key=f"feedback.{event}",
+            recipient=submission.email,
+            subject=str(subject),
+            text_body=render_to_string(f"hub/email/{template}.txt", context),
+            html_body=render_to_string(f"hub/email/{template}.html", context),
+            organisation=organisation,
+        )
 
 
 def queue_receipt_notice(submission_id: int) -> None:
@@ -111,7 +121,7 @@ def queue_receipt_notice(submission_id: int) -> None:
         _queue_to_author(
             submission,
             f"receipt:{submission.pk}",
-            "We have received your story",
+            _("We have received your story"),
             "received",
             {"submission": submission, "your_story_url": story_url(submission)},
         )
@@ -132,7 +142,7 @@ def queue_publication_notice(submission_id: int) -> None:
         _queue_to_author(
             submission,
             f"publication:{submission.pk}",
-            "Your story is published",
+            _("Your story is published"),
             "published",
             {
                 "submission": submission,
@@ -163,7 +173,7 @@ def queue_withdrawal_notice(submission_id: int) -> None:
             _queue_to_author(
                 submission,
                 f"withdrawal:{submission.pk}",
-                "Your story has been withdrawn",
+                _("Your story has been withdrawn"),
                 "withdrawn",
                 {
                     # Only a moderated (so published) story had copies beyond the hub.

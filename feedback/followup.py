@@ -9,6 +9,7 @@ from collections import Counter
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext
 from django_tenants.utils import schema_context
 
 from feedback import pii
@@ -30,11 +31,15 @@ class FollowupError(Exception):
 def submit_author_reply(response: PublicResponse, body: str) -> AuthorReply:
     body = body.strip()
     if not body:
-        raise FollowupError("Write your reply before sending it.")
+        raise FollowupError(gettext("Write your reply before sending it."))
     if "\x00" in body:
-        raise FollowupError("Your reply contains a null character; remove it and send it again.")
+        raise FollowupError(
+            gettext("Your reply contains a null character; remove it and send it again.")
+        )
     if len(body.split()) > MAX_REPLY_WORDS or len(body) > MAX_AUTHOR_REPLY_CHARACTERS:
-        raise FollowupError(f"Please keep your reply under {MAX_REPLY_WORDS} words.")
+        raise FollowupError(
+            gettext("Please keep your reply under %(words)s words.") % {"words": MAX_REPLY_WORDS}
+        )
     return AuthorReply.objects.create(response=response, body=body)
 
 

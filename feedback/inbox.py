@@ -10,6 +10,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from feedback.choices import Criticality, Progress
+from feedback.languages import StoryLanguage
 from feedback.models import Response, Service, Story
 
 
@@ -25,6 +26,7 @@ class InboxFilters:
     overdue: bool = False
     q: str = ""
     assigned_to_me: bool = False
+    language: str = ""  # "en", "cy" or "": the language the story was told in
 
 
 def filtered_stories(filters: InboxFilters, *, user_id: int) -> QuerySet[Story]:
@@ -53,6 +55,8 @@ def filtered_stories(filters: InboxFilters, *, user_id: int) -> QuerySet[Story]:
         stories = stories.filter(has_response=False, due_at__lt=timezone.now())
     if filters.assigned_to_me:
         stories = stories.filter(assigned_to_id=user_id)
+    if filters.language in StoryLanguage.values:
+        stories = stories.filter(language=filters.language)
     if filters.q:
         query = SearchQuery(filters.q, search_type="websearch", config="english")
         stories = stories.annotate(document=SearchVector("title", "body", config="english")).filter(

@@ -7,6 +7,7 @@ from typing import Any
 from django.http import HttpRequest, JsonResponse
 
 from feedback.choices import AgeGroup, AuthorRole, Criticality, Progress, SubmissionRoute
+from feedback.languages import StoryLanguage
 
 
 def _list_of(ref: str) -> dict[str, Any]:
@@ -52,7 +53,16 @@ def description(server_url: str) -> dict[str, Any]:
         "/api/v2/opinions": _ok(
             _list_of("Opinion"),
             "Published stories, oldest publication first",
-            ["skip", "take", "submittedonafter", "publishedafter", "tag", "nacs", "order"],
+            [
+                "skip",
+                "take",
+                "submittedonafter",
+                "publishedafter",
+                "tag",
+                "nacs",
+                "language",
+                "order",
+            ],
         ),
         "/api/v2/opinions/{id}": _ok(opinion, "One published story", ["id"]),
         "/api/v2/opinions/{id}/tags": _ok(_list_of("Tag"), "A story's tags", ["id"]),
@@ -115,6 +125,11 @@ def description(server_url: str) -> dict[str, Any]:
                 "nacs": _query(
                     "nacs", "Only stories about the service with this code", {"type": "string"}
                 ),
+                "language": _query(
+                    "language",
+                    "Only stories told in this language (ISO 639-1: en, cy)",
+                    {"type": "string", "enum": StoryLanguage.values},
+                ),
                 "order": _query(
                     "dateofpublicationorder",
                     "ascending (default) or descending",
@@ -163,6 +178,12 @@ def description(server_url: str) -> dict[str, Any]:
                         "authorRole": {"type": "string", "enum": AuthorRole.values},
                         "authorAgeGroup": {"type": "string", "enum": AgeGroup.values},
                         "submissionRoute": {"type": "string", "enum": SubmissionRoute.values},
+                        "language": {
+                            "type": "string",
+                            "enum": StoryLanguage.values,
+                            "description": "The language the story was told and published in "
+                            "(ISO 639-1)",
+                        },
                         "author": {"type": ["string", "null"]},
                         "responseCount": {"type": "integer"},
                         "hasResponse": {"type": "boolean"},

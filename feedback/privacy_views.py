@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_safe
 
 ICO_COMPLAINTS_URL = "https://ico.org.uk/make-a-complaint/"
@@ -19,8 +20,12 @@ def period(days: int) -> str:
     """A number of days as people say it: "a year", "2 years", "90 days"."""
     if days % 365 == 0:
         years = days // 365
-        return "a year" if years == 1 else f"{years} years"
-    return "a day" if days == 1 else f"{days} days"
+        if years == 1:
+            return gettext("a year")
+        return ngettext("%(count)d year", "%(count)d years", years) % {"count": years}
+    if days == 1:
+        return gettext("a day")
+    return ngettext("%(count)d day", "%(count)d days", days) % {"count": days}
 
 
 @require_safe

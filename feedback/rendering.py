@@ -10,23 +10,29 @@ import html
 
 import markdown
 import nh3
+from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext_lazy as _
 
 SECTIONS = (
-    ("what_was_good", "What was good"),
-    ("what_could_be_improved", "What could be improved"),
-    ("how_it_felt", "How it made me feel"),
+    ("what_was_good", _("What was good")),
+    ("what_could_be_improved", _("What could be improved")),
+    ("how_it_felt", _("How it made me feel")),
 )
 ALLOWED_TAGS = {"p", "strong", "em", "h3", "ul", "ol", "li", "br", "blockquote"}
 
 
-def compose_body(answers: dict[str, str]) -> str:
-    """The story's Markdown body from the three prompts, skipping empty ones."""
+def compose_body(answers: dict[str, str], language: str = "en") -> str:
+    """The story's Markdown body from the three prompts, skipping empty ones; its headings in
+    the story's own language (feedback/languages.py)."""
+    from feedback.languages import interface_language
+
     parts = []
-    for field, heading in SECTIONS:
-        text = (answers.get(field) or "").strip()
-        if text:
-            parts.append(f"### {heading}\n\n{text}")
+    with translation.override(interface_language(language)):
+        for field, heading in SECTIONS:
+            text = (answers.get(field) or "").strip()
+            if text:
+                parts.append(f"### {heading}\n\n{text}")
     return "\n\n".join(parts)
 
 

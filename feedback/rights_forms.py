@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from feedback.author_requests import MAX_CONTACT, MAX_DETAILS
 from feedback.forms import CONTROL
@@ -23,9 +24,11 @@ class WithdrawalForm(forms.Form):
     reason = PlainTextField(
         required=False,
         max_length=MAX_DETAILS,
-        label="Why do you want it withdrawn? (optional)",
+        label=_("Why do you want it withdrawn? (optional)"),
         widget=forms.Textarea(attrs={"rows": 3}),
-        error_messages={"max_length": "Please keep your reason under %(limit_value)s characters."},
+        error_messages={
+            "max_length": _("Please keep your reason under %(limit_value)s characters.")
+        },
     )
 
 
@@ -36,48 +39,50 @@ class AskForm(forms.Form):
     kind = forms.ChoiceField(
         choices=AuthorRequestKind.choices,
         widget=forms.RadioSelect,
-        label="What do you want us to do?",
-        error_messages={"required": "Choose whether you want your story withdrawn or a copy."},
+        label=_("What do you want us to do?"),
+        error_messages={"required": _("Choose whether you want your story withdrawn or a copy.")},
     )
     story = PlainTextField(
         required=False,
         max_length=300,
-        label="Your story's address or title, if you know it",
-        help_text="For example https://carevoice.example/stories/1234/, or its title.",
+        label=_("Your story's address or title, if you know it"),
+        help_text=_("For example https://carevoice.example/stories/1234/, or its title."),
     )
     organisation = PlainTextField(
         required=False,
         max_length=200,
-        label="The organisation or service it was about",
+        label=_("The organisation or service it was about"),
     )
     when = PlainTextField(
         required=False,
         max_length=100,
-        label="Roughly when you sent it",
-        help_text="For example: March 2025, or last spring.",
+        label=_("Roughly when you sent it"),
+        help_text=_("For example: March 2025, or last spring."),
     )
     only_you = PlainTextField(
         max_length=2000,
-        label="Something only the author would know",
-        help_text=(
+        label=_("Something only the author would know"),
+        help_text=_(
             "What you wrote in it that was not published, a sentence as you wrote it, or the "
             "nickname you used. Do not send passwords or bank details."
         ),
         widget=forms.Textarea(attrs={"rows": 4}),
         error_messages={
-            "required": "Tell us something only the author would know, so a moderator can "
-            "check that the story is yours."
+            "required": _(
+                "Tell us something only the author would know, so a moderator can "
+                "check that the story is yours."
+            )
         },
     )
     contact = PlainTextField(
         max_length=MAX_CONTACT,
-        label="How can we reach you with the answer?",
-        help_text="A phone number, a postal address or an email address.",
+        label=_("How can we reach you with the answer?"),
+        help_text=_("A phone number, a postal address or an email address."),
         widget=forms.Textarea(attrs={"rows": 2}),
-        error_messages={"required": "Tell us how to reach you with the answer."},
+        error_messages={"required": _("Tell us how to reach you with the answer.")},
     )
     # Left empty by people; bots fill in every field.
-    website = forms.CharField(required=False, label="Leave this empty")
+    website = forms.CharField(required=False, label=_("Leave this empty"))
 
     @property
     def is_bot(self) -> bool:
@@ -87,8 +92,10 @@ class AskForm(forms.Form):
         cleaned = super().clean()
         if not any(cleaned.get(name) for name in ("story", "organisation", "when")):
             raise ValidationError(
-                "Tell us how to find your story: its address or title, the organisation it "
-                "was about, or roughly when you sent it."
+                _(
+                    "Tell us how to find your story: its address or title, the organisation "
+                    "it was about, or roughly when you sent it."
+                )
             )
         return cleaned
 

@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from feedback import author_requests
@@ -107,14 +108,16 @@ def your_story(request: HttpRequest, token: str) -> HttpResponse:
                 else:
                     messages.success(
                         request,
-                        "Thank you. A moderator will confirm your request and withdraw your "
-                        "story; this page will say when it is done.",
+                        gettext(
+                            "Thank you. A moderator will confirm your request and withdraw "
+                            "your story; this page will say when it is done."
+                        ),
                     )
                     return redirect(request.path)
             else:
                 status = 400
         else:
-            messages.error(request, "Choose what you want to do.")
+            messages.error(request, gettext("Choose what you want to do."))
             status = 400
     else:
         mark_seen(submission)

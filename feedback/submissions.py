@@ -28,6 +28,8 @@ class StoryFromAuthor:
     route: str
     listings: list[ServiceListing]
     assisted_by: str = ""
+    # The language it was told in ("en", "cy"; feedback/languages.py).
+    language: str = "en"
 
 
 @transaction.atomic
@@ -46,6 +48,7 @@ def submit_story(story: StoryFromAuthor) -> Submission:
         consented_at=timezone.now(),
         route=story.route,
         assisted_by=story.assisted_by.strip(),
+        language=story.language,
     )
     # Found once, here, for the moderation pages to read (whatever the route it came by).
     scan_submission(submission)

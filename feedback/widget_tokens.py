@@ -27,6 +27,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
 from django.http import HttpRequest
+from django.utils.translation import gettext, gettext_noop
 
 from tenants.models import Organisation
 from tenants.schemas import public_schema
@@ -46,22 +47,24 @@ LISTED_HOST = re.compile(
 class TokenProblem(Enum):
     """Why a form token did not let a story through, in words for its author."""
 
-    MISSING_OR_ALTERED = (
+    MISSING_OR_ALTERED = gettext_noop(
         "We could not check that this form came from this page. Press “Send my story” "
         "again; if this keeps happening, copy your story somewhere safe and reload the page."
     )
-    EXPIRED = (
+    EXPIRED = gettext_noop(
         "This form was open for too long, so we could not accept it. Nothing you typed is "
         "lost: check it below and press “Send my story” again."
     )
-    ALREADY_USED = (
+    ALREADY_USED = gettext_noop(
         "This form has already sent a story. To send another, check it below and press "
         "“Send my story” again."
     )
 
     @property
     def message(self) -> str:
-        return f"Your story has not been sent yet. {self.value}"
+        # In the visitor's language (feedback/languages.py).
+        prefix = gettext("Your story has not been sent yet.")
+        return f"{prefix} {gettext(self.value)}"
 
 
 def _signer() -> signing.TimestampSigner:

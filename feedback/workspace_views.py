@@ -17,6 +17,7 @@ from feedback.apikeys import create_api_key, revoke_api_key
 from feedback.choices import ChangeStatus
 from feedback.forms import (
     ApiKeyForm,
+    DefaultLanguageForm,
     EmbedHostsForm,
     InboxForm,
     PalsDetailsForm,
@@ -27,6 +28,7 @@ from feedback.forms import (
 )
 from feedback.hub.models import ApiKey, ServiceListing
 from feedback.inbox import InboxFilters, counts, filtered_stories
+from feedback.languages import set_default_language
 from feedback.models import Response, Service, Site, Story, Tag
 from feedback.rendering import render_markdown
 from feedback.responding import (
@@ -75,6 +77,7 @@ def stories(request: HttpRequest) -> HttpResponse:
             overdue=data["overdue"],
             q=data["q"].strip(),
             assigned_to_me=data["mine"],
+            language=data["language"],
         )
     rows = filtered_stories(filters, user_id=request.user.pk)
     page = Paginator(rows.prefetch_related("services"), 25).get_page(request.GET.get("page"))
@@ -353,13 +356,27 @@ def widget_settings(request: HttpRequest) -> HttpResponse:
         request.POST if saving_pals else None,
         initial={"pals_details": organisation.pals_details},
     )
+    saving_language = request.method == "POST" and request.POST.get("form") == "language"
+    language_form = DefaultLanguageForm(
+        request.POST if saving_language else None,
+        initial={"default_language": organisation.default_language},
+    )
+    if saving_language and language_form.is_valid():
+        set_default_language(
+            organisation,
+            language_form.cleaned_data["default_language"],
+            actor=request.user,
+            request=request,
+        )
+        messages.success(request, "Saved. Visitors who have not chosen a language see this one.")
+        return redirect("feedback:widget_settings")
     if saving_pals and pals_form.is_valid():
         details = pals_form.cleaned_data["pals_details"]
         set_pals_details(organisation, details, actor=request.user, request=request)
         messages.success(request, "Saved. Authors see these details before they write.")
         return redirect("feedback:widget_settings")
     form = EmbedHostsForm(
-        None if saving_pals else request.POST or None,
+        None if saving_pals or saving_language else request.POST or None,
         initial={"hosts": "\n".join(organisation.embed_hosts)},
     )
     if request.method == "POST" and form.is_valid():
@@ -379,6 +396,7 @@ def widget_settings(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "pals_form": pals_form,
+            "language_form": language_form,
             "widget_url": hub_url("hub:widget", organisation.slug),
             "script_url": hub_url("hub:widget_script", organisation.slug),
             "kiosk_url": hub_url("hub:kiosk", organisation.slug),
@@ -387,7 +405,7 @@ def widget_settings(request: HttpRequest) -> HttpResponse:
                 for listing in listings
             ],
         },
-        status=400 if form.errors or pals_form.errors else 200,
+        status=400 if form.errors or pals_form.errors or language_form.errors else 200,
     )
 
 

@@ -1,6 +1,6 @@
 """The read API, held to Care Opinion's API v2: bare arrays paged with skip/take, the filters,
 subscription keys (an organisation's and a network lead's), the rate limit, JSON and XML,
-the 15-key opinion, its sub-collections, the service directory, and no author contact details.
+the 16-key opinion, its sub-collections, the service directory, and no author contact details.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ OPINION_KEYS = {
     "authorRole",
     "authorAgeGroup",
     "submissionRoute",
+    "language",
     "author",
     "responseCount",
     "hasResponse",
