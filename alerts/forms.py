@@ -158,4 +158,4 @@ class BankHolidayForm(forms.ModelForm):
     class Meta:
         model = BankHoliday
         fields = ["date", "name"]
-        widgets = {"date": forms.DateInput(attrs={"type": "date"})}
+        widgets = {"date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}

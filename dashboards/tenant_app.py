@@ -44,7 +44,7 @@ def layout() -> html.Div:
             html.Div(
                 className="dash-filters",
                 children=[
-                    html.Label(["Period", html.Br()], htmlFor="period"),
+                    html.Label(["Period", html.Br()], htmlFor="period", id="period-label"),
                     dcc.DatePickerRange(
                         id="period",
                         start_date=today - timedelta(days=filters.DEFAULT_DAYS - 1),
@@ -53,14 +53,14 @@ def layout() -> html.Div:
                         display_format="D MMM YYYY",
                         first_day_of_week=1,
                     ),
-                    html.Label("Service", htmlFor="service"),
+                    html.Label("Service", htmlFor="service", id="service-label"),
                     dcc.Dropdown(
                         id="service",
                         options=filters.service_options() if viewer_or_none() else [],
                         placeholder="All services",
                         clearable=True,
                     ),
-                    html.Label("Criticality", htmlFor="criticality"),
+                    html.Label("Criticality", htmlFor="criticality", id="criticality-label"),
                     dcc.Dropdown(
                         id="criticality",
                         options=[{"label": c.label, "value": c.value} for c in Criticality],
@@ -102,6 +102,12 @@ def layout() -> html.Div:
                     dcc.Graph(id="tags", config={"displaylogo": False}),
                     html.Div(
                         [
+                            # Names the radios below (dashboards/static/dashboards/dash-aria.js).
+                            html.Span(
+                                "Colour the stories in the chart",
+                                id="swarm-colour-label",
+                                className="visually-hidden",
+                            ),
                             dcc.RadioItems(
                                 id="swarm-colour",
                                 options=[
