@@ -28,6 +28,12 @@ def send_outbox_message(message_id: int) -> bool:
     return messages.send_message(message_id)
 
 
+@shared_task(name="tenants.send_alert_outbox_message", acks_late=True)
+def send_alert_outbox_message(message_id: int) -> bool:
+    """An alert's email, the same send from the alerts queue (messages.is_alert)."""
+    return messages.send_message(message_id)
+
+
 @shared_task(name="tenants.send_due_outbox_messages", acks_late=True)
 def send_due_outbox_messages() -> int:
     return messages.send_due_messages()

@@ -51,7 +51,7 @@ def test_a_member_story_alerts_the_lead_who_writes_on_it_and_the_provider_replie
 ) -> None:
     # The notes' emails stay waiting in the outbox, where their recipients can be read: a
     # worker left running by an earlier test would send them and erase the addresses.
-    monkeypatch.setattr(messages, "queue_send", lambda pk: None)
+    monkeypatch.setattr(messages, "queue_send", lambda pk, **_: None)
     network = create_network(lead=cast.org_a, name="Browser Discussion Network")
     membership = invite_organisation(network, cast.org_b)
     provider_context = chromium.new_context(viewport={"width": 1280, "height": 900})

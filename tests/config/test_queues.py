@@ -25,6 +25,7 @@ EXPECTED = {
     "feedback.send_withdrawal_notice": "mail",
     "training.send_reminders": "mail",
     "tenants.send_outbox_message": "mail",
+    "tenants.send_alert_outbox_message": "alerts",
     "tenants.send_due_outbox_messages": "mail",
     "reports.build_long_pdf": "reports",
     "dashboards.deliver_reports": "reports",
@@ -141,3 +142,39 @@ def test_a_routed_task_lands_in_its_queue_only(queue: str, task_name: str) -> No
         finally:
             client.delete(*names)
     assert lengths == {name: int(name == queue) for name in names}
+
+
+@pytest.mark.django_db
+def test_an_alerts_email_is_sent_from_the_alerts_queue_and_an_authors_from_mail(
+    monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks
+) -> None:  # noqa: ANN001
+    """Alert emails wait in the one outbox like every other, but their send is queued with
+    the alerts, so a burst of author receipts never holds one back."""
+    from tenants import messages, tasks
+
+    queued: list[tuple[str, int]] = []
+    for task in (tasks.send_alert_outbox_message, tasks.send_outbox_message):
+        monkeypatch.setattr(
+            task, "delay", lambda pk, name=task.name: queued.append((queue_of(name), pk))
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        alert = messages.enqueue_email(
+            kind="alerts.instant",
+            key="probe:alert",
+            recipient="responder@example.org",
+            subject="A new story",
+            text_body="A new story about Ward One.",
+        )
+        notice = messages.enqueue_email(
+            kind="feedback.received",
+            key="probe:receipt",
+            recipient="author@example.org",
+            subject="We have your story",
+            text_body="Thank you.",
+        )
+    assert queued == [("alerts", alert.pk), ("mail", notice.pk)]
+    # Platform staff's "retry now" keeps an alert with the alerts.
+    queued.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert messages.retry_message(alert)
+    assert queued == [("alerts", alert.pk)]

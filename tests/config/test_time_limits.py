@@ -71,6 +71,7 @@ def test_each_sweeper_takes_work_again_only_once_its_worker_has_stopped() -> Non
         "alerts.evaluate_network_story": settings.ALERT_STALE_CLAIM_SECONDS,
         "dashboards.deliver_reports": settings.REPORT_STALE_CLAIM_SECONDS,
         "tenants.send_outbox_message": settings.OUTBOX_STALE_CLAIM_SECONDS,
+        "tenants.send_alert_outbox_message": settings.OUTBOX_STALE_CLAIM_SECONDS,
         "tenants.send_due_outbox_messages": settings.OUTBOX_STALE_CLAIM_SECONDS,
         "billing.process_webhook_event": settings.WEBHOOK_STALE_CLAIM_SECONDS,
     }

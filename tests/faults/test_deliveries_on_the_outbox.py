@@ -78,9 +78,11 @@ def mail_server() -> Iterator[MailServer]:
 
 @pytest.fixture
 def queued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The outgoing emails queued for a worker; the test runs the task's body itself."""
+    """The outgoing emails queued for a worker, from the mail queue or (an alert's) the
+    alerts queue; the test runs the task's body itself."""
     sent: list[int] = []
     monkeypatch.setattr(tenant_tasks.send_outbox_message, "delay", sent.append)
+    monkeypatch.setattr(tenant_tasks.send_alert_outbox_message, "delay", sent.append)
     return sent
 
 
