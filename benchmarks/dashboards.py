@@ -321,7 +321,7 @@ def plan_stories(
             criticality=str(criticality),
             author_role=str(rng.choice(ROLES)),
             author_age_group=str(rng.choice(AGES)),
-            route=str(rng.choices(ROUTES, weights=(70, 10, 8, 4, 4, 4))[0]),
+            route=str(rng.choices(ROUTES, weights=(70, 10, 8, 4, 4, 4, 0))[0]),
             submitted_at=published_at - timedelta(hours=rng.randint(2, 72)),
             published_at=published_at,
             service_ids=service_ids,

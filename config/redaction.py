@@ -63,6 +63,8 @@ _TOKEN_PATH = re.compile(
 )
 # Django's password reset: /accounts/password/reset/<uidb64>/<token>/.
 _PASSWORD_RESET = re.compile(r"(?P<prefix>/password/reset/)" + _PART + "/" + _PART)
+# A waiting-room display screen's link: /o/<slug>/display/<token>/ (feedback/reach).
+_DISPLAY_SCREEN = re.compile(r"(?P<prefix>/o/[^/?#\s]+/display/)" + _PART)
 # A long report's file on disk: MEDIA_ROOT/reports/<schema>/<token>.pdf (a task's result).
 _REPORT_FILE = re.compile(r"(?P<prefix>/reports/[\w-]+/)[0-9a-f]{32}(?P<suffix>\.pdf)")
 
@@ -74,6 +76,7 @@ def redact_text(text: str) -> str:
     text = _QUERY.sub(lambda m: m["name"] + REDACTED, text)
     text = _TOKEN_PATH.sub(lambda m: m["prefix"] + REDACTED, text)
     text = _PASSWORD_RESET.sub(lambda m: m["prefix"] + REDACTED + "/" + REDACTED, text)
+    text = _DISPLAY_SCREEN.sub(lambda m: m["prefix"] + REDACTED, text)
     return _REPORT_FILE.sub(lambda m: m["prefix"] + REDACTED + m["suffix"], text)
 
 

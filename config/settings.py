@@ -68,6 +68,7 @@ SHARED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "feedback.hub",
+    "feedback.reach",
     "dashboards.rollups",
     "billing",
     "onboarding.training",
@@ -124,6 +125,10 @@ MIDDLEWARE = [
     "config.security.ContentSecurityPolicyMiddleware",
     "tenants.middleware.OrganisationStatusMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Public pages in the visitor's language (?language=, the language cookie, the
+    # organisation's default, Accept-Language); workspaces in English (feedback/languages.py).
+    # After sessions, before CommonMiddleware (Django's rule for LocaleMiddleware).
+    "feedback.languages.PublicLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -147,6 +152,8 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                # LANGUAGE_CODE for <html lang> (feedback/languages.py).
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tenants.context_processors.organisation",
@@ -282,6 +289,8 @@ CELERY_TASK_ROUTES = {
     # Mail to story authors and training reminders: apart from alerts, so a burst of receipts
     # or a mail server slow to answer never holds an alert back.
     "tenants.send_outbox_message": {"queue": "mail"},
+    # ... except an alert's email, which goes with the alerts.
+    "tenants.send_alert_outbox_message": {"queue": "alerts"},
     "tenants.send_due_outbox_messages": {"queue": "mail"},
     "feedback.send_*": {"queue": "mail"},
     "feedback.notify_*": {"queue": "mail"},
@@ -436,6 +445,12 @@ if env_bool("BEHIND_TLS_PROXY", PRODUCTION):
 _COOKIE_PREFIX = "__Host-" if PRODUCTION and SECURE_COOKIES else ""
 SESSION_COOKIE_NAME = f"{_COOKIE_PREFIX}sessionid"
 CSRF_COOKIE_NAME = f"{_COOKIE_PREFIX}csrftoken"
+# The visitor's chosen language (the switch on public pages): hardened like the others.
+LANGUAGE_COOKIE_NAME = f"{_COOKIE_PREFIX}language"
+LANGUAGE_COOKIE_SECURE = SECURE_COOKIES
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
 # A signed-in session ends after this long without activity, and this long after sign-in
 # whatever the activity (tenants/sessions.py).
 STAFF_SESSION_IDLE_SECONDS = env_int("STAFF_SESSION_IDLE_SECONDS", 30 * 60)
@@ -508,6 +523,20 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"Carevoice <no-reply@{BASE_DOMAIN}>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# --- text messages (tenants/sms.py) ---------------------------------------------------------
+# Every SMS goes through the outbox and then this backend: a class with `send(to, body)`.
+# The file backend writes one file per message under SMS_FILE_PATH (development and tests);
+# production names its provider's backend (a class of its own, see tenants/sms.py).
+SMS_BACKEND = env_str("SMS_BACKEND", "tenants.sms.FileBackend")
+SMS_FILE_PATH = env_str("SMS_FILE_PATH", "") or _RUNTIME.get(
+    "SMS_FILE_PATH", str(BASE_DIR / ".data" / "sms")
+)
+# Invitations to tell (onboarding/tell_invitations.py): recipients per batch, the largest
+# CSV file accepted, and the key of the opt-out list's HMAC (its own secret, so rotating
+# SECRET_KEY does not forget who opted out; SECRET_KEY when unset).
+INVITATION_BATCH_MAX = env_int("INVITATION_BATCH_MAX", 2000)
+INVITATION_CSV_MAX_BYTES = env_int("INVITATION_CSV_MAX_BYTES", 200_000)
+INVITATION_OPT_OUT_KEY = _from_env_or_runtime("INVITATION_OPT_OUT_KEY") or SECRET_KEY
 # With PRODUCTION=true: no start with a weak or example SECRET_KEY or contact key, or with
 # mail that reaches no one (config/production.py).
 if PRODUCTION:
@@ -542,6 +571,9 @@ PRIVACY_CONTACT = env_str("PRIVACY_CONTACT", f"privacy@{BASE_DOMAIN}")
 
 # --- i18n, static ---------------------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
+# Public pages in English and Welsh (catalogues in locale/; README "Welsh and other languages").
+LANGUAGES = [("en-gb", "English"), ("cy", "Cymraeg")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Europe/London"
 USE_I18N = True
 USE_TZ = True

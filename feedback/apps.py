@@ -20,6 +20,23 @@ class FeedbackConfig(AppConfig):
         register_demo_step(
             "feedback.read_api", order=61, after=("feedback",), describe=_describe_read_api
         )
+        # A story taker, and a paper story with its scan waiting in moderation.
+        register_demo_step(
+            "feedback.entering",
+            order=12,
+            after=("feedback",),
+            seed=_seed_entering,
+            describe=_describe_entering,
+        )
+        # Welsh: a Welsh-default organisation and a story told and published in Welsh (after
+        # dashboards, which makes Harbourside Hospice and its services).
+        register_demo_step(
+            "feedback.languages",
+            order=34,
+            after=("feedback", "dashboards"),
+            seed=_seed_languages,
+            describe=_describe_languages,
+        )
         # The ICB's story log: offline follow-ups of its members' stories.
         register_demo_step(
             "feedback.network_follow_ups",
@@ -59,3 +76,27 @@ def _describe_network_follow_ups(context: DemoContext) -> list[str]:
     from feedback.network_demo import describe_network_follow_ups
 
     return describe_network_follow_ups(context)
+
+
+def _seed_entering(context: DemoContext) -> object:
+    from feedback.entering_demo import seed_entering_step
+
+    return seed_entering_step(context)
+
+
+def _describe_entering(context: DemoContext) -> list[str]:
+    from feedback.entering_demo import describe_entering
+
+    return describe_entering(context)
+
+
+def _seed_languages(context: DemoContext) -> object:
+    from feedback.languages_demo import seed_languages_step
+
+    return seed_languages_step(context)
+
+
+def _describe_languages(context: DemoContext) -> list[str]:
+    from feedback.languages_demo import describe_languages
+
+    return describe_languages(context)

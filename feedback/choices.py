@@ -4,6 +4,7 @@ the rest), shared by the tenant models (feedback/models.py) and the hub's (feedb
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Criticality(models.TextChoices):
@@ -22,24 +23,24 @@ class Criticality(models.TextChoices):
 
 
 class AuthorRole(models.TextChoices):
-    PATIENT = "patient", "Patient"
-    CARER = "carer", "Carer"
-    RELATIVE = "relative", "Relative"
-    STAFF = "staff", "Staff member"
-    OTHER = "other", "Other"
+    PATIENT = "patient", _("Patient")
+    CARER = "carer", _("Carer")
+    RELATIVE = "relative", _("Relative")
+    STAFF = "staff", _("Staff member")
+    OTHER = "other", _("Other")
 
 
 class AgeGroup(models.TextChoices):
-    UNDER_18 = "under 18", "Under 18"
-    AGE_18_24 = "18-24", "18 to 24"
-    AGE_25_34 = "25-34", "25 to 34"
-    AGE_35_44 = "35-44", "35 to 44"
-    AGE_45_54 = "45-54", "45 to 54"
-    AGE_55_64 = "55-64", "55 to 64"
-    AGE_65_74 = "65-74", "65 to 74"
-    AGE_75_84 = "75-84", "75 to 84"
-    AGE_85_PLUS = "85 or over", "85 or over"
-    NOT_SAID = "not said", "I'd rather not say"
+    UNDER_18 = "under 18", _("Under 18")
+    AGE_18_24 = "18-24", _("18 to 24")
+    AGE_25_34 = "25-34", _("25 to 34")
+    AGE_35_44 = "35-44", _("35 to 44")
+    AGE_45_54 = "45-54", _("45 to 54")
+    AGE_55_64 = "55-64", _("55 to 64")
+    AGE_65_74 = "65-74", _("65 to 74")
+    AGE_75_84 = "75-84", _("75 to 84")
+    AGE_85_PLUS = "85 or over", _("85 or over")
+    NOT_SAID = "not said", _("I'd rather not say")
 
 
 class SubmissionRoute(models.TextChoices):
@@ -49,6 +50,20 @@ class SubmissionRoute(models.TextChoices):
     ASSISTED = "assisted", "Assisted by a volunteer or staff member"
     PHONE = "phone", "Phone"
     PAPER = "paper", "Paper"
+    # Told to a moderator or a story taker face to face, who entered it (feedback/entering.py).
+    IN_PERSON = "in person", "In person"
+
+
+# The routes of a story someone else entered for its author (feedback/entering.py).
+ENTERED_ROUTES = (SubmissionRoute.PAPER, SubmissionRoute.PHONE, SubmissionRoute.IN_PERSON)
+
+
+class ConsentGiven(models.TextChoices):
+    """How the author of a story entered for them agreed to its publication."""
+
+    SIGNED_PAPER_FORM = "signed the paper form", "They signed the paper form"
+    SAID_YES_ON_PHONE = "said yes on the phone", "They said yes on the phone"
+    SAID_YES_IN_PERSON = "said yes in person", "They said yes in person"
 
 
 class Progress(models.TextChoices):
@@ -91,6 +106,6 @@ class ServiceType(models.TextChoices):
 class ChangeStatus(models.TextChoices):
     """What a response says was changed because of the story ("You said, we did")."""
 
-    NONE = "none", "No change recorded"
-    PLANNED = "planned", "Change planned"
-    MADE = "made", "Change made"
+    NONE = "none", _("No change recorded")
+    PLANNED = "planned", _("Change planned")
+    MADE = "made", _("Change made")

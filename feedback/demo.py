@@ -430,7 +430,7 @@ def demo_story(rng: random.Random, listings: list[ServiceListing], published_at)
             "how_it_felt": felt,
         }
     )
-    route = rng.choices(list(SubmissionRoute), weights=[70, 10, 8, 4, 4, 4])[0]
+    route = rng.choices(list(SubmissionRoute), weights=[70, 10, 8, 4, 4, 4, 0])[0]
     return StoryToPublish(
         title=title,
         body=body,

@@ -7,11 +7,13 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from feedback.choices import AgeGroup, AuthorRole, ChangeStatus, Criticality, Progress, TagGroup
 from feedback.default_tags import DEFAULT_TAGS, tag_key
 from feedback.followup import MAX_AUTHOR_REPLY_CHARACTERS
 from feedback.hub.models import RejectionReason, ServiceListing
+from feedback.languages import StoryLanguage
 from feedback.models import Service, Site, Tag
 from feedback.quality import MAX_REPLY_CHARACTERS
 from feedback.submissions import MAX_WORDS
@@ -24,7 +26,8 @@ def limit_words(value: str) -> None:
     words = len(value.split())
     if words > MAX_WORDS:
         raise ValidationError(
-            f"Please shorten this to {MAX_WORDS:,} words or fewer (it has {words:,}).",
+            _("Please shorten this to %(limit)s words or fewer (it has %(words)s).")
+            % {"limit": f"{MAX_WORDS:,}", "words": f"{words:,}"},
             code="too_long",
         )
 
@@ -53,38 +56,38 @@ class StoryForm(forms.Form):
 
     services = forms.TypedMultipleChoiceField(
         coerce=int,
-        label="Which services is your story about?",
-        error_messages={"required": "Choose at least one service your story is about."},
+        label=_("Which services is your story about?"),
+        error_messages={"required": _("Choose at least one service your story is about.")},
     )
     title = forms.CharField(
         max_length=200,
-        label="Give your story a title",
-        error_messages={"required": "Give your story a title."},
+        label=_("Give your story a title"),
+        error_messages={"required": _("Give your story a title.")},
     )
-    what_was_good = StoryTextField(label="What was good?")
-    what_could_be_improved = StoryTextField(label="What could have been improved?")
-    how_it_felt = StoryTextField(label="How did it make you feel?")
+    what_was_good = StoryTextField(label=_("What was good?"))
+    what_could_be_improved = StoryTextField(label=_("What could have been improved?"))
+    how_it_felt = StoryTextField(label=_("How did it make you feel?"))
     author_role = forms.ChoiceField(
         choices=AuthorRole.choices,
-        label="Who are you in this story?",
-        error_messages={"required": "Tell us who you are in this story."},
+        label=_("Who are you in this story?"),
+        error_messages={"required": _("Tell us who you are in this story.")},
     )
     author_age_group = forms.ChoiceField(
         choices=AgeGroup.choices,
-        label="Your age group",
+        label=_("Your age group"),
         initial=AgeGroup.NOT_SAID,
-        error_messages={"required": "Choose an age group, or “I'd rather not say”."},
+        error_messages={"required": _("Choose an age group, or “I'd rather not say”.")},
     )
     nickname = forms.CharField(
         max_length=60,
         required=False,
-        label="A nickname to show with your story (optional)",
-        help_text="Not your real name: your story is published anonymously.",
+        label=_("A nickname to show with your story (optional)"),
+        help_text=_("Not your real name: your story is published anonymously."),
     )
     email = forms.EmailField(
         required=False,
-        label="Your email address (optional)",
-        help_text=(
+        label=_("Your email address (optional)"),
+        help_text=_(
             "Only used to tell you when someone responds. It is never published or shown "
             "to the organisation. Without it you will not hear about responses."
         ),
@@ -92,24 +95,26 @@ class StoryForm(forms.Form):
     postcode = forms.CharField(
         max_length=8,
         required=False,
-        label="Your postcode (optional)",
-        help_text="Helps us understand where care is given. Never published.",
+        label=_("Your postcode (optional)"),
+        help_text=_("Helps us understand where care is given. Never published."),
     )
     assisted = forms.BooleanField(
-        required=False, label="I am posting this on someone else's behalf (volunteer or staff)"
+        required=False, label=_("I am posting this on someone else's behalf (volunteer or staff)")
     )
     assisted_by = forms.CharField(
         max_length=120,
         required=False,
-        label="Your name and role, if you are posting for someone",
+        label=_("Your name and role, if you are posting for someone"),
     )
     consent = forms.BooleanField(
-        label="I agree to the terms: my story may be published, after moderation, without "
-        "my contact details",
-        error_messages={"required": "Agree to the terms so we can publish your story."},
+        label=_(
+            "I agree to the terms: my story may be published, after moderation, without "
+            "my contact details"
+        ),
+        error_messages={"required": _("Agree to the terms so we can publish your story.")},
     )
     # Left empty by people; bots fill in every field.
-    website = forms.CharField(required=False, label="Leave this empty")
+    website = forms.CharField(required=False, label=_("Leave this empty"))
 
     def __init__(
         self,
@@ -132,7 +137,9 @@ class StoryForm(forms.Form):
     def clean_postcode(self) -> str:
         value = self.cleaned_data.get("postcode", "").strip()
         if value and not POSTCODE.match(value):
-            raise ValidationError("Enter a UK postcode like LS1 4AP, or just its first part, LS1.")
+            raise ValidationError(
+                _("Enter a UK postcode like LS1 4AP, or just its first part, LS1.")
+            )
         return value
 
     def clean(self) -> dict[str, Any]:
@@ -145,10 +152,10 @@ class StoryForm(forms.Form):
         ]
         if not any(a.strip() for a in answers if a) and not self.has_error("what_was_good"):
             self.add_error(
-                "what_was_good", "Tell us something about your experience in at least one box."
+                "what_was_good", _("Tell us something about your experience in at least one box.")
             )
         if cleaned.get("assisted") and not cleaned.get("assisted_by", "").strip():
-            self.add_error("assisted_by", "Say who you are when posting for someone else.")
+            self.add_error("assisted_by", _("Say who you are when posting for someone else."))
         return cleaned
 
     def chosen_listings(self) -> list[ServiceListing]:
@@ -245,13 +252,21 @@ class InboxForm(forms.Form):
     progress = forms.ChoiceField(choices=[("", "Any"), *Progress.choices], required=False)
     tag = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
     since = forms.DateField(
-        required=False, label="Published from", widget=forms.DateInput(attrs={"type": "date"})
+        required=False,
+        label="Published from",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     until = forms.DateField(
-        required=False, label="to", widget=forms.DateInput(attrs={"type": "date"})
+        required=False,
+        label="to",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     responded = forms.ChoiceField(
         choices=[("", "Either"), ("no", "Not yet responded"), ("yes", "Responded")], required=False
+    )
+    # The language the story was told in (feedback/languages.py).
+    language = forms.ChoiceField(
+        choices=[("", "Any"), *StoryLanguage.choices], required=False, label="Language"
     )
     overdue = forms.BooleanField(required=False, label="Overdue only")
     mine = forms.BooleanField(required=False, label="Given to me")
@@ -329,6 +344,22 @@ class EmbedHostsForm(forms.Form):
         return self.cleaned_data["hosts"].splitlines()
 
 
+class DefaultLanguageForm(forms.Form):
+    """The language of the organisation's widget, kiosk, display screens and organisation
+    page for visitors who have not chosen one (feedback/languages.py)."""
+
+    default_language = forms.ChoiceField(
+        choices=[
+            ("", "The visitor's own language (from their browser)"),
+            ("en-gb", "English"),
+            ("cy", "Cymraeg (Welsh)"),
+        ],
+        required=False,
+        label="Language of your widget, kiosks, screens and organisation page",
+        help_text="Visitors can always switch; this is what they see first.",
+    )
+
+
 class PalsDetailsForm(forms.Form):
     pals_details = forms.CharField(
         required=False,
@@ -404,10 +435,14 @@ class FollowUpLogForm(forms.Form):
 
     member = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
     since = forms.DateField(
-        required=False, label="Logged from", widget=forms.DateInput(attrs={"type": "date"})
+        required=False,
+        label="Logged from",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     until = forms.DateField(
-        required=False, label="to", widget=forms.DateInput(attrs={"type": "date"})
+        required=False,
+        label="to",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     who = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Logged by")
 

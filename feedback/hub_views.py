@@ -5,10 +5,12 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -21,7 +23,10 @@ from feedback.choices import SubmissionRoute
 from feedback.followup import FollowupError, confirm_change, mark_helpful, submit_author_reply
 from feedback.forms import StoryForm
 from feedback.hub.models import AuthorReply, PublicResponse, PublicStory, ReplyState, ServiceListing
+from feedback.languages import story_language
 from feedback.organisation_links import organisation_links
+from feedback.reach.campaigns import campaign_by_code, record_submission_campaign
+from feedback.reach.models import Campaign
 from feedback.submissions import StoryFromAuthor, submit_story
 from feedback.widget_tokens import (
     TokenProblem,
@@ -59,6 +64,7 @@ def _handle_story_form(
     with_contact: bool = True,
     signed_form: bool = False,
     extra: dict | None = None,
+    campaign: Campaign | None = None,
 ) -> HttpResponse:
     """The one flow behind every way of telling a story, so all of them behave alike.
 
@@ -67,6 +73,10 @@ def _handle_story_form(
 
     `signed_form`: the form carries a signed form token for `organisation` instead of the
     CSRF cookie (feedback/widget_tokens.py), and "Send" spends it.
+
+    `campaign`: the leaflet, poster or screen the author came from (feedback/reach), carried
+    through the form and recorded with the story. A link's `?service=<listing id>` chooses
+    that service before the author does anything.
     """
     sending = request.method == "POST" and request.POST.get("action") == "send"
     source = request.POST if request.method == "POST" else request.GET
@@ -75,7 +85,12 @@ def _handle_story_form(
         chosen = [service]
     else:
         # isascii: "²" and other Unicode digits pass isdigit() but not int().
-        ids = [int(v) for v in request.POST.getlist("services") if v.isascii() and v.isdigit()][:20]
+        picked = (
+            request.POST.getlist("services")
+            if request.method == "POST"
+            else request.GET.getlist("service")
+        )
+        ids = [int(v) for v in picked if v.isascii() and v.isdigit()][:20]
         chosen = directory.listings_by_id(ids, organisation=organisation)
     found = []
     if query or organisation is not None:
@@ -92,7 +107,7 @@ def _handle_story_form(
             token_problem = redeem_form_token(request.POST.get("form_token", ""), organisation)
         # Validated either way, so a refused token still shows any mistakes to put right.
         if form.is_valid() and token_problem is None:
-            _submit(form, route)
+            _submit(form, route, campaign=campaign)
             return redirect(
                 sent_url
                 + ("&" if "?" in sent_url else "?")
@@ -113,15 +128,18 @@ def _handle_story_form(
         # author typed is sent again with it.
         "form_token": issue_form_token(organisation) if signed_form and organisation else "",
         "token_problem": token_problem.message if token_problem else "",
+        "campaign_code": campaign.code if campaign else "",
         **(extra or {}),
     }
     refused = token_problem is not None or (form.is_bound and form.errors)
     return render(request, template, context, status=400 if refused else 200)
 
 
-def _submit(form: StoryForm, route: str) -> None:
+# One transaction: the story and the campaign it came from are recorded together.
+@transaction.atomic
+def _submit(form: StoryForm, route: str, *, campaign: Campaign | None = None) -> None:
     data = form.cleaned_data
-    submit_story(
+    submission = submit_story(
         StoryFromAuthor(
             title=data["title"],
             what_was_good=data["what_was_good"],
@@ -135,14 +153,24 @@ def _submit(form: StoryForm, route: str) -> None:
             route=SubmissionRoute.ASSISTED if data["assisted"] else route,
             assisted_by=data["assisted_by"] if data["assisted"] else "",
             listings=form.chosen_listings(),
+            # Told in the language the form was shown in (feedback/languages.py).
+            language=story_language(),
         )
     )
+    if campaign is not None:
+        record_submission_campaign(submission, campaign)
 
 
 @require_http_methods(["GET", "POST"])
 def tell(request: HttpRequest) -> HttpResponse:
+    # A leaflet's or poster's campaign code; an unknown or malformed one is ignored.
+    campaign = campaign_by_code(request.POST.get("campaign") or request.GET.get("campaign"))
     return _handle_story_form(
-        request, template="hub/tell.html", route=SubmissionRoute.WEB, sent_url=reverse("hub:sent")
+        request,
+        template="hub/tell.html",
+        route=SubmissionRoute.WEB,
+        sent_url=reverse("hub:sent"),
+        campaign=campaign,
     )
 
 
@@ -299,16 +327,17 @@ def author_response(request: HttpRequest, token: str) -> HttpResponse:
             if action == "reply":
                 submit_author_reply(response, request.POST.get("body", ""))
                 messages.success(
-                    request, "Thank you. A moderator will read your reply before it is published."
+                    request,
+                    gettext("Thank you. A moderator will read your reply before it is published."),
                 )
             elif action in ("helpful", "not helpful"):
                 mark_helpful(response, action == "helpful")
-                messages.success(request, "Thank you for saying.")
+                messages.success(request, gettext("Thank you for saying."))
             elif action in ("change happened", "change not happened"):
                 confirm_change(response, action == "change happened")
-                messages.success(request, "Thank you for telling us.")
+                messages.success(request, gettext("Thank you for telling us."))
             else:
-                messages.error(request, "Choose what you want to do.")
+                messages.error(request, gettext("Choose what you want to do."))
         except FollowupError as exc:
             messages.error(request, str(exc))
             return render(

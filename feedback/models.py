@@ -22,6 +22,7 @@ from feedback.choices import (
     SubmissionRoute,
     TagGroup,
 )
+from feedback.languages import StoryLanguage
 
 PROGRESS_ORDER = list(Progress.values)
 
@@ -126,6 +127,13 @@ class Story(models.Model):
     submission_route = models.CharField(max_length=16, choices=SubmissionRoute.choices)
     # Who typed it for the author, when assisted ("Volunteer, Ward 7 visiting team").
     assisted_by = models.CharField(max_length=120, blank=True)
+    # Entered for its author by this organisation's own staff (a story taker), through the
+    # hub and its moderation (feedback/entering.py): "entered by staff" in the inbox and reports.
+    staff_entered = models.BooleanField(default=False, db_default=False)
+    # The language it was told in (feedback/languages.py): published in it, filtered by it.
+    language = models.CharField(
+        max_length=8, choices=StoryLanguage.choices, default="en", db_default="en"
+    )
     submitted_at = models.DateTimeField()
     published_at = models.DateTimeField(db_index=True)
     progress = models.CharField(max_length=16, choices=Progress.choices, default=Progress.UNHEARD)

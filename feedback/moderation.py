@@ -293,13 +293,20 @@ def publish_submission(
         published = write_published_story(
             StoryToPublish(
                 title=submission.title,
-                body=compose_body({name: getattr(submission, name) for name in TEXT_FIELDS}),
+                body=compose_body(
+                    {name: getattr(submission, name) for name in TEXT_FIELDS},
+                    submission.language,
+                ),
                 criticality=decision.criticality,
                 author_role=submission.author_role,
                 author_age_group=submission.author_age_group,
                 author_nickname=submission.nickname,
                 submission_route=submission.route,
+                language=submission.language,
                 assisted_by=submission.assisted_by,
+                staff_entered_by=submission.entered_by_organisation_id
+                if submission.staff_entered
+                else None,
                 submitted_at=submission.created_at,
                 published_at=published_at or timezone.now(),
                 listings=decision.listings,

@@ -57,6 +57,11 @@ class StoryToPublish:
     tag_keys: list[str] = field(default_factory=list)
     author_nickname: str = ""
     assisted_by: str = ""
+    # The organisation whose own staff entered it for its author (feedback/entering.py):
+    # its copy is marked staff-entered; any other organisation's copy is not.
+    staff_entered_by: int | None = None
+    # The language it was told in (feedback/languages.py): the published copies keep it.
+    language: str = "en"
 
 
 @dataclass(frozen=True)
@@ -168,7 +173,11 @@ _TAG_KEYS = {(name, str(group)): key for key, (name, group, _) in DEFAULT_TAG_LO
 
 def story_to_publish(public: PublicStory) -> StoryToPublish:
     """What a published story is, read back from the hub's row (without its services)."""
-    submission = Submission.objects.filter(public_story=public).only("assisted_by").first()
+    submission = (
+        Submission.objects.filter(public_story=public)
+        .only("assisted_by", "staff_entered", "entered_by_organisation_id")
+        .first()
+    )
     return StoryToPublish(
         title=public.title,
         body=public.body,
@@ -185,7 +194,11 @@ def story_to_publish(public: PublicStory) -> StoryToPublish:
             if (tag.get("name"), tag.get("group")) in _TAG_KEYS
         ],
         author_nickname=public.author_nickname,
+        language=public.language,
         assisted_by=submission.assisted_by if submission else "",
+        staff_entered_by=submission.entered_by_organisation_id
+        if submission and submission.staff_entered
+        else None,
     )
 
 
@@ -204,6 +217,7 @@ def _public_row(story: StoryToPublish) -> PublicStory:
         author_age_group=story.author_age_group,
         author_nickname=story.author_nickname,
         submission_route=story.submission_route,
+        language=story.language,
         tags=public_tags(story.tag_keys),
     )
 
@@ -233,7 +247,10 @@ def _write_stories(
             author_age_group=story.author_age_group,
             author_nickname=story.author_nickname,
             submission_route=story.submission_route,
+            language=story.language,
             assisted_by=story.assisted_by,
+            staff_entered=story.staff_entered_by is not None
+            and story.staff_entered_by == getattr(connection.tenant, "pk", None),
             submitted_at=day_only(story.submitted_at),
             published_at=story.published_at,
         )

@@ -7,6 +7,7 @@ from django.urls import path
 
 from feedback import (
     api,
+    entering_views,
     hub_views,
     moderation_views,
     openapi,
@@ -15,6 +16,7 @@ from feedback import (
     rights_views,
     safeguarding_views,
 )
+from feedback.reach.urls import hub_urlpatterns as reach_urlpatterns
 
 urlpatterns = [
     path("", hub_views.hub_home, name="home"),
@@ -34,7 +36,10 @@ urlpatterns = [
     path("o/<slug:slug>/kiosk/", hub_views.kiosk, name="kiosk"),
     path("o/<slug:slug>/kiosk/<int:service_id>/", hub_views.kiosk, name="kiosk_service"),
     path("o/<slug:slug>/kiosk/sent/", hub_views.kiosk_sent, name="kiosk_sent"),
+    *reach_urlpatterns,
     path("moderation/", moderation_views.queue, name="moderation_queue"),
+    path("moderation/enter/", entering_views.moderation_enter, name="moderation_enter"),
+    path("moderation/<int:pk>/scan/", entering_views.moderation_scan, name="moderation_scan"),
     path("moderation/requests/", rights_views.moderation_requests, name="moderation_requests"),
     path(
         "moderation/requests/<int:pk>/",

@@ -2,14 +2,17 @@ from __future__ import annotations
 
 from django.urls import path
 
-from feedback import network_discussion_views, network_views, safeguarding_views
+from feedback import entering_views, network_discussion_views, network_views, safeguarding_views
 from feedback import workspace_views as views
+from feedback.reach.urls import workspace_urlpatterns as reach_urlpatterns
 
 app_name = "feedback"
 
 urlpatterns = [
     path("stories/", views.stories, name="stories"),
     path("stories/<int:pk>/", views.story, name="story"),
+    path("stories/enter/", entering_views.workspace_enter, name="enter_story"),
+    path("stories/entered/<int:pk>/scan/", entering_views.workspace_scan, name="entered_scan"),
     path("stories/<int:pk>/triage/", views.triage, name="triage"),
     path(
         "stories/<int:pk>/network-discussion/",
@@ -49,4 +52,5 @@ urlpatterns = [
         safeguarding_views.workspace_concern,
         name="safeguarding_concern",
     ),
+    *reach_urlpatterns,
 ]

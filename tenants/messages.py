@@ -13,6 +13,10 @@ OUTBOX_MAX_ATTEMPTS it is parked until platform staff retry it (`retry_message`)
 dealt with it another way, discard it (`discard_message`), both from the hub's admin, audited.
 Sent rows are deleted after OUTBOX_KEEP_SENT_DAYS (`purge_sent_messages`, daily).
 
+Text messages go the same way: `enqueue_sms` writes a row whose channel is "sms", and
+`send_message` sends it through the SMS seam (tenants/sms.py) instead of Django's mail, with
+the same claim, backoff, parking, erasure and Retry / Discard.
+
 Alert and report deliveries (rows of their own outbox, in the organisation's schema) hand
 their email over with `hand_over`: the delivery is claimed, its email written here and the
 delivery marked done in one transaction, keyed by the delivery, so from then on the email
@@ -37,8 +41,9 @@ from django.db import connection, transaction
 from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
-from tenants.models import Organisation, OutboxMessage, OutboxMessageState
+from tenants.models import Organisation, OutboxChannel, OutboxMessage, OutboxMessageState
 from tenants.outbox import Outbox
+from tenants.sms import send_sms
 
 logger = logging.getLogger(__name__)
 
@@ -150,18 +155,54 @@ def enqueue_email(
         },
     )
     if created:
+        pk, urgent = message.pk, is_alert(kind)
+        transaction.on_commit(lambda: queue_send(pk, urgent=urgent))
+    return message
+
+
+def enqueue_sms(
+    *,
+    kind: str,
+    key: str,
+    recipient: str,
+    body: str,
+    organisation: Organisation | None = None,
+) -> OutboxMessage:
+    """Write a text message to `recipient` (a mobile number, +447...) to the outbox in the
+    caller's transaction, like `enqueue_email`: the same key twice writes one row, and the
+    send is queued once the transaction commits."""
+    if organisation is None:
+        organisation = current_organisation()
+    message, created = OutboxMessage.objects.get_or_create(
+        key=key,
+        defaults={
+            "kind": kind,
+            "channel": OutboxChannel.SMS,
+            "recipient": recipient,
+            "subject": "",
+            "text_body": body,
+            "organisation": organisation,
+        },
+    )
+    if created:
         pk = message.pk
         transaction.on_commit(lambda: queue_send(pk))
     return message
 
 
-def queue_send(pk: int) -> None:
-    """Ask a worker to send the message now. A broker that is down is logged, never raised:
-    the row waits for the sweeper."""
-    from tenants.tasks import send_outbox_message
+def is_alert(kind: str) -> bool:
+    """An alert to staff (alerts/sending.py): sent from the alerts queue, not the mail queue,
+    so a burst of author receipts or a slow mail server never holds it back."""
+    return kind.startswith("alerts.")
+
+
+def queue_send(pk: int, *, urgent: bool = False) -> None:
+    """Ask a worker to send the message now (an alert's, `urgent`, on the alerts queue). A
+    broker that is down is logged, never raised: the row waits for the sweeper."""
+    from tenants.tasks import send_alert_outbox_message, send_outbox_message
 
     try:
-        send_outbox_message.delay(pk)
+        (send_alert_outbox_message if urgent else send_outbox_message).delay(pk)
     except Exception as exc:  # noqa: BLE001 - the row is safe; the sweeper sends it
         logger.warning(
             "outgoing email %s not queued (%s); the sweeper will send it",
@@ -177,6 +218,9 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 def _send(message: OutboxMessage) -> None:
+    if message.channel == OutboxChannel.SMS:
+        send_sms(message.recipient, message.text_body)
+        return
     email = EmailMultiAlternatives(
         subject=message.subject, body=message.text_body, to=[message.recipient]
     )
@@ -313,8 +357,8 @@ def retry_message(message: OutboxMessage) -> bool:
         pk=message.pk, state__in=[OutboxMessageState.PARKED, OutboxMessageState.WAITING]
     ).update(state=OutboxMessageState.WAITING, next_attempt_at=timezone.now())
     if changed:
-        pk = message.pk
-        transaction.on_commit(lambda: queue_send(pk))
+        pk, urgent = message.pk, is_alert(message.kind)
+        transaction.on_commit(lambda: queue_send(pk, urgent=urgent))
     return bool(changed)
 
 

@@ -105,6 +105,20 @@ class Organisation(TenantMixin):
     # How to complain or reach PALS, shown before a story is written (blank: the general
     # NHS advice only).
     pals_details = models.TextField("Complaints and PALS details", blank=True, max_length=1000)
+    # The language its widget, kiosk, display screens and organisation page are shown in when
+    # the visitor has not chosen one (feedback/languages.py); blank: the visitor's browser's.
+    default_language = models.CharField(
+        "Language of your public pages",
+        max_length=8,
+        blank=True,
+        default="",
+        db_default="",
+        choices=[
+            ("", "The visitor's own language (from their browser)"),
+            ("en-gb", "English"),
+            ("cy", "Cymraeg (Welsh)"),
+        ],
+    )
     # A safeguarding concern nobody acknowledges in this many hours goes to the
     # administrators and to platform staff (feedback/safeguarding.py).
     safeguarding_escalate_hours = models.PositiveSmallIntegerField(
@@ -292,14 +306,26 @@ class OutboxMessageState(models.TextChoices):
     PARKED = "parked", "Parked"
 
 
+class OutboxChannel(models.TextChoices):
+    EMAIL = "email", "Email"
+    # A text message, sent through the SMS seam (tenants/sms.py); the body is `text_body`.
+    SMS = "sms", "SMS"
+
+
 class OutboxMessage(models.Model):
-    """One outgoing email, written in the transaction of the event it tells of, and sent
-    exactly once from this row (tenants/messages.py). The recipient, subject, bodies and
-    attachments are encrypted with the contact keys (tenants/crypto.py): an author's address
-    is personal data, and so is what we write to them."""
+    """One outgoing email (or text message: `channel`), written in the transaction of the
+    event it tells of, and sent exactly once from this row (tenants/messages.py). The
+    recipient, subject, bodies and attachments are encrypted with the contact keys
+    (tenants/crypto.py): an author's address is personal data, and so is what we write to
+    them."""
 
     # What the message is, e.g. "feedback.rejection"; for the staff page and the log.
     kind = models.CharField(max_length=60)
+    # How it goes: an email (the default), or a text message to a mobile number (whose
+    # `recipient` is the number, `text_body` the text, and whose subject is empty).
+    channel = models.CharField(
+        max_length=5, choices=OutboxChannel.choices, default=OutboxChannel.EMAIL
+    )
     # Writing the same key twice writes one row: the event's own name, e.g. "rejection:42".
     key = models.CharField(max_length=200, unique=True)
     recipient = SealedTextField()

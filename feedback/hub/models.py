@@ -10,18 +10,21 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from feedback import pii
 from feedback.choices import (
     AgeGroup,
     AuthorRole,
     ChangeStatus,
+    ConsentGiven,
     Criticality,
     Progress,
     ServiceType,
     SubmissionRoute,
 )
 from feedback.hub.crypto import EncryptedTextField
+from feedback.languages import StoryLanguage
 from tenants.models import Network, Organisation
 
 
@@ -68,13 +71,13 @@ class SubmissionState(models.TextChoices):
 
 
 class RejectionReason(models.TextChoices):
-    NOT_ABOUT_CARE = "not about care", "It is not about an experience of care"
-    IDENTIFIES_PEOPLE = "identifies people", "It cannot be published without identifying people"
-    ABUSIVE = "abusive", "It is abusive or offensive"
-    LEGAL = "legal", "It makes allegations we cannot publish"
-    DUPLICATE = "duplicate", "It duplicates another story"
-    SPAM = "spam", "It is spam or advertising"
-    SERVICE_UNKNOWN = "service unknown", "We could not tell which service it is about"
+    NOT_ABOUT_CARE = "not about care", _("It is not about an experience of care")
+    IDENTIFIES_PEOPLE = "identifies people", _("It cannot be published without identifying people")
+    ABUSIVE = "abusive", _("It is abusive or offensive")
+    LEGAL = "legal", _("It makes allegations we cannot publish")
+    DUPLICATE = "duplicate", _("It duplicates another story")
+    SPAM = "spam", _("It is spam or advertising")
+    SERVICE_UNKNOWN = "service unknown", _("We could not tell which service it is about")
 
 
 class Submission(models.Model):
@@ -94,6 +97,10 @@ class Submission(models.Model):
     consented_at = models.DateTimeField()
     route = models.CharField(max_length=16, choices=SubmissionRoute.choices)
     assisted_by = models.CharField(max_length=120, blank=True)
+    # The language it was told in (feedback/languages.py): published in it, filtered by it.
+    language = models.CharField(
+        max_length=8, choices=StoryLanguage.choices, default="en", db_default="en"
+    )
     services = models.ManyToManyField(ServiceListing, related_name="submissions")
     state = models.CharField(
         max_length=16, choices=SubmissionState.choices, default=SubmissionState.PENDING
@@ -119,6 +126,23 @@ class Submission(models.Model):
     # When the author last used their "Your story" link, a follow-up for retention.
     author_seen_at = models.DateTimeField(null=True, blank=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
+    # Entered for its author by someone else, from paper, a phone call or in person
+    # (feedback/entering.py; the route says which). Who entered it, as moderators see it:
+    entered_by = models.CharField(max_length=200, blank=True)
+    # The organisation whose story taker entered it; null when a moderator did (or nobody).
+    entered_by_organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The account that entered it, in that organisation's schema (or the hub's).
+    entered_by_user_id = models.BigIntegerField(null=True, blank=True)
+    # Entered by staff of an organisation the story is about: shown to moderators and
+    # carried onto the organisation's Story, and counted by route in its reports.
+    staff_entered = models.BooleanField(default=False, db_default=False)
+    # How the author said yes to publication, as the person entering it recorded it.
+    consent_given = models.CharField(max_length=32, choices=ConsentGiven.choices, blank=True)
+    # A scan of the paper form under MEDIA_ROOT (scans/<schema>/<random>.<pdf|png|jpg>),
+    # never served from /media/: only through the authenticated views in entering_views.
+    scan = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -152,6 +176,10 @@ class PublicStory(models.Model):
     author_age_group = models.CharField(max_length=16, choices=AgeGroup.choices)
     author_nickname = models.CharField(max_length=60, blank=True)
     submission_route = models.CharField(max_length=16, choices=SubmissionRoute.choices)
+    # The language it was told in (feedback/languages.py): published in it, filtered by it.
+    language = models.CharField(
+        max_length=8, choices=StoryLanguage.choices, default="en", db_default="en"
+    )
     services = models.ManyToManyField(ServiceListing, related_name="public_stories")
     organisations = models.ManyToManyField(
         Organisation, through="PublicStoryOrganisation", related_name="public_stories"
@@ -326,8 +354,8 @@ class WithdrawnStory(models.Model):
 
 
 class AuthorRequestKind(models.TextChoices):
-    WITHDRAW = "withdraw", "Withdraw my story"
-    COPY = "copy", "Send me a copy of what Carevoice holds about me"
+    WITHDRAW = "withdraw", _("Withdraw my story")
+    COPY = "copy", _("Send me a copy of what Carevoice holds about me")
 
 
 class AuthorRequestState(models.TextChoices):
