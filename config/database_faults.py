@@ -16,11 +16,14 @@ from collections.abc import Callable
 from django.db import InterfaceError, OperationalError, connections
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
+from django.utils.translation import gettext, gettext_noop
 
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
-MESSAGE = (
+# Marked for translation: the 503 page shows it in the visitor's language (the API's answer
+# stays in English).
+MESSAGE = gettext_noop(
     "Our database could not finish this just now, so nothing was saved. "
     "Please try again in a moment."
 )
@@ -72,7 +75,9 @@ def database_unavailable(request: HttpRequest) -> HttpResponse:
         response = error(request, 503, MESSAGE)
     else:
         # Rendered without the request: the context processors would query the database.
-        response = HttpResponse(render_to_string("503.html", {"message": MESSAGE}), status=503)
+        response = HttpResponse(
+            render_to_string("503.html", {"message": gettext(MESSAGE)}), status=503
+        )
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     response["Cache-Control"] = "no-store"
     return response

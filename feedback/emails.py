@@ -30,7 +30,9 @@ def queue_rejection_notice(submission_id: int) -> None:
             return
         context = {
             "submission": submission,
-            "reason": submission.get_rejection_reason_display(),
+            # The lazy label, not get_rejection_reason_display() (a str, in the language
+            # active now): rendered inside _queue_to_author's override, in the author's.
+            "reason": _reason_label(submission.rejection_reason),
             "tell_url": public_url(settings.BASE_DOMAIN, "/tell/"),
             "your_story_url": story_url(submission),
         }
@@ -41,6 +43,12 @@ def queue_rejection_notice(submission_id: int) -> None:
             "rejection",
             context,
         )
+
+
+def _reason_label(value: str) -> object:
+    from feedback.hub.models import RejectionReason
+
+    return RejectionReason(value).label if value in RejectionReason.values else value
 
 
 def queue_response_notice(public_response_id: int) -> None:

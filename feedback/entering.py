@@ -38,6 +38,7 @@ from PIL import Image, UnidentifiedImageError
 
 from feedback.choices import ENTERED_ROUTES, ConsentGiven, SubmissionRoute
 from feedback.hub.models import ServiceListing, Submission
+from feedback.languages import StoryLanguage
 from feedback.submissions import StoryFromAuthor, submit_story
 from tenants.audit.recording import record_audit
 from tenants.models import Organisation
@@ -82,6 +83,9 @@ class EnteredStory:
     # The author's own address, for news of responses, if they gave one.
     email: str = ""
     postcode: str = ""
+    # The language the author told it in ("en", "cy"; feedback/languages.py): it is published
+    # in it, and emails to the author are written in it.
+    language: str = StoryLanguage.ENGLISH
 
 
 def is_story_taker(user: Any) -> bool:
@@ -168,6 +172,8 @@ def _check(entry: EnteredStory, organisation: Organisation | None) -> None:
             "Confirm that the author agreed to their story being published: without their "
             "agreement it cannot be entered."
         )
+    if entry.language not in StoryLanguage.values:
+        raise EnteringError("Say which language the story was told in: English or Cymraeg.")
     if not entry.listings:
         raise EnteringError("Choose at least one service the story is about.")
     if organisation is not None and any(
@@ -214,6 +220,7 @@ def enter_story(
                         postcode=entry.postcode,
                         route=entry.route,
                         listings=entry.listings,
+                        language=entry.language,
                     )
                 )
                 submission.entered_by = _entered_by(entered_by, organisation)[:200]

@@ -28,6 +28,7 @@ from feedback.entering import (
 )
 from feedback.forms import CONTROL, POSTCODE, OneLineField, StoryTextField
 from feedback.hub.models import ServiceListing, Submission
+from feedback.languages import StoryLanguage
 from feedback.moderation_views import moderator_required
 from tenants.models import Organisation
 
@@ -45,6 +46,17 @@ class EnterStoryForm(forms.Form):
         widget=forms.RadioSelect,
         label="How did the story reach you?",
         error_messages={"required": "Say how the story reached you: paper, phone or in person."},
+    )
+    language = forms.ChoiceField(
+        choices=[
+            (StoryLanguage.ENGLISH.value, "English"),
+            (StoryLanguage.WELSH.value, "Cymraeg"),
+        ],
+        widget=forms.RadioSelect,
+        initial=StoryLanguage.ENGLISH,
+        label="Language the story was told in",
+        help_text="It is published in it, and emails to the author are written in it.",
+        error_messages={"required": "Say which language the story was told in."},
     )
     title = forms.CharField(
         max_length=200,
@@ -149,6 +161,7 @@ class EnterStoryForm(forms.Form):
             listings=[self.listings[pk] for pk in data["services"]],
             email=data.get("email") or "",
             postcode=data.get("postcode") or "",
+            language=data["language"],
         )
 
 

@@ -227,7 +227,9 @@ def widget_script(request: HttpRequest, slug: str) -> HttpResponse:
     """A script tag's target: it puts the widget's iframe where the tag stands."""
     organisation = _organisation(slug)
     src = request.build_absolute_uri(reverse("hub:widget", args=[organisation.slug]))
-    body = render(request, "hub/widget.js", {"src": src}, content_type="text/javascript")
+    # The frame's title, in the visitor's language (makemessages does not read .js).
+    context = {"src": src, "title": gettext("Carevoice stories")}
+    body = render(request, "hub/widget.js", context, content_type="text/javascript")
     body["Cache-Control"] = "public, max-age=300"
     return body
 

@@ -79,12 +79,19 @@ def organisation_default_language(path: str) -> str | None:
     return _supported(code)
 
 
+# The hub's pages for organisations and platform staff, written in English only: a visitor
+# who chose Welsh must not be told (<html lang="cy">) that they are in Welsh.
+ENGLISH_ONLY_PATHS = ("/signup/", "/moderation/", "/admin/", "/billing/")
+
+
 class PublicLocaleMiddleware(LocaleMiddleware):
-    """Django's LocaleMiddleware for the hub's public pages; workspaces stay in English."""
+    """Django's LocaleMiddleware for the hub's public pages; workspaces, sign-up, moderation
+    and the platform's admin stay in English."""
 
     def process_request(self, request: HttpRequest) -> None:
         tenant = getattr(request, "tenant", None)
-        if tenant is not None and tenant.schema_name != get_public_schema_name():
+        english_only = request.path_info.startswith(ENGLISH_ONLY_PATHS)
+        if english_only or (tenant is not None and tenant.schema_name != get_public_schema_name()):
             translation.activate(settings.LANGUAGE_CODE)
             request.LANGUAGE_CODE = translation.get_language()
             return

@@ -16,6 +16,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
 from config.security import allow_framing_by
@@ -33,8 +35,8 @@ DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 class PeriodForm(forms.Form):
     """`?start=YYYY-MM-DD&end=YYYY-MM-DD`, each optional: the last two months by default."""
 
-    start = forms.DateField(label="From", required=False, widget=DATE)
-    end = forms.DateField(label="To", required=False, widget=DATE)
+    start = forms.DateField(label=_("From"), required=False, widget=DATE)
+    end = forms.DateField(label=_("To"), required=False, widget=DATE)
 
     def __init__(self, *args: object, today: date, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
@@ -48,11 +50,11 @@ class PeriodForm(forms.Form):
         end = data.get("end") or default_end
         start = data.get("start") or default_start
         if end > self.today:
-            raise forms.ValidationError("The period cannot end after today.")
+            raise forms.ValidationError(_("The period cannot end after today."))
         if start > end:
-            raise forms.ValidationError("The period must start on or before its end.")
+            raise forms.ValidationError(_("The period must start on or before its end."))
         if (end - start).days >= MAX_DAYS:
-            raise forms.ValidationError("Choose a period of at most a year.")
+            raise forms.ValidationError(_("Choose a period of at most a year."))
         data["start"], data["end"] = start, end
         return data
 
@@ -103,7 +105,7 @@ def network_you_said_we_did_script(request: HttpRequest, slug: str) -> HttpRespo
     response = render(
         request,
         "hub/network_you_said_we_did.js",
-        {"src": src, "title": f"You said, we did: {network.name}"},
+        {"src": src, "title": gettext("You said, we did: %(name)s") % {"name": network.name}},
         content_type="text/javascript",
     )
     response["Cache-Control"] = "public, max-age=300"

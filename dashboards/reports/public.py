@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django_tenants.utils import schema_context
 
 from dashboards.models import PublicPageSetting
@@ -92,4 +93,4 @@ def you_said_we_did_link(organisation: Organisation) -> OrganisationLink | None:
     path = reverse(
         "hub:you_said_we_did", args=[organisation.slug], urlconf=settings.PUBLIC_SCHEMA_URLCONF
     )
-    return OrganisationLink("You said, we did", path)
+    return OrganisationLink(_("You said, we did"), path)

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from billing import stripe_api
@@ -71,13 +72,30 @@ def _status_of(form: object) -> int:
     return 400 if getattr(form, "is_bound", False) and form.errors else 200
 
 
+# /pricing/ is a public page, in English or Welsh (README "Welsh and other languages"): the
+# plans' audiences and features as it shows them. The plans' names are product names.
+_PLAN_AUDIENCES = {
+    "A GP practice, hospice or care home": _("A GP practice, hospice or care home"),
+    "An NHS trust": _("An NHS trust"),
+    "A commissioner and up to 12 member organisations": _(
+        "A commissioner and up to 12 member organisations"
+    ),
+}
+_FEATURE_NAMES = {
+    "api_access": _("API access"),
+    "network_comparison": _("Network comparison"),
+    "widget": _("Widget"),
+}
+
+
 def pricing(request: HttpRequest) -> HttpResponse:
     plans = [
         {
             "plan": plan,
             "monthly": plan.monthly_pence / 100,
             "annual": plan.annual_pence / 100,
-            "features": [f.replace("_", " ") for f in sorted(plan.features)],
+            "audience": _PLAN_AUDIENCES.get(plan.audience, plan.audience),
+            "features": [_FEATURE_NAMES.get(f, f.replace("_", " ")) for f in sorted(plan.features)],
         }
         for plan in PLANS.values()
     ]

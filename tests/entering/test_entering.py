@@ -71,6 +71,7 @@ def fields(chosen: list[int], **overrides: object) -> dict[str, object]:
     data: dict[str, object] = {
         "services": [str(pk) for pk in chosen],
         "route": "paper",
+        "language": "en",
         "title": "Gentle porters",
         "what_was_good": STORY_TEXT,
         "what_could_be_improved": "",

@@ -23,6 +23,15 @@ EXPLICIT = [
     "feedback/templates/hub/your_story/link_refused.html",
     "feedback/templates/hub/your_story/page.html",
     "feedback/templates/hub/your_story/withdrawn_story.html",
+    # The error pages, every visitor's.
+    *(f"config/templates/{code}.html" for code in ("400", "403", "403_csrf", "404", "500", "503")),
+    # /pricing/ (the sign-up pages after it are for organisations, and stay in English).
+    "onboarding/signup/templates/signup/pricing.html",
+    # You said, we did: an organisation's, a network's, its embed, and their shared list.
+    "dashboards/templates/hub/you_said_we_did.html",
+    "dashboards/templates/hub/network_you_said_we_did.html",
+    "dashboards/templates/hub/network_you_said_we_did_embed.html",
+    "dashboards/templates/hub/_network_changes.html",
     # The emails to authors (not the ones to platform staff: moderation_backlog,
     # safeguarding_escalated, which stay in English with the staff workspace).
     *(
@@ -98,5 +107,10 @@ def test_the_list_covers_the_public_pages() -> None:
         "feedback/templates/hub/kiosk.html",
         "feedback/templates/hub/author_response.html",
         "feedback/reach/templates/reach/display.html",
+        "config/templates/404.html",
+        "config/templates/500.html",
+        "onboarding/signup/templates/signup/pricing.html",
+        "dashboards/templates/hub/you_said_we_did.html",
+        "dashboards/templates/hub/network_you_said_we_did_embed.html",
     ):
         assert expected in listed
