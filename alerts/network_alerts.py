@@ -177,7 +177,8 @@ def network_stories_between(
 def network_story_url(public_story_id: int) -> str:
     """Where a lead's staff read a member's story: its page in the lead's network inbox
     (feedback/network_views.py)."""
-    return emails.workspace_url(reverse("feedback:network_story", args=[public_story_id]))
+    path = reverse("feedback:network_story", args=[public_story_id], urlconf=settings.ROOT_URLCONF)
+    return emails.workspace_url(path)
 
 
 def network_rules():  # noqa: ANN201 - a QuerySet of AlertRule

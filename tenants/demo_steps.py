@@ -15,13 +15,18 @@ The product's steps today (leave gaps in `order`, so a new step fits between):
 
     order listed  step               what it makes
     10    10      feedback           sites, services, stories, responses, moderation, privacy
+    12    12      feedback.entering  a story taker; a paper story with its scan in moderation
+    14    14      feedback.reach     leaflet, poster and paper-form links; a display screen
     20    -       alerts             alert rules, and the providers' email domains (which
                                      billing's step then uses for their billing addresses)
     30    30      dashboards         more providers in the network; rollups rebuilt
+    32    32      feedback.network_follow_ups  the ICB's story log of offline follow-ups
+    34    34      feedback.languages  a Welsh-default hospice and a story told in Welsh
     36    36      network_standards  the ICB's response standards; a prompt and a slow member
     38    38      alerts.network     the ICB's network alert rules, fired by members' stories
     40    40      billing            subscriptions
     50    50      onboarding         training sessions, staff and network invitations
+    52    52      onboarding.tell_invitations  a batch of invitations to tell, email and SMS
     58    58      outbox (tenants)   outgoing emails: one sent, one retried, one parked
     60    35      reports            a scheduled report and its delivery (after billing: its
                                      network packs need the ICB's plan); You said, we did

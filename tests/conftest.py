@@ -211,16 +211,21 @@ def cast(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> Cas
 
 @pytest.fixture(autouse=True)
 def _public_schema_and_fresh_cache() -> Iterator[None]:
-    """Each test starts in the public schema with empty caches (rate limits, routing)."""
+    """Each test starts in the public schema with empty caches (rate limits, routing) and no
+    URLconf left behind by a request (a test client's response never closed keeps the hub's
+    URLconf on this thread, and `reverse` would then look in the wrong one)."""
     from django.core.cache import cache
+    from django.urls import set_urlconf
 
     from tenants.routing import forget_routes
 
     connection.set_schema_to_public()
     clear_cache(cache)
     forget_routes()
+    set_urlconf(None)
     yield
     connection.set_schema_to_public()
+    set_urlconf(None)
 
 
 # Parallel runs (`make test-fast`, pytest-xdist): each worker has its own test database, and

@@ -34,9 +34,7 @@ def test_the_demo_sends_invitations_by_email_and_sms_and_is_idempotent(
     assert "Invitations to tell (email and SMS):" in output
     assert "2 sent by Email" in output and "1 skipped (opted out)" in output
     assert "1 sent by Text message (SMS)" in output
-    assert (
-        "/tell/?service=" in output and "/invitations/tell/opt-out/" in output
-    )
+    assert "/tell/?service=" in output and "/invitations/tell/opt-out/" in output
 
     trust = Organisation.objects.get(slug=TRUST)
     with tenant_context(trust):
