@@ -21,7 +21,8 @@ from typing import Any
 from xml.etree import ElementTree
 
 from django.core.cache import cache
-from django.db.models import Count, Max, QuerySet
+from django.db.models import Case, CharField, Count, F, Max, QuerySet, Value, When
+from django.db.models.functions import Cast, Collate, Concat
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
@@ -43,7 +44,9 @@ from tenants.gate import Capability, has_capability
 MAX_TAKE = 100
 MAX_SKIP = 1_000_000_000
 DIGITS = re.compile(r"^[0-9]{1,12}$")
-GENERATED_NACS = re.compile(r"^CV([0-9]{1,12})$", re.IGNORECASE)
+# A service without a code of its own is given ours: CV and its listing's id.
+GENERATED_PREFIX = "CV"
+GENERATED_NACS = re.compile(rf"^{GENERATED_PREFIX}([0-9]{{1,12}})$", re.IGNORECASE)
 # Characters XML 1.0 cannot carry at all.
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 POLARITY = {"positive": 1, "neutral": 0, "negative": -1}
@@ -220,7 +223,7 @@ def sent_on_or_after(moment: datetime) -> datetime:
 
 def nacs_of(listing: ServiceListing) -> str:
     """A service's code; services without one get a stable code of ours."""
-    return listing.code or f"CV{listing.pk}"
+    return listing.code or f"{GENERATED_PREFIX}{listing.pk}"
 
 
 def listings_with_nacs(nacs: str, listings: QuerySet[ServiceListing]) -> QuerySet[ServiceListing]:
@@ -525,6 +528,16 @@ def listings_by_code() -> QuerySet[ServiceListing]:
     return ServiceListing.objects.filter(is_active=True).select_related("organisation")
 
 
+def nacs_order() -> Collate:
+    """`nacs_of` in SQL, compared character by character (the C collation), so services are
+    listed in the order of the codes the API shows: a generated CV code among the others,
+    not first because its stored code is empty."""
+    generated = Concat(Value(GENERATED_PREFIX), Cast("pk", CharField()))
+    return Collate(
+        Case(When(code="", then=generated), default=F("code"), output_field=CharField()), "C"
+    )
+
+
 @api_view
 def healthservices(request: HttpRequest) -> HttpResponse:
     skip, take = paging(request)
@@ -535,7 +548,7 @@ def healthservices(request: HttpRequest) -> HttpResponse:
         listings = listings.filter(type__iexact=kind)
     if (after := date_param(request, "addedAfter")) is not None:
         listings = listings.filter(created_at__gt=after)
-    listings = listings.order_by("code", "id")[skip : skip + take]
+    listings = listings.order_by(nacs_order(), "id")[skip : skip + take]
     return answer(request, [healthservice(x) for x in listings], xml_tag="ArrayOfHealthService")
 
 
