@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -122,6 +123,10 @@ def test_the_pack_figures_are_the_network_comparison_figures(cast: Cast, network
     assert f"{start:%-d %b %Y} to {today:%-d %b %Y}" in text
 
 
+# A date as the pack prints it: "7 Dec 2026", "2026-12-07".
+DATE = re.compile(r"\b\d{1,2} [A-Z][a-z]{2,8} \d{4}\b|\b\d{4}-\d{2}-\d{2}\b")
+
+
 def test_a_provider_with_fewer_than_8_stories_shows_no_number(cast: Cast, network, lead) -> None:  # noqa: ANN001
     network, _ = network
     b_stories(cast, 7, criticality="strongly critical", title="Seven of them")
@@ -138,7 +143,9 @@ def test_a_provider_with_fewer_than_8_stories_shows_no_number(cast: Cast, networ
     assert "Seven of them" not in html and ">7<" not in html
     pdf = lead.get(pack_url(network, cast, "committee.pdf")).content
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
-    assert "Seven of them" not in text and " 7 " not in f" {' '.join(text.split())} "
+    # Dates (the period, when the pack was made) may hold a 7 of their own: not a count.
+    text = DATE.sub("[date]", " ".join(text.split()))
+    assert "Seven of them" not in text and " 7 " not in f" {text} "
 
 
 def test_only_comparable_members_and_permitted_viewers(cast: Cast, network, lead) -> None:  # noqa: ANN001
