@@ -89,30 +89,53 @@ def reactivate_staff(user: User, *, actor: User, request: HttpRequest | None = N
     return user
 
 
+def _set_flag(
+    user: User,
+    field: str,
+    value: bool,
+    *,
+    actor: User,
+    request: HttpRequest | None,
+    action: str,
+    summary: str,
+    inactive: str,
+) -> User:
+    """Set one of a member of staff's yes-or-no permissions, with its audit row; nothing
+    (and no row) when it is already so. `inactive`: why a deactivated account may not be
+    given it."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if getattr(user, field) == value:
+        return user
+    if value and not user.is_active:
+        raise StaffError(inactive)
+    setattr(user, field, value)
+    user.save(update_fields=[field])
+    record_audit(
+        action, actor=actor, target=user, summary=summary, detail={field: value}, request=request
+    )
+    return user
+
+
 @transaction.atomic
 def set_safeguarding_contact(
     user: User, is_contact: bool, *, actor: User, request: HttpRequest | None = None
 ) -> User:
     """Name (or stop naming) a member of staff as one of the organisation's safeguarding
     contacts, who are alerted at once to every safeguarding concern raised with it."""
-    user = User.objects.select_for_update().get(pk=user.pk)
-    if user.is_safeguarding_contact == is_contact:
-        return user
-    if is_contact and not user.is_active:
-        raise StaffError("Reactivate the account first: a deactivated account gets no alerts.")
-    user.is_safeguarding_contact = is_contact
-    user.save(update_fields=["is_safeguarding_contact"])
-    record_audit(
-        "staff.safeguarding_contact_named" if is_contact else "staff.safeguarding_contact_removed",
+    return _set_flag(
+        user,
+        "is_safeguarding_contact",
+        is_contact,
         actor=actor,
-        target=user,
+        request=request,
+        action="staff.safeguarding_contact_named"
+        if is_contact
+        else "staff.safeguarding_contact_removed",
         summary=f"Named {user.email} a safeguarding contact"
         if is_contact
         else f"{user.email} is no longer a safeguarding contact",
-        detail={"is_safeguarding_contact": is_contact},
-        request=request,
+        inactive="Reactivate the account first: a deactivated account gets no alerts.",
     )
-    return user
 
 
 @transaction.atomic
@@ -121,24 +144,18 @@ def set_story_taker(
 ) -> User:
     """Let (or stop letting) a member of staff enter stories received on paper, by phone or
     in person for their authors (feedback/entering.py)."""
-    user = User.objects.select_for_update().get(pk=user.pk)
-    if user.is_story_taker == is_taker:
-        return user
-    if is_taker and not user.is_active:
-        raise StaffError("Reactivate the account first: a deactivated account cannot sign in.")
-    user.is_story_taker = is_taker
-    user.save(update_fields=["is_story_taker"])
-    record_audit(
-        "staff.story_taker_granted" if is_taker else "staff.story_taker_removed",
+    return _set_flag(
+        user,
+        "is_story_taker",
+        is_taker,
         actor=actor,
-        target=user,
+        request=request,
+        action="staff.story_taker_granted" if is_taker else "staff.story_taker_removed",
         summary=f"{user.email} may now enter stories for their authors"
         if is_taker
         else f"{user.email} may no longer enter stories for their authors",
-        detail={"is_story_taker": is_taker},
-        request=request,
+        inactive="Reactivate the account first: a deactivated account cannot sign in.",
     )
-    return user
 
 
 def set_safeguarding_escalate_hours(

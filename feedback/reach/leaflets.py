@@ -5,6 +5,7 @@ service chosen and the campaign code carried (campaigns.tell_url)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from io import BytesIO
 
 import segno
@@ -112,6 +113,51 @@ def _finish(buffer: BytesIO, canvas: Canvas) -> bytes:
     return buffer.getvalue()
 
 
+@dataclass(frozen=True)
+class Scan:
+    """The QR code (`size`, its lower edge at `y`) and the call to scan it, bold, below."""
+
+    size: float
+    y: float
+    call: str
+    call_y: float
+    call_size: float
+
+
+@dataclass(frozen=True)
+class Line:
+    text: str
+    y: float
+    size: float
+
+
+def _scan_me(
+    canvas: Canvas,
+    campaign: Campaign,
+    scan: Scan,
+    link: Line,
+    note: Line,
+    *,
+    width: float,
+    margin: float,
+) -> None:
+    """A leaflet's or poster's foot: the QR code centred, the call to scan it, the link in
+    full (for those who type it) and a grey note with the campaign's code."""
+    text_width = width - 2 * margin
+    draw_qr(canvas, tell_url(campaign), (width - scan.size) / 2, scan.y, scan.size)
+    _wrapped(
+        canvas,
+        scan.call,
+        margin,
+        scan.call_y,
+        text_width,
+        font="Helvetica-Bold",
+        size=scan.call_size,
+    )
+    _wrapped(canvas, link.text, margin, link.y, text_width, font="Courier", size=link.size)
+    _wrapped(canvas, note.text, margin, note.y, text_width, size=note.size, colour=GREY)
+
+
 def leaflet_pdf(campaign: Campaign) -> bytes:
     """An A5 leaflet: who it is for, why telling matters, the QR code and the link."""
     width, height = A5
@@ -150,26 +196,14 @@ def leaflet_pdf(campaign: Campaign) -> bytes:
         size=11,
         colour=GREY,
     )
-    qr_size = 62 * mm
-    draw_qr(canvas, tell_url(campaign), (width - qr_size) / 2, 38 * mm, qr_size)
-    _wrapped(
+    _scan_me(
         canvas,
-        "Scan with your phone's camera to tell your story",
-        margin,
-        32 * mm,
-        text_width,
-        font="Helvetica-Bold",
-        size=11,
-    )
-    _wrapped(canvas, tell_url(campaign), margin, 24 * mm, text_width, font="Courier", size=8)
-    _wrapped(
-        canvas,
-        f"Prefer paper? Ask for a form. Code {campaign.code}",
-        margin,
-        12 * mm,
-        text_width,
-        size=9,
-        colour=GREY,
+        campaign,
+        Scan(62 * mm, 38 * mm, "Scan with your phone's camera to tell your story", 32 * mm, 11),
+        Line(tell_url(campaign), 24 * mm, 8),
+        Line(f"Prefer paper? Ask for a form. Code {campaign.code}", 12 * mm, 9),
+        width=width,
+        margin=margin,
     )
     return _finish(buffer, canvas)
 
@@ -203,26 +237,14 @@ def poster_pdf(campaign: Campaign) -> bytes:
         text_width,
         size=16,
     )
-    qr_size = 100 * mm
-    draw_qr(canvas, tell_url(campaign), (width - qr_size) / 2, 52 * mm, qr_size)
-    _wrapped(
+    _scan_me(
         canvas,
-        "Scan with your phone's camera",
-        margin,
-        42 * mm,
-        text_width,
-        font="Helvetica-Bold",
-        size=18,
-    )
-    _wrapped(canvas, tell_url(campaign), margin, 32 * mm, text_width, font="Courier", size=10)
-    _wrapped(
-        canvas,
-        f"Campaign code {campaign.code}",
-        margin,
-        16 * mm,
-        text_width,
-        size=10,
-        colour=GREY,
+        campaign,
+        Scan(100 * mm, 52 * mm, "Scan with your phone's camera", 42 * mm, 18),
+        Line(tell_url(campaign), 32 * mm, 10),
+        Line(f"Campaign code {campaign.code}", 16 * mm, 10),
+        width=width,
+        margin=margin,
     )
     return _finish(buffer, canvas)
 
