@@ -99,6 +99,12 @@ TENANT_CREATION_FAKES_MIGRATIONS = True
 TENANT_LIMIT_SET_CALLS = True
 # `migrate` skips schemas that are already up to date (tenants/migrating.py).
 GET_EXECUTOR_FUNCTION = "tenants.migrating.get_executor"
+# ...and migrates the schemas that are behind in batches: a migration worked out once, its SQL
+# replayed over a few connections, this many schemas to a transaction (tenants/batch_migrating.py).
+TENANT_MIGRATION_BATCHES = env_bool("TENANT_MIGRATION_BATCHES", True)
+TENANT_MIGRATION_BATCH_SIZE = env_int("TENANT_MIGRATION_BATCH_SIZE", 50)
+TENANT_MIGRATION_CONNECTIONS = env_int("TENANT_MIGRATION_CONNECTIONS", 4)
+TENANT_MIGRATION_LOCK_TIMEOUT_SECONDS = env_int("TENANT_MIGRATION_LOCK_TIMEOUT_SECONDS", 30)
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
 PUBLIC_SCHEMA_URLCONF = "config.urls_hub"
 ROOT_URLCONF = "config.urls_tenant"

@@ -17,11 +17,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import connections
 from django.db.migrations.loader import MigrationLoader
 from django_tenants.migration_executors import get_executor as tenants_executor
-from django_tenants.migration_executors.base import MigrationExecutor
+from django_tenants.migration_executors.base import MigrationExecutor, run_migrations
 from psycopg import sql
+
+from tenants.batch_migrating import SchemasFailed, migrate_in_batches
 
 # Options that ask for something other than "bring every schema up to date".
 _SPECIAL = (
@@ -90,7 +93,27 @@ def get_executor(codename: str | None = None) -> type[MigrationExecutor]:
                 tenants = [s for s in tenants if s == self.PUBLIC_SCHEMA_NAME or s in behind]
                 if skipped and int(self.options.get("verbosity", 1)) >= 1:
                     print(f"{skipped} schema(s) already up to date; migrating {len(tenants)}")
+                if getattr(settings, "TENANT_MIGRATION_BATCHES", True):
+                    self.run_in_batches(tenants)
+                    return
             super().run_migrations(tenants=tenants)
+
+        def run_in_batches(self, tenants: list[str]) -> None:
+            """Replay each migration's SQL across schemas (tenants/batch_migrating.py)."""
+            verbosity = int(self.options.get("verbosity", 1))
+            outcome = migrate_in_batches(
+                [s for s in tenants if s != self.PUBLIC_SCHEMA_NAME],
+                lambda schema: run_migrations(self.args, self.options, self.codename, schema),
+                database=self.options.get("database") or "default",
+                verbosity=verbosity,
+            )
+            for note in outcome.notes:
+                print(note)
+            left = [s for s in tenants if s == self.PUBLIC_SCHEMA_NAME] + outcome.left
+            if left:
+                super().run_migrations(tenants=left)
+            if outcome.failed:
+                raise SchemasFailed(outcome.failed)
 
     SkippingExecutor.__name__ = f"Skipping{base.__name__}"
     return SkippingExecutor

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.management.base import CommandError
 from django_tenants.management.commands.migrate_schemas import MigrateSchemasCommand
 
+from tenants.batch_migrating import SchemasFailed, describe_failures
 from tenants.migrating import get_executor
 from tenants.provisioning import ensure_hub, ensure_template_schema, template_schema
 
@@ -32,10 +34,20 @@ class Command(MigrateSchemasCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        super().handle(*args, **options)
+        failed: dict[str, str] = {}
+        try:
+            super().handle(*args, **options)
+        except SchemasFailed as error:
+            # Every other organisation is migrated; the template still must be.
+            failed |= error.failures
         if self.sync_public:
             ensure_hub()
         if self.sync_tenant and not options.get("schema_name"):
             ensure_template_schema()
             executor = get_executor(codename=self.executor)(self.args, self.options)
-            executor.run_migrations(tenants=[template_schema()])
+            try:
+                executor.run_migrations(tenants=[template_schema()])
+            except SchemasFailed as error:
+                failed |= error.failures
+        if failed:
+            raise CommandError(describe_failures(failed))
