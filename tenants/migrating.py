@@ -48,29 +48,41 @@ def migrations_on_disk() -> set[tuple[str, str]] | None:
     return set(loader.graph.nodes)
 
 
+# Schemas read per query: a UNION ALL of this many counts, so 10,000 schemas cost 50 round
+# trips rather than 10,000.
+SCHEMAS_PER_QUERY = 200
+
+
 def schemas_behind(schemas: list[str], *, database: str = "default") -> list[str]:
     """The schemas, in their order, that lack a migration on disk (or any record at all)."""
     expected = migrations_on_disk()
     if expected is None:
         return list(schemas)
-    behind = []
+    apps, names = zip(*sorted(expected), strict=True) if expected else ((), ())
+    complete: set[str] = set()
     with connections[database].cursor() as cursor:
         cursor.execute(
             "SELECT s FROM unnest(%s::text[]) AS s "
             "WHERE to_regclass(format('%%I.django_migrations', s)) IS NOT NULL",
             [list(schemas)],
         )
-        recorded = {row[0] for row in cursor.fetchall()}
-        for schema in schemas:
-            if schema not in recorded:
-                behind.append(schema)
-                continue
-            cursor.execute(
-                sql.SQL("SELECT app, name FROM {}.django_migrations").format(sql.Identifier(schema))
+        recorded = [row[0] for row in cursor.fetchall()]
+        for start in range(0, len(recorded), SCHEMAS_PER_QUERY):
+            counts = sql.SQL(" UNION ALL ").join(
+                sql.SQL(
+                    "SELECT {}, count(DISTINCT (m.app, m.name)) FROM {}.django_migrations m "
+                    "JOIN expected e ON e.app = m.app AND e.name = m.name"
+                ).format(sql.Literal(schema), sql.Identifier(schema))
+                for schema in recorded[start : start + SCHEMAS_PER_QUERY]
             )
-            if not expected <= set(cursor.fetchall()):
-                behind.append(schema)
-    return behind
+            cursor.execute(
+                sql.SQL(
+                    "WITH expected(app, name) AS (SELECT * FROM unnest(%s::text[], %s::text[])) {}"
+                ).format(counts),
+                [list(apps), list(names)],
+            )
+            complete |= {schema for schema, count in cursor.fetchall() if count == len(expected)}
+    return [schema for schema in schemas if schema not in complete]
 
 
 def is_plain_migrate(options: dict[str, Any]) -> bool:

@@ -84,3 +84,11 @@ def test_every_schema_runs_migrate_everywhere(
 def test_only_a_plain_forward_migrate_skips(options: dict[str, object]) -> None:
     assert is_plain_migrate({"verbosity": 1, "interactive": False})
     assert not is_plain_migrate(options)
+
+
+def test_schemas_are_read_a_query_at_a_time_in_groups(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("tenants.migrating.SCHEMAS_PER_QUERY", 2)
+    forget_audit(settings.TENANT_BASE_SCHEMA)  # the third schema: in the second query
+    assert schemas_behind(schemas(cast)) == [settings.TENANT_BASE_SCHEMA]
