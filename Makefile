@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test test-fast lint format bench migrations clean
+.PHONY: run test test-fast lint format bench migrations clean citus
 
 $(INSTALLED): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ run: $(INSTALLED)
 # The slow tiers (tests/conftest.py SLOW_TIERS): browsers, killed workers, servers of the
 # tests' own, infra, the demo, fuzzing. The rest runs on two pytest-xdist workers, each with
 # its own test database and cache keys.
-SLOW_TIERS := browser or worker_kill or embedded_server or infra or demo or fuzz
+SLOW_TIERS := browser or worker_kill or embedded_server or infra or demo or fuzz or citus
 FAST_WORKERS ?= 2
 FAST := -m "not ($(SLOW_TIERS))" -n $(FAST_WORKERS) --dist loadgroup
 
@@ -57,6 +57,11 @@ bench: $(INSTALLED)
 	$(PY) -m config.launcher exec $(PY) benchmarks/load.py
 	$(PY) -m config.launcher exec $(PY) benchmarks/analysers.py
 	$(PY) benchmarks/pii_detector.py
+
+# Citus (distributed PostgreSQL) built into the embedded PostgreSQL, for tests/citus and
+# benchmarks/citus.py. CITUS_SOURCE: a source tarball (default: the vendored one). Quick when done.
+citus: $(INSTALLED)
+	VENV=$(VENV) CITUS_SOURCE="$(CITUS_SOURCE)" infra/citus/build.sh
 
 migrations: $(INSTALLED)
 	$(PY) -m config.launcher exec $(PY) manage.py makemigrations

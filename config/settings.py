@@ -193,6 +193,9 @@ def _database(url: str) -> dict[str, object]:
 
 
 DATABASES = {"default": _database(DATABASE_URL)}
+# The backend django-tenants wraps: Django's PostgreSQL one, whose schema editor also names
+# the constraints Citus wants named when DATABASE_URL is a Citus coordinator (tenants/citus).
+ORIGINAL_BACKEND = "tenants.citus"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache, broker ------------------------------------------------------------------------

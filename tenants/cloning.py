@@ -22,6 +22,9 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import connection
 
+from tenants.citus.base import is_citus
+from tenants.citus.cloning import clone_on_citus
+
 LIKE_OPTIONS = (
     "INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING GENERATED INCLUDING CONSTRAINTS "
     "INCLUDING COMMENTS INCLUDING STORAGE"
@@ -51,6 +54,10 @@ class TemplateSnapshot:
 
     def script_for(self, schema: str) -> str:
         """The SQL that makes `schema` a copy of the template, as one string."""
+        return ";\n".join(self.statements_for(schema)) + ";"
+
+    def statements_for(self, schema: str, *, set_sequences: bool = True) -> list[str]:
+        """The SQL that makes `schema` a copy of the template, statement by statement."""
         new, template = quote(schema), quote(self.template)
         statements = [f"CREATE SCHEMA {new}", f"SET LOCAL search_path TO {new}"]
         statements += [
@@ -75,8 +82,9 @@ class TemplateSnapshot:
                 f"SELECT setval(pg_get_serial_sequence('{new}.{quote(table)}', '{column}'), "
                 f"COALESCE((SELECT max({quote(column)}) FROM {quote(table)}), 0) + 1, false)"
                 for column in identity_columns
+                if set_sequences
             ]
-        return ";\n".join(statements) + ";"
+        return statements
 
 
 _lock = threading.Lock()
@@ -111,7 +119,10 @@ def clone_template(schema: str) -> None:
     """Create `schema` as a copy of the template, inside the caller's transaction."""
     snapshot = current_snapshot()
     with connection.cursor() as cursor:
-        cursor.execute(snapshot.script_for(schema))
+        if is_citus(connection):
+            clone_on_citus(snapshot, schema, cursor)
+        else:
+            cursor.execute(snapshot.script_for(schema))
     # TRICKY: the script moved search_path for the rest of this transaction; make
     # django-tenants issue its own SET again before the next query.
     connection.set_tenant(connection.tenant)

@@ -389,6 +389,9 @@ SLOW_TIERS: dict[str, tuple[str, ...]] = {
     "demo": ("tests/*/test_*demo*.py",),
     # Property-based tests (hypothesis, schemathesis): dozens of examples each.
     "fuzz": ("tests/fuzz/",),
+    # A Citus coordinator and two workers of the suite's own (tests/citus/cluster.py), and
+    # the isolation and publish-to-alert suites run again against them in a subprocess.
+    "citus": ("tests/citus/",),
 }
 # Fixtures that start a server for the test that uses them (directly or through another).
 SERVER_FIXTURES: dict[str, str] = {

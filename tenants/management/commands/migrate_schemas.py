@@ -14,6 +14,7 @@ from django.core.management.base import CommandError
 from django_tenants.management.commands.migrate_schemas import MigrateSchemasCommand
 
 from tenants.batch_migrating import SchemasFailed, describe_failures
+from tenants.citus.distribution import distribute_on_citus
 from tenants.migrating import get_executor
 from tenants.provisioning import ensure_hub, ensure_template_schema, template_schema
 
@@ -49,5 +50,7 @@ class Command(MigrateSchemasCommand):
                 executor.run_migrations(tenants=[template_schema()])
             except SchemasFailed as error:
                 failed |= error.failures
+        # On a Citus coordinator, each table where it belongs (nothing on plain PostgreSQL).
+        distribute_on_citus()
         if failed:
             raise CommandError(describe_failures(failed))
