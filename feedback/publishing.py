@@ -31,6 +31,7 @@ from feedback.hub.models import (
 from feedback.models import Service, Story, Tag
 from feedback.public_cache import bump_public_version
 from feedback.signals import WrittenStory, stories_written
+from tenants.citus.base import is_citus
 from tenants.models import Organisation
 
 UK = ZoneInfo("Europe/London")
@@ -306,7 +307,9 @@ def import_published_stories(stories: list[StoryToPublish], *, batch_size: int =
     for start in range(0, len(stories), batch_size):
         with transaction.atomic():
             write_published_stories(stories[start : start + batch_size])
-    if stories:
+    # TRICKY: Citus refuses ANALYZE of a hub table inside a transaction that has read it;
+    # there, inside a caller's transaction, the statistics wait for autovacuum.
+    if stories and not (connection.in_atomic_block and is_citus(connection)):
         # Fresh planner statistics after a bulk load: without them the API's list query
         # reads every story instead of walking the publication-date index.
         with connection.cursor() as cursor:
