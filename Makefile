@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test test-fast lint format bench migrations clean citus
+.PHONY: run test test-fast lint format bench migrations clean citus image image-test
 
 $(INSTALLED): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -62,6 +62,16 @@ bench: $(INSTALLED)
 # benchmarks/citus.py. CITUS_SOURCE: a source tarball (default: the vendored one). Quick when done.
 citus: $(INSTALLED)
 	VENV=$(VENV) CITUS_SOURCE="$(CITUS_SOURCE)" infra/citus/build.sh
+
+# The production image (infra/Dockerfile; official python:3.11-slim base unless PYTHON_IMAGE
+# names another; IMAGE_TAG, default carevoice:latest). Needs Docker with BuildKit.
+image:
+	$(PYTHON) infra/image_test.py build
+
+# The image built on Debian stand-in bases and the compose stack run from it, end to end;
+# starts (and stops) a private dockerd when none answers. infra/README.md, "Container image".
+image-test: $(INSTALLED)
+	$(PY) infra/image_test.py test
 
 migrations: $(INSTALLED)
 	$(PY) -m config.launcher exec $(PY) manage.py makemigrations
