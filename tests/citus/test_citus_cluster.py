@@ -29,8 +29,11 @@ from tests.citus.conftest import (
 SCENARIO = "tests/citus/scenario.py"
 ORGANISATIONS = ["ash", "birch", "cedar", "damson", "elder", "fir"]
 # The suites the publish-to-alert path runs through: intake, moderation and publishing,
-# responses, alerts, the live dashboard, network comparison, reports and the API.
+# responses, alerts, the live dashboard, network comparison, reports and the API; and
+# migrating schemas that are behind, batched (tenants/batch_migrating.py) and not.
 PATH_SUITES = [
+    "tests/tenants/test_migrating.py",
+    "tests/tenants/test_batch_migrating.py",
     "tests/feedback/test_story_path.py",
     "tests/feedback/test_moderation.py",
     "tests/feedback/test_responding.py",
