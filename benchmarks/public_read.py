@@ -30,14 +30,23 @@ by this process's clients (Linux /proc; 200 requests/s on 2 cores leaves 10 ms f
 and, from one warm in-process request to each endpoint (django.test.Client), its time, the
 number of SQL queries and their time.
 
+With `--big`, it also writes one organisation with 200,000 published stories over two years
+(benchmarks/dashboards.py's generator: its services, then every story written with COPY,
+about 3 minutes), and measures its own key's list with every request a different page
+spread over the whole list (`skip` from 0 to 199,900): the deep pages API v2 serves from
+cached page boundaries (feedback/api_paging.py). The load average is printed with each
+figure: other work on the same cores slows every figure.
+
 Run it against throw-away embedded servers (the database starts empty; loading the stories
-takes from a few seconds to about a minute):
+takes from a few seconds to about a minute, or 4 minutes with --big):
 
     .venv/bin/python -m config.launcher exec .venv/bin/python benchmarks/public_read.py
+    .venv/bin/python -m config.launcher exec .venv/bin/python benchmarks/public_read.py --big
 """
 
 from __future__ import annotations
 
+import argparse
 import http.client
 import os
 import random
@@ -55,6 +64,7 @@ import _bootstrap  # first: the repository on sys.path, Django set up
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from benchmarks.figures import cores, quantiles, server_version
@@ -63,6 +73,7 @@ from feedback.apikeys import KEY_PREFIX, hash_key
 from feedback.demo import demo_api_key, seed_feedback_demo
 from feedback.hub.models import ApiKey, PublicStory
 from tenants.demo import seed_demo
+from tenants.models import Organisation
 
 STORIES = 5000
 SAMPLE_IDS = 200
@@ -79,6 +90,9 @@ API_KEYS = -(-(SEQUENTIAL_REQUESTS + CONCURRENT_REQUESTS) // (API_KEY_USES - 1))
 HOST = "localhost"
 TARGET_P95_MS = 50.0
 TARGET_RATE = 200.0
+# "API v2 list of 100, a different page every request: at least 300 requests/s".
+UNCACHED_TARGET_RATE = 300.0
+BIG_STORIES = 200_000
 
 
 @dataclass
@@ -269,10 +283,10 @@ def in_process(client: Client, path: str, headers: dict[str, str]) -> InProcess:
 # --- set-up and report -----------------------------------------------------------------------
 
 
-def bench_keys(count: int) -> list[str]:
-    """`count` extra keys of the demo key's organisation (the network lead)."""
+def bench_keys(count: int, organisation: Organisation | None = None) -> list[str]:
+    """`count` extra keys of `organisation`, by default the demo key's (the network lead)."""
     with schema_context("public"):
-        lead = ApiKey.objects.get(key_hash=hash_key(demo_api_key())).organisation
+        lead = organisation or ApiKey.objects.get(key_hash=hash_key(demo_api_key())).organisation
         secrets = [f"{KEY_PREFIX}bench_{i:04d}_{random.getrandbits(64):016x}" for i in range(count)]
         ApiKey.objects.bulk_create(
             ApiKey(
@@ -346,7 +360,32 @@ def report(
     return p95 < TARGET_P95_MS and concurrent.rate >= TARGET_RATE
 
 
+def write_big_organisation() -> Organisation:
+    """One organisation with BIG_STORIES published stories over two years, written with COPY
+    by benchmarks/dashboards.py's generator."""
+    from benchmarks import dashboards
+
+    began = time.perf_counter()
+    big, _ = dashboards.make_big_tenant()
+    rng = random.Random(20261122)
+    now = timezone.now()
+    for first in range(0, BIG_STORIES, 50_000):
+        count = min(50_000, BIG_STORIES - first)
+        dashboards.bulk_write(big, list(dashboards.plan_stories(rng, big, count, now)))
+    print(
+        f"wrote {big.stories:,} stories of {big.organisation.name} in "
+        f"{time.perf_counter() - began:.0f} s",
+        flush=True,
+    )
+    return big.organisation
+
+
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--big", action="store_true", help="also measure a 200,000-story organisation's list"
+    )
+    args = parser.parse_args()
     print("migrating...", flush=True)
     _bootstrap.migrate()
     print(f"seeding the demo with {STORIES} stories (up to a minute)...", flush=True)
@@ -356,6 +395,7 @@ def main() -> int:
     print(f"seeded {demo.stories} stories in {time.perf_counter() - began:.0f} s", flush=True)
     if demo.stories < STORIES:
         raise RuntimeError(f"only {demo.stories} stories; the benchmark needs {STORIES}")
+    big = write_big_organisation() if args.big else None
     # A live database has planner statistics (autovacuum gathers them within a minute or so
     # of a bulk load); without them the list's plan reads every story on each request.
     with connection.cursor() as cursor:
@@ -385,6 +425,19 @@ def main() -> int:
         ),
     )
 
+    endpoints = [story, api, api_uncached]
+    if big is not None:
+        big_keys = bench_keys(API_KEYS, big)
+        # Spread over the whole list, never the same page twice (7,919 is prime).
+        api_big = Endpoint(
+            "api list 100, 200k org, uncached",
+            lambda i: (
+                f"/api/v2/opinions?take=100&skip={(i * 7919) % (BIG_STORIES - 100)}",
+                {"Authorization": f"SUBSCRIPTION_KEY {big_keys[i % len(big_keys)]}"},
+            ),
+        )
+        endpoints.append(api_big)
+
     client = Client()
     diagnosis = {
         story.label: in_process(client, *story.request(0)),
@@ -400,6 +453,13 @@ def main() -> int:
             {"Authorization": f"SUBSCRIPTION_KEY {demo.api_key}"},
         ),
     }
+    if big is not None:
+        own = bench_keys(1, big)[0]
+        diagnosis[api_big.label] = in_process(
+            client,
+            "/api/v2/opinions?take=100&skip=123456",
+            {"Authorization": f"SUBSCRIPTION_KEY {own}"},
+        )
 
     port = _bootstrap.free_port()
     with tempfile.TemporaryFile() as log:
@@ -411,11 +471,11 @@ def main() -> int:
             print(f"measuring (load average before: {load:.2f})...", flush=True)
             # Every key is used once in the warm-up, so that each one's once-a-minute
             # "last used" write happens before the measured runs.
-            results = [
-                (story, measure(server, port, story, WARMUP_REQUESTS)),
-                (api, measure(server, port, api, API_KEYS)),
-                (api_uncached, measure(server, port, api_uncached, API_KEYS)),
-            ]
+            results = []
+            for endpoint in endpoints:
+                warmup = WARMUP_REQUESTS if endpoint is story else API_KEYS
+                measured = measure(server, port, endpoint, warmup)
+                results.append((endpoint, measured, os.getloadavg()[0]))
         except BaseException:
             _bootstrap.stop_process(server)
             log.seek(0)
@@ -426,16 +486,20 @@ def main() -> int:
             _bootstrap.stop_process(server)
 
     print(
-        f"\npublic read benchmark: {demo.stories} stories, gunicorn {WORKERS} workers, "
-        f"{cores()} cores, PostgreSQL {server_version()}"
+        f"\npublic read benchmark: {demo.stories} stories"
+        + (f" and an organisation with {BIG_STORIES:,}" if big is not None else "")
+        + f", gunicorn {WORKERS} workers, {cores()} cores, PostgreSQL {server_version()}"
     )
     verdicts = []
-    for endpoint, (sequential, concurrent, cpu) in results:
+    for endpoint, (sequential, concurrent, cpu), load in results:
         met = report(endpoint, sequential, concurrent, cpu, diagnosis[endpoint.label])
+        print(f"{'':15}load average after it: {load:.2f}")
+        target = UNCACHED_TARGET_RATE if "uncached" in endpoint.label else TARGET_RATE
+        met = met and concurrent.rate >= target
         verdicts.append(f"{endpoint.label} {'met' if met else 'MISSED'}")
     print(
-        f"targets: p95 under {TARGET_P95_MS:.0f} ms, at least {TARGET_RATE:.0f} req/s: "
-        + ", ".join(verdicts)
+        f"targets: p95 under {TARGET_P95_MS:.0f} ms, at least {TARGET_RATE:.0f} req/s "
+        f"({UNCACHED_TARGET_RATE:.0f} for a different page every request): " + ", ".join(verdicts)
     )
     return 0
 

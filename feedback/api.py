@@ -26,6 +26,9 @@ from django.db.models.functions import Cast, Collate, Concat
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
+from feedback import api_paging
+from feedback.api_encoding import opinions_json
+from feedback.api_paging import page_of
 from feedback.apikeys import key_for, readable_organisation_ids
 from feedback.choices import ChangeStatus, Progress
 from feedback.hub.models import (
@@ -363,6 +366,11 @@ def readable_stories(request: HttpRequest) -> QuerySet[PublicStory]:
 
 @api_view
 def opinions(request: HttpRequest) -> HttpResponse:
+    skip, _ = paging(request)
+    if skip >= api_paging.STRIDE:
+        # A deep page: asked for once as a script pages through, quick to build from its
+        # cached boundary (api_paging), and 120 KB to keep: not kept.
+        return _opinions(request)
     # The same question from the same readers gets the same answer until a story is
     # published or the directory changes: keep the encoded page for a while.
     question = json.dumps(
@@ -386,7 +394,7 @@ def opinions(request: HttpRequest) -> HttpResponse:
 
 def _opinions(request: HttpRequest) -> HttpResponse:
     skip, take = paging(request)
-    stories = readable_stories(request)
+    stories = unfiltered = readable_stories(request)
     if (after := date_param(request, "submittedonafter")) is not None:
         stories = stories.filter(submitted_at__gte=sent_on_or_after(after))
     if (after := date_param(request, "publishedafter")) is not None:
@@ -405,17 +413,52 @@ def _opinions(request: HttpRequest) -> HttpResponse:
     order = request.GET.get("dateofpublicationorder", "ascending").strip().lower()
     if order not in ("ascending", "descending"):
         raise BadRequest("'dateofpublicationorder' is 'ascending' or 'descending'.")
-    sign = "" if order == "ascending" else "-"
-    rows = list(
-        stories.order_by(f"{sign}published_at", f"{sign}id").values(*OPINION_FIELDS)[
-            skip : skip + take
-        ]
-    )
+    descending = order == "descending"
+    if stories is unfiltered:
+        ids = _readable_page(request, descending=descending, skip=skip, take=take)
+    else:
+        # Deep pages start from cached page boundaries rather than an OFFSET (api_paging).
+        page = page_of(
+            stories.values("published_at", "id"),
+            order_field="published_at",
+            descending=descending,
+            skip=skip,
+            take=take,
+        )
+        ids = [row["id"] for row in page]
+    base = request.build_absolute_uri("/")
+    if not wants_xml(request):
+        # PostgreSQL builds the array (api_encoding): the same answer as opinions_from's.
+        body = opinions_json(ids, base, request.readable_ids, generated_prefix=GENERATED_PREFIX)
+        return HttpResponse(body, content_type="application/json")
+    found = {
+        row["id"]: row for row in PublicStory.objects.filter(pk__in=ids).values(*OPINION_FIELDS)
+    }
+    rows = [found[pk] for pk in ids if pk in found]
     return answer(
-        request,
-        opinions_from(rows, request.build_absolute_uri("/"), request.readable_ids),
-        xml_tag="ArrayOfOpinion",
+        request, opinions_from(rows, base, request.readable_ids), xml_tag="ArrayOfOpinion"
     )
+
+
+def _readable_page(request: HttpRequest, *, descending: bool, skip: int, take: int) -> list[int]:
+    """The ids of a page of every story the key reads: found in the readers' own
+    publication order (their links to the stories, one index), from the page's cached
+    boundary (api_paging). A story that names two readers is listed once: its links share
+    the story's id and published_at."""
+    links = (
+        PublicStoryOrganisation.objects.filter(organisation_id__in=request.readable_ids)
+        .values("published_at", "publicstory_id")
+        .distinct()
+    )
+    page = page_of(
+        links,
+        order_field="published_at",
+        id_field="publicstory_id",
+        descending=descending,
+        skip=skip,
+        take=take,
+    )
+    return [link["publicstory_id"] for link in page]
 
 
 def _story_or_none(request: HttpRequest, pk: int) -> PublicStory | None:
@@ -510,7 +553,13 @@ def opinion_responses(request: HttpRequest, pk: int) -> HttpResponse:
 def responses(request: HttpRequest) -> HttpResponse:
     skip, take = paging(request)
     base = request.build_absolute_uri("/")
-    rows = readable_responses(request).order_by("published_at", "id")[skip : skip + take]
+    rows = page_of(
+        readable_responses(request),
+        order_field="published_at",
+        descending=False,
+        skip=skip,
+        take=take,
+    )
     return answer(request, [response_json(r, base) for r in rows], xml_tag="ArrayOfResponse")
 
 

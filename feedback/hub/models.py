@@ -219,11 +219,21 @@ class PublicStoryOrganisation(models.Model):
     # so the network comparison's compliance table need not look for it among the
     # responses. Null until it answers.
     first_responded_at = models.DateTimeField(null=True, blank=True)
+    # The story's published_at, copied here so that an organisation's stories can be read
+    # in publication order from one index (the API's pages, feedback/api_paging.py).
+    # TRICKY: kept by database triggers (migration hub 0013_api_page_order) on every insert
+    # here and every change of the story's published_at, whoever writes (COPY included).
+    published_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         db_table = "hub_publicstory_organisations"
         unique_together = [("publicstory", "organisation")]
         indexes = [
+            # API v2 lists: an organisation's stories in publication order.
+            models.Index(
+                fields=["organisation", "published_at", "publicstory"],
+                name="publicstoryorg_page_order",
+            ),
             # The network comparison's compliance table reads a year of fifty members' links
             # from this index alone.
             models.Index(
