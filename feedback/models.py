@@ -6,6 +6,8 @@ A story's author identity never reaches here: it stays in the hub's Submission i
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -151,6 +153,14 @@ class Story(models.Model):
     # When the response target was missed (its due time), once it has been; set when a late
     # first response is published, or by the sweep that finds unanswered stories past due.
     target_missed_at = models.DateTimeField(null=True, blank=True)
+    # The words of the title and body, for the inbox's text search (feedback/inbox.py):
+    # worked out by PostgreSQL whenever either changes, and kept, so a search reads them
+    # from its GIN index and never works them out again per story.
+    search_document = models.GeneratedField(
+        expression=SearchVector("title", "body", config="english"),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
 
     class Meta:
         ordering = ["-published_at", "-id"]
@@ -161,7 +171,9 @@ class Story(models.Model):
                 fields=["due_at"],
                 condition=Q(target_missed_at__isnull=True),
                 name="story_target_watch",
-            )
+            ),
+            # The inbox's text search (feedback/inbox.py).
+            GinIndex(fields=["search_document"], name="story_search"),
         ]
 
     def __str__(self) -> str:

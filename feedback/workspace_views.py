@@ -80,7 +80,11 @@ def stories(request: HttpRequest) -> HttpResponse:
             language=data["language"],
         )
     rows = filtered_stories(filters, user_id=request.user.pk)
-    page = Paginator(rows.prefetch_related("services"), 25).get_page(request.GET.get("page"))
+    numbers = counts(rows)
+    paginator = Paginator(rows.prefetch_related("services"), 25)
+    # Already counted with the numbers beside the filters: not counted again.
+    paginator.count = numbers["total"]
+    page = paginator.get_page(request.GET.get("page"))
     mark_heard(list(page))
     query = request.GET.copy()
     query.pop("page", None)
@@ -90,7 +94,7 @@ def stories(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "form": form,
-            "counts": counts(rows),
+            "counts": numbers,
             "querystring": query.urlencode(),
             "now": timezone.now(),
         },
