@@ -114,10 +114,22 @@ def retrieve_product(product_id: str) -> dict[str, Any] | None:
         raise
 
 
+def _already_exists(exc: stripe.StripeError) -> bool:
+    """Stripe refused to create an object under an id that is taken: `resource_already_exists`
+    (HTTP 400) from Stripe, 409 from the local Stripe server."""
+    return exc.code == "resource_already_exists" or exc.http_status == 409
+
+
 @_translated
 def create_product(product_id: str, name: str, description: str) -> dict[str, Any]:
+    """Create the product; if another sync made it meanwhile, the one that is there."""
     params = {"id": product_id, "name": name, "description": description}
-    return _dict(_client().v1.products.create(params=params))
+    try:
+        return _dict(_client().v1.products.create(params=params))
+    except stripe.StripeError as exc:
+        if not _already_exists(exc):
+            raise
+    return _dict(_client().v1.products.retrieve(product_id))
 
 
 @_translated
@@ -140,6 +152,7 @@ def retrieve_plan(plan_id: str) -> dict[str, Any] | None:
 def create_plan(
     plan_id: str, *, product_id: str, amount: int, currency: str, interval: str, nickname: str
 ) -> dict[str, Any]:
+    """Create the plan; if another sync made it meanwhile, the one that is there."""
     params = {
         "id": plan_id,
         "product": product_id,
@@ -148,7 +161,12 @@ def create_plan(
         "interval": interval,
         "nickname": nickname,
     }
-    return _dict(_client().v1.plans.create(params=params))
+    try:
+        return _dict(_client().v1.plans.create(params=params))
+    except stripe.StripeError as exc:
+        if not _already_exists(exc):
+            raise
+    return _dict(_client().v1.plans.retrieve(plan_id))
 
 
 # --- customers and cards ----------------------------------------------------------------------

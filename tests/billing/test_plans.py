@@ -76,3 +76,30 @@ def test_a_price_stripe_cannot_change_is_refused_with_what_to_do(
         sync_plans()
     with pytest.raises(CommandError, match="cannot change a plan's price"):
         call_command("sync_plans", stdout=StringIO())
+
+
+def test_a_sync_racing_another_takes_the_objects_the_other_made(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two syncs at once (two deploys, or two test workers on one Stripe server): both find
+    a product or plan missing, both create it, and the second is refused as already there."""
+    sync_plans()
+    products, plans = local_count("products"), local_count("plans")
+    # This sync looks before the other's objects were made...
+    monkeypatch.setattr(stripe_api, "retrieve_product", lambda product_id: None)
+    monkeypatch.setattr(stripe_api, "retrieve_plan", lambda plan_id: None)
+    report = sync_plans()  # ...and is refused when it creates them: they are taken
+    assert len(report.created) == len(PLANS) * (1 + len(Interval))
+    assert (local_count("products"), local_count("plans")) == (products, plans)
+    made = stripe_api.create_plan(
+        "carevoice-organisation-annual",
+        product_id="carevoice-organisation",
+        amount=ORGANISATION.annual_pence,
+        currency="gbp",
+        interval="year",
+        nickname="ignored: the plan is there",
+    )
+    assert (made["id"], made["amount"]) == (
+        "carevoice-organisation-annual",
+        ORGANISATION.annual_pence,
+    )
