@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.apps import apps as installed_apps
 from django.conf import settings
@@ -78,25 +79,25 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
 
 
+def with_migration_table(cursor: Any, schemas: Iterable[str]) -> list[str]:
+    """The schemas, in their order, that have a `django_migrations` table."""
+    cursor.execute(
+        "SELECT s FROM unnest(%s::text[]) WITH ORDINALITY AS t(s, n) "
+        "WHERE to_regclass(format('%%I.django_migrations', s)) IS NOT NULL ORDER BY n",
+        [list(schemas)],
+    )
+    return [row[0] for row in cursor.fetchall()]
+
+
 def applied_migrations(schemas: Iterable[str], *, database: str) -> dict[str, frozenset[Node]]:
     """Each schema's recorded migrations; schemas without a migration table are left out."""
-    schemas = list(schemas)
     applied: dict[str, frozenset[Node]] = {}
     with connections[database].cursor() as cursor:
-        cursor.execute(
-            "SELECT s FROM unnest(%s::text[]) AS s "
-            "WHERE to_regclass(format('%%I.django_migrations', s)) IS NOT NULL",
-            [schemas],
-        )
-        recorded = {row[0] for row in cursor.fetchall()}
-        for schema in schemas:
-            if schema in recorded:
-                cursor.execute(
-                    sql.SQL("SELECT app, name FROM {}.django_migrations").format(
-                        sql.Identifier(schema)
-                    )
-                )
-                applied[schema] = frozenset(cursor.fetchall())
+        for schema in with_migration_table(cursor, schemas):
+            cursor.execute(
+                sql.SQL("SELECT app, name FROM {}.django_migrations").format(sql.Identifier(schema))
+            )
+            applied[schema] = frozenset(cursor.fetchall())
     return applied
 
 

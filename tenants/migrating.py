@@ -24,7 +24,7 @@ from django_tenants.migration_executors import get_executor as tenants_executor
 from django_tenants.migration_executors.base import MigrationExecutor, run_migrations
 from psycopg import sql
 
-from tenants.batch_migrating import SchemasFailed, migrate_in_batches
+from tenants.batch_migrating import SchemasFailed, migrate_in_batches, with_migration_table
 
 # Options that ask for something other than "bring every schema up to date".
 _SPECIAL = (
@@ -61,12 +61,7 @@ def schemas_behind(schemas: list[str], *, database: str = "default") -> list[str
     apps, names = zip(*sorted(expected), strict=True) if expected else ((), ())
     complete: set[str] = set()
     with connections[database].cursor() as cursor:
-        cursor.execute(
-            "SELECT s FROM unnest(%s::text[]) AS s "
-            "WHERE to_regclass(format('%%I.django_migrations', s)) IS NOT NULL",
-            [list(schemas)],
-        )
-        recorded = [row[0] for row in cursor.fetchall()]
+        recorded = with_migration_table(cursor, schemas)
         for start in range(0, len(recorded), SCHEMAS_PER_QUERY):
             counts = sql.SQL(" UNION ALL ").join(
                 sql.SQL(
