@@ -204,7 +204,7 @@ CACHE_URL = _from_env_or_runtime("CACHE_URL")
 if CACHE_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.cache.SharedClientRedisCache",
             "LOCATION": CACHE_URL,
             # Every key is prefixed with the active schema, so one tenant's cached values
             # are never served to another.
