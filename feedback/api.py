@@ -29,7 +29,7 @@ from django.utils import timezone
 from feedback import api_paging
 from feedback.api_encoding import opinions_json
 from feedback.api_paging import page_of
-from feedback.apikeys import key_for, readable_organisation_ids
+from feedback.apikeys import key_access
 from feedback.choices import ChangeStatus, Progress
 from feedback.hub.models import (
     ApiKey,
@@ -43,6 +43,7 @@ from feedback.public_cache import public_version
 from feedback.publishing import UK, day_only
 from tenants import ratelimit
 from tenants.gate import Capability, has_capability
+from tenants.models import Organisation
 
 MAX_TAKE = 100
 MAX_SKIP = 1_000_000_000
@@ -119,8 +120,8 @@ def api_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
             response["Allow"] = "GET"
             return response
         secret = presented_key(request)
-        api_key = key_for(secret) if secret else None
-        if api_key is None:
+        access = key_access(secret, allowed=plan_allows_api) if secret else None
+        if access is None:
             response = error(
                 request,
                 401,
@@ -129,17 +130,17 @@ def api_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
             )
             response["WWW-Authenticate"] = "SUBSCRIPTION_KEY"
             return response
-        if ratelimit.hit(API_RATE, str(api_key.pk)) > API_RATE.limit:
+        if ratelimit.hit(API_RATE, str(access.key_id)) > API_RATE.limit:
             response = error(request, 429, "At most 5 requests a second per key.")
             response["Retry-After"] = "1"
             return response
-        if not api_access_allowed(api_key):
+        if not access.allowed:
             return error(
                 request, 403, "The plan of the organisation that owns this key has no API access."
             )
-        _note_use(api_key)
-        request.api_key = api_key
-        request.readable_ids = readable_organisation_ids(api_key.organisation)
+        _note_use(access.key_id)
+        request.api_key_id = access.key_id
+        request.readable_ids = list(access.readable_ids)
         try:
             refuse_nul(request, kwargs)
             return view(request, *args, **kwargs)
@@ -157,20 +158,16 @@ def refuse_nul(request: HttpRequest, path_values: dict[str, Any]) -> None:
         raise BadRequest("A parameter contains a NUL character (%00), which no value can hold.")
 
 
-def api_access_allowed(api_key: ApiKey) -> bool:
-    """The gate decides (the plan's API capability); cached for a minute per key."""
-    key = f"api-key-allowed:{api_key.pk}"
-    allowed = cache.get(key)
-    if allowed is None:
-        allowed = has_capability(api_key.organisation, Capability.API_ACCESS)
-        cache.set(key, allowed, timeout=60)
-    return allowed
+def plan_allows_api(organisation: Organisation) -> bool:
+    """The gate decides (the plan's API capability); remembered with the key's access for
+    up to a minute (feedback/apikeys.py)."""
+    return has_capability(organisation, Capability.API_ACCESS)
 
 
-def _note_use(api_key: ApiKey) -> None:
+def _note_use(key_id: int) -> None:
     # At most one write a minute per key, whatever the request rate.
-    if cache.add(f"api-key-used:{api_key.pk}", 1, timeout=60):
-        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=timezone.now())
+    if cache.add(f"api-key-used:{key_id}", 1, timeout=60):
+        ApiKey.objects.filter(pk=key_id).update(last_used_at=timezone.now())
 
 
 # --- parameters ------------------------------------------------------------------------------

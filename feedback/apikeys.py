@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
@@ -96,3 +98,70 @@ def readable_organisation_ids(organisation: Organisation) -> list[int]:
             benchmarking_consent=True,
         ).values_list("organisation_id", flat=True)
         return [organisation.pk, *members]
+
+
+# --- what a key may read, remembered --------------------------------------------------------
+
+# Bumped whenever a key, an organisation or a network membership changes: remembered access
+# worked out before the change is not used after it.
+ACCESS_VERSION_KEY = "api-key-access-version"
+# Remembered access also lapses after this long: the plan's API capability (billing) may
+# change without any of the rows above changing.
+ACCESS_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class KeyAccess:
+    """What a request with a key may do: whose stories it reads, and whether the plan of
+    the organisation that owns it includes API access."""
+
+    key_id: int
+    organisation_id: int
+    readable_ids: tuple[int, ...]
+    allowed: bool
+
+
+def key_access(secret: str, *, allowed: Callable[[Organisation], bool]) -> KeyAccess | None:
+    """The access of the active key with this secret, or None.
+
+    Worked out from the database (the key, its organisation, the network members whose
+    stories it reads, and `allowed`, the plan's answer) and remembered for ACCESS_SECONDS
+    under the access version: one cache round trip on later requests, yet a revoked key, a
+    closed organisation or a withdrawn consent is seen by the next request. Unknown keys are
+    not remembered, so guessing fills no cache."""
+    if not secret.startswith(KEY_PREFIX):
+        return None
+    remembered_key = f"api-key-access:{hash_key(secret)}"
+    with public_schema():
+        found = cache.get_many([ACCESS_VERSION_KEY, remembered_key])
+        version = found.get(ACCESS_VERSION_KEY, 0)
+        remembered = found.get(remembered_key)
+        if remembered is not None and remembered[0] == version:
+            return remembered[1]
+        api_key = key_for(secret)
+        if api_key is None:
+            return None
+        access = KeyAccess(
+            key_id=api_key.pk,
+            organisation_id=api_key.organisation_id,
+            readable_ids=tuple(readable_organisation_ids(api_key.organisation)),
+            allowed=bool(allowed(api_key.organisation)),
+        )
+        cache.set(remembered_key, (version, access), timeout=ACCESS_SECONDS)
+    return access
+
+
+def forget_key_access(**_: object) -> None:
+    """Every remembered key access is out of date (connected to saves and deletes of keys,
+    organisations and memberships in feedback/apps.py): bumped now, and again once the
+    change commits, so nothing read between the two is kept."""
+    _bump_access_version()
+    transaction.on_commit(_bump_access_version)
+
+
+def _bump_access_version() -> None:
+    with public_schema():
+        try:
+            cache.incr(ACCESS_VERSION_KEY)
+        except ValueError:
+            cache.add(ACCESS_VERSION_KEY, 1, timeout=None)

@@ -13,7 +13,20 @@ class FeedbackConfig(AppConfig):
     verbose_name = "Stories and services (each organisation's schema)"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
+        from feedback.apikeys import forget_key_access
+        from feedback.hub.models import ApiKey
         from tenants.demo_steps import register_demo_step
+        from tenants.models import Network, NetworkMembership, Organisation
+
+        # What an API key may read is remembered (feedback/apikeys.py) until one of these
+        # changes.
+        for model in (ApiKey, Organisation, Network, NetworkMembership):
+            for signal in (post_save, post_delete):
+                signal.connect(
+                    forget_key_access, sender=model, dispatch_uid=f"api-access-{model.__name__}"
+                )
 
         # The demo's stories, moderation queue and privacy cases; its read API key, last.
         register_demo_step("feedback", order=10, seed=_seed_demo, describe=_describe_demo)
