@@ -26,20 +26,26 @@ import argparse
 import os
 import platform
 import statistics
+import tempfile
 import time
+from pathlib import Path
 
 import _bootstrap  # first: the repository on sys.path, Django set up
+import catalogue
 from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 from django.test import override_settings
 from psycopg import sql
 
+from benchmarks.figures import quantiles, server_version
 from tenants.batch_migrating import recording_schema_statements
 from tenants.models import Organisation
 from tenants.provisioning import provision_organisation, template_schema
 
 APP = "feedback"
+# Where backups are written while they are timed (a physical copy is as big as the database).
+BACKUP_DIR = os.environ.get("BENCHMARK_BACKUP_DIR") or None
 
 
 def timed(label: str, function, *args, **kwargs) -> float:  # noqa: ANN001
@@ -94,43 +100,80 @@ def behind(schemas: list[str], last: str) -> int:
         return count
 
 
+def provision(index: int) -> float:
+    began = time.perf_counter()
+    provision_organisation(
+        name=f"Scale Test Organisation {index}",
+        slug=f"scale-{index:05d}",
+        kind="other",
+        admin_email=f"admin{index}@scale.example",
+        admin_name="Scale Admin",
+    )
+    return time.perf_counter() - began
+
+
+def summary(times: list[float]) -> str:
+    if not times:
+        return "none made"
+    p50, p95 = quantiles(times)
+    return f"p50 {p50:.3f} s, p95 {p95:.3f} s over {len(times)}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tenants", type=int, default=1000)
     parser.add_argument(
+        "--sample",
+        type=int,
+        default=0,
+        help="then make this many more, timed apart: provisioning at full size",
+    )
+    parser.add_argument(
         "--compare", action="store_true", help="also time the per-schema ways (slow)"
+    )
+    parser.add_argument(
+        "--backups",
+        action="store_true",
+        help="also time backups and restores (a physical copy of the server needs room for "
+        "a second copy of the database, and a replication connection)",
+    )
+    parser.add_argument(
+        "--run-restore-as",
+        default="postgres" if os.geteuid() == 0 else None,
+        help="the system user a restored copy's server runs as (PostgreSQL refuses root)",
     )
     arguments = parser.parse_args()
     tenants = arguments.tenants
 
-    timed("migrating the empty database", _bootstrap.migrate)
-    print(f"provisioning {tenants} organisations (template clone)...", flush=True)
+    timed("migrating the database", _bootstrap.migrate)
+    existing = Organisation.objects.subscribers().count()
+    if existing:
+        print(f"{existing} organisations already here: made up to {tenants}", flush=True)
+    print(f"provisioning {max(tenants - existing, 0)} organisations (template clone)...")
     times = []
     start = time.perf_counter()
-    for index in range(tenants):
-        began = time.perf_counter()
-        provision_organisation(
-            name=f"Scale Test Organisation {index}",
-            slug=f"scale-{index:04d}",
-            kind="other",
-            admin_email=f"admin{index}@scale.example",
-            admin_name="Scale Admin",
-        )
-        times.append(time.perf_counter() - began)
-        if (index + 1) % 100 == 0:
-            print(f"    {index + 1} made, {time.perf_counter() - start:.0f} s", flush=True)
+    for index in range(existing, tenants):
+        times.append(provision(index))
+        if (index + 1) % 500 == 0:
+            print(
+                f"    {index + 1} made, {time.perf_counter() - start:.0f} s; last 500 "
+                f"{summary(times[-500:])}",
+                flush=True,
+            )
     provisioned = time.perf_counter() - start
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_database_size(current_database())")
-        size = cursor.fetchone()[0]
-        cursor.execute("SELECT count(*) FROM pg_class")
-        relations = cursor.fetchone()[0]
+    made = max(tenants, existing)
+    sample = [provision(made + index) for index in range(arguments.sample)]
+    made += arguments.sample
+    size = catalogue.catalogue()
     organisations = list(
         Organisation.objects.subscribers().order_by("pk").values_list("schema_name", flat=True)
     )
     schemas = [*organisations, template_schema()]
     last, before = latest_migration()
 
+    print("a backend's memory as it reads workspaces...", flush=True)
+    steps = tuple(step for step in (10, 100, 1000, 10000) if step <= len(organisations))
+    memory = catalogue.backend_memory(organisations, steps)
     skipping = timed(
         "migrate with nothing to do (up-to-date schemas skipped)",
         call_command,
@@ -166,22 +209,57 @@ def main() -> None:
     )
     assert behind(schemas, last) == 0, "a schema was left behind"
 
-    ordered = sorted(times)
+    backed_up: dict[str, catalogue.Timed] = {}
+    if arguments.backups:
+        with tempfile.TemporaryDirectory(prefix="cv-scale-", dir=BACKUP_DIR) as work:
+            print("one organisation: dump and restore...", flush=True)
+            first = Organisation.objects.subscribers().order_by("pk").first()
+            backed_up["one organisation, dump"], backed_up["one organisation, restore"] = (
+                catalogue.one_organisation_backup_and_restore(first, Path(work))
+            )
+            print("the whole server: pg_basebackup and start a copy...", flush=True)
+            backed_up["physical copy"], backed_up["restored copy started"] = (
+                catalogue.physical_backup_and_restore(Path(work), arguments.run_restore_as)
+            )
+            print("the whole database: pg_dump...", flush=True)
+            backed_up["pg_dump of everything"] = catalogue.whole_logical_dump(
+                Path(work), timeout=1200
+            )
+
     print()
     print(
         f"tenant scale: {os.cpu_count()} cores ({platform.machine()}), Python "
-        f"{platform.python_version()}, PostgreSQL {connection.pg_version // 10000}; "
+        f"{platform.python_version()}, PostgreSQL {server_version()}; "
         f"load average at the end {os.getloadavg()[1]:.1f} (5 min)"
     )
+    print(f"organisations:        {made} ({len(schemas) + 1} schemas with public and the template)")
+    if times:
+        print(
+            f"provisioning:         {provisioned:.0f} s for {len(times)}; {summary(times)}; "
+            f"first 100 mean {statistics.mean(times[:100]):.3f} s, "
+            f"last 100 mean {statistics.mean(times[-100:]):.3f} s"
+        )
+    if sample:
+        print(f"provisioning at {made - len(sample)}: {summary(sample)}")
     print(
-        f"organisations:        {tenants} ({len(schemas) + 1} schemas with public and the template)"
+        f"catalogue:            {size.relations:,} relations, {size.attributes:,} columns "
+        f"(pg_attribute rows), {size.catalogue_bytes / 1e9:.2f} GB of pg_catalog; "
+        f"database {size.database_bytes / 1e9:.1f} GB"
     )
-    print(
-        f"provisioning:         {provisioned:.0f} s in all; per tenant p50 "
-        f"{statistics.median(times):.3f} s, p95 {ordered[int(len(ordered) * 0.95) - 1]:.3f} s, "
-        f"last 100 mean {statistics.mean(times[-100:]):.3f} s"
-    )
-    print(f"database:             {size / 1e9:.2f} GB, {relations:,} relations in pg_class")
+    for point in memory:
+        private = (
+            f", {point.private_kilobytes / 1024:.0f} MB private"
+            if point.private_kilobytes is not None
+            else ""
+        )
+        print(
+            f"backend memory:       after {point.schemas:>5} workspaces "
+            f"{point.contexts_bytes / 1e6:.0f} MB in memory contexts{private}"
+        )
+    for label, result in backed_up.items():
+        detail = f", {result.size_bytes / 1e9:.2f} GB" if result.size_bytes else ""
+        note = f" ({result.note})" if result.note else ""
+        print(f"backup: {label + ':':<30}{result.seconds:.1f} s{detail}{note}")
     print(f"no-op migrate:        {skipping:.1f} s")
     for label, seconds in compared.items():
         print(
@@ -192,7 +270,7 @@ def main() -> None:
         f"{len(schemas)} schemas (organisations and the template)"
     )
     # The organisations' schemas; the time includes the template's too (one more).
-    print(f"additive migration: {forward:.1f} s for {tenants} schemas")
+    print(f"additive migration: {forward:.1f} s for {made} schemas")
 
 
 if __name__ == "__main__":
