@@ -27,8 +27,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
 from feedback import api_paging
-from feedback.api_encoding import opinions_json
-from feedback.api_paging import page_of
+from feedback.api_encoding import page_json
+from feedback.api_paging import page_of, page_query
 from feedback.apikeys import key_access
 from feedback.choices import ChangeStatus, Progress
 from feedback.hub.models import (
@@ -412,22 +412,34 @@ def _opinions(request: HttpRequest) -> HttpResponse:
         raise BadRequest("'dateofpublicationorder' is 'ascending' or 'descending'.")
     descending = order == "descending"
     if stories is unfiltered:
-        ids = _readable_page(request, descending=descending, skip=skip, take=take)
+        page = _readable_page(request, descending=descending, skip=skip, take=take)
     else:
         # Deep pages start from cached page boundaries rather than an OFFSET (api_paging).
-        page = page_of(
+        page = page_query(
             stories.values("published_at", "id"),
             order_field="published_at",
             descending=descending,
             skip=skip,
             take=take,
         )
-        ids = [row["id"] for row in page]
     base = request.build_absolute_uri("/")
     if not wants_xml(request):
-        # PostgreSQL builds the array (api_encoding): the same answer as opinions_from's.
-        body = opinions_json(ids, base, request.readable_ids, generated_prefix=GENERATED_PREFIX)
+        # PostgreSQL finds the page and builds the array in one query (api_encoding): the
+        # same answer as opinions_from's.
+        body = (
+            "[]"
+            if page is None
+            else page_json(
+                page,
+                descending=descending,
+                base=base,
+                readers=request.readable_ids,
+                generated_prefix=GENERATED_PREFIX,
+            )
+        )
         return HttpResponse(body, content_type="application/json")
+    # Each row is (published_at, the story's id), in list order.
+    ids = [] if page is None else [list(row.values())[1] for row in page]
     found = {
         row["id"]: row for row in PublicStory.objects.filter(pk__in=ids).values(*OPINION_FIELDS)
     }
@@ -437,17 +449,19 @@ def _opinions(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _readable_page(request: HttpRequest, *, descending: bool, skip: int, take: int) -> list[int]:
-    """The ids of a page of every story the key reads: found in the readers' own
-    publication order (their links to the stories, one index), from the page's cached
-    boundary (api_paging). A story that names two readers is listed once: its links share
-    the story's id and published_at."""
+def _readable_page(
+    request: HttpRequest, *, descending: bool, skip: int, take: int
+) -> QuerySet[Any] | None:
+    """The (published_at, story id) rows of a page of every story the key reads: found in
+    the readers' own publication order (their links to the stories, one index), from the
+    page's cached boundary (api_paging). A story that names two readers is listed once:
+    its links share the story's id and published_at."""
     links = (
         PublicStoryOrganisation.objects.filter(organisation_id__in=request.readable_ids)
         .values("published_at", "publicstory_id")
         .distinct()
     )
-    page = page_of(
+    return page_query(
         links,
         order_field="published_at",
         id_field="publicstory_id",
@@ -455,7 +469,6 @@ def _readable_page(request: HttpRequest, *, descending: bool, skip: int, take: i
         skip=skip,
         take=take,
     )
-    return [link["publicstory_id"] for link in page]
 
 
 def _story_or_none(request: HttpRequest, pk: int) -> PublicStory | None:

@@ -10,7 +10,11 @@ tests/feedback/test_api_encoding.py holds the two to the same answer, page by pa
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from django.db import connection
+from django.db.models import QuerySet
 
 from feedback.choices import Progress
 from feedback.hub.models import (
@@ -61,7 +65,7 @@ OPINION_TEXT = f"""
 
 OPINIONS_SQL = f"""
 SELECT '[' || coalesce(string_agg({OPINION_TEXT}, ', ' ORDER BY page.position), '') || ']'
-FROM unnest(%(ids)s::bigint[]) WITH ORDINALITY AS page (id, position)
+FROM unnest({{ids}}) WITH ORDINALITY AS page (id, position)
 JOIN {PublicStory._meta.db_table} story ON story.id = page.id
 CROSS JOIN LATERAL (SELECT %(base)s || 'api/v2/opinions/' || story.id AS opinion) AS address
 LEFT JOIN LATERAL (
@@ -99,8 +103,35 @@ def opinions_json(
     it for a key reading the organisations `readers`, with links under `base` (and
     `generated_prefix` before the id of a listing without a code). Stories that no longer
     exist are left out."""
+    return _run("%(ids)s::bigint[]", {"ids": story_ids}, base, readers, generated_prefix)
+
+
+def page_json(
+    page: QuerySet[Any],
+    *,
+    descending: bool,
+    base: str,
+    readers: list[int],
+    generated_prefix: str,
+) -> str:
+    """The same array for the stories of `page`, a sliced query of (ordering value, story
+    id) rows in list order (feedback/api_paging.py, page_query): the page is found and
+    written in one query, so its ids never travel to Python and back."""
+    page_sql, page_params = page.query.sql_with_params()
+    named, params = _named_parameters(page_sql, page_params)
+    direction = "DESC" if descending else "ASC"
+    ids = (
+        f"(SELECT coalesce(array_agg(listed.id ORDER BY listed.value {direction}, "
+        f"listed.id {direction}), '{{}}'::bigint[]) FROM ({named}) AS listed (value, id))"
+    )
+    return _run(ids, params, base, readers, generated_prefix)
+
+
+def _run(
+    ids: str, params: dict[str, Any], base: str, readers: list[int], generated_prefix: str
+) -> str:
     params = {
-        "ids": story_ids,
+        **params,
         "base": base,
         "readers": readers,
         "progress": list(Progress.values),
@@ -108,6 +139,23 @@ def opinions_json(
         "generated": generated_prefix,
     }
     with connection.cursor() as cursor:
-        cursor.execute(OPINIONS_SQL, params)
+        cursor.execute(OPINIONS_SQL.replace("{ids}", ids), params)
         (text,) = cursor.fetchone()
     return text
+
+
+PLACEHOLDER = re.compile(r"%%|%s")
+
+
+def _named_parameters(sql: str, params: tuple[Any, ...]) -> tuple[str, dict[str, Any]]:
+    """A query with %s placeholders rewritten with named ones (%(page_0)s, ...), so it can
+    sit inside a query that names its parameters. A literal %% is left as it is."""
+    numbers = iter(range(len(params)))
+
+    def name(match: re.Match[str]) -> str:
+        return "%%" if match.group(0) == "%%" else f"%(page_{next(numbers)})s"
+
+    named = PLACEHOLDER.sub(name, sql)
+    if next(numbers, None) is not None:
+        raise ValueError("the page query has more parameters than placeholders")
+    return named, {f"page_{n}": value for n, value in enumerate(params)}

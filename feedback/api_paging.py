@@ -66,15 +66,37 @@ def page_of(
     """Rows `skip` to `skip + take` of `rows` ordered by (`order_field`, `id_field`), the
     largest first when `descending`: exactly what `rows.order_by(...)[skip : skip + take]`
     gives. The pair must be unique in `rows` and an index should cover it."""
+    page = page_query(
+        rows,
+        order_field=order_field,
+        descending=descending,
+        skip=skip,
+        take=take,
+        id_field=id_field,
+    )
+    return [] if page is None else list(page)
+
+
+def page_query(
+    rows: QuerySet[Any],
+    *,
+    order_field: str,
+    descending: bool,
+    skip: int,
+    take: int,
+    id_field: str = "pk",
+) -> QuerySet[Any] | None:
+    """The query `page_of` reads (not yet run), or None when the page is known to be empty
+    without one: nothing asked for, or past the end of the list."""
     if take <= 0:
-        return []
+        return None
     sign = "-" if descending else ""
     ordered = rows.order_by(f"{sign}{order_field}", f"{sign}{id_field}")
     if skip + take <= STRIDE:
-        return list(ordered[skip : skip + take])
+        return ordered[skip : skip + take]
     bounds = boundaries(rows, order_field=order_field, descending=descending, id_field=id_field)
     if skip >= bounds.total:
-        return []
+        return None
     index = skip // STRIDE
     meta = rows.model._meta
     table = connection.ops.quote_name(meta.db_table)
@@ -88,7 +110,7 @@ def page_of(
     if after < len(bounds.keys):
         ordered = ordered.filter(_compare(key, ">" if descending else "<", bounds.keys[after]))
     start = skip - index * STRIDE
-    return list(ordered[start : start + take])
+    return ordered[start : start + take]
 
 
 def boundaries(

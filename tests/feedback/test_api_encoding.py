@@ -103,3 +103,13 @@ def test_the_api_answers_json_from_postgresql_and_xml_from_python(
     xml = call(key, "opinions", {"take": 100, "format": "xml"})
     assert xml["Content-Type"].startswith("application/xml")
     assert b"Three services, one without a code" in xml.content
+
+
+def test_a_page_query_placed_inside_the_encoding_query_keeps_its_parameters_in_order() -> None:
+    from feedback.api_encoding import _named_parameters
+
+    named, params = _named_parameters("a = %s AND b LIKE '%%x' AND c = %s", ("one", 2))
+    assert named == "a = %(page_0)s AND b LIKE '%%x' AND c = %(page_1)s"
+    assert params == {"page_0": "one", "page_1": 2}
+    with pytest.raises(ValueError, match="more parameters"):
+        _named_parameters("a = %s", ("one", "two"))
