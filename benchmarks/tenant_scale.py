@@ -1,5 +1,13 @@
 """Tenant scale: provision many organisations, then time `migrate` across all of them: with
-nothing to do, and deploying one additive migration.
+nothing to do, and deploying one additive migration; and what so many schemas cost beyond
+their rows (benchmarks/catalogue.py).
+
+Provisioning (tenants/provisioning.py) clones the template schema in one transaction and
+then ends its database connection: a backend that has made many schemas slows down with each
+one (it keeps a cached plan for every foreign key it has checked). Every organisation made
+is timed; `--sample N` makes N more once the rest exist and times them apart: provisioning
+at full size. A run against a database that already holds organisations (DATABASE_URL naming
+a kept server) makes only those missing up to `--tenants`.
 
 `manage.py migrate` (tenants/management/commands/migrate_schemas.py) migrates the public
 schema, every organisation and the tenant template. It skips schemas that are already up to
@@ -7,15 +15,24 @@ date (tenants/migrating.py) and migrates those that are behind in batches: the m
 worked out once, in one schema, and its SQL replayed in the rest over a few connections
 (tenants/batch_migrating.py).
 
-The additive migration is a real one: feedback's latest (0008 adds `language`, a column with
-a database default, to every organisation's `feedback_story`). The script puts every schema
-back before it (its reverse SQL, run directly: that is set-up, not measured), then runs a
-plain `migrate`, as a deploy does. With `--compare`, the same again the per-schema way
+The additive migration is a real one: feedback's latest. The script puts every schema back
+before it (its reverse SQL, run directly: that is set-up, not measured), then runs a plain
+`migrate`, as a deploy does. With `--compare`, the same again the per-schema way
 (django-tenants' executor, `TENANT_MIGRATION_BATCHES=False`) and `--every-schema`: slow,
 about 570 ms a schema at 1,000 organisations.
 
+Also printed: the catalogue's size; a backend's memory after it has read a page's tables in
+10, 100, 1,000 and 10,000 workspaces; and with `--backups`, one organisation's dump and
+restore, a physical copy of the whole server (pg_basebackup) and a server started on it, and
+a whole-database pg_dump (which needs max_locks_per_transaction raised: infra/SCALING.md).
+
     .venv/bin/python -m config.launcher exec .venv/bin/python benchmarks/tenant_scale.py
     ... benchmarks/tenant_scale.py --tenants 200      # quicker
+    # 10,000 organisations against a kept server (about 50 minutes, 30 GB, and as much
+    # again for the physical copy under BENCHMARK_BACKUP_DIR):
+    DATABASE_URL=postgresql://... BENCHMARK_BACKUP_DIR=/big/disk .venv/bin/python \
+        -m config.launcher exec .venv/bin/python benchmarks/tenant_scale.py \
+        --tenants 10000 --sample 200 --backups
 
 The last line is `additive migration: <seconds> s for <n> schemas`.
 """
@@ -40,6 +57,7 @@ from psycopg import sql
 
 from benchmarks.figures import quantiles, server_version
 from tenants.batch_migrating import recording_schema_statements
+from tenants.migrating import forget_migration_state
 from tenants.models import Organisation
 from tenants.provisioning import provision_organisation, template_schema
 
@@ -84,6 +102,7 @@ def put_back(schemas: list[str], last: str, before: str) -> None:
                 [APP, last],
             )
             cursor.execute("COMMIT")
+    forget_migration_state(schemas)  # what migrate recorded of them is out of date
 
 
 def behind(schemas: list[str], last: str) -> int:
@@ -174,8 +193,15 @@ def main() -> None:
     print("a backend's memory as it reads workspaces...", flush=True)
     steps = tuple(step for step in (10, 100, 1000, 10000) if step <= len(organisations))
     memory = catalogue.backend_memory(organisations, steps)
+    forget_migration_state()
+    reading = timed(
+        "migrate with nothing to do, every schema's records read",
+        call_command,
+        "migrate",
+        verbosity=0,
+    )
     skipping = timed(
-        "migrate with nothing to do (up-to-date schemas skipped)",
+        "migrate with nothing to do (schemas recorded up to date skipped)",
         call_command,
         "migrate",
         verbosity=0,
@@ -260,7 +286,8 @@ def main() -> None:
         detail = f", {result.size_bytes / 1e9:.2f} GB" if result.size_bytes else ""
         note = f" ({result.note})" if result.note else ""
         print(f"backup: {label + ':':<30}{result.seconds:.1f} s{detail}{note}")
-    print(f"no-op migrate:        {skipping:.1f} s")
+    print(f"no-op migrate:        {reading:.1f} s reading every schema's records")
+    print(f"no-op migrate:        {skipping:.1f} s (schemas recorded up to date)")
     for label, seconds in compared.items():
         print(
             f"compare, {label}: {seconds:.1f} s ({1000 * seconds / len(schemas):.0f} ms a schema)"

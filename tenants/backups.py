@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from tenants.migrating import forget_migration_state
 from tenants.models import Organisation
 
 
@@ -122,3 +123,7 @@ def restore(path: Path, *, database: str | None = None, clean: bool = True) -> N
         ],
         database=database,
     )
+    if database is None:
+        # The restored schemas' migrations are as they were when dumped: `migrate` reads
+        # every schema's own records again rather than trust what it recorded since.
+        forget_migration_state()

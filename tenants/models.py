@@ -356,3 +356,20 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.pk} ({self.state})"
+
+
+class SchemaMigrationState(models.Model):
+    """A schema last seen with every migration on disk applied, and which set that was
+    (tenants/migrating.py): a plain `migrate` skips it without reading its own
+    `django_migrations`, so a deploy with nothing to do costs one query, not one per schema.
+
+    Written when a check finds a schema complete and when `migrate` brings one up to date;
+    forgotten (the schema is read again) after a restore or any other `migrate`."""
+
+    schema_name = models.CharField(max_length=63, primary_key=True)
+    # SHA-256 of the sorted "app.name" of every migration on disk when it was recorded.
+    complete_for = models.CharField(max_length=64)
+    recorded_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.schema_name} complete for {self.complete_for[:12]}"

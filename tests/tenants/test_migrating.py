@@ -6,8 +6,17 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from tenants.migrating import is_plain_migrate, schemas_behind
+from tenants.backups import restore
+from tenants.migrating import (
+    fingerprint,
+    forget_migration_state,
+    is_plain_migrate,
+    migrations_on_disk,
+    schemas_behind,
+)
+from tenants.models import SchemaMigrationState
 from tests.conftest import Cast
 
 pytestmark = pytest.mark.django_db
@@ -18,10 +27,12 @@ def schemas(cast: Cast) -> list[str]:
 
 
 def forget_audit(schema: str) -> None:
-    """Put a schema one app behind: its audit table and their records gone."""
+    """Put a schema one app behind: its audit table and their records gone (and, as every
+    hand edit of a schema's records must, what migrate recorded of it forgotten)."""
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM \"{schema}\".django_migrations WHERE app = 'audit'")
         cursor.execute(f'DROP TABLE "{schema}".audit_auditevent')
+    forget_migration_state([schema])
 
 
 def has_audit_table(schema: str) -> bool:
@@ -92,3 +103,62 @@ def test_schemas_are_read_a_query_at_a_time_in_groups(
     monkeypatch.setattr("tenants.migrating.SCHEMAS_PER_QUERY", 2)
     forget_audit(settings.TENANT_BASE_SCHEMA)  # the third schema: in the second query
     assert schemas_behind(schemas(cast)) == [settings.TENANT_BASE_SCHEMA]
+
+
+# --- what migrate records of each schema ----------------------------------------------------
+
+
+def schema_tables_read(cast: Cast) -> tuple[list[str], list[str]]:
+    """schemas_behind's answer, and the statements it ran that read any schema's own
+    django_migrations."""
+    with CaptureQueriesContext(connection) as captured:
+        behind = schemas_behind(schemas(cast))
+    return behind, [q["sql"] for q in captured if ".django_migrations" in q["sql"]]
+
+
+def test_schemas_found_complete_are_not_read_again(cast: Cast) -> None:
+    forget_migration_state()
+    behind, read = schema_tables_read(cast)
+    assert behind == [] and read
+    behind, read = schema_tables_read(cast)
+    assert behind == [] and read == []
+    recorded = set(SchemaMigrationState.objects.values_list("schema_name", "complete_for"))
+    assert recorded >= {(schema, fingerprint(migrations_on_disk())) for schema in schemas(cast)}
+
+
+def test_a_new_migration_on_disk_has_every_schema_read_again(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert schemas_behind(schemas(cast)) == []
+    on_disk = migrations_on_disk() | {("audit", "9999_not_applied_anywhere")}
+    monkeypatch.setattr("tenants.migrating.migrations_on_disk", lambda: on_disk)
+    behind, read = schema_tables_read(cast)
+    assert behind == schemas(cast) and read
+
+
+def test_a_schema_migrate_brings_up_to_date_is_recorded(cast: Cast) -> None:
+    forget_audit(cast.org_a.schema_name)
+    call_command("migrate", interactive=False, verbosity=0)
+    current = fingerprint(migrations_on_disk())
+    assert SchemaMigrationState.objects.get(schema_name=cast.org_a.schema_name).complete_for == (
+        current
+    )
+    behind, read = schema_tables_read(cast)
+    assert behind == [] and read == []
+
+
+def test_any_other_migrate_forgets_what_was_recorded(cast: Cast) -> None:
+    assert schemas_behind(schemas(cast)) == []
+    call_command("migrate", "audit", interactive=False, verbosity=0, fake=True)
+    assert not SchemaMigrationState.objects.filter(schema_name=cast.org_a.schema_name).exists()
+
+
+def test_a_restore_forgets_what_was_recorded(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    assert schemas_behind(schemas(cast)) == []
+    monkeypatch.setattr("tenants.backups._run", lambda command, database=None: None)
+    dump = tmp_path / "some.dump"  # type: ignore[operator]
+    dump.write_bytes(b"")
+    restore(dump)
+    assert not SchemaMigrationState.objects.exists()

@@ -15,6 +15,7 @@ from django_tenants.utils import schema_context, schema_exists, tenant_context
 from tenants.accounts.models import Role, User
 from tenants.audit.models import AuditEvent
 from tenants.messages import send_due_messages
+from tenants.migrating import forget_migration_state
 from tenants.models import Domain, Organisation, OrganisationStatus
 from tenants.provisioning import provision_organisation
 from tests.conftest import PASSWORD, client_for, sign_in
@@ -179,6 +180,7 @@ def test_migrate_keeps_the_template_schema_migrated() -> None:
             f"DELETE FROM \"{settings.TENANT_BASE_SCHEMA}\".django_migrations WHERE app = 'audit'"
         )
         cursor.execute(f'DROP TABLE "{settings.TENANT_BASE_SCHEMA}".audit_auditevent')
+    forget_migration_state([settings.TENANT_BASE_SCHEMA])
     call_command("migrate", interactive=False, verbosity=0)
     with connection.cursor() as cursor:
         cursor.execute(
