@@ -105,6 +105,10 @@ TENANT_MIGRATION_BATCHES = env_bool("TENANT_MIGRATION_BATCHES", True)
 TENANT_MIGRATION_BATCH_SIZE = env_int("TENANT_MIGRATION_BATCH_SIZE", 50)
 TENANT_MIGRATION_CONNECTIONS = env_int("TENANT_MIGRATION_CONNECTIONS", 4)
 TENANT_MIGRATION_LOCK_TIMEOUT_SECONDS = env_int("TENANT_MIGRATION_LOCK_TIMEOUT_SECONDS", 30)
+# A database connection that has served more schemas than this is closed at the end of the
+# request or task: a backend keeps what it has looked up of every table it touched
+# (tenants/connections.py).
+TENANT_SCHEMAS_PER_CONNECTION = env_int("TENANT_SCHEMAS_PER_CONNECTION", 100)
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
 PUBLIC_SCHEMA_URLCONF = "config.urls_hub"
 ROOT_URLCONF = "config.urls_tenant"

@@ -13,7 +13,18 @@ class TenantsConfig(AppConfig):
     verbose_name = "Organisations and networks"
 
     def ready(self) -> None:
+        from celery.signals import task_postrun
+        from django.core.signals import request_finished
+
+        from tenants.connections import end_widely_used_connections
         from tenants.demo_steps import register_demo_step
+
+        # A connection that has served many workspaces is closed once the request or task
+        # that used it is done (tenants/connections.py).
+        request_finished.connect(end_widely_used_connections, dispatch_uid="tenants-spread")
+        task_postrun.connect(
+            end_widely_used_connections, weak=False, dispatch_uid="tenants-spread-task"
+        )
 
         # The demo's outgoing emails: sent, waiting to be tried again, and parked.
         register_demo_step("outbox", order=58, seed=_seed_demo, describe=_describe_demo)

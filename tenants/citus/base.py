@@ -15,6 +15,8 @@ from typing import Any
 
 from django.db.backends.postgresql import base, schema
 
+from tenants.connections import RemembersSchemas
+
 ADD_COLUMN = re.compile(
     r'^ALTER TABLE (?P<table>"[^"]+"(?:\."[^"]+")?) ADD COLUMN (?P<column>"[^"]+") (?P<rest>.*)$',
     re.DOTALL,
@@ -65,5 +67,8 @@ class DatabaseSchemaEditor(schema.DatabaseSchemaEditor):
         return super().execute(sql, params)
 
 
-class DatabaseWrapper(base.DatabaseWrapper):
+class DatabaseWrapper(RemembersSchemas, base.DatabaseWrapper):
+    """The backend django-tenants wraps (ORIGINAL_BACKEND), on Citus or not: the schema
+    editor above, and the schemas each connection has served (tenants/connections.py)."""
+
     SchemaEditorClass = DatabaseSchemaEditor
