@@ -7,15 +7,21 @@ At 200,000 stories (benchmarks/inbox.py) the inbox stays quick because:
 - whether a story is answered is its `first_responded_at`, not a search of its responses;
 - the service and tag filters are semi-joins (`pk IN (...)`), so no story is repeated and
   the list needs no DISTINCT: the newest page comes straight off the published_at index;
-- the numbers beside the filters come from one grouped pass over the filtered stories.
+- the numbers beside the filters come from one grouped pass over the filtered stories;
+- with a text search, that same pass also picks the page (`counted_page`): a search's
+  matches are found once, not once for the numbers and again for the list.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.contrib.postgres.search import SearchQuery
+from django.core.paginator import Page, Paginator
+from django.db import connection
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
 from django.utils import timezone
 
@@ -42,15 +48,19 @@ class InboxFilters:
     language: str = ""  # "en", "cy" or "": the language the story was told in
 
 
-def filtered_stories(filters: InboxFilters, *, user_id: int) -> QuerySet[Story]:
+def with_response_flag(stories: QuerySet[Story]) -> QuerySet[Story]:
     # Answered in public: a story's first response time is kept as responses are published
     # (feedback/responding.py), so no response needs looking for, and the filters agree
     # with the counts beside them, which read the same column.
-    stories = Story.objects.annotate(
+    return stories.annotate(
         has_response=ExpressionWrapper(
             Q(first_responded_at__isnull=False), output_field=BooleanField()
         )
     )
+
+
+def filtered_stories(filters: InboxFilters, *, user_id: int) -> QuerySet[Story]:
+    stories = with_response_flag(Story.objects.all())
     if filters.service is not None:
         service = Service.objects.filter(pk=filters.service).first()
         ids = service.subtree_ids() if service else []
@@ -100,6 +110,10 @@ def counts(stories: QuerySet[Story]) -> dict[str, object]:
             ),
         )
     )
+    return _added_up(groups)
+
+
+def _added_up(groups: Iterable[dict[str, Any]]) -> dict[str, object]:
     by_criticality: dict[str, int] = {}
     by_progress: dict[str, int] = {}
     totals = {"total": 0, "responded": 0, "overdue": 0}
@@ -116,6 +130,71 @@ def counts(stories: QuerySet[Story]) -> dict[str, object]:
         "progress": [(p, by_progress.get(p.value, 0)) for p in Progress],
         **totals,
     }
+
+
+COUNTED_PAGE_SQL = """
+WITH matched (id, published_at, criticality, progress, first_responded_at, due_at)
+    AS MATERIALIZED ({matched})
+SELECT criticality, progress, count(*),
+       count(*) FILTER (WHERE first_responded_at IS NOT NULL),
+       count(*) FILTER (WHERE first_responded_at IS NULL AND due_at < %s),
+       NULL::bigint[]
+FROM matched GROUP BY criticality, progress
+UNION ALL
+SELECT NULL, NULL, NULL, NULL, NULL,
+       (SELECT coalesce(array_agg(id ORDER BY published_at DESC, id DESC), '{{}}')
+        FROM (SELECT id, published_at FROM matched
+              ORDER BY published_at DESC, id DESC LIMIT %s OFFSET %s) AS page)
+"""
+
+
+def counted_page(
+    stories: QuerySet[Story], *, number: object, per_page: int
+) -> tuple[dict[str, object], Page]:
+    """The numbers beside the filters and the page asked for (a page number as typed: not a
+    number, the first page; out of range, the last), newest first, from one pass over the
+    filtered stories. For a text search that pass is most of the work: every match must be
+    visited to be counted, and a rare word's matches are spread over the whole table, so
+    finding them twice, for the numbers and then for the list, cost twice as much."""
+    matched = stories.order_by().values_list(
+        "id", "published_at", "criticality", "progress", "first_responded_at", "due_at"
+    )
+    inner, params = matched.query.sql_with_params()
+    statement = COUNTED_PAGE_SQL.format(matched=inner)
+    # As Paginator.get_page reads it: not a number, the first page; out of range, the last.
+    try:
+        wanted = int(str(number))
+    except ValueError:
+        wanted = 1
+    last_page = wanted < 1
+    wanted = max(wanted, 1)
+    now = timezone.now()
+
+    def run(page_number: int) -> tuple[list[tuple], list[int]]:
+        with connection.cursor() as cursor:
+            cursor.execute(statement, [*params, now, per_page, (page_number - 1) * per_page])
+            rows = cursor.fetchall()
+        # The groups' rows have no ids; the one page row has (an empty array at least).
+        groups = [row for row in rows if row[5] is None]
+        return groups, next(row[5] for row in rows if row[5] is not None)
+
+    groups, ids = run(wanted)
+    numbers = _added_up(
+        {"criticality": c, "progress": p, "n": n, "responded": r, "overdue": o}
+        for c, p, n, r, o, _ in groups
+    )
+    paginator = Paginator(stories, per_page)
+    paginator.count = numbers["total"]
+    if (last_page or wanted > paginator.num_pages) and wanted != paginator.num_pages:
+        wanted = paginator.num_pages
+        _, ids = run(wanted)
+    found = {
+        story.pk: story
+        for story in with_response_flag(Story.objects.filter(pk__in=ids)).prefetch_related(
+            "services"
+        )
+    }
+    return numbers, Page([found[pk] for pk in ids if pk in found], wanted, paginator)
 
 
 def _start_of(day: date, *, next_day: bool = False) -> datetime:

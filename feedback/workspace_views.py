@@ -27,7 +27,7 @@ from feedback.forms import (
     SiteForm,
 )
 from feedback.hub.models import ApiKey, ServiceListing
-from feedback.inbox import InboxFilters, counts, filtered_stories
+from feedback.inbox import InboxFilters, counted_page, counts, filtered_stories
 from feedback.languages import set_default_language
 from feedback.models import Response, Service, Site, Story, Tag
 from feedback.rendering import render_markdown
@@ -58,6 +58,9 @@ from tenants.gate import Capability, requires_capability
 from tenants.models import Organisation, public_url
 from tenants.pals import set_pals_details
 
+# Stories on a page of the inbox.
+PER_PAGE = 25
+
 
 @role_required(Role.MEMBER)
 def stories(request: HttpRequest) -> HttpResponse:
@@ -80,11 +83,15 @@ def stories(request: HttpRequest) -> HttpResponse:
             language=data["language"],
         )
     rows = filtered_stories(filters, user_id=request.user.pk)
-    numbers = counts(rows)
-    paginator = Paginator(rows.prefetch_related("services"), 25)
-    # Already counted with the numbers beside the filters: not counted again.
-    paginator.count = numbers["total"]
-    page = paginator.get_page(request.GET.get("page"))
+    if filters.q:
+        # A text search's matches are found once, for the numbers and the page together.
+        numbers, page = counted_page(rows, number=request.GET.get("page"), per_page=PER_PAGE)
+    else:
+        numbers = counts(rows)
+        paginator = Paginator(rows.prefetch_related("services"), PER_PAGE)
+        # Already counted with the numbers beside the filters: not counted again.
+        paginator.count = numbers["total"]
+        page = paginator.get_page(request.GET.get("page"))
     mark_heard(list(page))
     query = request.GET.copy()
     query.pop("page", None)
