@@ -161,6 +161,11 @@ def main() -> None:
         default="postgres" if os.geteuid() == 0 else None,
         help="the system user a restored copy's server runs as (PostgreSQL refuses root)",
     )
+    parser.add_argument(
+        "--memory-steps",
+        default="10,100,1000,10000",
+        help="after how many workspaces to measure a backend's memory (none: '')",
+    )
     arguments = parser.parse_args()
     tenants = arguments.tenants
 
@@ -190,9 +195,12 @@ def main() -> None:
     schemas = [*organisations, template_schema()]
     last, before = latest_migration()
 
-    print("a backend's memory as it reads workspaces...", flush=True)
-    steps = tuple(step for step in (10, 100, 1000, 10000) if step <= len(organisations))
-    memory = catalogue.backend_memory(organisations, steps)
+    wanted = [int(step) for step in arguments.memory_steps.split(",") if step.strip()]
+    steps = tuple(step for step in wanted if step <= len(organisations))
+    memory = []
+    if steps:
+        print("a backend's memory as it reads workspaces...", flush=True)
+        memory = catalogue.backend_memory(organisations, steps)
     forget_migration_state()
     reading = timed(
         "migrate with nothing to do, every schema's records read",
