@@ -16,6 +16,7 @@ from feedback.hub.models import RejectionReason, ServiceListing
 from feedback.languages import StoryLanguage
 from feedback.models import Service, Site, Tag
 from feedback.quality import MAX_REPLY_CHARACTERS
+from feedback.quick_widgets import QuickSelect
 from feedback.submissions import MAX_WORDS
 from tenants.pals import MAX_PALS_CHARACTERS
 
@@ -247,10 +248,16 @@ class PrivateTagForm(forms.ModelForm):
 
 class InboxForm(forms.Form):
     q = forms.CharField(required=False, max_length=200, label="Search")
-    service = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
-    criticality = forms.ChoiceField(choices=[("", "Any"), *Criticality.choices], required=False)
-    progress = forms.ChoiceField(choices=[("", "Any"), *Progress.choices], required=False)
-    tag = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+    service = forms.TypedChoiceField(
+        coerce=int, required=False, empty_value=None, widget=QuickSelect
+    )
+    criticality = forms.ChoiceField(
+        choices=[("", "Any"), *Criticality.choices], required=False, widget=QuickSelect
+    )
+    progress = forms.ChoiceField(
+        choices=[("", "Any"), *Progress.choices], required=False, widget=QuickSelect
+    )
+    tag = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, widget=QuickSelect)
     since = forms.DateField(
         required=False,
         label="Published from",
@@ -262,11 +269,16 @@ class InboxForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     responded = forms.ChoiceField(
-        choices=[("", "Either"), ("no", "Not yet responded"), ("yes", "Responded")], required=False
+        choices=[("", "Either"), ("no", "Not yet responded"), ("yes", "Responded")],
+        required=False,
+        widget=QuickSelect,
     )
     # The language the story was told in (feedback/languages.py).
     language = forms.ChoiceField(
-        choices=[("", "Any"), *StoryLanguage.choices], required=False, label="Language"
+        choices=[("", "Any"), *StoryLanguage.choices],
+        required=False,
+        label="Language",
+        widget=QuickSelect,
     )
     overdue = forms.BooleanField(required=False, label="Overdue only")
     mine = forms.BooleanField(required=False, label="Given to me")
