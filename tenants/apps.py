@@ -16,8 +16,12 @@ class TenantsConfig(AppConfig):
         from celery.signals import task_postrun
         from django.core.signals import request_finished
 
+        from tenants import migration_table
         from tenants.connections import end_widely_used_connections
         from tenants.demo_steps import register_demo_step
+
+        # Whether a schema has its migration table, asked by name (tenants/migration_table.py).
+        migration_table.install()
 
         # A connection that has served many workspaces is closed once the request or task
         # that used it is done (tenants/connections.py).
