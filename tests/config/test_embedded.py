@@ -30,6 +30,10 @@ def test_embedded_postgres_starts_makes_a_database_and_stops(tmp_path: Path) -> 
             # Read only at start: written, then the server restarted (embedded.STARTUP_SETTINGS)
             assert conn.execute("SHOW shared_buffers").fetchone() == ("512MB",)
             assert conn.execute("SHOW max_locks_per_transaction").fetchone() == ("1024",)
+            started = conn.execute("SELECT pg_postmaster_start_time()").fetchone()
+        server._apply_start_settings()  # as the next start does: already so, no restart
+        with psycopg.connect(server.url("carevoice_probe")) as conn:
+            assert conn.execute("SELECT pg_postmaster_start_time()").fetchone() == started
         server.make_disposable()  # a throw-away run's (config.launcher throwaway)
         with psycopg.connect(server.url("carevoice_probe")) as conn:
             assert conn.execute("SHOW fsync").fetchone() == ("off",)
