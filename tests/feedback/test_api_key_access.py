@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from feedback.apikeys import NewKey, create_api_key, hash_key, revoke_api_key
 from feedback.hub.models import ApiKey
-from tenants.models import OrganisationStatus
+from tenants.models import Organisation, OrganisationStatus
 from tenants.networks import set_benchmarking_consent
 from tenants.schemas import public_schema
 from tests.conftest import Cast
@@ -51,8 +51,10 @@ def test_a_closed_organisations_key_is_refused_on_the_next_request(
     cast: Cast, key_a: NewKey
 ) -> None:
     assert call(key_a, "opinions").status_code == 200
-    cast.org_a.status = OrganisationStatus.SUSPENDED
-    cast.org_a.save(update_fields=["status"])
+    # A copy: the shared cast's own object must keep its status for the tests after this.
+    organisation = Organisation.objects.get(pk=cast.org_a.pk)
+    organisation.status = OrganisationStatus.SUSPENDED
+    organisation.save(update_fields=["status"])
     assert call(key_a, "opinions", raise_errors=False).status_code == 401
 
 
