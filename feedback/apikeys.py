@@ -17,6 +17,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
 
 from feedback.hub.models import ApiKey
+from feedback.public_cache import bump_version
 from tenants.audit.recording import record_audit
 from tenants.models import MembershipStatus, NetworkMembership, Organisation
 from tenants.schemas import public_schema
@@ -153,15 +154,6 @@ def key_access(secret: str, *, allowed: Callable[[Organisation], bool]) -> KeyAc
 
 def forget_key_access(**_: object) -> None:
     """Every remembered key access is out of date (connected to saves and deletes of keys,
-    organisations and memberships in feedback/apps.py): bumped now, and again once the
-    change commits, so nothing read between the two is kept."""
-    _bump_access_version()
-    transaction.on_commit(_bump_access_version)
-
-
-def _bump_access_version() -> None:
-    with public_schema():
-        try:
-            cache.incr(ACCESS_VERSION_KEY)
-        except ValueError:
-            cache.add(ACCESS_VERSION_KEY, 1, timeout=None)
+    organisations and memberships in feedback/apps.py): its version is bumped now, and
+    again once the change commits, so nothing read between the two is kept."""
+    bump_version(ACCESS_VERSION_KEY)

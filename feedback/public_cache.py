@@ -21,15 +21,20 @@ def public_version() -> int:
 
 
 def bump_public_version() -> None:
-    """Bump now, and again when the transaction commits (so no reader can cache what it saw
-    between the two)."""
-    _bump()
-    transaction.on_commit(_bump)
+    bump_version(VERSION_KEY)
 
 
-def _bump() -> None:
+def bump_version(key: str) -> None:
+    """Bump the version number under `key` (in the public schema's cache) now, and again
+    when the transaction commits, so no reader can cache what it saw between the two. A
+    missing number becomes 2: readers take a missing one as 1 (or less)."""
+    _bump(key)
+    transaction.on_commit(lambda: _bump(key))
+
+
+def _bump(key: str) -> None:
     with public_schema():
         try:
-            cache.incr(VERSION_KEY)
+            cache.incr(key)
         except ValueError:
-            cache.add(VERSION_KEY, 2, timeout=None)
+            cache.add(key, 2, timeout=None)
