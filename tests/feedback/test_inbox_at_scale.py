@@ -54,6 +54,36 @@ def test_the_search_reads_the_stored_words_through_their_index(cast: Cast) -> No
     assert "to_tsvector" not in plan, "the words must be read, not worked out per story"
 
 
+def test_the_service_filter_can_read_the_links_from_their_index_alone(cast: Cast) -> None:
+    """The stories of a service and its children come from (service_id, story_id) in one
+    index (migration feedback 0010), so the links' rows need not be visited: the index is
+    there, in that order, in each organisation's schema, and the planner can use it so."""
+    story_of_a(cast, "Seen on the ward")
+    with tenant_context(cast.org_a):
+        ward = Service.objects.get(name="Alpha Ward One")
+        sql, params = (
+            filtered_stories(InboxFilters(service=ward.pk), user_id=0)
+            .order_by()
+            .values("pk")
+            .query.sql_with_params()
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+                "AND indexname = 'feedback_story_services_by_service'"
+            )
+            (definition,) = cursor.fetchone()
+            # Only this index can answer by service alone: the plain one on service_id is
+            # dropped for the rest of the test's transaction, which is rolled back.
+            cursor.execute("DROP INDEX feedback_story_services_service_id_e74eb03f")
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("SET LOCAL enable_bitmapscan = off")
+            cursor.execute(f"EXPLAIN {sql}", params)
+            plan = "\n".join(line for (line,) in cursor.fetchall())
+    assert definition.endswith("(service_id, story_id)"), definition
+    assert "Index Only Scan using feedback_story_services_by_service" in plan, plan
+
+
 def test_an_edited_story_is_found_by_its_new_words(cast: Cast) -> None:
     story = story_of_a(cast, "Kind nurses")
     with tenant_context(cast.org_a):
