@@ -1,11 +1,15 @@
-"""A page of opinions as JSON text, built by PostgreSQL in one query.
+"""A page of opinions as JSON text, joined together by PostgreSQL in one query.
 
 `feedback.api.opinions_from` builds each opinion in Python from four queries; for a list of
 100 that is most of a request's time (reading the rows, making 100 dictionaries with their
-links, encoding 120 KB of JSON). For JSON answers to the opinions list, this query builds the
+links, encoding 120 KB of JSON). For JSON answers to the opinions list, PostgreSQL gives the
 same array instead (the same keys in the same order, the same values), so Python only passes
-the text on. `opinions_from` stays the reference: XML answers and single opinions use it, and
-tests/feedback/test_api_encoding.py holds the two to the same answer, page by page.
+the text on. Each opinion's text is kept in hub.OpinionText by database triggers (migration
+hub 0014_opinion_text) whenever anything it shows changes, so a page only joins the texts of
+its stories, with the reader's own progress between each text's two parts and the API's
+address put in the links. `opinions_from` stays the reference: XML answers and single
+opinions use it, and tests/feedback/test_api_encoding.py holds the two to the same answer,
+page by page and after each kind of change.
 """
 
 from __future__ import annotations
@@ -17,93 +21,35 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from feedback.choices import Progress
-from feedback.hub.models import (
-    PublicResponse,
-    PublicStory,
-    PublicStoryOrganisation,
-    ServiceListing,
-)
-from tenants.models import Organisation
+from feedback.hub.models import OpinionText, PublicStoryOrganisation
 
-ISO = 'YYYY-MM-DD"T"HH24:MI:SS"Z"'
-
-# Each opinion is written as text, key by key, rather than with json_build_object: values
-# are quoted by to_json, and nothing is parsed again, which halves the query's time.
-OPINION_TEXT = f"""
-'{{"id": ' || story.id
-|| ', "title": ' || to_json(story.title)
-|| ', "body": ' || to_json(story.body)
-|| ', "dateOfSubmission": "'
-    || to_char((story.submitted_at AT TIME ZONE 'Europe/London')::date, 'YYYY-MM-DD')
-    || 'T00:00:00Z"'
-|| ', "dateOfPublication": "' || to_char(story.published_at AT TIME ZONE 'UTC', '{ISO}') || '"'
-|| ', "criticality": ' || coalesce(to_json(nullif(story.criticality, ''))::text, 'null')
-|| ', "progress": '
-    || to_json(coalesce((%(progress)s::text[])[progress.furthest], %(unheard)s))
-|| ', "authorRole": ' || to_json(story.author_role)
-|| ', "authorAgeGroup": ' || to_json(story.author_age_group)
-|| ', "submissionRoute": ' || to_json(story.submission_route)
-|| ', "language": ' || to_json(story.language)
-|| ', "author": ' || coalesce(to_json(nullif(story.author_nickname, ''))::text, 'null')
-|| ', "responseCount": ' || coalesce(answered.count, 0)
-|| ', "hasResponse": ' || CASE WHEN answered.count IS NULL THEN 'false' ELSE 'true' END
-|| ', "dateOfLastResponse": '
-    || coalesce('"' || to_char(answered.last AT TIME ZONE 'UTC', '{ISO}') || '"', 'null')
-|| ', "links": ['
-    || '{{"relation": "self", "id": "' || story.id || '", "link": ' || to_json(address.opinion)
-    || '}}, {{"relation": "tags", "id": "' || story.id || '", "link": '
-    || to_json(address.opinion || '/tags')
-    || '}}, {{"relation": "responses", "id": "' || story.id || '", "link": '
-    || to_json(address.opinion || '/responses')
-    || '}}, {{"relation": "healthservices", "id": "' || story.id || '", "link": '
-    || to_json(address.opinion || '/healthservices') || '}}'
-    || coalesce(', ' || services.links, '')
-    || ', {{"relation": "web", "id": "' || story.id || '", "link": '
-    || to_json(%(base)s || 'stories/' || story.id || '/') || '}}'
-|| ']}}'
-"""
-
+# Each opinion is its kept text with the reader's progress put in; the address goes in once,
+# over the whole page (in the kept text a \x01 byte stands for it: see hub.OpinionText).
 OPINIONS_SQL = f"""
-SELECT '[' || coalesce(string_agg({OPINION_TEXT}, ', ' ORDER BY page.position), '') || ']'
+SELECT replace(
+    '[' || coalesce(string_agg(
+        opinion.head
+        || ', "progress": '
+        || to_json(coalesce((%(progress)s::text[])[progress.furthest], %(unheard)s))
+        || opinion.tail,
+        ', ' ORDER BY page.position), '') || ']',
+    chr(1),
+    substr(to_json(%(base)s::text)::text, 2, length(to_json(%(base)s::text)::text) - 2))
 FROM unnest({{ids}}) WITH ORDINALITY AS page (id, position)
-JOIN {PublicStory._meta.db_table} story ON story.id = page.id
-CROSS JOIN LATERAL (SELECT %(base)s || 'api/v2/opinions/' || story.id AS opinion) AS address
+JOIN {OpinionText._meta.db_table} opinion ON opinion.story_id = page.id
 LEFT JOIN LATERAL (
     SELECT max(array_position(%(progress)s::text[], link.progress::text)) AS furthest
     FROM {PublicStoryOrganisation._meta.db_table} link
-    WHERE link.publicstory_id = story.id AND link.organisation_id = ANY(%(readers)s)
+    WHERE link.publicstory_id = opinion.story_id AND link.organisation_id = ANY(%(readers)s)
 ) AS progress ON true
-LEFT JOIN LATERAL (
-    SELECT count(*) AS count, max(response.published_at) AS last
-    FROM {PublicResponse._meta.db_table} response
-    WHERE response.public_story_id = story.id
-    HAVING count(*) > 0
-) AS answered ON true
-LEFT JOIN LATERAL (
-    SELECT string_agg(
-        '{{"relation": "healthservice", "id": ' || to_json(nacs.code)
-        || ', "link": ' || to_json(%(base)s || 'api/v2/healthservices/' || nacs.code) || '}}',
-        ', ' ORDER BY organisation.name, listing.site_name, listing.name
-    ) AS links
-    FROM {PublicStory.services.through._meta.db_table} about
-    JOIN {ServiceListing._meta.db_table} listing ON listing.id = about.servicelisting_id
-    JOIN {Organisation._meta.db_table} organisation ON organisation.id = listing.organisation_id
-    CROSS JOIN LATERAL (
-        SELECT coalesce(nullif(listing.code, ''), %(generated)s || listing.id) AS code
-    ) AS nacs
-    WHERE about.publicstory_id = story.id
-) AS services ON true
 """
 
 
-def opinions_json(
-    story_ids: list[int], base: str, readers: list[int], *, generated_prefix: str
-) -> str:
+def opinions_json(story_ids: list[int], base: str, readers: list[int]) -> str:
     """The JSON array of the opinions `story_ids`, in that order, as `opinions_from` makes
-    it for a key reading the organisations `readers`, with links under `base` (and
-    `generated_prefix` before the id of a listing without a code). Stories that no longer
-    exist are left out."""
-    return _run("%(ids)s::bigint[]", {"ids": story_ids}, base, readers, generated_prefix)
+    it for a key reading the organisations `readers`, with links under `base`. Stories
+    that no longer exist are left out."""
+    return _run("%(ids)s::bigint[]", {"ids": story_ids}, base, readers)
 
 
 def page_json(
@@ -112,7 +58,6 @@ def page_json(
     descending: bool,
     base: str,
     readers: list[int],
-    generated_prefix: str,
 ) -> str:
     """The same array for the stories of `page`, a sliced query of (ordering value, story
     id) rows in list order (feedback/api_paging.py, page_query): the page is found and
@@ -124,19 +69,16 @@ def page_json(
         f"(SELECT coalesce(array_agg(listed.id ORDER BY listed.value {direction}, "
         f"listed.id {direction}), '{{}}'::bigint[]) FROM ({named}) AS listed (value, id))"
     )
-    return _run(ids, params, base, readers, generated_prefix)
+    return _run(ids, params, base, readers)
 
 
-def _run(
-    ids: str, params: dict[str, Any], base: str, readers: list[int], generated_prefix: str
-) -> str:
+def _run(ids: str, params: dict[str, Any], base: str, readers: list[int]) -> str:
     params = {
         **params,
         "base": base,
         "readers": readers,
         "progress": list(Progress.values),
         "unheard": Progress.UNHEARD.value,
-        "generated": generated_prefix,
     }
     with connection.cursor() as cursor:
         cursor.execute(OPINIONS_SQL.replace("{ids}", ids), params)

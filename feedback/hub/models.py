@@ -201,6 +201,28 @@ class PublicStory(models.Model):
         return self.title
 
 
+class OpinionText(models.Model):
+    """API v2's JSON of one published story, kept as text so that a page of the opinions
+    list is joined together rather than worked out (feedback/api_encoding.py): `head` runs
+    from the opening brace to "criticality", `tail` from "authorRole" to the closing brace.
+    The reader's own "progress" goes between them; in the links, a \\x01 byte stands where the
+    API's address goes (the text of a JSON string never holds a raw control character).
+
+    TRICKY: written only by database triggers (migration hub 0014_opinion_text), on every
+    change to a story, its responses, its services, a service listing or an organisation's
+    name, whoever writes (COPY included), and removed with the story. Never write it from
+    Python."""
+
+    # The PublicStory's id. No foreign key: the triggers write and remove the text, and a
+    # story's removal (whose services go first) must not wait on it.
+    story_id = models.BigIntegerField(primary_key=True)
+    head = models.TextField()
+    tail = models.TextField()
+
+    def __str__(self) -> str:
+        return f"API text of story {self.story_id}"
+
+
 class PublicStoryOrganisation(models.Model):
     """One organisation a published story names, and that organisation's own progress on it
     (the public copy of its Story.progress). The table is the one the plain many-to-many
