@@ -10,7 +10,7 @@ import hashlib
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest
 
@@ -48,13 +48,15 @@ def is_limited(limit: Limit, identity: str) -> bool:
 def hit(limit: Limit, identity: str) -> int:
     """Count one attempt and return the total in this window."""
     key = _key(limit, identity)
-    if isinstance(cache, RedisCache):
+    # TRICKY: `cache` is a proxy, never an instance of the backend's class: ask the backend.
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
         # TRICKY: add-then-incr is two round trips; if the key expires between them, INCR
         # recreates it without an expiry and the identity is refused for ever. One MULTI
         # sets the window and counts together. (Django's RedisCache stores ints as plain
         # numbers, so INCR and cache.get agree.)
-        full_key = cache.make_and_validate_key(key)
-        client = cache._cache.get_client(full_key, write=True)
+        full_key = backend.make_and_validate_key(key)
+        client = backend._cache.get_client(full_key, write=True)
         with client.pipeline(transaction=True) as pipe:
             pipe.set(full_key, 0, nx=True, ex=limit.window_seconds)
             pipe.incr(full_key)
