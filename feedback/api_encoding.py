@@ -18,7 +18,6 @@ import re
 from typing import Any
 
 from django.db import connection
-from django.db.models import QuerySet
 
 from feedback.choices import Progress
 from feedback.hub.models import OpinionText, PublicStoryOrganisation
@@ -53,17 +52,13 @@ def opinions_json(story_ids: list[int], base: str, readers: list[int]) -> str:
 
 
 def page_json(
-    page: QuerySet[Any],
-    *,
-    descending: bool,
-    base: str,
-    readers: list[int],
+    page: tuple[str, tuple[Any, ...]], *, descending: bool, base: str, readers: list[int]
 ) -> str:
-    """The same array for the stories of `page`, a sliced query of (ordering value, story
-    id) rows in list order (feedback/api_paging.py, page_query): the page is found and
-    written in one query, so its ids never travel to Python and back."""
-    page_sql, page_params = page.query.sql_with_params()
-    named, params = _named_parameters(page_sql, page_params)
+    """The same array for the stories of `page`, the SQL and parameters of a page of (ordering
+    value, story id) rows (feedback/api_paging.py, page_sql, or a page_query compiled): the
+    page is found and written in one query, so its ids never travel to Python and back."""
+    page_sql, page_params = page
+    named, params = _named_parameters(page_sql, tuple(page_params))
     direction = "DESC" if descending else "ASC"
     ids = (
         f"(SELECT coalesce(array_agg(listed.id ORDER BY listed.value {direction}, "

@@ -113,6 +113,50 @@ def page_query(
     return ordered[start : start + take]
 
 
+@dataclass(frozen=True)
+class Listing:
+    """A list written as SQL rather than as a query set, for the busiest lists, whose query
+    would cost more to build with the ORM than to run: `sql` selects each row's ordering
+    value and id, in that order, neither ordered nor sliced, with `params` for its %s
+    placeholders; `label` names what is listed, for the boundaries' cache key."""
+
+    label: str
+    sql: str
+    params: tuple[Any, ...]
+
+
+def page_sql(
+    listing: Listing, *, descending: bool, skip: int, take: int
+) -> tuple[str, tuple[Any, ...]] | None:
+    """`page_query` for a `Listing`: the SQL (and its parameters) of rows `skip` to
+    `skip + take` as (value, id) in list order, or None when the page is known to be empty
+    without a query."""
+    if take <= 0:
+        return None
+    direction = "DESC" if descending else "ASC"
+    conditions: list[str] = []
+    values: list[Any] = []
+    start = skip
+    if skip + take > STRIDE:
+        bounds = _boundaries_of(listing, direction)
+        if skip >= bounds.total:
+            return None
+        index = skip // STRIDE
+        conditions.append(f"(listed.value, listed.id) {'<=' if descending else '>='} (%s, %s)")
+        values += bounds.keys[index]
+        after = -(-(skip + take) // STRIDE)
+        if after < len(bounds.keys):
+            conditions.append(f"(listed.value, listed.id) {'>' if descending else '<'} (%s, %s)")
+            values += bounds.keys[after]
+        start = skip - index * STRIDE
+    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+    sql = (
+        f"SELECT listed.value, listed.id FROM ({listing.sql}) AS listed (value, id) {where} "
+        f"ORDER BY listed.value {direction}, listed.id {direction} LIMIT %s OFFSET %s"
+    )
+    return sql, (*listing.params, *values, take, start)
+
+
 def boundaries(
     rows: QuerySet[Any], *, order_field: str, descending: bool, id_field: str = "pk"
 ) -> Boundaries:
@@ -120,9 +164,13 @@ def boundaries(
     else numbered by one query and cached under the public data's version."""
     listed = rows.order_by().values_list(order_field, id_field)
     sql, params = listed.query.sql_with_params()
-    direction = "DESC" if descending else "ASC"
+    listing = Listing(rows.model._meta.label, sql, tuple(params))
+    return _boundaries_of(listing, "DESC" if descending else "ASC")
+
+
+def _boundaries_of(listing: Listing, direction: str) -> Boundaries:
     question = repr(
-        (rows.model._meta.label, sql, [_stable(param) for param in params], direction)
+        (listing.label, listing.sql, [_stable(param) for param in listing.params], direction)
     ).encode()
     cache_key = f"api-pages:{public_version()}:{hashlib.sha256(question).hexdigest()}"
     found = cache.get(cache_key)
@@ -136,12 +184,12 @@ def boundaries(
                        row_number() OVER (ORDER BY listed.value {direction},
                                                    listed.id {direction}) - 1 AS position,
                        count(*) OVER () AS total
-                FROM ({sql}) AS listed (value, id)
+                FROM ({listing.sql}) AS listed (value, id)
             ) AS numbered
             WHERE position %% %s = 0
             ORDER BY position
             """,
-            [*params, STRIDE],
+            [*listing.params, STRIDE],
         )
         found_rows = cursor.fetchall()
     found = Boundaries(
