@@ -172,8 +172,10 @@ class Story(models.Model):
                 condition=Q(target_missed_at__isnull=True),
                 name="story_target_watch",
             ),
-            # The inbox's text search (feedback/inbox.py).
-            GinIndex(fields=["search_document"], name="story_search"),
+            # The inbox's text search (feedback/inbox.py), with the two filters that most often
+            # go with it: one index scan finds the stories that match all three, so far fewer
+            # rows are visited (btree_gin's operator classes, migration feedback 0011).
+            GinIndex(fields=["search_document", "progress", "criticality"], name="story_search"),
         ]
 
     def __str__(self) -> str:

@@ -54,6 +54,24 @@ def test_the_search_reads_the_stored_words_through_their_index(cast: Cast) -> No
     assert "to_tsvector" not in plan, "the words must be read, not worked out per story"
 
 
+def test_a_search_with_progress_and_criticality_is_one_index_condition(cast: Cast) -> None:
+    """The search index also holds progress and criticality (migration feedback 0011), so
+    the stories matching all three are found in the index, before any is visited."""
+    story_of_a(cast, "Parking was a nightmare", what_could_be_improved="Nowhere to park.")
+    with tenant_context(cast.org_a):
+        filters = InboxFilters(q="nightmare", progress="unheard", criticality="not critical")
+        sql, params = filtered_stories(filters, user_id=0).order_by().query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("SET LOCAL enable_indexscan = off")
+            cursor.execute(f"EXPLAIN {sql}", params)
+            plan = "\n".join(line for (line,) in cursor.fetchall())
+    condition = next(line for line in plan.splitlines() if "Index Cond" in line)
+    assert "story_search" in plan, plan
+    assert "search_document" in condition and "progress" in condition, plan
+    assert "criticality" in condition, plan
+
+
 def test_the_service_filter_can_read_the_links_from_their_index_alone(cast: Cast) -> None:
     """The stories of a service and its children come from (service_id, story_id) in one
     index (migration feedback 0010), so the links' rows need not be visited: the index is
