@@ -285,11 +285,14 @@ class InboxForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Only the columns the choices show: no model instance is built for each.
         self.fields["service"].choices = [("", "Any")] + [
-            (s.pk, f"{s.name} ({s.site.name})") for s in Service.objects.select_related("site")
+            (pk, f"{name} ({site})")
+            for pk, name, site in Service.objects.values_list("pk", "name", "site__name")
         ]
         self.fields["tag"].choices = [("", "Any")] + [
-            (t.pk, f"{t.name}{' (private)' if t.is_private else ''}") for t in Tag.objects.all()
+            (pk, f"{name}{' (private)' if private else ''}")
+            for pk, name, private in Tag.objects.values_list("pk", "name", "is_private")
         ]
 
 
