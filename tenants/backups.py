@@ -84,7 +84,22 @@ def _stamp(now: datetime | None = None) -> str:
 
 
 def dump_public(directory: Path) -> Dump:
-    return _dump(directory, "public", ["--schema", settings.PUBLIC_SCHEMA_NAME])
+    """The public schema, with the extensions the database has (pg_dump leaves them out of a
+    dump of named schemas): an organisation's schema restored after it needs them (the
+    inbox's search index uses btree_gin's operator classes)."""
+    extensions = [option for name in installed_extensions() for option in ("--extension", name)]
+    return _dump(directory, "public", ["--schema", settings.PUBLIC_SCHEMA_NAME, *extensions])
+
+
+def installed_extensions() -> list[str]:
+    """The extensions made in this database: not PL/pgSQL, which every database has, nor
+    Citus's, which a cluster has and a restore target either has too or cannot take."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT extname FROM pg_extension "
+            "WHERE extname <> 'plpgsql' AND extname NOT LIKE 'citus%%' ORDER BY 1"
+        )
+        return [name for (name,) in cursor.fetchall()]
 
 
 def dump_organisation(organisation: Organisation, directory: Path) -> Dump:
