@@ -11,7 +11,7 @@ from django.db import connection
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from alerts.models import AlertRule
+from alerts.models import AlertRule, EmergingTheme
 from feedback.models import Story
 
 if TYPE_CHECKING:
@@ -132,6 +132,25 @@ def digest(
             ],
             "period": period,
             "count": count,
+            "unsubscribe_url": unsubscribe_url(rule, recipient),
+        },
+    )
+
+
+def emerging_theme(
+    finding: EmergingTheme, place: str, stories: list[Story], rule: AlertRule, recipient: str
+) -> Message:
+    return _render(
+        "emerging_theme",
+        f"Emerging theme at {place}: {finding.theme}",
+        {
+            "finding": finding,
+            "place": place,
+            "stories": [
+                (s, workspace_url(reverse("feedback:story", args=[s.pk]))) for s in stories
+            ],
+            "themes_url": workspace_url(reverse("alerts:emerging_themes")),
+            "rule": rule,
             "unsubscribe_url": unsubscribe_url(rule, recipient),
         },
     )

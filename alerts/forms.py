@@ -55,8 +55,13 @@ class AlertRuleForm(forms.ModelForm):
             "tags",
             "words",
             "frequency",
+            "emerging_themes",
         ]
         labels = {
+            "emerging_themes": (
+                "Also tell me about emerging themes at these services (a tag or phrase "
+                "suddenly far more common than usual)"
+            ),
             "scope": "Whose stories",
             "min_criticality": "At least this critical",
             "services": "Only these services (and the services within them)",
@@ -108,6 +113,12 @@ class AlertRuleForm(forms.ModelForm):
                     "services",
                     "Your own services do not apply to members' stories: choose members and "
                     "types of service instead.",
+                )
+            if data.get("emerging_themes"):
+                self.add_error(
+                    "emerging_themes",
+                    "Emerging themes are found in your own stories: choose “Our own stories”, "
+                    "or make a separate rule for them.",
                 )
         else:
             # Our own stories: the member and service-type choices do not apply.

@@ -58,6 +58,9 @@ class AlertRule(models.Model):
     frequency = models.CharField(
         max_length=10, choices=Frequency.choices, default=Frequency.INSTANT
     )
+    # Own rules only: also tell the recipients about emerging themes at the rule's services
+    # (all of them when it names none), as soon as they are found (alerts/emerging.py).
+    emerging_themes = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -105,6 +108,8 @@ class DeliveryKind(models.TextChoices):
     # and to the administrators when nobody has acknowledged one in time.
     SAFEGUARDING = "safeguard", "Safeguarding concern"
     ESCALATION = "escalated", "Safeguarding concern not acknowledged"
+    # A theme rising above its limit at a service (alerts/emerging.py).
+    EMERGING = "emerging", "Emerging theme"
 
 
 class DeliveryState(models.TextChoices):
@@ -166,3 +171,49 @@ class NetworkEvaluation(models.Model):
 
     def __str__(self) -> str:
         return f"Network alerts for {self.public_story_id} at {self.evaluated_at:%Y-%m-%d %H:%M}"
+
+
+class EmergingTheme(models.Model):
+    """A theme that broke its limit at a service (its children's stories included) or across
+    the whole organisation, found on one night (alerts/emerging.py). Kept so the alerts about
+    it can name it, the page of emerging themes can list it, and it is not reported again
+    there for QUIET_DAYS."""
+
+    # None: the organisation as a whole.
+    service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.CASCADE)
+    theme_kind = models.CharField(max_length=10)  # "tag" or "phrase"
+    theme = models.CharField(max_length=200)
+    # The window's first day and the night it was found on (the day after its last).
+    window_start = models.DateField()
+    found_on = models.DateField()
+    observed = models.PositiveIntegerField()
+    expected = models.FloatField()
+    limit = models.PositiveIntegerField()
+    p_value = models.FloatField()
+    # The stories behind it, newest first (at most STORIES_KEPT).
+    story_ids = ArrayField(models.BigIntegerField(), default=list)
+    # Other themes ("phrase:call bell") that broke their limit with the same stories: not
+    # reported apart, and kept quiet with this one.
+    also_themes = ArrayField(models.CharField(max_length=210), default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-found_on", "-observed", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "theme_kind", "theme", "found_on"],
+                name="one_emerging_theme_a_night",
+                nulls_distinct=False,
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.theme} at {self.service_id or 'all services'} ({self.found_on})"
+
+    @property
+    def theme_label(self) -> str:
+        return f"tag “{self.theme}”" if self.theme_kind == "tag" else f"“{self.theme}”"
+
+    @property
+    def also_labels(self) -> list[str]:
+        return [key.partition(":")[2] for key in self.also_themes]

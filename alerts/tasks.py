@@ -9,6 +9,7 @@ from django.conf import settings
 from alerts import (
     delivering,
     digests,
+    emerging,
     escalation,
     evaluation,
     network_alerts,
@@ -73,4 +74,17 @@ def dispatch_target_checks() -> int:
 def dispatch_digests(frequency: str) -> int:
     return dispatch_to_tenants(
         send_digests, spread_seconds=settings.TENANT_TASK_SPREAD_SECONDS, args=(frequency,)
+    )
+
+
+@shared_task(name="alerts.find_emerging_themes", acks_late=True)
+def find_emerging_themes() -> int:
+    """Tonight's emerging themes in this organisation, recorded and alerted once each."""
+    return len(emerging.find_emerging_themes())
+
+
+@shared_task(name="alerts.dispatch_emerging_themes")
+def dispatch_emerging_themes() -> int:
+    return dispatch_to_tenants(
+        find_emerging_themes, spread_seconds=settings.TENANT_TASK_SPREAD_SECONDS
     )

@@ -14,6 +14,8 @@ urlpatterns = [
     path("sent/", views.deliveries, name="deliveries"),
     path("sent/<int:pk>/", views.delivery, name="delivery"),
     path("breaches/", views.breaches, name="breaches"),
+    path("emerging/", views.emerging_themes, name="emerging_themes"),
+    path("emerging/look-now/", views.look_for_emerging_themes, name="look_for_emerging_themes"),
     path("targets/", views.targets, name="targets"),
     path("unsubscribe/<str:token>/", views.unsubscribe_view, name="unsubscribe"),
 ]

@@ -12,13 +12,23 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from alerts.emails import read_unsubscribe_link
+from alerts.emerging import (
+    BASELINE_DAYS,
+    MIN_RATIO,
+    MIN_STORIES,
+    QUIET_DAYS,
+    WINDOW_DAYS,
+    ask_for_emerging_themes,
+    preview_emerging_themes,
+)
 from alerts.escalation import open_breaches
 from alerts.forms import AlertRuleForm, BankHolidayForm, ResponseTargetForm
-from alerts.models import AlertDelivery, AlertRule, BankHoliday, ResponseTarget
+from alerts.models import AlertDelivery, AlertRule, BankHoliday, EmergingTheme, ResponseTarget
 from alerts.network_alerts import member_choices, member_names, network_rule_label
 from alerts.rules import can_manage, preview, save_rule, set_rule_active, unsubscribe, visible_rules
 from alerts.sending import outbox_key
 from alerts.targets import add_bank_holiday, set_response_targets
+from feedback.models import Story
 from tenants.accounts.access import require_role, role_required
 from tenants.accounts.models import Role
 from tenants.mail_status import mail_statuses
@@ -58,7 +68,14 @@ def edit_rule(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     return render(
         request,
         "alerts/rule_form.html",
-        {"form": form, "rule": rule, "preview": preview(rule) if rule.pk else None},
+        {
+            "form": form,
+            "rule": rule,
+            "preview": preview(rule) if rule.pk else None,
+            "emerging": (
+                preview_emerging_themes(rule) if rule.pk and rule.emerging_themes else None
+            ),
+        },
         status=400 if form.errors else 200,
     )
 
@@ -102,6 +119,43 @@ def breaches(request: HttpRequest) -> HttpResponse:
     return render(
         request, "alerts/breaches.html", {"stories": open_breaches()[:200], "now": timezone.now()}
     )
+
+
+@role_required(Role.MEMBER)
+def emerging_themes(request: HttpRequest) -> HttpResponse:
+    """Every emerging theme found, newest first, with the stories behind each."""
+    page = Paginator(EmergingTheme.objects.select_related("service"), 25).get_page(
+        request.GET.get("page")
+    )
+    ids = [pk for finding in page for pk in finding.story_ids[:5]]
+    stories = {s.pk: s for s in Story.objects.filter(pk__in=ids)}
+    rows = [
+        (finding, [stories[pk] for pk in finding.story_ids[:5] if pk in stories])
+        for finding in page
+    ]
+    return render(
+        request,
+        "alerts/emerging_themes.html",
+        {
+            "page": page,
+            "rows": rows,
+            "window_days": WINDOW_DAYS,
+            "baseline_weeks": BASELINE_DAYS // 7,
+            "min_stories": MIN_STORIES,
+            "min_ratio": MIN_RATIO,
+            "quiet_days": QUIET_DAYS,
+        },
+    )
+
+
+@require_POST
+@role_required(Role.ADMINISTRATOR)
+def look_for_emerging_themes(request: HttpRequest) -> HttpResponse:
+    ask_for_emerging_themes(actor=request.user, request=request)
+    messages.success(
+        request, "Looking for emerging themes now: any found appear here within a minute or two."
+    )
+    return redirect("alerts:emerging_themes")
 
 
 @role_required(Role.MEMBER)

@@ -381,6 +381,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "dashboards.dispatch_rebuilds",
         "schedule": crontab(hour=2, minute=30),
     },
+    # Themes rising above their limit at a service (alerts/emerging.py), before the digests.
+    "alerts-emerging-themes": {
+        "task": "alerts.dispatch_emerging_themes",
+        "schedule": crontab(hour=5, minute=30),
+    },
     "alerts-daily-digests": {
         "task": "alerts.dispatch_digests",
         "schedule": crontab(hour=7, minute=0),

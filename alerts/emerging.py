@@ -1,0 +1,447 @@
+"""Emerging themes: something new going wrong, told before a person has spotted it.
+
+For each of the organisation's services (its children's stories included) and for the
+organisation as a whole, and for each theme (a tag, or a 2- or 3-word phrase the authors use,
+feedback/phrases.py), the stories published in the last WINDOW_DAYS days are counted and set
+against what the BASELINE_DAYS before them predict.
+
+The method (a Poisson upper control limit):
+- expected = (stories in the baseline + PRIOR) x WINDOW_DAYS / BASELINE_DAYS;
+- a theme breaks its limit when, in the window, it has at least MIN_STORIES stories, at least
+  MIN_RATIO times the expected number, and P(X >= observed) < ALPHA for X ~ Poisson(expected);
+- `limit` is the smallest count that breaks it;
+- a theme that broke its limit at a service is not reported again there for QUIET_DAYS;
+- when it breaks at a service and at the services above it, only the lowest is reported
+  (the one nearest to where it happens).
+
+ALPHA is small because every night tests every service and theme: with about a thousand
+pairs, 1e-5 keeps false alarms to about one an organisation a quarter at most
+(benchmarks/emerging_themes.py measures both that and the detection rate). With so many
+tests, a threefold rise is only told apart from chance within a week once a theme has about
+a story a day or more at that service: the benchmark prints the detection rate by the
+baseline's size.
+
+The stories are read from the organisation's own schema: their moderated public text and
+tags, never an author's details. `nights` is the pure part: the benchmark feeds it synthetic
+histories and the product feeds it the schema's stories.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from alerts import emails
+from alerts.delivering import delivery_key, exists, record, send_pending
+from alerts.gate import alerts_enabled
+from alerts.matching import recipients
+from alerts.models import AlertRule, DeliveryKind, EmergingTheme, Scope
+from alerts.working_time import UK
+from feedback.models import Service, Story
+from feedback.phrases import phrases_of
+from tenants.accounts.models import User
+from tenants.audit.recording import record_audit
+
+WINDOW_DAYS = 7
+BASELINE_DAYS = 84
+MIN_STORIES = 5
+MIN_RATIO = 2.0
+ALPHA = 1e-5
+PRIOR = 0.5
+QUIET_DAYS = 28
+# A rule's page previews what it would have raised over this many nights.
+PREVIEW_DAYS = 90
+# The stories behind a finding kept with it (newest first).
+STORIES_KEPT = 20
+
+TAG = "tag"
+PHRASE = "phrase"
+
+
+@dataclass(frozen=True)
+class Theme:
+    kind: str  # TAG or PHRASE
+    text: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.text}"
+
+    @property
+    def label(self) -> str:
+        return f"tag “{self.text}”" if self.kind == TAG else f"“{self.text}”"
+
+
+# A service id, or None for the organisation as a whole.
+Unit = int | None
+
+
+@dataclass(frozen=True)
+class Breach:
+    unit: Unit
+    theme: Theme
+    night: int  # the day number the window ends on (exclusive)
+    observed: int
+    expected: float
+    limit: int
+    p_value: float
+    # Other themes that broke their limit with the very same stories (distinct_by_stories).
+    also: tuple[Theme, ...] = ()
+
+
+def poisson_upper_tail(observed: int, expected: float) -> float:
+    """P(X >= observed) for X ~ Poisson(expected)."""
+    if observed <= 0:
+        return 1.0
+    if expected <= 0:
+        return 0.0
+    if observed <= expected:
+        # Not a rise at all; the exact value is never needed to decide.
+        lower = sum(
+            math.exp(k * math.log(expected) - expected - math.lgamma(k + 1))
+            for k in range(observed)
+        )
+        return max(0.0, 1.0 - lower)
+    # Above the mean the terms only shrink: add them from `observed` up until they vanish.
+    total, k = 0.0, observed
+    term = math.exp(k * math.log(expected) - expected - math.lgamma(k + 1))
+    while term > total * 1e-12 and k < observed + 10_000:
+        total += term
+        k += 1
+        term *= expected / k
+    return min(1.0, total)
+
+
+def expected_in_window(baseline: int) -> float:
+    return (baseline + PRIOR) * WINDOW_DAYS / BASELINE_DAYS
+
+
+def limit_for(expected: float) -> int:
+    """The smallest number of stories in the window that breaks the limit."""
+    count = max(MIN_STORIES, math.ceil(MIN_RATIO * expected))
+    while poisson_upper_tail(count, expected) >= ALPHA:
+        count += 1
+    return count
+
+
+def test(observed: int, baseline: int) -> tuple[bool, float, float]:
+    """Whether `observed` stories in the window break the limit set by `baseline` stories
+    in the baseline; with the expected number and the tail probability."""
+    expected = expected_in_window(baseline)
+    if observed < MIN_STORIES or observed < MIN_RATIO * expected:
+        return False, expected, 1.0
+    p_value = poisson_upper_tail(observed, expected)
+    return p_value < ALPHA, expected, p_value
+
+
+def nights(
+    series: Mapping[tuple[Unit, Theme], Sequence[int]],
+    first_night: int,
+    last_night: int,
+    *,
+    parents: Mapping[int, int | None],
+    quiet_before: Mapping[tuple[Unit, str], int] | None = None,
+) -> list[Breach]:
+    """Every breach from `first_night` to `last_night` (day numbers, both included), as a
+    nightly run would have reported them, oldest first.
+
+    `series` holds, for each (unit, theme), the sorted day numbers of its stories (one entry
+    per story). A night's window is the WINDOW_DAYS days before it; its baseline the
+    BASELINE_DAYS before those. `parents` maps each service id to its parent's (None at the
+    top): a breach at a unit hides its ancestors' breaches of the same theme that night.
+    `quiet_before` gives, per (unit, theme key), the last night it was reported before
+    `first_night`."""
+    reported: dict[tuple[Unit, str], int] = dict(quiet_before or {})
+    found: dict[int, list[Breach]] = defaultdict(list)
+    for (unit, theme), days in series.items():
+        if len(days) < MIN_STORIES:
+            continue
+        # Only nights whose window holds at least MIN_STORIES of these stories can breach:
+        # those just after a run of MIN_STORIES stories within the window's length.
+        candidates: set[int] = set()
+        for index in range(MIN_STORIES - 1, len(days)):
+            if days[index] - days[index - MIN_STORIES + 1] < WINDOW_DAYS:
+                low = max(first_night, days[index] + 1)
+                high = min(last_night, days[index - MIN_STORIES + 1] + WINDOW_DAYS)
+                candidates.update(range(low, high + 1))
+        for night in sorted(candidates):
+            start = night - WINDOW_DAYS
+            observed = bisect_left(days, night) - bisect_left(days, start)
+            baseline = bisect_left(days, start) - bisect_left(days, start - BASELINE_DAYS)
+            breaks, expected, p_value = test(observed, baseline)
+            if breaks:
+                found[night].append(
+                    Breach(unit, theme, night, observed, expected, limit_for(expected), p_value)
+                )
+    kept: list[Breach] = []
+    for night in sorted(found):
+        tonight = found[night]
+        lowest = _lowest(tonight, parents)
+        for breach in sorted(lowest, key=lambda b: (-b.observed / b.expected, b.theme.key)):
+            last = reported.get((breach.unit, breach.theme.key))
+            if last is not None and night - last < QUIET_DAYS:
+                continue
+            reported[breach.unit, breach.theme.key] = night
+            kept.append(breach)
+    return kept
+
+
+def _lowest(breaches: list[Breach], parents: Mapping[int, int | None]) -> list[Breach]:
+    """The breaches of one night without those whose theme also breaks at a unit below."""
+    covered: set[tuple[Unit, str]] = set()
+    for breach in breaches:
+        unit = breach.unit
+        while unit is not None:
+            unit = parents.get(unit)
+            covered.add((unit, breach.theme.key))
+    return [b for b in breaches if (b.unit, b.theme.key) not in covered]
+
+
+# --- from the organisation's stories ---------------------------------------------------------
+
+
+def day_number(day: date) -> int:
+    return day.toordinal()
+
+
+def uk_day(moment: datetime) -> date:
+    return moment.astimezone(UK).date()
+
+
+@dataclass(frozen=True)
+class History:
+    """The organisation's stories, as `nights` reads them, with each story id by (unit,
+    theme) and day, so a finding can name the stories behind it."""
+
+    series: dict[tuple[Unit, Theme], list[int]]
+    stories: dict[tuple[Unit, Theme], list[tuple[int, int]]]  # (day, story id), by day
+    parents: dict[int, int | None]
+
+
+def history(first_day: date, end_day: date) -> History:
+    """Every published story from `first_day` up to (not including) `end_day`, by unit and
+    theme."""
+    services = {s.pk: s.parent_id for s in Service.objects.only("pk", "parent_id")}
+    start = datetime.combine(first_day, time.min, tzinfo=UK)
+    end = datetime.combine(end_day, time.min, tzinfo=UK)
+    rows = (
+        Story.objects.filter(published_at__gte=start, published_at__lt=end)
+        .prefetch_related("services", "tags")
+        .only("pk", "title", "body", "published_at")
+        .order_by("published_at", "pk")
+    )
+    stories: dict[tuple[Unit, Theme], list[tuple[int, int]]] = defaultdict(list)
+    for story in rows.iterator(chunk_size=2000):
+        day = day_number(uk_day(story.published_at))
+        units_of: set[Unit] = {None}
+        for service in story.services.all():
+            unit: int | None = service.pk
+            while unit is not None and unit not in units_of:
+                units_of.add(unit)
+                unit = services.get(unit)
+        themes = {Theme(TAG, tag.name.lower()) for tag in story.tags.all()}
+        themes |= {Theme(PHRASE, phrase) for phrase in phrases_of(f"{story.title}\n{story.body}")}
+        for unit in units_of:
+            for theme in themes:
+                stories[unit, theme].append((day, story.pk))
+    series = {key: [day for day, _ in entries] for key, entries in stories.items()}
+    return History(series=series, stories=dict(stories), parents=services)
+
+
+def stories_behind(found: History, breach: Breach) -> list[int]:
+    """The ids of the stories in a breach's window, newest first."""
+    start = breach.night - WINDOW_DAYS
+    entries = found.stories.get((breach.unit, breach.theme), [])
+    return [pk for day, pk in reversed(entries) if start <= day < breach.night][:STORIES_KEPT]
+
+
+def breaches_between(first_night: date, last_night: date) -> tuple[History, list[Breach]]:
+    """What nightly runs from `first_night` to `last_night` would have reported."""
+    first_day = first_night - timedelta(days=WINDOW_DAYS + BASELINE_DAYS)
+    found = history(first_day, last_night)
+    breaches = nights(
+        found.series, day_number(first_night), day_number(last_night), parents=found.parents
+    )
+    return found, distinct_by_stories(found, breaches)
+
+
+def distinct_by_stories(found: History, breaches: list[Breach]) -> list[Breach]:
+    """One breach for each set of stories at a unit on a night: a run of stories about call
+    bells breaks "call bell", "call bell went" and perhaps a tag all at once. A tag is kept
+    before a phrase, a longer phrase before a shorter one; the others are named in `also`
+    (and kept quiet with it)."""
+    kept: dict[tuple[int, Unit, frozenset[int]], Breach] = {}
+    preferred = sorted(
+        breaches,
+        key=lambda b: (b.night, b.theme.kind != TAG, -len(b.theme.text.split()), b.theme.text),
+    )
+    for breach in preferred:
+        behind = (breach.night, breach.unit, frozenset(stories_behind(found, breach)))
+        first = kept.get(behind)
+        if first is None:
+            kept[behind] = breach
+        else:
+            kept[behind] = replace(first, also=(*first.also, breach.theme))
+    return sorted(kept.values(), key=lambda b: b.night)
+
+
+# --- recording what was found, and telling the rules' recipients ----------------------------
+
+
+def find_emerging_themes(night: date | None = None) -> list[EmergingTheme]:
+    """The themes that broke their limit in the WINDOW_DAYS before `night` (by default
+    today in the UK), recorded once each and alerted to the rules that asked for emerging
+    themes at their services. Safe to run twice: a night's findings are recorded once
+    (the table's key) and each alert once (the delivery key). Returns the night's findings."""
+    night = night or uk_day(timezone.now())
+    quiet: dict[tuple[Unit, str], int] = {}
+    for row in EmergingTheme.objects.filter(
+        found_on__gt=night - timedelta(days=QUIET_DAYS), found_on__lt=night
+    ).order_by("found_on"):
+        for key in (f"{row.theme_kind}:{row.theme}", *row.also_themes):
+            quiet[row.service_id, key] = day_number(row.found_on)
+    found, breaches = _breaches_on(night, quiet)
+    with transaction.atomic():
+        for breach in breaches:
+            EmergingTheme.objects.get_or_create(
+                service_id=breach.unit,
+                theme_kind=breach.theme.kind,
+                theme=breach.theme.text[:200],
+                found_on=night,
+                defaults={
+                    "window_start": night - timedelta(days=WINDOW_DAYS),
+                    "observed": breach.observed,
+                    "expected": breach.expected,
+                    "limit": breach.limit,
+                    "p_value": breach.p_value,
+                    "story_ids": stories_behind(found, breach),
+                    "also_themes": [theme.key for theme in breach.also],
+                },
+            )
+        findings = list(EmergingTheme.objects.filter(found_on=night).select_related("service"))
+        keys = _record_alerts(findings)
+    send_pending(keys)
+    return findings
+
+
+def _breaches_on(
+    night: date, quiet: Mapping[tuple[Unit, str], int]
+) -> tuple[History, list[Breach]]:
+    first_day = night - timedelta(days=WINDOW_DAYS + BASELINE_DAYS)
+    found = history(first_day, night)
+    number = day_number(night)
+    breaches = nights(found.series, number, number, parents=found.parents, quiet_before=quiet)
+    return found, distinct_by_stories(found, breaches)
+
+
+def rule_units(rule: AlertRule) -> set[Unit] | None:
+    """The units an emerging-theme rule hears about: its services and everything within
+    them; None (every unit, the whole organisation included) when it names no service."""
+    chosen = list(rule.services.all())
+    if not chosen:
+        return None
+    units: set[Unit] = set()
+    for service in chosen:
+        units.update(service.subtree_ids())
+    return units
+
+
+def _record_alerts(findings: list[EmergingTheme]) -> list[str]:
+    if not findings or not alerts_enabled():
+        return []
+    keys: list[str] = []
+    rules = AlertRule.objects.filter(is_active=True, emerging_themes=True, scope=Scope.OWN)
+    for rule in rules.prefetch_related("services", "recipients"):
+        units = rule_units(rule)
+        for finding in findings:
+            if units is not None and finding.service_id not in units:
+                continue
+            stories = _stories_of(finding)
+            for recipient in recipients(rule):
+                key = delivery_key(DeliveryKind.EMERGING, rule, f"theme-{finding.pk}", recipient)
+                keys.append(key)
+                if exists(key):
+                    continue
+                record(
+                    kind=DeliveryKind.EMERGING,
+                    key=key,
+                    recipient=recipient,
+                    rule=rule,
+                    stories_count=finding.observed,
+                    reason=(
+                        f"Emerging theme {finding.theme_label} at {_place(finding)} "
+                        f"for “{rule.name}”"
+                    ),
+                    message=emails.emerging_theme(
+                        finding, _place(finding), stories, rule, recipient
+                    ),
+                )
+    return keys
+
+
+def _place(finding: EmergingTheme) -> str:
+    return finding.service.name if finding.service else "all services"
+
+
+def _stories_of(finding: EmergingTheme) -> list[Story]:
+    found = {s.pk: s for s in Story.objects.filter(pk__in=finding.story_ids)}
+    return [found[pk] for pk in finding.story_ids if pk in found]
+
+
+@dataclass(frozen=True)
+class PreviewedTheme:
+    found_on: date
+    place: str
+    theme: str
+    observed: int
+    expected: float
+    stories: list[Story]
+
+
+def preview_emerging_themes(rule: AlertRule, *, days: int = PREVIEW_DAYS) -> list[PreviewedTheme]:
+    """The emerging themes a rule would have been told about over the last `days` nights,
+    newest first: the nightly runs replayed over the stories as they are now."""
+    today = uk_day(timezone.now())
+    units = rule_units(rule)
+    found, breaches = breaches_between(today - timedelta(days=days - 1), today)
+    if units is not None:
+        breaches = [b for b in breaches if b.unit in units]
+    names = dict(Service.objects.values_list("pk", "name"))
+    previews = []
+    for breach in reversed(breaches):
+        ids = stories_behind(found, breach)
+        stories = {s.pk: s for s in Story.objects.filter(pk__in=ids)}
+        previews.append(
+            PreviewedTheme(
+                found_on=date.fromordinal(breach.night),
+                place=names.get(breach.unit, "all services") if breach.unit else "all services",
+                theme=breach.theme.label,
+                observed=breach.observed,
+                expected=breach.expected,
+                stories=[stories[pk] for pk in ids if pk in stories][:5],
+            )
+        )
+    return previews
+
+
+@transaction.atomic
+def ask_for_emerging_themes(*, actor: User, request: HttpRequest | None = None) -> None:
+    """Look for emerging themes now rather than tonight: the run is queued on the alerts
+    queue (once this transaction commits) and the asking is audited."""
+    from alerts.tasks import find_emerging_themes as task
+
+    record_audit(
+        "alerts.emerging_themes_asked",
+        actor=actor,
+        summary="Asked to look for emerging themes now",
+        request=request,
+    )
+    transaction.on_commit(lambda: task.delay())

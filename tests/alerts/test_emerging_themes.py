@@ -1,0 +1,269 @@
+"""Emerging themes (alerts/emerging.py): the control limit's arithmetic, the nightly runs over
+a history, and in an organisation's schema the findings recorded once, alerted to the rules
+that asked for them at their services, previewed on a rule's page, listed on their own page,
+and never another organisation's."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, time, timedelta
+from unittest.mock import patch
+
+import pytest
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from alerts.emerging import (
+    ALPHA,
+    MIN_RATIO,
+    MIN_STORIES,
+    QUIET_DAYS,
+    TAG,
+    Theme,
+    find_emerging_themes,
+    limit_for,
+    nights,
+    poisson_upper_tail,
+    preview_emerging_themes,
+    uk_day,
+)
+from alerts.models import AlertDelivery, DeliveryKind, EmergingTheme
+from alerts.working_time import UK
+from feedback.models import Service, Story
+from tenants.audit.models import AuditEvent
+from tests.alerts.test_alerts import rule
+from tests.conftest import (
+    AUTHOR_EMAIL,
+    AUTHOR_POSTCODE,
+    Cast,
+    client_for,
+    sign_in,
+    tell_and_publish,
+)
+from tests.outbox_mail import sent_mail_to
+
+pytestmark = pytest.mark.django_db
+
+WAIT = "what could be improved:waiting time"
+
+
+def exact_tail(observed: int, expected: float) -> float:
+    return 1 - sum(math.exp(-expected) * expected**k / math.factorial(k) for k in range(observed))
+
+
+@pytest.mark.parametrize(("observed", "expected"), [(3, 1.0), (5, 0.5), (12, 4.2), (1, 3.0)])
+def test_the_poisson_tail_is_the_exact_one(observed: int, expected: float) -> None:
+    assert poisson_upper_tail(observed, expected) == pytest.approx(
+        exact_tail(observed, expected), rel=1e-9, abs=1e-15
+    )
+
+
+def test_the_limit_is_the_smallest_count_chance_would_almost_never_give() -> None:
+    for expected in (0.05, 1.0, 7.0, 30.0):
+        limit = limit_for(expected)
+        assert limit >= MIN_STORIES
+        assert poisson_upper_tail(limit, expected) < ALPHA
+        # The smallest count meeting all three: enough stories, enough of a rise, rare enough.
+        floor = max(MIN_STORIES, math.ceil(MIN_RATIO * expected))
+        assert limit == floor or poisson_upper_tail(limit - 1, expected) >= ALPHA
+
+
+THEME = Theme(TAG, "waiting time")
+
+
+def test_a_rise_is_found_at_the_lowest_service_once_and_not_again_while_quiet() -> None:
+    # One story a day for 120 days at the ward (and so at its department and the whole
+    # organisation), then four a day for a week.
+    days = [day for day in range(1000, 1120)] + [day for day in range(1120, 1127) for _ in range(4)]
+    series = {(ward, THEME): days for ward in (2, 1, None)}
+    parents = {2: 1, 1: None}
+    found = nights(series, 1100, 1140, parents=parents)
+    assert [(b.unit, b.theme) for b in found] == [(2, THEME)]
+    breach = found[0]
+    assert 1121 <= breach.night <= 1127
+    assert breach.observed >= breach.limit and breach.expected == pytest.approx((84 + 0.5) * 7 / 84)
+    # Reported just before: not again within the quiet days.
+    assert nights(series, 1100, 1140, parents=parents, quiet_before={(2, THEME.key): 1110}) == []
+    # Reported longer ago than the quiet days: reported again.
+    again = nights(series, 1100, 1140, parents=parents, quiet_before={(2, THEME.key): 1090})
+    assert [b.night for b in again] == [breach.night] and breach.night - 1090 >= QUIET_DAYS
+
+
+def test_a_steady_theme_and_a_rare_one_break_nothing() -> None:
+    steady = [day for day in range(1000, 1200) for _ in range(3)]
+    rare = list(range(1000, 1200, 20))
+    found = nights(
+        {(None, THEME): steady, (None, Theme(TAG, "parking")): rare}, 1100, 1199, parents={}
+    )
+    assert found == []
+
+
+# --- in an organisation's schema -------------------------------------------------------------
+
+
+def publish_at(cast: Cast, when: datetime, *, listing=None, title: str = "Waited hours") -> Story:  # noqa: ANN001
+    published = tell_and_publish(
+        cast, [listing or cast.ward_a], tags=[WAIT], title=title, criticality="not critical"
+    )
+    with tenant_context(cast.org_a):
+        story = Story.objects.get(public_id=published.public_story.pk)
+        Story.objects.filter(pk=story.pk).update(published_at=when)
+        return story
+
+
+@pytest.fixture
+def night() -> datetime:
+    return datetime.combine(uk_day(timezone.now()), time.min, tzinfo=UK)
+
+
+@pytest.fixture
+def rising(cast: Cast, night: datetime) -> list[Story]:
+    """Six stories about waiting at A's ward in the last week, none before."""
+    return [publish_at(cast, night - timedelta(days=1 + n, hours=3)) for n in range(6)]
+
+
+def findings(cast: Cast) -> list[tuple[str | None, str, str]]:
+    with tenant_context(cast.org_a):
+        return [
+            (f.service.name if f.service else None, f.theme_kind, f.theme)
+            for f in EmergingTheme.objects.select_related("service")
+        ]
+
+
+def test_a_rising_tag_is_recorded_at_its_service_and_alerted_to_a_rule_that_asked(
+    cast: Cast, rising: list[Story]
+) -> None:
+    asked = rule(cast, name="Emerging at the ward", emerging_themes=True)
+    rule(cast, name="Instant only", recipients=[cast.admin_a])
+    with tenant_context(cast.org_a):
+        ward = Service.objects.get(pk=cast.ward_a.service_id)
+        asked.services.set([ward])
+        found = find_emerging_themes()
+        # The tag and the phrases the same six stories share are one finding.
+        assert len(found) == 1
+        (tag,) = found
+        assert tag.theme_kind == TAG and "phrase:waited hours" in tag.also_themes
+        assert (tag.service_id, tag.theme, tag.observed) == (ward.pk, "waiting time", 6)
+        assert sorted(tag.story_ids) == sorted(s.pk for s in rising)
+        delivery = AlertDelivery.objects.get(
+            kind=DeliveryKind.EMERGING, rule=asked, key__contains=f"theme-{tag.pk}:"
+        )
+        assert delivery.recipient == cast.responder_a.email and delivery.state == "sent"
+        assert delivery.stories_count == 6
+        # Found at the ward, so not again for the organisation as a whole.
+        assert not EmergingTheme.objects.filter(service=None, theme="waiting time").exists()
+        # Run again the same night: nothing new recorded or sent.
+        count = AlertDelivery.objects.count()
+        find_emerging_themes()
+        assert AlertDelivery.objects.count() == count
+        assert EmergingTheme.objects.filter(theme="waiting time").count() == 1
+        # The next night the run is still there but quiet: neither the tag nor the phrases
+        # that went with it are reported again.
+        assert find_emerging_themes(uk_day(timezone.now()) + timedelta(days=1)) == []
+    mails = [m for m in sent_mail_to(cast.responder_a.email) if "Emerging theme" in m.subject]
+    assert len([m for m in mails if "waiting time" in m.subject]) == 1
+    mail = next(m for m in mails if "waiting time" in m.subject)
+    assert "6 stories in the 7 days" in mail.body and "Waited hours" in mail.body
+    # Never the author's details.
+    assert AUTHOR_EMAIL not in mail.body and AUTHOR_POSTCODE not in mail.body
+    html = "".join(str(content) for content, _ in getattr(mail, "alternatives", []))
+    assert "Waited hours" in html
+    assert AUTHOR_EMAIL not in html and AUTHOR_POSTCODE not in html
+    # The rule without emerging themes heard nothing.
+    assert not [m for m in sent_mail_to(cast.admin_a.email) if "Emerging theme" in m.subject]
+
+
+def test_a_rule_about_other_services_hears_nothing(cast: Cast, rising: list[Story]) -> None:
+    elsewhere = rule(cast, name="Clinic themes", emerging_themes=True)
+    with tenant_context(cast.org_a):
+        elsewhere.services.set([Service.objects.get(pk=cast.clinic_a.service_id)])
+        assert find_emerging_themes()
+        assert not AlertDelivery.objects.filter(kind=DeliveryKind.EMERGING).exists()
+
+
+def test_a_usual_theme_is_not_emerging(cast: Cast, night: datetime) -> None:
+    # As many a week for the last twelve weeks: nothing new.
+    for week in range(13):
+        publish_at(cast, night - timedelta(days=1 + 7 * week, hours=2))
+    with tenant_context(cast.org_a):
+        find_emerging_themes()
+    assert ("Alpha Ward One", TAG, "waiting time") not in findings(cast)
+
+
+def test_the_rule_page_previews_the_last_90_days(
+    cast: Cast, rising: list[Story], admin_a_client
+) -> None:  # noqa: ANN001
+    asked = rule(cast, name="Emerging everywhere", emerging_themes=True)
+    with tenant_context(cast.org_a):
+        previewed = preview_emerging_themes(asked)
+    # Replayed night by night, it is found as soon as the fifth story is in.
+    assert any(p.theme == "tag “waiting time”" and p.observed == MIN_STORIES for p in previewed)
+    page = admin_a_client.get(f"/alerts/{asked.pk}/").content.decode()
+    assert "Emerging themes" in page and "waiting time" in page and "Waited hours" in page
+
+
+def test_the_page_lists_findings_escaped_and_only_this_organisations(
+    cast: Cast, rising: list[Story], admin_a_client, admin_b_client
+) -> None:  # noqa: ANN001
+    with tenant_context(cast.org_a):
+        find_emerging_themes()
+        EmergingTheme.objects.create(
+            service=None,
+            theme_kind=TAG,
+            theme="<script>alert(1)</script>",
+            window_start=uk_day(timezone.now()) - timedelta(days=7),
+            found_on=uk_day(timezone.now()) - timedelta(days=40),
+            observed=5,
+            expected=0.1,
+            limit=5,
+            p_value=1e-9,
+        )
+    page = admin_a_client.get("/alerts/emerging/").content.decode()
+    assert "waiting time" in page and "Waited hours" in page
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+    other = admin_b_client.get("/alerts/emerging/").content.decode()
+    assert "waiting time" not in other and "Waited hours" not in other
+    with tenant_context(cast.org_b):
+        assert not EmergingTheme.objects.exists()
+
+
+def test_looking_now_is_for_administrators_queued_and_audited(
+    cast: Cast, admin_a_client, django_capture_on_commit_callbacks
+) -> None:  # noqa: ANN001
+    member = client_for(cast.org_a)
+    sign_in(member, cast.responder_a.email)
+    assert member.post("/alerts/emerging/look-now/").status_code == 403
+    with (
+        patch("alerts.tasks.find_emerging_themes.delay") as queued,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = admin_a_client.post("/alerts/emerging/look-now/")
+    assert response.status_code == 302 and queued.call_count == 1
+    with tenant_context(cast.org_a):
+        assert AuditEvent.objects.filter(action="alerts.emerging_themes_asked").count() == 1
+
+
+def test_a_network_rule_cannot_ask_for_emerging_themes(cast: Cast) -> None:
+    from alerts.forms import AlertRuleForm
+
+    with tenant_context(cast.org_a):
+        form = AlertRuleForm(
+            {
+                "name": "Members",
+                "scope": "network",
+                "min_criticality": "not critical",
+                "frequency": "instant",
+                "emerging_themes": "on",
+            },
+            can_choose_recipients=False,
+            network_members=[],
+        )
+        assert not form.is_valid() and "emerging_themes" in form.errors
+
+
+def test_the_nightly_task_runs_in_each_organisation(cast: Cast, rising: list[Story]) -> None:
+    from alerts.tasks import find_emerging_themes as task
+
+    with tenant_context(cast.org_a):
+        assert task.run() >= 1
+        assert EmergingTheme.objects.filter(theme="waiting time").exists()
