@@ -6,11 +6,19 @@ the providers whose stories feedback's step made."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
 
-from alerts.models import AlertRule, Frequency
-from feedback.choices import Criticality
+from alerts.emerging import find_emerging_themes
+from alerts.models import AlertRule, EmergingTheme, Frequency
+from feedback.choices import AgeGroup, AuthorRole, Criticality, SubmissionRoute, TagGroup
+from feedback.default_tags import tag_key
+from feedback.hub.models import ServiceListing
 from feedback.models import Service
+from feedback.publishing import StoryToPublish, import_published_stories
+from feedback.rendering import compose_body
 from tenants.accounts.models import Role, User
 from tenants.demo import email_domain_of
 from tenants.demo_steps import DemoContext
@@ -18,8 +26,73 @@ from tenants.models import Organisation
 
 
 def seed_alerts_step(context: DemoContext) -> None:
-    for organisation in context.results["feedback"].providers:
+    providers = context.results["feedback"].providers
+    for organisation in providers:
         seed_alerts_demo(organisation, email_domain_of(organisation))
+    if providers:
+        seed_emerging_theme_demo(providers[0])
+
+
+# A run of stories about call bells on one ward this week: an emerging theme.
+CALL_BELL_TITLES = [
+    "Nobody came when I rang",
+    "Waited for help at night",
+    "The call bell was ignored",
+    "Left waiting for the toilet",
+    "Buzzer rang and rang",
+    "No answer to the bell",
+    "Frightened at night",
+    "Help took too long",
+]
+
+
+def seed_emerging_theme_demo(organisation: Organisation) -> None:
+    """Eight stories about unanswered call bells on the first ward, over the last six days,
+    far above that ward's usual; a rule of the responder's that asks for emerging themes;
+    and tonight's run, so the delivery log and /alerts/emerging/ show the finding."""
+    with tenant_context(organisation):
+        if EmergingTheme.objects.exists():
+            return
+        responder = User.objects.filter(role=Role.RESPONDER).order_by("pk").first()
+        ward = Service.objects.filter(type="ward").order_by("pk").first()
+    with schema_context("public"):
+        listing = ServiceListing.objects.get(organisation=organisation, service_id=ward.pk)
+        now = timezone.now()
+        import_published_stories(
+            [
+                StoryToPublish(
+                    title=title,
+                    body=compose_body(
+                        {
+                            "what_could_be_improved": (
+                                "I pressed the call bell and nobody came for a long time."
+                            ),
+                            "how_it_felt": "Frightened and alone.",
+                        }
+                    ),
+                    criticality=Criticality.MODERATELY_CRITICAL,
+                    author_role=AuthorRole.PATIENT,
+                    author_age_group=AgeGroup.AGE_85_PLUS if n % 2 else AgeGroup.AGE_75_84,
+                    submission_route=SubmissionRoute.WEB,
+                    submitted_at=now - timedelta(days=n % 6 + 1, hours=6),
+                    published_at=now - timedelta(days=n % 6 + 1, hours=2),
+                    listings=[listing],
+                    tag_keys=[tag_key("staffing levels", TagGroup.IMPROVE)],
+                )
+                for n, title in enumerate(CALL_BELL_TITLES)
+            ]
+        )
+    with tenant_context(organisation):
+        rule = AlertRule.objects.create(
+            name="Emerging themes on our wards",
+            owner=responder,
+            min_criticality=Criticality.NOT_CRITICAL,
+            frequency=Frequency.DAILY,
+            emerging_themes=True,
+        )
+        rule.recipients.add(responder)
+        rule.services.set(Service.objects.filter(type="ward"))
+        find_emerging_themes()
 
 
 def seed_alerts_demo(organisation: Organisation, email_domain: str) -> None:
