@@ -76,9 +76,9 @@ def filtered_stories(filters: InboxFilters, *, user_id: int) -> QuerySet[Story]:
             pk__in=Story.tags.through.objects.filter(tag_id=filters.tag).values("story_id")
         )
     if filters.since:
-        stories = stories.filter(published_at__gte=_start_of(filters.since))
+        stories = stories.filter(published_at__gte=start_of(filters.since))
     if filters.until:
-        stories = stories.filter(published_at__lt=_start_of(filters.until, next_day=True))
+        stories = stories.filter(published_at__lt=start_of(filters.until, next_day=True))
     if filters.responded == "yes":
         stories = stories.filter(has_response=True)
     elif filters.responded == "no":
@@ -197,6 +197,8 @@ def counted_page(
     return numbers, Page([found[pk] for pk in ids if pk in found], wanted, paginator)
 
 
-def _start_of(day: date, *, next_day: bool = False) -> datetime:
+def start_of(day: date, *, next_day: bool = False) -> datetime:
+    """The first moment of `day` (or of the day after) in the UK: a "from" or "to" date
+    filter's bound, shared by every inbox-like list."""
     moment = datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
     return moment + timedelta(days=1) if next_day else moment

@@ -17,7 +17,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from feedback.inbox import _start_of
+from feedback.inbox import start_of
 from feedback.models import NetworkFollowUp
 from feedback.network_inbox import network_members, network_story, stories_by_id
 from tenants.audit.recording import record_audit
@@ -86,9 +86,9 @@ def follow_up_log(filters: LogFilters) -> QuerySet[NetworkFollowUp]:
     if filters.member is not None:
         entries = entries.filter(member_id=filters.member)
     if filters.since:
-        entries = entries.filter(created_at__gte=_start_of(filters.since))
+        entries = entries.filter(created_at__gte=start_of(filters.since))
     if filters.until:
-        entries = entries.filter(created_at__lt=_start_of(filters.until, next_day=True))
+        entries = entries.filter(created_at__lt=start_of(filters.until, next_day=True))
     if filters.who is not None:
         entries = entries.filter(author_id=filters.who)
     return entries.order_by("-created_at", "-id")

@@ -27,7 +27,7 @@ from feedback.hub.models import (
     PublicStoryOrganisation,
     ServiceListing,
 )
-from feedback.inbox import _start_of
+from feedback.inbox import start_of
 from feedback.models import NetworkFollowUp
 from tenants.models import Organisation
 from tenants.networks import comparable_members
@@ -94,9 +94,9 @@ def filtered_network_stories(
         name, group = parse_tag_key(filters.tag)
         stories = stories.filter(tags__contains=[{"name": name, "group": group}])
     if filters.since:
-        stories = stories.filter(published_at__gte=_start_of(filters.since))
+        stories = stories.filter(published_at__gte=start_of(filters.since))
     if filters.until:
-        stories = stories.filter(published_at__lt=_start_of(filters.until, next_day=True))
+        stories = stories.filter(published_at__lt=start_of(filters.until, next_day=True))
     if filters.responded == "yes":
         stories = stories.filter(has_response=True)
     elif filters.responded == "no":
