@@ -268,3 +268,17 @@ def test_pip_secrets_carry_the_hosts_index_and_ca_but_no_local_paths(
     assert "file://" not in conf and "find-links" not in conf
     assert "cert = /run/secrets/pip-ca.crt" in conf
     assert (tmp_path / "pip.conf").stat().st_mode & 0o077 == 0
+
+
+def test_compose_starts_postgresql_with_the_embedded_servers_settings(compose_copy: Path) -> None:
+    """Production-sized shared buffers and a lock table big enough for `backup --all`, as
+    the embedded server has (config/embedded.py), and a start-up sync in one call."""
+    from config.embedded import STARTUP_SETTINGS
+
+    command = load(compose_copy)["services"]["postgres"]["command"]
+    assert command[0] == "postgres"
+    flags, values = command[1::2], command[2::2]
+    assert len(flags) == len(values) and set(flags) == {"-c"}
+    settings = dict(value.split("=", 1) for value in values)
+    assert {name: settings.get(name) for name in STARTUP_SETTINGS} == STARTUP_SETTINGS
+    assert settings["recovery_init_sync_method"] == "syncfs"
