@@ -46,7 +46,7 @@ from alerts.matching import recipients
 from alerts.models import AlertRule, DeliveryKind, EmergingTheme, Scope
 from alerts.working_time import UK
 from feedback.models import Service, Story
-from feedback.phrases import phrases_of
+from feedback.phrases import STOP_WORDS, phrases_of
 from tenants.accounts.models import User
 from tenants.audit.recording import record_audit
 
@@ -274,23 +274,31 @@ def breaches_between(first_night: date, last_night: date) -> tuple[History, list
 
 
 def distinct_by_stories(found: History, breaches: list[Breach]) -> list[Breach]:
-    """One breach for each set of stories at a unit on a night: a run of stories about call
-    bells breaks "call bell", "call bell went" and perhaps a tag all at once. A tag is kept
-    before a phrase, a longer phrase before a shorter one; the others are named in `also`
-    (and kept quiet with it)."""
-    kept: dict[tuple[int, Unit, frozenset[int]], Breach] = {}
+    """One breach for each run of stories at a unit on a night: a run of stories about call
+    bells breaks "call bell", "pressed the call" and perhaps a tag all at once. A breach whose
+    stories are all among those of one already kept is named in that one's `also` (and kept
+    quiet with it) rather than reported apart. Kept first: tags, then phrases with the fewest
+    stop words inside ("call bell" before "bell and nobody"), then the longest."""
+    kept: list[tuple[Breach, frozenset[int]]] = []
     preferred = sorted(
         breaches,
-        key=lambda b: (b.night, b.theme.kind != TAG, -len(b.theme.text.split()), b.theme.text),
+        key=lambda b: (
+            b.night,
+            b.theme.kind != TAG,
+            sum(word in STOP_WORDS for word in b.theme.text.split()),
+            -len(b.theme.text.split()),
+            b.theme.text,
+        ),
     )
     for breach in preferred:
-        behind = (breach.night, breach.unit, frozenset(stories_behind(found, breach)))
-        first = kept.get(behind)
-        if first is None:
-            kept[behind] = breach
+        behind = frozenset(stories_behind(found, breach))
+        for index, (first, first_behind) in enumerate(kept):
+            if (first.night, first.unit) == (breach.night, breach.unit) and behind <= first_behind:
+                kept[index] = (replace(first, also=(*first.also, breach.theme)), first_behind)
+                break
         else:
-            kept[behind] = replace(first, also=(*first.also, breach.theme))
-    return sorted(kept.values(), key=lambda b: b.night)
+            kept.append((breach, behind))
+    return sorted((breach for breach, _ in kept), key=lambda b: b.night)
 
 
 # --- recording what was found, and telling the rules' recipients ----------------------------

@@ -98,6 +98,32 @@ def test_a_steady_theme_and_a_rare_one_break_nothing() -> None:
     assert found == []
 
 
+def test_one_run_of_stories_is_one_finding_named_by_its_best_theme() -> None:
+    from alerts.emerging import PHRASE, Breach, History, distinct_by_stories
+
+    night = 1107
+    run = [(1100 + n, 50 + n) for n in range(6)]
+    themes = {
+        Theme(PHRASE, "bell and nobody"): run,
+        Theme(PHRASE, "call bell"): run,
+        Theme(TAG, "staffing levels"): [*run, (1101, 99)],  # one story more
+        Theme(PHRASE, "long time"): run[:5],  # among the tag's stories
+        Theme(PHRASE, "car park"): [(1100 + n, 70 + n) for n in range(6)],  # other stories
+    }
+    found = History(
+        series={(3, t): [d for d, _ in e] for t, e in themes.items()},
+        stories={(3, t): e for t, e in themes.items()},
+        parents={3: None},
+    )
+    breaches = [Breach(3, t, night, 6, 0.1, 5, 1e-9) for t in themes]
+    kept = distinct_by_stories(found, breaches)
+    assert [b.theme.text for b in kept] == ["staffing levels", "car park"]
+    assert {t.text for t in kept[0].also} == {"call bell", "bell and nobody", "long time"}
+    # Among phrases alone, the one without stop words inside names the run.
+    alone = distinct_by_stories(found, [b for b in breaches if b.theme.kind == PHRASE][:2])
+    assert [b.theme.text for b in alone] == ["call bell"]
+
+
 # --- in an organisation's schema -------------------------------------------------------------
 
 
