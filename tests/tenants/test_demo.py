@@ -93,18 +93,18 @@ def test_demo_logins_work() -> None:
 
 
 def test_the_demo_has_responses_flags_and_changes() -> None:
+    from alerts.demo import CALL_BELL_TITLES
     from feedback.hub.models import PublicResponse, PublicStory
     from feedback.models import Response
 
     _seed()
-    stories = PublicStory.objects.filter(organisations__slug="northshire-hospitals").count()
-    responded = (
-        PublicStory.objects.filter(
-            organisations__slug="northshire-hospitals", responses__isnull=False
-        )
-        .distinct()
-        .count()
+    # Not the emerging theme's run of stories (alerts/demo.py): this week's, too new to have
+    # been answered, and a large share of the small demo the tests seed.
+    seeded = PublicStory.objects.filter(organisations__slug="northshire-hospitals").exclude(
+        title__in=CALL_BELL_TITLES
     )
+    stories = seeded.count()
+    responded = seeded.filter(responses__isnull=False).distinct().count()
     assert 0.5 < responded / stories < 0.8
     assert PublicResponse.objects.exclude(change_status="none").exists()
     assert PublicResponse.objects.values("responder_name").distinct().count() >= 3
@@ -128,10 +128,12 @@ def test_the_demo_has_alert_rules_and_missed_targets() -> None:
     with tenant_context(trust):
         frequencies = set(AlertRule.objects.values_list("frequency", flat=True))
         assert frequencies == {"instant", "daily", "weekly"}
-        assert AlertRule.objects.count() == 5
+        # The default rule, four of the demo's own and one asking for emerging themes.
+        assert AlertRule.objects.count() == 6
+        assert AlertRule.objects.filter(emerging_themes=True).count() == 1
     _seed()
     with tenant_context(trust):
-        assert AlertRule.objects.count() == 5  # idempotent
+        assert AlertRule.objects.count() == 6  # idempotent
         assert open_breaches().exists()
 
 
