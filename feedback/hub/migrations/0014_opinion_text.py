@@ -14,6 +14,9 @@ imports and the benchmarks' COPY alike). They rewrite a story's text when:
   in the renaming transaction.
 A story's text is removed with the story.
 
+Each trigger reads its transition tables on their own before it touches another table: Citus
+cannot plan a query that joins them to its tables ("unrecognized RTE kind").
+
 What a reader sees differently is left out: the reader's own progress goes between `head`
 and `tail`, and a \\x01 byte stands for the API's address in the links (to_json never leaves a
 raw control character in a JSON string, so the byte cannot be anything else). The text is the
@@ -122,8 +125,11 @@ CREATE TRIGGER hub_story_opinion_text_update AFTER UPDATE ON hub_publicstory
 
 -- A story removed: its text goes too (after its services, whose removal rewrote it).
 CREATE FUNCTION hub_story_removes_opinion_text() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    removed bigint[];
 BEGIN
-    DELETE FROM hub_opiniontext WHERE story_id IN (SELECT id FROM old_rows);
+    removed := ARRAY(SELECT id FROM old_rows);
+    DELETE FROM hub_opiniontext WHERE story_id = ANY(removed);
     RETURN NULL;
 END $$;
 CREATE TRIGGER hub_story_opinion_text_delete AFTER DELETE ON hub_publicstory
@@ -180,15 +186,22 @@ CREATE TRIGGER hub_story_service_opinion_text_delete AFTER DELETE ON hub_publics
 
 -- A listing's code, name, site or organisation: the stories that name it.
 CREATE FUNCTION hub_listing_writes_opinion_text() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    changed bigint[];
 BEGIN
-    PERFORM hub_write_opinion_text(ARRAY(
-        SELECT DISTINCT about.publicstory_id
-        FROM new_rows later JOIN old_rows earlier ON earlier.id = later.id
-        JOIN hub_publicstory_services about ON about.servicelisting_id = later.id
+    -- The transition tables alone first: Citus cannot plan them joined to its tables.
+    changed := ARRAY(
+        SELECT later.id FROM new_rows later JOIN old_rows earlier ON earlier.id = later.id
         WHERE (later.code, later.name, later.site_name, later.organisation_id)
             IS DISTINCT FROM
               (earlier.code, earlier.name, earlier.site_name, earlier.organisation_id)
-    ));
+    );
+    IF cardinality(changed) > 0 THEN
+        PERFORM hub_write_opinion_text(ARRAY(
+            SELECT DISTINCT publicstory_id FROM hub_publicstory_services
+            WHERE servicelisting_id = ANY(changed)
+        ));
+    END IF;
     RETURN NULL;
 END $$;
 CREATE TRIGGER hub_listing_opinion_text AFTER UPDATE ON hub_servicelisting
@@ -197,14 +210,21 @@ CREATE TRIGGER hub_listing_opinion_text AFTER UPDATE ON hub_servicelisting
 
 -- An organisation's name orders the services of every story that names it.
 CREATE FUNCTION hub_organisation_writes_opinion_text() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    renamed bigint[];
 BEGIN
-    PERFORM hub_write_opinion_text(ARRAY(
-        SELECT DISTINCT about.publicstory_id
-        FROM new_rows later JOIN old_rows earlier ON earlier.id = later.id
-        JOIN hub_servicelisting listing ON listing.organisation_id = later.id
-        JOIN hub_publicstory_services about ON about.servicelisting_id = listing.id
+    renamed := ARRAY(
+        SELECT later.id FROM new_rows later JOIN old_rows earlier ON earlier.id = later.id
         WHERE later.name IS DISTINCT FROM earlier.name
-    ));
+    );
+    IF cardinality(renamed) > 0 THEN
+        PERFORM hub_write_opinion_text(ARRAY(
+            SELECT DISTINCT about.publicstory_id
+            FROM hub_servicelisting listing
+            JOIN hub_publicstory_services about ON about.servicelisting_id = listing.id
+            WHERE listing.organisation_id = ANY(renamed)
+        ));
+    END IF;
     RETURN NULL;
 END $$;
 CREATE TRIGGER hub_organisation_opinion_text AFTER UPDATE ON tenants_organisation
