@@ -30,6 +30,17 @@ class TenantsConfig(AppConfig):
             end_widely_used_connections, weak=False, dispatch_uid="tenants-spread-task"
         )
 
+        # A deleted organisation's schema is dropped with it: so is what migrate recorded of
+        # it (tenants/migrating.py).
+        from django.db.models.signals import post_delete
+
+        from tenants.migrating import forget_deleted_schema
+        from tenants.models import Organisation
+
+        post_delete.connect(
+            forget_deleted_schema, sender=Organisation, dispatch_uid="tenants-forget-schema"
+        )
+
         # The demo's outgoing emails: sent, waiting to be tried again, and parked.
         register_demo_step("outbox", order=58, seed=_seed_demo, describe=_describe_demo)
 

@@ -160,6 +160,14 @@ def record_migrated(schemas: list[str], *, database: str = "default") -> None:
         record_complete(cursor, schemas, fingerprint(expected))
 
 
+def forget_deleted_schema(instance: object, using: str = "default", **_: object) -> None:
+    """An organisation was deleted (post_delete, connected in tenants/apps.py): its schema's
+    recorded state goes with it."""
+    schema = getattr(instance, "schema_name", "")
+    if schema:
+        forget_migration_state([schema], database=using)
+
+
 def forget_migration_state(schemas: list[str] | None = None, *, database: str = "default") -> None:
     """Read these schemas (None: every schema) again at the next `migrate`."""
     with connections[database].cursor() as cursor:
