@@ -293,3 +293,7 @@ def test_the_nightly_task_runs_in_each_organisation(cast: Cast, rising: list[Sto
     with tenant_context(cast.org_a):
         assert task.run() >= 1
         assert EmergingTheme.objects.filter(theme="waiting time").exists()
+    # In B's schema the same task reads only B's stories: nothing of A's is found there.
+    with tenant_context(cast.org_b):
+        assert task.run() == 0
+        assert not EmergingTheme.objects.exists()
