@@ -297,3 +297,23 @@ def test_the_nightly_task_runs_in_each_organisation(cast: Cast, rising: list[Sto
     with tenant_context(cast.org_b):
         assert task.run() == 0
         assert not EmergingTheme.objects.exists()
+
+
+def test_beat_runs_the_nightly_dispatch_to_every_organisation(cast: Cast) -> None:
+    from django.conf import settings
+
+    from alerts import tasks
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    entry = settings.CELERY_BEAT_SCHEDULE["alerts-emerging-themes"]
+    assert entry["task"] == "alerts.dispatch_emerging_themes"
+    assert entry["task"] in app.tasks and "alerts.find_emerging_themes" in app.tasks
+    sent = []
+    with patch.object(
+        tasks.find_emerging_themes,
+        "apply_async",
+        side_effect=lambda **kwargs: sent.append(kwargs),
+    ):
+        count = tasks.dispatch_emerging_themes.run()
+    assert count == len(sent) >= 2  # the cast's organisations, each queued once
