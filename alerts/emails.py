@@ -137,6 +137,12 @@ def digest(
     )
 
 
+def emerging_baseline_weeks() -> int:
+    from alerts.emerging import BASELINE_DAYS
+
+    return BASELINE_DAYS // 7
+
+
 def emerging_theme(
     finding: EmergingTheme, place: str, stories: list[Story], rule: AlertRule, recipient: str
 ) -> Message:
@@ -150,6 +156,8 @@ def emerging_theme(
                 (s, workspace_url(reverse("feedback:story", args=[s.pk]))) for s in stories
             ],
             "themes_url": workspace_url(reverse("alerts:emerging_themes")),
+            "window_days": (finding.found_on - finding.window_start).days,
+            "baseline_weeks": emerging_baseline_weeks(),
             "rule": rule,
             "unsubscribe_url": unsubscribe_url(rule, recipient),
         },

@@ -14,12 +14,14 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from alerts.emerging import (
-    ALPHA,
+    BASELINE_DAYS,
     MIN_RATIO,
     MIN_STORIES,
     QUIET_DAYS,
     TAG,
     Theme,
+    alpha_for,
+    expected_in_window,
     find_emerging_themes,
     limit_for,
     nights,
@@ -62,35 +64,39 @@ def test_the_limit_is_the_smallest_count_chance_would_almost_never_give() -> Non
     for expected in (0.05, 1.0, 7.0, 30.0):
         limit = limit_for(expected)
         assert limit >= MIN_STORIES
-        assert poisson_upper_tail(limit, expected) < ALPHA
+        assert poisson_upper_tail(limit, expected) < alpha_for(expected)
         # The smallest count meeting all three: enough stories, enough of a rise, rare enough.
         floor = max(MIN_STORIES, math.ceil(MIN_RATIO * expected))
-        assert limit == floor or poisson_upper_tail(limit - 1, expected) >= ALPHA
+        assert limit == floor or poisson_upper_tail(limit - 1, expected) >= alpha_for(expected)
 
 
 THEME = Theme(TAG, "waiting time")
 
 
 def test_a_rise_is_found_at_the_lowest_service_once_and_not_again_while_quiet() -> None:
-    # One story a day for 120 days at the ward (and so at its department and the whole
-    # organisation), then four a day for a week.
-    days = [day for day in range(1000, 1120)] + [day for day in range(1120, 1127) for _ in range(4)]
+    # One story a day at the ward (and so at its department and the whole organisation)
+    # for longer than the baseline, then four a day for a week from day `rise`.
+    rise = 1000 + BASELINE_DAYS + 10
+    days = [*range(1000, rise), *[day for day in range(rise, rise + 7) for _ in range(4)]]
     series = {(ward, THEME): days for ward in (2, 1, None)}
     parents = {2: 1, 1: None}
-    found = nights(series, 1100, 1140, parents=parents)
+    found = nights(series, rise - 20, rise + 20, parents=parents)
     assert [(b.unit, b.theme) for b in found] == [(2, THEME)]
     breach = found[0]
-    assert 1121 <= breach.night <= 1127
-    assert breach.observed >= breach.limit and breach.expected == pytest.approx((84 + 0.5) * 7 / 84)
+    assert rise < breach.night <= rise + 7
+    assert breach.observed >= breach.limit
+    assert breach.expected == pytest.approx(expected_in_window(BASELINE_DAYS))
     # Reported just before: not again within the quiet days.
-    assert nights(series, 1100, 1140, parents=parents, quiet_before={(2, THEME.key): 1110}) == []
+    quiet = {(2, THEME.key): rise - 10}
+    assert nights(series, rise - 20, rise + 20, parents=parents, quiet_before=quiet) == []
     # Reported longer ago than the quiet days: reported again.
-    again = nights(series, 1100, 1140, parents=parents, quiet_before={(2, THEME.key): 1090})
-    assert [b.night for b in again] == [breach.night] and breach.night - 1090 >= QUIET_DAYS
+    earlier = {(2, THEME.key): breach.night - QUIET_DAYS}
+    again = nights(series, rise - 20, rise + 20, parents=parents, quiet_before=earlier)
+    assert [b.night for b in again] == [breach.night]
 
 
 def test_a_steady_theme_and_a_rare_one_break_nothing() -> None:
-    steady = [day for day in range(1000, 1200) for _ in range(3)]
+    steady = [day for day in range(800, 1200) for _ in range(3)]
     rare = list(range(1000, 1200, 20))
     found = nights(
         {(None, THEME): steady, (None, Theme(TAG, "parking")): rare}, 1100, 1199, parents={}
