@@ -11,7 +11,7 @@ from datetime import timedelta
 from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
 
-from alerts.emerging import find_emerging_themes
+from alerts.emerging import find_emerging_themes, work_out_preview
 from alerts.models import AlertRule, EmergingTheme, Frequency
 from feedback.choices import AgeGroup, AuthorRole, Criticality, SubmissionRoute, TagGroup
 from feedback.default_tags import tag_key
@@ -93,6 +93,8 @@ def seed_emerging_theme_demo(organisation: Organisation) -> None:
         rule.recipients.add(responder)
         rule.services.set(Service.objects.filter(type="ward"))
         find_emerging_themes()
+        # The replay behind the rule page's preview, as the nightly task leaves it.
+        work_out_preview()
 
 
 def seed_alerts_demo(organisation: Organisation, email_domain: str) -> None:

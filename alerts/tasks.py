@@ -79,8 +79,18 @@ def dispatch_digests(frequency: str) -> int:
 
 @shared_task(name="alerts.find_emerging_themes", acks_late=True)
 def find_emerging_themes() -> int:
-    """Tonight's emerging themes in this organisation, recorded and alerted once each."""
-    return len(emerging.find_emerging_themes())
+    """Tonight's emerging themes in this organisation, recorded and alerted once each; then
+    the day's replay behind the rule pages' previews."""
+    found = len(emerging.find_emerging_themes())
+    emerging.work_out_preview()
+    return found
+
+
+@shared_task(name="alerts.work_out_emerging_preview", acks_late=True)
+def work_out_emerging_preview() -> int:
+    """The replay behind the rule pages' previews of emerging themes, asked for by a rule
+    page before tonight's run made it."""
+    return len(emerging.work_out_preview())
 
 
 @shared_task(name="alerts.dispatch_emerging_themes")

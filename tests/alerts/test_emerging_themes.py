@@ -28,6 +28,7 @@ from alerts.emerging import (
     poisson_upper_tail,
     preview_emerging_themes,
     uk_day,
+    work_out_preview,
 )
 from alerts.models import AlertDelivery, DeliveryKind, EmergingTheme
 from alerts.working_time import UK
@@ -223,15 +224,42 @@ def test_a_usual_theme_is_not_emerging(cast: Cast, night: datetime) -> None:
 
 
 def test_the_rule_page_previews_the_last_90_days(
-    cast: Cast, rising: list[Story], admin_a_client
+    cast: Cast, rising: list[Story], admin_a_client, django_capture_on_commit_callbacks
 ) -> None:  # noqa: ANN001
     asked = rule(cast, name="Emerging everywhere", emerging_themes=True)
+    # The replay reads nine months of stories: a worker works it out, once a day.
+    with (
+        patch("alerts.tasks.work_out_emerging_preview.delay") as queued,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        page = admin_a_client.get(f"/alerts/{asked.pk}/").content.decode()
+        assert "is being worked out" in page
+        admin_a_client.get(f"/alerts/{asked.pk}/")
+    assert queued.call_count == 1  # asked for once, not on every view
     with tenant_context(cast.org_a):
+        work_out_preview()
         previewed = preview_emerging_themes(asked)
     # Replayed night by night, it is found as soon as the fifth story is in.
     assert any(p.theme == "tag “waiting time”" and p.observed == MIN_STORIES for p in previewed)
     page = admin_a_client.get(f"/alerts/{asked.pk}/").content.decode()
     assert "Emerging themes" in page and "waiting time" in page and "Waited hours" in page
+    # Another organisation's rule pages never see this one's replay (the cache key names
+    # the schema).
+    other = rule_of_b(cast)
+    with (
+        tenant_context(cast.org_b),
+        patch("alerts.tasks.work_out_emerging_preview.delay"),
+    ):
+        assert preview_emerging_themes(other) is None
+
+
+def rule_of_b(cast: Cast):  # noqa: ANN201 - an AlertRule of B's
+    from alerts.models import AlertRule
+
+    with tenant_context(cast.org_b):
+        return AlertRule.objects.create(
+            owner=cast.admin_b, name="B's emerging themes", emerging_themes=True
+        )
 
 
 def test_the_page_lists_findings_escaped_and_only_this_organisations(

@@ -35,9 +35,13 @@ def test_the_demo_finds_the_call_bell_run_and_tells_the_responder() -> None:
         (delivery,) = AlertDelivery.objects.filter(kind=DeliveryKind.EMERGING)
         assert delivery.state == "sent" and "Emerging theme" in delivery.subject
         responder = delivery.recipient
+        delivery_rule = delivery.rule_id
     client = client_for(trust)
     sign_in(client, responder, DEMO_PASSWORD)
     page = client.get("/alerts/emerging/").content.decode()
     assert "staffing levels" in page and CALL_BELL_TITLES[0] in page
     sent = client.get("/alerts/sent/").content.decode()
     assert "Emerging theme" in sent
+    # The rule's page previews it at once: the demo works the replay out as the night does.
+    rule_page = client.get(f"/alerts/{delivery_rule}/").content.decode()
+    assert "is being worked out" not in rule_page and "staffing levels" in rule_page
