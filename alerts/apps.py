@@ -29,7 +29,9 @@ class AlertsConfig(AppConfig):
         # The demo's alert rules, for the providers feedback's demo step seeded.
         from tenants.demo_steps import register_demo_step
 
-        register_demo_step("alerts", order=20, after=("feedback",), seed=_seed_demo)
+        register_demo_step(
+            "alerts", order=20, after=("feedback",), seed=_seed_demo, describe=_describe_demo
+        )
         # The ICB's network rules, fired by members' stories (after dashboards' step brings
         # the rest of the network's members in).
         register_demo_step(
@@ -46,6 +48,12 @@ def _seed_demo(context: DemoContext) -> None:
     from alerts.demo import seed_alerts_step
 
     seed_alerts_step(context)
+
+
+def _describe_demo(context: DemoContext) -> list[str]:
+    from alerts.demo import describe_emerging_theme_demo
+
+    return describe_emerging_theme_demo(context)
 
 
 def _seed_network_demo(context: DemoContext) -> object:

@@ -135,3 +135,22 @@ def seed_alerts_demo(organisation: Organisation, email_domain: str) -> None:
             name="Weekly round-up", owner=admin, frequency=Frequency.WEEKLY
         )
         weekly.recipients.add(admin)
+
+
+def describe_emerging_theme_demo(context: DemoContext) -> list[str]:
+    providers = context.results["feedback"].providers
+    if not providers:
+        return []
+    organisation = providers[0]
+    with tenant_context(organisation):
+        finding = EmergingTheme.objects.select_related("service").first()
+        if finding is None:
+            return []
+        place = finding.service.name if finding.service else "all services"
+        responder = User.objects.filter(role=Role.RESPONDER).order_by("pk").first()
+    return [
+        f"\n  Emerging theme: {finding.theme_label} at {place}, {finding.observed} stories in "
+        f"a week against {finding.expected:.1f} expected; emailed to {responder.email} "
+        f"(Alerts -> Emails sent) and listed at "
+        f"{organisation.workspace_url('/alerts/emerging/')}"
+    ]

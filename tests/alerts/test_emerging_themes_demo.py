@@ -22,7 +22,11 @@ pytestmark = pytest.mark.django_db
 
 def test_the_demo_finds_the_call_bell_run_and_tells_the_responder() -> None:
     for _ in range(2):
-        call_command("seed_demo", "--stories", "40", stdout=StringIO())
+        out = StringIO()
+        call_command("seed_demo", "--stories", "40", stdout=out)
+    # The command says where to look.
+    assert "Emerging theme: tag “staffing levels”" in out.getvalue()
+    assert "/alerts/emerging/" in out.getvalue()
     trust = Organisation.objects.get(slug="northshire-hospitals")
     with tenant_context(trust):
         findings = list(EmergingTheme.objects.select_related("service"))
