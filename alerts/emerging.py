@@ -505,6 +505,37 @@ def preview_emerging_themes(rule: AlertRule) -> list[PreviewedTheme] | None:
     ]
 
 
+REVIEW_NOTE_LENGTH = 500
+
+
+class ReviewError(ValueError):
+    """The review cannot be recorded; the message says why, in words for the page."""
+
+
+@transaction.atomic
+def review_emerging_theme(
+    finding: EmergingTheme, *, actor: User, note: str, request: HttpRequest | None = None
+) -> EmergingTheme:
+    """Record that `actor` looked into a finding, with what they found (may be empty), and
+    audit it. A later review replaces an earlier one; both are in the audit log."""
+    note = note.strip()
+    if len(note) > REVIEW_NOTE_LENGTH:
+        raise ReviewError(f"Keep the note to {REVIEW_NOTE_LENGTH} characters or fewer.")
+    finding.reviewed_at = timezone.now()
+    finding.reviewed_by = actor
+    finding.review_note = note
+    finding.save(update_fields=["reviewed_at", "reviewed_by", "review_note"])
+    record_audit(
+        "alerts.emerging_theme_reviewed",
+        actor=actor,
+        target=finding,
+        summary=f"Looked into the emerging theme {finding.theme_label} ({finding.found_on})",
+        detail={"note": note},
+        request=request,
+    )
+    return finding
+
+
 @transaction.atomic
 def ask_for_emerging_themes(*, actor: User, request: HttpRequest | None = None) -> None:
     """Look for emerging themes now rather than tonight: the run is queued on the alerts

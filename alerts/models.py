@@ -196,6 +196,13 @@ class EmergingTheme(models.Model):
     # reported apart, and kept quiet with this one.
     also_themes = ArrayField(models.CharField(max_length=210), default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Looked into by a responder or administrator, with what they found (alerts/emerging.py
+    # `review_emerging_theme`).
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    review_note = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["-found_on", "-observed", "id"]

@@ -16,6 +16,9 @@ urlpatterns = [
     path("breaches/", views.breaches, name="breaches"),
     path("emerging/", views.emerging_themes, name="emerging_themes"),
     path("emerging/look-now/", views.look_for_emerging_themes, name="look_for_emerging_themes"),
+    path(
+        "emerging/<int:pk>/review/", views.review_emerging_theme_view, name="review_emerging_theme"
+    ),
     path("targets/", views.targets, name="targets"),
     path("unsubscribe/<str:token>/", views.unsubscribe_view, name="unsubscribe"),
 ]

@@ -17,9 +17,12 @@ from alerts.emerging import (
     MIN_RATIO,
     MIN_STORIES,
     QUIET_DAYS,
+    REVIEW_NOTE_LENGTH,
     WINDOW_DAYS,
+    ReviewError,
     ask_for_emerging_themes,
     preview_emerging_themes,
+    review_emerging_theme,
 )
 from alerts.escalation import open_breaches
 from alerts.forms import AlertRuleForm, BankHolidayForm, ResponseTargetForm
@@ -122,9 +125,10 @@ def breaches(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(Role.MEMBER)
-def emerging_themes(request: HttpRequest) -> HttpResponse:
-    """Every emerging theme found, newest first, with the stories behind each."""
-    page = Paginator(EmergingTheme.objects.select_related("service"), 25).get_page(
+def emerging_themes(request: HttpRequest, status: int = 200) -> HttpResponse:
+    """Every emerging theme found, newest first, with the stories behind each and who has
+    looked into it."""
+    page = Paginator(EmergingTheme.objects.select_related("service", "reviewed_by"), 25).get_page(
         request.GET.get("page")
     )
     ids = [pk for finding in page for pk in finding.story_ids[:5]]
@@ -144,8 +148,25 @@ def emerging_themes(request: HttpRequest) -> HttpResponse:
             "min_stories": MIN_STORIES,
             "min_ratio": MIN_RATIO,
             "quiet_days": QUIET_DAYS,
+            "note_length": REVIEW_NOTE_LENGTH,
         },
+        status=status,
     )
+
+
+@require_POST
+@role_required(Role.RESPONDER)
+def review_emerging_theme_view(request: HttpRequest, pk: int) -> HttpResponse:
+    finding = get_object_or_404(EmergingTheme, pk=pk)
+    try:
+        review_emerging_theme(
+            finding, actor=request.user, note=request.POST.get("note", ""), request=request
+        )
+    except ReviewError as refused:
+        messages.error(request, str(refused))
+        return emerging_themes(request, status=400)
+    messages.success(request, f"Recorded that you looked into {finding.theme_label}.")
+    return redirect("alerts:emerging_themes")
 
 
 @require_POST

@@ -351,3 +351,35 @@ def test_beat_runs_the_nightly_dispatch_to_every_organisation(cast: Cast) -> Non
     ):
         count = tasks.dispatch_emerging_themes.run()
     assert count == len(sent) >= 2  # the cast's organisations, each queued once
+
+
+def test_a_responder_records_looking_into_a_finding_and_it_is_audited(
+    cast: Cast, rising: list[Story], admin_b_client
+) -> None:  # noqa: ANN001
+    with tenant_context(cast.org_a):
+        (finding,) = find_emerging_themes()
+    responder = client_for(cast.org_a)
+    sign_in(responder, cast.responder_a.email)
+    url = f"/alerts/emerging/{finding.pk}/review/"
+    # Too long a note: refused with the reason, nothing recorded.
+    refused = responder.post(url, {"note": "x" * 501})
+    assert refused.status_code == 400 and "500 characters" in refused.content.decode()
+    note = "Ward 7's night staffing was short for a week; <b>fixed</b> from Monday."
+    assert responder.post(url, {"note": note}).status_code == 302
+    with tenant_context(cast.org_a):
+        finding.refresh_from_db()
+        assert finding.reviewed_by_id == cast.responder_a.pk and finding.review_note == note
+        assert AuditEvent.objects.filter(
+            action="alerts.emerging_theme_reviewed", target_id=str(finding.pk)
+        ).exists()
+    page = responder.get("/alerts/emerging/").content.decode()
+    assert "night staffing was short" in page and "<b>fixed</b>" not in page
+    # A member may read the page but not record a review; another organisation's staff
+    # cannot reach this finding at all.
+    member = client_for(cast.org_a)
+    sign_in(member, cast.member_a.email)
+    assert member.post(url, {"note": "seen"}).status_code == 403
+    assert admin_b_client.post(url, {"note": "seen"}).status_code == 404
+    with tenant_context(cast.org_a):
+        finding.refresh_from_db()
+        assert finding.review_note == note
