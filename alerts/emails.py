@@ -137,14 +137,13 @@ def digest(
     )
 
 
-def emerging_baseline_weeks() -> int:
-    from alerts.emerging import BASELINE_DAYS
-
-    return BASELINE_DAYS // 7
-
-
 def emerging_theme(
-    finding: EmergingTheme, place: str, stories: list[Story], rule: AlertRule, recipient: str
+    finding: EmergingTheme,
+    place: str,
+    stories: list[Story],
+    rule: AlertRule,
+    recipient: str,
+    baseline_weeks: int,
 ) -> Message:
     return _render(
         "emerging_theme",
@@ -157,7 +156,7 @@ def emerging_theme(
             ],
             "themes_url": workspace_url(reverse("alerts:emerging_themes")),
             "window_days": (finding.found_on - finding.window_start).days,
-            "baseline_weeks": emerging_baseline_weeks(),
+            "baseline_weeks": baseline_weeks,
             "rule": rule,
             "unsubscribe_url": unsubscribe_url(rule, recipient),
         },

@@ -296,12 +296,22 @@ def stories_behind(found: History, breach: Breach) -> list[int]:
     return [pk for day, pk in reversed(entries) if start <= day < breach.night][:STORIES_KEPT]
 
 
-def breaches_between(first_night: date, last_night: date) -> tuple[History, list[Breach]]:
-    """What nightly runs from `first_night` to `last_night` would have reported."""
+def breaches_between(
+    first_night: date,
+    last_night: date,
+    *,
+    quiet_before: Mapping[tuple[Unit, str], int] | None = None,
+) -> tuple[History, list[Breach]]:
+    """What nightly runs from `first_night` to `last_night` would have reported, given what
+    was reported before (`nights`' `quiet_before`)."""
     first_day = first_night - timedelta(days=WINDOW_DAYS + BASELINE_DAYS)
     found = history(first_day, last_night)
     breaches = nights(
-        found.series, day_number(first_night), day_number(last_night), parents=found.parents
+        found.series,
+        day_number(first_night),
+        day_number(last_night),
+        parents=found.parents,
+        quiet_before=quiet_before,
     )
     return found, distinct_by_stories(found, breaches)
 
@@ -349,7 +359,7 @@ def find_emerging_themes(night: date | None = None) -> list[EmergingTheme]:
     ).order_by("found_on"):
         for key in (f"{row.theme_kind}:{row.theme}", *row.also_themes):
             quiet[row.service_id, key] = day_number(row.found_on)
-    found, breaches = _breaches_on(night, quiet)
+    found, breaches = breaches_between(night, night, quiet_before=quiet)
     with transaction.atomic():
         for breach in breaches:
             EmergingTheme.objects.get_or_create(
@@ -371,16 +381,6 @@ def find_emerging_themes(night: date | None = None) -> list[EmergingTheme]:
         keys = _record_alerts(findings)
     send_pending(keys)
     return findings
-
-
-def _breaches_on(
-    night: date, quiet: Mapping[tuple[Unit, str], int]
-) -> tuple[History, list[Breach]]:
-    first_day = night - timedelta(days=WINDOW_DAYS + BASELINE_DAYS)
-    found = history(first_day, night)
-    number = day_number(night)
-    breaches = nights(found.series, number, number, parents=found.parents, quiet_before=quiet)
-    return found, distinct_by_stories(found, breaches)
 
 
 def rule_units(rule: AlertRule) -> set[Unit] | None:
@@ -422,7 +422,7 @@ def _record_alerts(findings: list[EmergingTheme]) -> list[str]:
                         f"for “{rule.name}”"
                     ),
                     message=emails.emerging_theme(
-                        finding, _place(finding), stories, rule, recipient
+                        finding, _place(finding), stories, rule, recipient, BASELINE_DAYS // 7
                     ),
                 )
     return keys

@@ -97,7 +97,7 @@ def page_query(
     bounds = boundaries(rows, order_field=order_field, descending=descending, id_field=id_field)
     if skip >= bounds.total:
         return None
-    index = skip // STRIDE
+    window = _window(bounds, skip, take)
     meta = rows.model._meta
     table = connection.ops.quote_name(meta.db_table)
     column = connection.ops.quote_name(meta.get_field(order_field).column)
@@ -105,12 +105,10 @@ def page_query(
     key = f"({table}.{column}, {table}.{connection.ops.quote_name(id_column)})"
     # From the boundary at or before the page's first row (inclusive) to the first one past
     # its last row (exclusive): a range of the (value, id) index, whatever the filters.
-    ordered = ordered.filter(_compare(key, "<=" if descending else ">=", bounds.keys[index]))
-    after = -(-(skip + take) // STRIDE)
-    if after < len(bounds.keys):
-        ordered = ordered.filter(_compare(key, ">" if descending else "<", bounds.keys[after]))
-    start = skip - index * STRIDE
-    return ordered[start : start + take]
+    ordered = ordered.filter(_compare(key, "<=" if descending else ">=", window.first))
+    if window.past is not None:
+        ordered = ordered.filter(_compare(key, ">" if descending else "<", window.past))
+    return ordered[window.offset : window.offset + take]
 
 
 @dataclass(frozen=True)
@@ -141,14 +139,13 @@ def page_sql(
         bounds = _boundaries_of(listing, direction)
         if skip >= bounds.total:
             return None
-        index = skip // STRIDE
+        window = _window(bounds, skip, take)
         conditions.append(f"(listed.value, listed.id) {'<=' if descending else '>='} (%s, %s)")
-        values += bounds.keys[index]
-        after = -(-(skip + take) // STRIDE)
-        if after < len(bounds.keys):
+        values += window.first
+        if window.past is not None:
             conditions.append(f"(listed.value, listed.id) {'>' if descending else '<'} (%s, %s)")
-            values += bounds.keys[after]
-        start = skip - index * STRIDE
+            values += window.past
+        start = window.offset
     where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
     sql = (
         f"SELECT listed.value, listed.id FROM ({listing.sql}) AS listed (value, id) {where} "
@@ -198,6 +195,27 @@ def _boundaries_of(listing: Listing, direction: str) -> Boundaries:
     )
     cache.set(cache_key, found, timeout=BOUNDARIES_SECONDS)
     return found
+
+
+@dataclass(frozen=True)
+class _Window:
+    """Where a deep page is read: from the boundary at or before its first row (inclusive),
+    to the first boundary past its last row (exclusive; None at the end of the list),
+    skipping `offset` rows after the first."""
+
+    first: tuple[Any, int]
+    past: tuple[Any, int] | None
+    offset: int
+
+
+def _window(bounds: Boundaries, skip: int, take: int) -> _Window:
+    index = skip // STRIDE
+    after = -(-(skip + take) // STRIDE)
+    return _Window(
+        first=bounds.keys[index],
+        past=bounds.keys[after] if after < len(bounds.keys) else None,
+        offset=skip - index * STRIDE,
+    )
 
 
 def _compare(key: str, operator: str, boundary: tuple[Any, int]) -> RawSQL:
