@@ -310,6 +310,8 @@ CELERY_TASK_ROUTES = {
     "training.*": {"queue": "mail"},
     # Nightly housekeeping, long: kept off the alert workers.
     "feedback.apply_retention": {"queue": "celery"},
+    # Bulk exports of stories: heavy, can wait, with the reports.
+    "exports.*": {"queue": "reports"},
     # Safeguarding escalations and the moderation-wait alert to platform staff.
     "feedback.*": {"queue": "alerts"},
     # Report building and delivery, rollup rebuilds and target sweeps: heavy, can wait.
@@ -413,6 +415,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.dispatch_long_report_sweeps",
         "schedule": 5 * 60,
     },
+    # Story exports whose task message was lost are sent again.
+    "exports-sweep": {"task": "exports.dispatch_sweeps", "schedule": 5 * 60},
     # Authors' contact details and unpublished stories' text past keeping (public schema).
     "feedback-retention": {
         "task": "feedback.apply_retention",
@@ -571,6 +575,9 @@ if PRODUCTION:
 # start in an hour (dashboards/reports/long_reports.py).
 LONG_REPORTS_PER_ORGANISATION = env_int("LONG_REPORTS_PER_ORGANISATION", 3)
 LONG_REPORTS_PER_USER_PER_HOUR = env_int("LONG_REPORTS_PER_USER_PER_HOUR", 10)
+# Bulk exports of stories (feedback/exporting.py), limited the same way.
+STORY_EXPORTS_PER_ORGANISATION = env_int("STORY_EXPORTS_PER_ORGANISATION", 2)
+STORY_EXPORTS_PER_USER_PER_HOUR = env_int("STORY_EXPORTS_PER_USER_PER_HOUR", 10)
 
 # Where vulnerability reports go (/.well-known/security.txt, /security/).
 SECURITY_CONTACT = env_str("SECURITY_CONTACT", f"mailto:security@{BASE_DOMAIN}")

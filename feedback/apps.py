@@ -15,6 +15,8 @@ class FeedbackConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save
 
+        # Its receiver deletes exports made with a story withdrawn (`story_withdrawn`).
+        import feedback.exporting  # noqa: F401
         from feedback.apikeys import forget_key_access
         from feedback.hub.models import ApiKey
         from tenants.demo_steps import register_demo_step

@@ -7,14 +7,17 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from feedback.choices import AgeGroup, AuthorRole, ChangeStatus, Criticality, Progress, TagGroup
 from feedback.default_tags import DEFAULT_TAGS, tag_key
 from feedback.followup import MAX_AUTHOR_REPLY_CHARACTERS
 from feedback.hub.models import RejectionReason, ServiceListing
+from feedback.inbox import InboxFilters
 from feedback.languages import StoryLanguage
-from feedback.models import Service, Site, Tag
+from feedback.models import ExportFormat, Service, Site, Tag
+from feedback.network_inbox import NetworkInboxFilters
 from feedback.quality import MAX_REPLY_CHARACTERS
 from feedback.quick_widgets import QuickSelect
 from feedback.submissions import MAX_WORDS
@@ -283,6 +286,25 @@ class InboxForm(forms.Form):
     overdue = forms.BooleanField(required=False, label="Overdue only")
     mine = forms.BooleanField(required=False, label="Given to me")
 
+    def filters(self) -> InboxFilters:
+        """What a valid form asks for (no filter when it is unbound or not valid)."""
+        if not (self.is_bound and self.is_valid()):
+            return InboxFilters()
+        data = self.cleaned_data
+        return InboxFilters(
+            service=data["service"],
+            criticality=data["criticality"],
+            progress=data["progress"],
+            tag=data["tag"],
+            since=data["since"],
+            until=data["until"],
+            responded=data["responded"],
+            overdue=data["overdue"],
+            q=data["q"].strip(),
+            assigned_to_me=data["mine"],
+            language=data["language"],
+        )
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Only the columns the choices show: no model instance is built for each.
@@ -421,6 +443,38 @@ class NetworkInboxForm(InboxForm):
         self.fields["service"].choices = [("", "Any")] + [
             (s.pk, f"{s.name} ({s.organisation.name})") for s in services
         ]
+
+    def filters(self) -> NetworkInboxFilters:  # type: ignore[override]
+        if not (self.is_bound and self.is_valid()):
+            return NetworkInboxFilters()
+        data = self.cleaned_data
+        return NetworkInboxFilters(
+            member=data["member"],
+            service=data["service"],
+            criticality=data["criticality"],
+            progress=data["progress"],
+            tag=data["tag"],
+            since=data["since"],
+            until=data["until"],
+            responded=data["responded"],
+            q=data["q"].strip(),
+        )
+
+
+def export_fields(form: InboxForm, query: QueryDict) -> list[tuple[str, str]] | None:
+    """The inbox's filters, as the hidden fields of its export form; None when they are not
+    valid (there is nothing to export until they are)."""
+    if form.is_bound and not form.is_valid():
+        return None
+    return [(name, value) for name, value in query.items() if name in form.fields]
+
+
+class ExportFormatForm(forms.Form):
+    """The file an export of the inbox's stories is written as."""
+
+    format = forms.ChoiceField(
+        choices=ExportFormat.choices, initial=ExportFormat.XLSX, label="Export as"
+    )
 
 
 class FollowUpForm(forms.Form):

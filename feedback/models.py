@@ -299,3 +299,55 @@ class NetworkFollowUp(models.Model):
 
     def __str__(self) -> str:
         return f"Follow-up with {self.member_name} on story {self.public_story_id}"
+
+
+class ExportState(models.TextChoices):
+    QUEUED = "queued", "Waiting for a worker"
+    RUNNING = "running", "Being made"
+    DONE = "done", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class ExportScope(models.TextChoices):
+    # This organisation's stories, filtered as its inbox is.
+    ORGANISATION = "organisation", "Our stories"
+    # A network lead's: its consenting members' published stories, as its network inbox.
+    NETWORK = "network", "Network members' stories"
+
+
+class ExportFormat(models.TextChoices):
+    CSV = "csv", "CSV"
+    XLSX = "xlsx", "Excel (XLSX)"
+
+
+class StoryExport(models.Model):
+    """A bulk export of stories asked for by a member of staff (feedback/exporting.py). A
+    worker writes the file to MEDIA_ROOT/exports/<schema>/<token>.<format>; it is kept for
+    seven days and downloaded through a signed link. The row keeps what was asked for, so a
+    build whose task message was lost can be sent again, and the limits can be counted."""
+
+    token = models.CharField(max_length=32, unique=True)
+    scope = models.CharField(max_length=12, choices=ExportScope.choices)
+    format = models.CharField(max_length=4, choices=ExportFormat.choices)
+    # The inbox's filters, as asked for (feedback.exporting.filters_from / filters_to).
+    filters = models.JSONField(default=dict)
+    # In words, for the exports page and the file's "About" sheet.
+    description = models.CharField(max_length=500, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    state = models.CharField(max_length=8, choices=ExportState.choices, default=ExportState.QUEUED)
+    percent = models.PositiveSmallIntegerField(default=0)
+    rows = models.PositiveIntegerField(null=True, blank=True)
+    # Why it failed, or why the file was taken away (a story in it withdrawn).
+    note = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Moved on by the worker as it goes: a build not moved on for a while had its worker die.
+    updated_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_scope_display()} as {self.get_format_display()} ({self.state})"

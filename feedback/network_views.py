@@ -17,7 +17,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from feedback.csv_export import csv_response
-from feedback.forms import FollowUpForm, FollowUpLogForm, NetworkInboxForm
+from feedback.forms import (
+    ExportFormatForm,
+    FollowUpForm,
+    FollowUpLogForm,
+    NetworkInboxForm,
+    export_fields,
+)
 from feedback.models import NetworkFollowUp
 from feedback.network_follow_ups import (
     CSV_HEADER,
@@ -30,7 +36,6 @@ from feedback.network_follow_ups import (
     logged_members,
 )
 from feedback.network_inbox import (
-    NetworkInboxFilters,
     filtered_network_stories,
     leads_a_network,
     member_services,
@@ -70,20 +75,7 @@ def network_stories_page(request: HttpRequest) -> HttpResponse:
     form = NetworkInboxForm(
         request.GET or None, members=members, services=list(member_services(members))
     )
-    filters = NetworkInboxFilters()
-    if form.is_bound and form.is_valid():
-        data = form.cleaned_data
-        filters = NetworkInboxFilters(
-            member=data["member"],
-            service=data["service"],
-            criticality=data["criticality"],
-            progress=data["progress"],
-            tag=data["tag"],
-            since=data["since"],
-            until=data["until"],
-            responded=data["responded"],
-            q=data["q"].strip(),
-        )
+    filters = form.filters()
     rows = filtered_network_stories(filters, members)
     page = Paginator(rows, 25).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -98,6 +90,8 @@ def network_stories_page(request: HttpRequest) -> HttpResponse:
             "form": form,
             "counts": network_counts(rows),
             "querystring": query.urlencode(),
+            "export_fields": export_fields(form, query),
+            "export_form": ExportFormatForm(),
         },
         status=400 if form.is_bound and form.errors else 200,
     )

@@ -103,7 +103,8 @@ story_published = Signal()
 # A moderator confirmed an author's withdrawal (feedback/withdrawal.py); sent after commit,
 # once the story is gone from the hub and every organisation's schema.
 # kwargs: public_story_id (int), organisation_ids (list of int), schemas (list of str)
-# Received by: dashboards (dashboards/withdrawals.py: cached figures, reports made).
+# Received by: dashboards (dashboards/withdrawals.py: cached figures, reports made), and
+# feedback's exports already made (feedback/exporting.py).
 story_withdrawn = Signal()
 
 # After commit. A story's author said whether a response helped, or whether the change it

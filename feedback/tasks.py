@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from celery import shared_task
+from django.conf import settings
 
-from feedback import emails, retention
+from feedback import emails, exporting, retention
+from tenants.dispatch import dispatch_to_tenants
 
 # The five author-notice tasks below are no longer queued: the notices are written to the
 # outbox in their event's transaction (feedback/emails.py). They stay for one release, so a
@@ -55,3 +57,20 @@ def escalate_safeguarding_concerns() -> int:
     from feedback.safeguarding import escalate_overdue
 
     return escalate_overdue()
+
+
+@shared_task(name="exports.build_story_export", acks_late=True)
+def build_story_export(export_id: int) -> str:
+    return exporting.build_export(export_id)
+
+
+@shared_task(name="exports.sweep")
+def sweep_story_exports() -> int:
+    return len(exporting.requeue_lost_exports())
+
+
+@shared_task(name="exports.dispatch_sweeps")
+def dispatch_story_export_sweeps() -> int:
+    return dispatch_to_tenants(
+        sweep_story_exports, spread_seconds=min(120, settings.TENANT_TASK_SPREAD_SECONDS)
+    )

@@ -2,7 +2,13 @@ from __future__ import annotations
 
 from django.urls import path
 
-from feedback import entering_views, network_discussion_views, network_views, safeguarding_views
+from feedback import (
+    entering_views,
+    export_views,
+    network_discussion_views,
+    network_views,
+    safeguarding_views,
+)
 from feedback import workspace_views as views
 from feedback.reach.urls import workspace_urlpatterns as reach_urlpatterns
 
@@ -11,6 +17,11 @@ app_name = "feedback"
 urlpatterns = [
     path("stories/", views.stories, name="stories"),
     path("stories/<int:pk>/", views.story, name="story"),
+    path("stories/export/", export_views.export_inbox, name="export_inbox"),
+    path("exports/", export_views.exports_page, name="exports"),
+    path("exports/file/<str:signed>/", export_views.download, name="export_download"),
+    path("exports/<str:token>/", export_views.export_page, name="export"),
+    path("exports/<str:token>/status/", export_views.export_status, name="export_status"),
     path("stories/enter/", entering_views.workspace_enter, name="enter_story"),
     path("stories/entered/<int:pk>/scan/", entering_views.workspace_scan, name="entered_scan"),
     path("stories/<int:pk>/triage/", views.triage, name="triage"),
@@ -30,6 +41,7 @@ urlpatterns = [
         name="network_referral",
     ),
     path("network/stories/", network_views.network_stories_page, name="network_stories"),
+    path("network/stories/export/", export_views.export_network, name="export_network"),
     path(
         "network/stories/<int:public_id>/",
         network_views.network_story_page,

@@ -19,15 +19,17 @@ from feedback.forms import (
     ApiKeyForm,
     DefaultLanguageForm,
     EmbedHostsForm,
+    ExportFormatForm,
     InboxForm,
     PalsDetailsForm,
     PrivateTagForm,
     ResponseForm,
     ServiceForm,
     SiteForm,
+    export_fields,
 )
 from feedback.hub.models import ApiKey, ServiceListing
-from feedback.inbox import InboxFilters, counted_page, counts, filtered_stories
+from feedback.inbox import counted_page, counts, filtered_stories
 from feedback.languages import set_default_language
 from feedback.models import Response, Service, Site, Story, Tag
 from feedback.rendering import render_markdown
@@ -66,22 +68,7 @@ PER_PAGE = 25
 def stories(request: HttpRequest) -> HttpResponse:
     """The inbox: newest first, filtered, searched, counted."""
     form = InboxForm(request.GET or None)
-    filters = InboxFilters()
-    if form.is_bound and form.is_valid():
-        data = form.cleaned_data
-        filters = InboxFilters(
-            service=data["service"],
-            criticality=data["criticality"],
-            progress=data["progress"],
-            tag=data["tag"],
-            since=data["since"],
-            until=data["until"],
-            responded=data["responded"],
-            overdue=data["overdue"],
-            q=data["q"].strip(),
-            assigned_to_me=data["mine"],
-            language=data["language"],
-        )
+    filters = form.filters()
     rows = filtered_stories(filters, user_id=request.user.pk)
     if filters.q:
         # A text search's matches are found once, for the numbers and the page together.
@@ -104,6 +91,8 @@ def stories(request: HttpRequest) -> HttpResponse:
             "counts": numbers,
             "querystring": query.urlencode(),
             "now": timezone.now(),
+            "export_fields": export_fields(form, query),
+            "export_form": ExportFormatForm(),
         },
         status=400 if form.is_bound and form.errors else 200,
     )

@@ -28,6 +28,7 @@ EXPECTED = {
     "tenants.send_alert_outbox_message": "alerts",
     "tenants.send_due_outbox_messages": "mail",
     "reports.build_long_pdf": "reports",
+    "exports.build_story_export": "reports",
     "dashboards.deliver_reports": "reports",
     "dashboards.rebuild_rollups": "reports",
     "billing.process_webhook_event": "billing",
