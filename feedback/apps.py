@@ -43,6 +43,15 @@ class FeedbackConfig(AppConfig):
             seed=_seed_entering,
             describe=_describe_entering,
         )
+        # Bulk exports ready on /exports/ (after the network follow-ups: the ICB's members'
+        # stories are all in by then).
+        register_demo_step(
+            "feedback.exports",
+            order=33,
+            after=("feedback", "feedback.network_follow_ups"),
+            seed=_seed_exports,
+            describe=_describe_exports,
+        )
         # Welsh: a Welsh-default organisation and a story told and published in Welsh (after
         # dashboards, which makes Harbourside Hospice and its services).
         register_demo_step(
@@ -115,3 +124,15 @@ def _describe_languages(context: DemoContext) -> list[str]:
     from feedback.languages_demo import describe_languages
 
     return describe_languages(context)
+
+
+def _seed_exports(context: DemoContext) -> object:
+    from feedback.exports_demo import seed_exports_step
+
+    return seed_exports_step(context)
+
+
+def _describe_exports(context: DemoContext) -> list[str]:
+    from feedback.exports_demo import describe_exports
+
+    return describe_exports(context)
