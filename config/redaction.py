@@ -42,6 +42,10 @@ TOKEN_PATH_PREFIXES = (
     "/signup/verify/",  # sign-up email verification
     "/invitation/",  # a staff invitation
     "/alerts/unsubscribe/",  # an alert email's unsubscribe link
+    # A story export's signed download link, then its progress page and status (before
+    # "/exports/": the first that fits is used, and "file" is no secret).
+    "/exports/file/",
+    "/exports/",
 )
 
 # Celery tasks whose arguments carry a secret (logged by the worker when a task fails).
@@ -65,8 +69,11 @@ _TOKEN_PATH = re.compile(
 _PASSWORD_RESET = re.compile(r"(?P<prefix>/password/reset/)" + _PART + "/" + _PART)
 # A waiting-room display screen's link: /o/<slug>/display/<token>/ (feedback/reach).
 _DISPLAY_SCREEN = re.compile(r"(?P<prefix>/o/[^/?#\s]+/display/)" + _PART)
-# A long report's file on disk: MEDIA_ROOT/reports/<schema>/<token>.pdf (a task's result).
-_REPORT_FILE = re.compile(r"(?P<prefix>/reports/[\w-]+/)[0-9a-f]{32}(?P<suffix>\.pdf)")
+# A long report's or an export's file on disk (a task's result):
+# MEDIA_ROOT/reports/<schema>/<token>.pdf, MEDIA_ROOT/exports/<schema>/<token>.<csv|xlsx>.
+_REPORT_FILE = re.compile(
+    r"(?P<prefix>/(?:reports|exports)/[\w-]+/)[0-9a-f]{32}(?P<suffix>\.(?:pdf|csv|xlsx))"
+)
 
 
 def redact_text(text: str) -> str:
@@ -74,10 +81,11 @@ def redact_text(text: str) -> str:
     if not text:
         return text
     text = _QUERY.sub(lambda m: m["name"] + REDACTED, text)
+    # Files first: a file's folder would otherwise be taken for a path's token.
+    text = _REPORT_FILE.sub(lambda m: m["prefix"] + REDACTED + m["suffix"], text)
     text = _TOKEN_PATH.sub(lambda m: m["prefix"] + REDACTED, text)
     text = _PASSWORD_RESET.sub(lambda m: m["prefix"] + REDACTED + "/" + REDACTED, text)
-    text = _DISPLAY_SCREEN.sub(lambda m: m["prefix"] + REDACTED, text)
-    return _REPORT_FILE.sub(lambda m: m["prefix"] + REDACTED + m["suffix"], text)
+    return _DISPLAY_SCREEN.sub(lambda m: m["prefix"] + REDACTED, text)
 
 
 def redact_query(query: str) -> str:

@@ -86,7 +86,7 @@ def _own_export(request: HttpRequest, token: str) -> StoryExport:
 def _download_url(export: StoryExport) -> str | None:
     if not exporting.is_ready(export):
         return None
-    return reverse("feedback:export_download", kwargs={"signed": exporting.signed_link(export)})
+    return reverse("feedback:export_download", kwargs={"token": exporting.signed_link(export)})
 
 
 @role_required(Role.MEMBER)
@@ -142,10 +142,10 @@ def export_status(request: HttpRequest, token: str) -> JsonResponse:
 
 
 @role_required(Role.MEMBER)
-def download(request: HttpRequest, signed: str) -> FileResponse:
+def download(request: HttpRequest, token: str) -> FileResponse:
     """The file, for the organisation's staff holding a genuine, unlapsed link made in this
     workspace (the path is built from this workspace's schema: another's is never found)."""
-    export = exporting.export_for_link(signed)
+    export = exporting.export_for_link(token)
     if export is None or not exporting.is_ready(export):
         raise Http404("This export has expired or does not exist. Please export again.")
     if export.scope == ExportScope.NETWORK and not (

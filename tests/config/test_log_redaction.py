@@ -116,6 +116,20 @@ def test_a_failed_tasks_secret_arguments_are_redacted() -> None:
     assert token not in written
 
 
+def test_an_exports_link_and_file_are_redacted() -> None:
+    token = "0123456789abcdef0123456789abcdef"
+    signed = f"org_alpha.{token}:1vXyZ:AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
+    line = (
+        f"GET /exports/file/{signed}/ 200; GET /exports/{token}/status/ 200; "
+        f"'/srv/media/exports/org_alpha/{token}.xlsx'"
+    )
+    redacted = redact_text(line)
+    assert token not in redacted and "AbCdEf" not in redacted
+    assert f"/exports/file/{REDACTED}/" in redacted
+    assert f"/{REDACTED}.xlsx" in redacted  # its folder is taken for a token too: no harm
+    assert redact_text("GET /exports/?page=2") == "GET /exports/?page=2"
+
+
 def _token_routes(resolver: URLResolver, prefix: str = "") -> Iterator[tuple[str, list[str]]]:
     for pattern in resolver.url_patterns:
         if isinstance(pattern, URLResolver):
