@@ -46,6 +46,7 @@ TOKEN_PATH_PREFIXES = (
     # "/exports/": the first that fits is used, and "file" is no secret).
     "/exports/file/",
     "/exports/",
+    "/thanks/stop/",  # a thanks email's link to stop them
 )
 
 # Celery tasks whose arguments carry a secret (logged by the worker when a task fails).

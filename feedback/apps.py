@@ -52,6 +52,15 @@ class FeedbackConfig(AppConfig):
             seed=_seed_exports,
             describe=_describe_exports,
         )
+        # Thanks passed on to named staff (after the stories and the alert rules, so the new
+        # story is alerted like any other).
+        register_demo_step(
+            "feedback.thanks",
+            order=35,
+            after=("feedback",),
+            seed=_seed_thanks,
+            describe=_describe_thanks,
+        )
         # Welsh: a Welsh-default organisation and a story told and published in Welsh (after
         # dashboards, which makes Harbourside Hospice and its services).
         register_demo_step(
@@ -136,3 +145,15 @@ def _describe_exports(context: DemoContext) -> list[str]:
     from feedback.exports_demo import describe_exports
 
     return describe_exports(context)
+
+
+def _seed_thanks(context: DemoContext) -> object:
+    from feedback.thanks_demo import seed_thanks_step
+
+    return seed_thanks_step(context)
+
+
+def _describe_thanks(context: DemoContext) -> list[str]:
+    from feedback.thanks_demo import describe_thanks
+
+    return describe_thanks(context)

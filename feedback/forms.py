@@ -16,11 +16,12 @@ from feedback.followup import MAX_AUTHOR_REPLY_CHARACTERS
 from feedback.hub.models import RejectionReason, ServiceListing
 from feedback.inbox import InboxFilters
 from feedback.languages import StoryLanguage
-from feedback.models import ExportFormat, Service, Site, Tag
+from feedback.models import ExportFormat, Service, Site, StaffMember, Tag
 from feedback.network_inbox import NetworkInboxFilters
 from feedback.quality import MAX_REPLY_CHARACTERS
 from feedback.quick_widgets import QuickSelect
 from feedback.submissions import MAX_WORDS
+from tenants.accounts.models import User
 from tenants.pals import MAX_PALS_CHARACTERS
 
 POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?(\s*[0-9][A-Z]{2})?$", re.IGNORECASE)
@@ -228,8 +229,59 @@ class SiteForm(forms.ModelForm):
 class ServiceForm(forms.ModelForm):
     class Meta:
         model = Service
-        fields = ["site", "parent", "name", "code", "type", "is_active"]
-        labels = {"code": "ODS or NACS code (optional)", "parent": "Part of (optional)"}
+        fields = ["site", "parent", "name", "code", "type", "is_active", "manager"]
+        labels = {
+            "code": "ODS or NACS code (optional)",
+            "parent": "Part of (optional)",
+            "manager": "Manager (optional)",
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["manager"].queryset = User.objects.filter(is_active=True)
+
+
+class StaffMemberForm(forms.ModelForm):
+    """An entry of the staff directory the moderators' thanks suggestions read."""
+
+    services = forms.ModelMultipleChoiceField(
+        queryset=Service.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Where they work: a story about one of these that names them is a better match.",
+    )
+
+    class Meta:
+        model = StaffMember
+        fields = ["full_name", "job_title", "email", "thanks_emails"]
+        labels = {
+            "full_name": "Full name",
+            "email": "Email address (optional)",
+            "thanks_emails": "Email them the thanks stories pass on",
+        }
+        help_texts = {
+            "email": "In your organisation's email domains. Without one, their thanks go to "
+            "their service's manager."
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["services"].queryset = Service.objects.filter(is_active=True)
+        if self.instance.pk:
+            self.fields["services"].initial = list(
+                self.instance.services.values_list("pk", flat=True)
+            )
+
+
+class ThanksPeriodForm(forms.Form):
+    months = forms.TypedChoiceField(
+        coerce=int,
+        choices=[(1, "Last month"), (3, "Last 3 months"), (6, "Last 6 months"), (12, "Last year")],
+        initial=12,
+        required=False,
+        empty_value=12,
+        label="Period",
+    )
 
 
 class PrivateTagForm(forms.ModelForm):

@@ -59,6 +59,16 @@ class Service(models.Model):
     name = models.CharField(max_length=200)
     type = models.CharField(max_length=32, choices=ServiceType.choices)
     is_active = models.BooleanField(default=True)
+    # Who a patient's thanks for one of its staff goes to when that person has no email
+    # address of their own (feedback/thanks.py); a parent service's manager otherwise.
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="managed_services",
+        help_text="Thanks for staff with no email address of their own are sent here.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -351,3 +361,73 @@ class StoryExport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_scope_display()} as {self.get_format_display()} ({self.state})"
+
+
+class StaffMember(models.Model):
+    """One entry of the organisation's staff directory, which a moderator's suggestions read
+    when a story names someone (feedback/thanks.py). Not everyone has a Carevoice account:
+    an entry may have only an email address in the organisation's domains, or none (their
+    thanks then go to their service's manager)."""
+
+    full_name = models.CharField(max_length=150)
+    job_title = models.CharField(max_length=150, blank=True)
+    email = models.EmailField(blank=True)
+    account = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="directory_entry",
+    )
+    services = models.ManyToManyField(Service, related_name="staff", blank=True)
+    # They can turn off the emails passing thanks on (a signed link in each, or /thanks/).
+    thanks_emails = models.BooleanField(default=True, db_default=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["full_name", "id"]
+        verbose_name = "staff directory entry"
+        verbose_name_plural = "staff directory"
+
+    def __str__(self) -> str:
+        return self.full_name
+
+
+class ThanksRoute(models.TextChoices):
+    PERSON = "person", "Emailed to them"
+    MANAGER = "manager", "Emailed to their service's manager"
+    OPTED_OUT = "opted_out", "Counted only: they turned these emails off"
+    NO_ADDRESS = "no_address", "Counted only: no email address and no manager"
+
+
+class Thanks(models.Model):
+    """A patient's thanks, in a published story, passed on to a member of staff it names,
+    as a moderator confirmed (feedback/thanks.py). Counted per service and per person."""
+
+    story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="thanks")
+    staff_member = models.ForeignKey(
+        StaffMember, null=True, on_delete=models.SET_NULL, related_name="thanks"
+    )
+    # Their name when it was passed on: the count still says who if the entry goes.
+    staff_name = models.CharField(max_length=150)
+    # The service it counts under: one of theirs the story is about, or their first.
+    service = models.ForeignKey(
+        Service, null=True, blank=True, on_delete=models.SET_NULL, related_name="thanks"
+    )
+    # The words of the story that named them ("Sarah", "Dr Patel").
+    named_as = models.CharField(max_length=150)
+    route = models.CharField(max_length=12, choices=ThanksRoute.choices)
+    # The moderator who confirmed it (a hub account: kept by name).
+    confirmed_by = models.CharField(max_length=150)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "thanks"
+        constraints = [
+            models.UniqueConstraint(fields=["story", "staff_member"], name="thanks_once_per_story")
+        ]
+
+    def __str__(self) -> str:
+        return f"Thanks for {self.staff_name} ({self.get_route_display().lower()})"

@@ -28,6 +28,7 @@ from feedback.hub.models import (
 from feedback.publishing import Published, StoryToPublish, write_published_story
 from feedback.rendering import compose_body
 from feedback.signals import story_published
+from feedback.thanks import Confirmed, ThanksError, check_thanks, pass_on_thanks
 from tenants.audit.recording import record_audit
 
 TEXT_FIELDS = ("title", "what_was_good", "what_could_be_improved", "how_it_felt")
@@ -61,6 +62,8 @@ class Decision:
     criticality: str
     tag_keys: list[str]
     listings: list[ServiceListing]
+    # Staff the moderator confirmed the story thanks (feedback/thanks.py): passed on with it.
+    thanks: tuple[Confirmed, ...] = ()
 
 
 def scan_submission(submission: Submission) -> None:
@@ -286,6 +289,14 @@ def publish_submission(
         raise ModerationError("Set the story's criticality before publishing.")
     if not decision.listings:
         raise ModerationError("Choose at least one service before publishing.")
+    try:
+        check_thanks(
+            decision.criticality,
+            list(decision.thanks),
+            {listing.organisation_id for listing in decision.listings},
+        )
+    except ThanksError as refused:
+        raise ModerationError(str(refused)) from refused
     with transaction.atomic(), schema_context("public"):
         submission = _locked_pending(submission_id)
         if edits is not None:
@@ -319,6 +330,15 @@ def publish_submission(
         submission.public_story = published.public_story
         submission.save(update_fields=["state", "moderated_by", "moderated_at", "public_story"])
         submission.services.set(decision.listings)
+        if decision.thanks:
+            try:
+                pass_on_thanks(
+                    published.stories,
+                    list(decision.thanks),
+                    moderator_name=moderator.get_full_name() or moderator.email,
+                )
+            except ThanksError as refused:
+                raise ModerationError(str(refused)) from refused
         record_audit(
             "moderation.published",
             actor=moderator,
@@ -328,6 +348,7 @@ def publish_submission(
                 "criticality": decision.criticality,
                 "tags": decision.tag_keys,
                 "services": [listing.pk for listing in decision.listings],
+                "thanks": [c.staff_member_id for c in decision.thanks],
             },
             request=request,
         )

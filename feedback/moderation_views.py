@@ -49,6 +49,7 @@ from feedback.moderation import (
     save_edits,
 )
 from feedback.moderation_watch import measure_backlog
+from feedback.thanks import Confirmed, Suggestion, ThanksError, suggest_staff
 
 ADMIN_LOGIN = "/admin/login/"
 # The author's lines, named briefly for the queue.
@@ -278,6 +279,7 @@ def moderate(request: HttpRequest, pk: int) -> HttpResponse:
         )
         status = 200
     findings = findings_for(submission)
+    suggestions = staff_suggestions(submission, form)
     highlighted = {
         name: pii.highlight(getattr(submission, name), findings[name]) for name in CHECKED_FIELDS
     }
@@ -301,9 +303,36 @@ def moderate(request: HttpRequest, pk: int) -> HttpResponse:
             "checked": [*sections, *about_author],
             "any_findings": any(findings.values()),
             "listings": listings,
+            "staff_suggestions": suggestions,
+            "thanked": set(request.POST.getlist("thank")),
         },
         status=status,
     )
+
+
+def staff_suggestions(submission: Submission, form: ModerationForm) -> list[Suggestion]:
+    """Staff the story seems to name, in the directories of the organisations it may be
+    about: from the names found in its text when it arrived or was last edited (stored:
+    the page never scans text), as the page shows them."""
+    findings = findings_for(submission)
+    return suggest_staff(
+        [f for name in TEXT_FIELDS for f in findings[name]],
+        [getattr(submission, name) for name in TEXT_FIELDS],
+        list(form.listings.values()),
+    )
+
+
+def _confirmed(request: HttpRequest, suggestions: list[Suggestion]) -> tuple[Confirmed, ...]:
+    offered = {s.key: s for s in suggestions}
+    confirmed = []
+    for key in request.POST.getlist("thank"):
+        if key not in offered:
+            raise ThanksError(
+                "A member of staff ticked for thanks is not among the suggestions for this "
+                "text any more. Check the suggestions again."
+            )
+        confirmed.append(Confirmed.from_key(key, offered[key].named_as))
+    return tuple(confirmed)
 
 
 def _act(request: HttpRequest, submission: Submission, form: ModerationForm) -> HttpResponse | None:
@@ -334,6 +363,7 @@ def _act(request: HttpRequest, submission: Submission, form: ModerationForm) -> 
                     criticality=data["criticality"],
                     tag_keys=data["tags"],
                     listings=[form.listings[pk] for pk in data["services"]],
+                    thanks=_confirmed(request, staff_suggestions(submission, form)),
                 ),
                 edits=edits,
                 request=request,
@@ -356,7 +386,7 @@ def _act(request: HttpRequest, submission: Submission, form: ModerationForm) -> 
                 "Rejected." + (" The author will be emailed." if submission.has_email else ""),
             )
             return redirect("hub:moderation_queue")
-    except (ModerationError, ValueError) as exc:
+    except (ModerationError, ThanksError, ValueError) as exc:
         messages.error(request, str(exc))
         return None
     messages.error(request, "Choose save, publish or reject.")

@@ -8,6 +8,7 @@ from feedback import (
     network_discussion_views,
     network_views,
     safeguarding_views,
+    thanks_views,
 )
 from feedback import workspace_views as views
 from feedback.reach.urls import workspace_urlpatterns as reach_urlpatterns
@@ -19,6 +20,15 @@ urlpatterns = [
     path("stories/<int:pk>/", views.story, name="story"),
     path("stories/export/", export_views.export_inbox, name="export_inbox"),
     path("exports/", export_views.exports_page, name="exports"),
+    path("thanks/", thanks_views.thanks_page, name="thanks"),
+    path("thanks/emails/", thanks_views.my_thanks_emails, name="my_thanks_emails"),
+    path("thanks/directory/", thanks_views.directory_page, name="staff_directory"),
+    path(
+        "thanks/directory/<int:pk>/",
+        thanks_views.directory_entry,
+        name="staff_directory_entry",
+    ),
+    path("thanks/stop/<str:token>/", thanks_views.stop_emails, name="stop_thanks_emails"),
     path("exports/file/<str:token>/", export_views.download, name="export_download"),
     path("exports/<str:token>/", export_views.export_page, name="export"),
     path("exports/<str:token>/status/", export_views.export_status, name="export_status"),
