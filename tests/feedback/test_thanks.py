@@ -149,6 +149,7 @@ def test_publishing_passes_thanks_on_to_the_person_and_to_a_managers(
     assert PRAISE in to_sarah.body and "/thanks/stop/" in to_sarah.body
     assert f"/stories/{submission.public_story_id}/" in to_sarah.body
     assert "please pass the thanks on to them" in to_manager.body and "Raj Patel" in to_manager.body
+    assert "/thanks/stop/" not in to_manager.body  # a manager cannot turn someone else's off
     for message in (to_sarah, to_manager):
         assert AUTHOR_EMAIL not in message.body and AUTHOR_POSTCODE not in message.body
         assert "Pat" not in message.body.replace("Patel", "").replace("patient", "")  # nickname
@@ -217,6 +218,10 @@ def test_staff_see_the_counts_and_turn_their_own_emails_off(
     assert cast.ward_a.name in page and cast.clinic_a.name in page
     assert "Wonderful &lt;b&gt;care&lt;/b&gt;" in page  # escaped
     assert "Stop emailing me thanks" in page  # the responder is Raj's account
+    with tenant_context(cast.org_a):
+        story = Thanks.objects.first().story
+    story_page = responder.get(f"/stories/{story.pk}/").content.decode()
+    assert "Thanks passed on: " in story_page and "Sarah Jones (emailed to them)" in story_page
     assert responder.post("/thanks/emails/", {"wanted": "no"}).status_code == 302
     with tenant_context(cast.org_a):
         assert not StaffMember.objects.get(pk=directory["raj"].pk).thanks_emails
