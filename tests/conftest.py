@@ -396,6 +396,7 @@ SLOW_TIERS: dict[str, tuple[str, ...]] = {
 # Fixtures that start a server for the test that uses them (directly or through another).
 SERVER_FIXTURES: dict[str, str] = {
     "celery_worker_thread": "embedded_server",  # a real worker consuming the real broker
+    "oidc_provider": "embedded_server",  # tests/tenants/test_sso.py: a real OIDC provider
     "live_hub": "embedded_server",  # tests/billing/test_card_page_end_to_end.py
     "live_site": "browser",
 }

@@ -10,11 +10,22 @@ from django.db import connection
 from django.template import loader
 
 from tenants import ratelimit
+from tenants.accounts import sso
 from tenants.accounts.models import Role, User
 from tenants.accounts.photos import check_photo, new_photo_name
 from tenants.messages import enqueue_email
 
 RATE_LIMITED = "rate_limited"
+
+
+def refuse_passwords_if_off() -> None:
+    """An organisation that signs in only through its provider takes no password."""
+    config = sso.active_configuration()
+    if config is not None and not config.password_sign_in:
+        raise ValidationError(
+            f"Staff here sign in with {config.provider_name}: use the button below.",
+            code="sso_only",
+        )
 
 
 class RateLimitedLoginForm(AuthenticationForm):
@@ -29,6 +40,7 @@ class RateLimitedLoginForm(AuthenticationForm):
     }
 
     def clean(self) -> dict[str, Any]:
+        refuse_passwords_if_off()
         email = (self.cleaned_data.get("username") or "").strip().lower()
         per_account, per_address = ratelimit.login_limits()
         address = ratelimit.client_address(self.request) if self.request else "unknown"
@@ -84,6 +96,7 @@ class RateLimitedPasswordResetForm(PasswordResetForm):
         )
 
     def clean(self) -> dict[str, Any]:
+        refuse_passwords_if_off()
         cleaned = super().clean()
         limit = ratelimit.public_form_limit("password-reset")
         address = ratelimit.client_address(self.request) if self.request else "unknown"

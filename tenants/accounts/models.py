@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 
@@ -111,3 +112,31 @@ class SignedInSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} since {self.signed_in_at:%Y-%m-%d %H:%M}"
+
+
+class SingleSignOn(models.Model):
+    """An organisation's single sign-on through its OpenID Connect provider (NHS
+    organisations: Microsoft Entra ID for NHSmail), one row in its schema
+    (tenants/accounts/sso.py). The client secret is kept encrypted."""
+
+    enabled = models.BooleanField(default=False)
+    # The sign-in button's words: "Sign in with NHSmail".
+    provider_name = models.CharField(max_length=60, default="NHSmail")
+    issuer = models.URLField(max_length=300)
+    client_id = models.CharField(max_length=200)
+    client_secret_encrypted = models.TextField(blank=True)
+    # Only addresses in these domains may sign in (and have accounts made for them).
+    allowed_domains = ArrayField(models.CharField(max_length=253), default=list)
+    # Off: staff sign in only through the provider.
+    password_sign_in = models.BooleanField(default=True)
+    # The role of an account made at someone's first sign-in.
+    default_role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    # The last sign-in through it: password sign-in can be turned off only once one worked.
+    last_signed_in_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "single sign-on"
+
+    def __str__(self) -> str:
+        return f"Single sign-on with {self.provider_name} ({'on' if self.enabled else 'off'})"

@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.urls import Resolver404, resolve, reverse
 
 from tenants.accounts.second_factor import has_second_factor, is_second_factor_required
+from tenants.accounts.sso import signed_in_through_provider
 
 # Pages an unverified session may still see: the steps of signing in and out.
 SIGN_IN_VIEWS = frozenset(
@@ -24,6 +25,8 @@ SIGN_IN_VIEWS = frozenset(
         "accounts:password_reset_done",
         "accounts:password_reset_confirm",
         "accounts:password_reset_complete",
+        "accounts:sso_start",
+        "accounts:sso_callback",
         "second_factor:verify",
         "second_factor:set_up",
         "admin:login",
@@ -74,6 +77,9 @@ class SecondFactorMiddleware:
             return None
         view_name = _view_name(request)
         if view_name in SIGN_IN_VIEWS:
+            return None
+        if signed_in_through_provider(request):
+            # The organisation's provider checked its own second factor (tenants/accounts/sso.py).
             return None
         organisation = getattr(request, "tenant", None)
         is_hub = organisation is None or organisation.is_hub

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from tenants.accounts import views
+from tenants.accounts import sso_views, views
 
 app_name = "accounts"
 
@@ -21,6 +21,9 @@ urlpatterns = [
         views.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
     ),
+    path("sso/start/", sso_views.start, name="sso_start"),
+    path("sso/callback/", sso_views.callback, name="sso_callback"),
+    path("single-sign-on/", sso_views.settings_page, name="sso_settings"),
     path("profile/", views.profile, name="profile"),
     path("sessions/", views.sessions, name="sessions"),
     path("password/change/", views.PasswordChangeView.as_view(), name="password_change"),

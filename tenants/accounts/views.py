@@ -15,6 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 
+from tenants.accounts import sso
 from tenants.accounts.forms import (
     RATE_LIMITED,
     CurrentPasswordForm,
@@ -46,6 +47,10 @@ class LoginView(auth_views.LoginView):
         if form.is_rate_limited:
             response.status_code = 429
         return response
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        # The organisation's provider, when it signs staff in (tenants/accounts/sso.py).
+        return {**super().get_context_data(**kwargs), "sso": sso.active_configuration()}
 
 
 class LogoutView(auth_views.LogoutView):

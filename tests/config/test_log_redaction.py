@@ -130,6 +130,13 @@ def test_an_exports_link_and_file_are_redacted() -> None:
     assert redact_text("GET /exports/?page=2") == "GET /exports/?page=2"
 
 
+def test_single_sign_on_answers_are_redacted() -> None:
+    line = "GET /accounts/sso/callback/?code=SplxlOBeZQQYbYS6WxSbIA&state=af0ifjsldkj HTTP/1.1"
+    redacted = redact_text(line)
+    assert "SplxlOBe" not in redacted and "af0ifj" not in redacted
+    assert f"code={REDACTED}&state={REDACTED}" in redacted
+
+
 def _token_routes(resolver: URLResolver, prefix: str = "") -> Iterator[tuple[str, list[str]]]:
     for pattern in resolver.url_patterns:
         if isinstance(pattern, URLResolver):
