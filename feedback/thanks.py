@@ -72,6 +72,8 @@ ORDER = {STRONG: 0, LIKELY: 1, POSSIBLE: 2}
 # A first name alone is suggested only when at most this many people share it.
 MOST_FOR_A_FIRST_NAME = 3
 SIGNING_SALT = "feedback.thanks-emails"
+# How long the link in a thanks email turns them off.
+STOP_LINK_SECONDS = 365 * 24 * 60 * 60
 WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -422,7 +424,7 @@ def stop_token(entry: StaffMember) -> str:
 def entry_for_stop_token(value: str) -> StaffMember | None:
     """The active schema's entry a stop link names; None if altered or another's."""
     try:
-        data = signing.loads(value, salt=SIGNING_SALT)
+        data = signing.loads(value, salt=SIGNING_SALT, max_age=STOP_LINK_SECONDS)
     except signing.BadSignature:
         return None
     if not isinstance(data, dict) or data.get("s") != connection.schema_name:

@@ -5,8 +5,10 @@ author), the counts per service and person, and turning the emails off."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
-from django.core import mail
+from django.core import mail, signing
 from django.test import Client
 from django_tenants.utils import tenant_context
 
@@ -180,7 +182,7 @@ def test_thanks_are_for_positive_stories_and_suggested_people_only(
 
 
 def test_someone_who_turned_the_emails_off_is_counted_but_not_emailed(
-    cast: Cast, directory: dict[str, StaffMember]
+    cast: Cast, directory: dict[str, StaffMember], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sarah = directory["sarah"]
     anonymous = client_for(cast.org_a)
@@ -194,6 +196,10 @@ def test_someone_who_turned_the_emails_off_is_counted_but_not_emailed(
     # Another organisation's domain, or an altered link: nothing.
     assert client_for(cast.org_b).get(link).status_code == 404
     assert anonymous.get(link[:-3] + "xx/").status_code == 404
+    with monkeypatch.context() as later:
+        now = time.time() + thanks.STOP_LINK_SECONDS + 60
+        later.setattr(signing.time, "time", lambda: now)
+        assert anonymous.get(link).status_code == 404  # a year on, the link has lapsed
     submission_id = tell([cast.ward_a], title="Wonderful care", what_was_good=PRAISE)
     moderator(cast).post(f"/moderation/{submission_id}/", publish_form(cast, [key(cast, sarah)]))
     with tenant_context(cast.org_a):
