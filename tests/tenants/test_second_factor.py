@@ -39,6 +39,9 @@ SIGN_IN_STEPS = {
     "accounts:password_reset_done",
     "accounts:password_reset_confirm",
     "accounts:password_reset_complete",
+    # Single sign-on's start and return (tenants/accounts/sso.py): steps of signing in.
+    "accounts:sso_start",
+    "accounts:sso_callback",
     "second_factor:verify",
     "second_factor:set_up",
     "admin:login",
