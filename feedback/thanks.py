@@ -146,10 +146,16 @@ def names_in(findings: list[pii.Finding]) -> list[tuple[str, str, list[str]]]:
     return found
 
 
-def directory(organisation: Organisation) -> list[Person]:
-    """The organisation's active directory entries (read in its schema)."""
+def directory(organisation: Organisation, words: set[str] | None = None) -> list[Person]:
+    """The organisation's active directory entries (read in its schema): only those whose
+    name holds one of `words`, when given (a trust's directory holds thousands)."""
     with tenant_context(organisation):
         entries = StaffMember.objects.filter(is_active=True).prefetch_related("services")
+        if words is not None:
+            named = Q()
+            for word in sorted(words):
+                named |= Q(full_name__iregex=rf"\m{re.escape(word)}\M")
+            entries = entries.filter(named) if words else entries.none()
         return [
             Person(
                 organisation.pk,
@@ -220,8 +226,9 @@ def suggest_staff(
         organisations[listing.organisation_id] = listing.organisation
         services.setdefault(listing.organisation_id, set()).add(listing.service_id)
     suggestions = []
+    words = {word for _, _, name in named for word in name}
     for organisation in organisations.values():
-        people = directory(organisation)
+        people = directory(organisation, words)
         found = match(people, named, text, services[organisation.pk])
         if not found:
             continue
@@ -542,3 +549,109 @@ def counts(since: datetime) -> dict[str, list[tuple[str, int]]]:
 
 def entry_of(user: User) -> StaffMember | None:
     return StaffMember.objects.filter(Q(account=user) | Q(email__iexact=user.email)).first()
+
+
+# --- importing the directory -----------------------------------------------------------------
+
+IMPORT_MAX_BYTES = 5 * 1024 * 1024
+IMPORT_MAX_ROWS = 50_000
+COLUMNS = {"name": "name", "full name": "name", "job title": "job_title", "job": "job_title"}
+COLUMNS |= {"email": "email", "email address": "email", "services": "services"}
+COLUMNS |= {"service": "services"}
+
+
+class DirectoryImportError(Exception):
+    """Nothing was imported; `problems` says what to fix, row by row."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems[:5]))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Imported:
+    added: int
+    updated: int
+
+
+def import_directory(
+    content: bytes, *, actor: User, request: HttpRequest | None = None
+) -> Imported:
+    """Add or update directory entries from a CSV file (columns: name, job title, email,
+    services: names or codes separated by semicolons), all or nothing. An entry with the
+    same email address, or with no address and the same name and job title, is updated."""
+    import csv
+    import io
+
+    if len(content) > IMPORT_MAX_BYTES:
+        raise DirectoryImportError(["The file is larger than 5 MB. Split it into parts."])
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise DirectoryImportError(["Save the file as CSV in UTF-8, then try again."]) from None
+    reader = csv.reader(io.StringIO(text))
+    header = [COLUMNS.get(h.strip().lower()) for h in next(reader, [])]
+    if "name" not in header:
+        raise DirectoryImportError(["The first row must name the columns, with at least 'name'."])
+    services = {s.name.lower(): s for s in Service.objects.filter(is_active=True)}
+    services |= {s.code.lower(): s for s in services.values() if s.code}
+    rows: list[tuple[StaffMember, list[Service]]] = []
+    problems: list[str] = []
+    for number, values in enumerate(reader, start=2):
+        if number > IMPORT_MAX_ROWS + 1:
+            problems.append(f"More than {IMPORT_MAX_ROWS:,} people: split the file.")
+            break
+        if not any(v.strip() for v in values):
+            continue
+        row = {key: value.strip() for key, value in zip(header, values, strict=False) if key}
+        name, email = row.get("name", ""), row.get("email", "").lower()
+        if not name or len(name) > 150:
+            problems.append(f"Row {number}: a name is needed (at most 150 characters).")
+            continue
+        if email and ("@" not in email or not in_domains(email, connection.tenant)):
+            problems.append(f"Row {number}: {email} is not in your organisation's email domains.")
+            continue
+        theirs = []
+        for wanted in filter(None, (w.strip().lower() for w in row.get("services", "").split(";"))):
+            if wanted not in services:
+                problems.append(f"Row {number}: there is no service called {wanted!r}.")
+            else:
+                theirs.append(services[wanted])
+        entry = StaffMember(full_name=name, job_title=row.get("job_title", "")[:150], email=email)
+        rows.append((entry, theirs))
+    if problems:
+        raise DirectoryImportError(problems)
+    return _write_import(rows, actor=actor, request=request)
+
+
+def _write_import(
+    rows: list[tuple[StaffMember, list[Service]]], *, actor: User, request: HttpRequest | None
+) -> Imported:
+    with transaction.atomic():
+        existing = StaffMember.objects.filter(is_active=True)
+        by_email = {e.email.lower(): e for e in existing if e.email}
+        by_name = {(e.full_name.lower(), e.job_title.lower()): e for e in existing if not e.email}
+        accounts = {u.email.lower(): u for u in User.objects.filter(is_active=True)}
+        added = updated = 0
+        for entry, theirs in rows:
+            found = by_email.get(entry.email) if entry.email else None
+            found = found or by_name.get((entry.full_name.lower(), entry.job_title.lower()))
+            if found is not None:
+                found.full_name, found.job_title = entry.full_name, entry.job_title
+                found.email = entry.email or found.email
+                entry, updated = found, updated + 1
+            else:
+                added += 1
+            if entry.email and not entry.account_id:
+                entry.account = accounts.get(entry.email)
+            entry.save()
+            entry.services.set(theirs)
+            if entry.email:
+                by_email[entry.email] = entry
+        record_audit(
+            "thanks.directory_imported",
+            actor=actor,
+            summary=f"Imported the staff directory: {added} added, {updated} updated",
+            request=request,
+        )
+    return Imported(added, updated)

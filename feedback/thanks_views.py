@@ -83,6 +83,29 @@ def directory_page(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_POST
+@role_required(Role.ADMINISTRATOR)
+def directory_import(request: HttpRequest) -> HttpResponse:
+    """A CSV of the staff directory: all or nothing, with every problem listed."""
+    upload = request.FILES.get("file")
+    if upload is None:
+        problems = ["Choose a CSV file to import."]
+    else:
+        try:
+            done = thanks.import_directory(upload.read(), actor=request.user, request=request)
+        except thanks.DirectoryImportError as refused:
+            problems = refused.problems
+        else:
+            messages.success(request, f"Imported: {done.added} added, {done.updated} updated.")
+            return redirect("feedback:staff_directory")
+    return render(
+        request,
+        "feedback/thanks/import_refused.html",
+        {"problems": problems[:50], "more": max(0, len(problems) - 50)},
+        status=400,
+    )
+
+
 @role_required(Role.ADMINISTRATOR)
 def directory_entry(request: HttpRequest, pk: int) -> HttpResponse:
     entry = get_object_or_404(StaffMember, pk=pk, is_active=True)

@@ -23,6 +23,7 @@ urlpatterns = [
     path("thanks/", thanks_views.thanks_page, name="thanks"),
     path("thanks/emails/", thanks_views.my_thanks_emails, name="my_thanks_emails"),
     path("thanks/directory/", thanks_views.directory_page, name="staff_directory"),
+    path("thanks/directory/import/", thanks_views.directory_import, name="staff_directory_import"),
     path(
         "thanks/directory/<int:pk>/",
         thanks_views.directory_entry,

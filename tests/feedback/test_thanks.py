@@ -12,7 +12,7 @@ from django.core import mail, signing
 from django.test import Client
 from django_tenants.utils import tenant_context
 
-from feedback import thanks
+from feedback import pii, thanks
 from feedback.hub.models import Submission, SubmissionState
 from feedback.models import Service, StaffMember, Thanks, ThanksRoute
 from tenants.audit.models import AuditEvent
@@ -275,3 +275,73 @@ def test_administrators_keep_the_directory(cast: Cast, directory: dict[str, Staf
     other = client_for(cast.org_b)
     assert sign_in(other, cast.admin_b.email).status_code == 302
     assert other.get(f"/thanks/directory/{directory['sarah'].pk}/").status_code == 404
+
+
+def test_the_directory_is_imported_from_a_csv_all_or_nothing(
+    cast: Cast, directory: dict[str, StaffMember]
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    admin = client_for(cast.org_a)
+    assert sign_in(admin, cast.admin_a.email).status_code == 302
+    domain = f"{cast.org_a.slug}.example"
+
+    def upload(text: str):  # noqa: ANN202
+        return admin.post(
+            "/thanks/directory/import/",
+            {"file": SimpleUploadedFile("staff.csv", text.encode("utf-8-sig"), "text/csv")},
+        )
+
+    bad = upload(
+        "Name,Job title,Email,Services\n"
+        f"Ola Nowak,Physiotherapist,ola@{domain},{cast.ward_a.name}\n"
+        "Eve Outside,Nurse,eve@gmail.example,\n"
+        f"Ben Lost,Porter,,No Such Ward\n"
+    )
+    assert bad.status_code == 400
+    text = bad.content.decode()
+    assert "Row 3: eve@gmail.example is not in your organisation" in text
+    assert "Row 4: there is no service called &#x27;no such ward&#x27;" in text
+    with tenant_context(cast.org_a):
+        assert not StaffMember.objects.filter(full_name="Ola Nowak").exists()  # nothing at all
+    good = upload(
+        "name,job title,email,services\n"
+        f"Ola Nowak,Physiotherapist,ola@{domain},{cast.ward_a.name};{cast.clinic_a.name}\n"
+        f"Sarah Jones,Senior Staff Nurse,{directory['sarah'].email},{cast.ward_a.name}\n"
+        "\n"
+        "=Formula Person,Porter,,\n"
+    )
+    assert good.status_code == 302
+    with tenant_context(cast.org_a):
+        ola = StaffMember.objects.get(full_name="Ola Nowak")
+        assert ola.services.count() == 2
+        sarah = StaffMember.objects.get(pk=directory["sarah"].pk)
+        assert sarah.job_title == "Senior Staff Nurse"  # updated by its address, not doubled
+        assert StaffMember.objects.filter(email=directory["sarah"].email).count() == 1
+        assert StaffMember.objects.filter(full_name="=Formula Person").exists()
+        event = AuditEvent.objects.get(action="thanks.directory_imported")
+        assert event.summary.endswith("2 added, 1 updated")
+    assert "=Formula Person" in admin.get("/thanks/directory/").content.decode()
+    assert upload("nothing,useful\n1,2\n").status_code == 400
+    not_utf8 = admin.post(
+        "/thanks/directory/import/",
+        {"file": SimpleUploadedFile("staff.csv", "name\nJosé\n".encode("latin-1"), "text/csv")},
+    )
+    assert not_utf8.status_code == 400 and "UTF-8" in not_utf8.content.decode()
+    member = client_for(cast.org_a)
+    assert sign_in(member, cast.member_a.email).status_code == 302
+    assert member.post("/thanks/directory/import/", {}).status_code == 403
+
+
+def test_suggestions_read_only_the_people_whose_names_the_story_holds(
+    cast: Cast, directory: dict[str, StaffMember]
+) -> None:
+    with tenant_context(cast.org_a):
+        StaffMember.objects.bulk_create(
+            StaffMember(full_name=f"Person Number{n}", job_title="Nurse") for n in range(2000)
+        )
+        people = thanks.directory(cast.org_a, {"sarah", "patel"})
+    assert sorted(p.full_name for p in people) == ["Raj Patel", "Sarah Green", "Sarah Jones"]
+    assert thanks.directory(cast.org_a, set()) == []
+    found = thanks.suggest_staff(pii.find_personal_details(PRAISE), [PRAISE], [cast.ward_a])
+    assert [s.person.full_name for s in found][:2] == ["Raj Patel", "Sarah Jones"]
