@@ -26,7 +26,6 @@ account at once) on `/thanks/directory/`.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -175,39 +174,61 @@ def match(
     text: str,
     service_ids: set[int],
 ) -> list[tuple[Person, str, str, str]]:
-    """(person, as written, strength, reason) for each name that fits someone, best first.
-    `service_ids`: the organisation's services the story is about."""
+    """(person, as written, strength, reason) for the people each name most likely is, best
+    first. `service_ids`: the organisation's services the story is about.
+
+    For each name only its best matches are kept, and only when they are few: a name that
+    fits more than MOST_FOR_A_FIRST_NAME people equally well is not suggested at all (a
+    surname like Smith, or a first name like Sarah, in a trust of thousands), unless they
+    are full-name matches, or the story's service or their job singles a few out."""
     lowered = " ".join(_words(text))
-    by_first = Counter(p.first for p in people)
     found: dict[int, tuple[Person, str, str, str]] = {}
     for written, title, words in named:
+        candidates = []
         for person in people:
-            first, last = person.first, person.last
-            job = person.job_title.lower()
-            in_service = bool(service_ids.intersection(person.services)) or any(
-                name and name in lowered for name in person.service_names
-            )
-            title_fits = bool(title) and any(hint in job for hint in TITLES[title])
-            if len(words) > 1 and words[0] == first and words[-1] == last:
-                strength, reason = STRONG, "full name"
-            elif last and words == [last] and title:
-                strength = LIKELY if title_fits or not TITLES[title] else POSSIBLE
-                reason = f"surname with “{title.title()}”"
-            elif words == [first]:
-                if in_service:
-                    strength, reason = LIKELY, "first name, and works in a service of the story"
-                elif title_fits or (job and any(w in lowered for w in _words(job) if len(w) > 3)):
-                    strength, reason = LIKELY, "first name, and their job is mentioned"
-                elif by_first[first] <= MOST_FOR_A_FIRST_NAME:
-                    strength, reason = POSSIBLE, "first name only"
-                else:
-                    continue
-            else:
+            fit = _fit(person, title, words, lowered, service_ids)
+            if fit is not None:
+                candidates.append((person, *fit))
+        if not candidates:
+            continue
+        best = min(ORDER[strength] for _, strength, _, _ in candidates)
+        chosen = [c for c in candidates if ORDER[c[1]] == best]
+        if len(chosen) > MOST_FOR_A_FIRST_NAME:
+            singled = [c for c in chosen if c[3]]  # in a service of the story
+            if 0 < len(singled) <= MOST_FOR_A_FIRST_NAME:
+                chosen = singled
+            elif chosen[0][1] != STRONG:
                 continue
-            best = found.get(person.pk)
-            if best is None or ORDER[strength] < ORDER[best[2]]:
+        for person, strength, reason, _ in chosen[: MOST_FOR_A_FIRST_NAME * 2]:
+            known = found.get(person.pk)
+            if known is None or ORDER[strength] < ORDER[known[2]]:
                 found[person.pk] = (person, written, strength, reason)
     return sorted(found.values(), key=lambda f: (ORDER[f[2]], f[0].full_name))
+
+
+def _fit(
+    person: Person, title: str, words: list[str], lowered: str, service_ids: set[int]
+) -> tuple[str, str, bool] | None:
+    """(strength, reason, whether they work in a service of the story), or None."""
+    first, last = person.first, person.last
+    job = person.job_title.lower()
+    in_service = bool(service_ids.intersection(person.services)) or any(
+        name and name in lowered for name in person.service_names
+    )
+    title_fits = bool(title) and any(hint in job for hint in TITLES[title])
+    if len(words) > 1 and words[0] == first and words[-1] == last:
+        return STRONG, "full name", in_service
+    if last and words == [last] and title:
+        if title_fits or (not TITLES[title] and in_service):
+            return LIKELY, f"surname with “{title.title()}”", in_service
+        return POSSIBLE, f"surname with “{title.title()}”", in_service
+    if words == [first]:
+        if in_service:
+            return LIKELY, "first name, and works in a service of the story", True
+        if title_fits or (job and any(w in lowered for w in _words(job) if len(w) > 3)):
+            return LIKELY, "first name, and their job is mentioned", in_service
+        return POSSIBLE, "first name only", in_service
+    return None
 
 
 def suggest_staff(
@@ -233,10 +254,19 @@ def suggest_staff(
         if not found:
             continue
         with tenant_context(organisation):
+            entries = StaffMember.objects.select_related("account").in_bulk(
+                [person.pk for person, *_ in found]
+            )
             for person, written, strength, reason in found:
-                entry = StaffMember.objects.select_related("account").get(pk=person.pk)
                 suggestions.append(
-                    Suggestion(organisation, person, written, strength, reason, _reaches(entry))
+                    Suggestion(
+                        organisation,
+                        person,
+                        written,
+                        strength,
+                        reason,
+                        _reaches(entries[person.pk]),
+                    )
                 )
     return sorted(suggestions, key=lambda s: (ORDER[s.strength], s.person.full_name))
 
