@@ -46,9 +46,9 @@ from alerts import emails
 from alerts.delivering import delivery_key, exists, record, send_pending
 from alerts.gate import alerts_enabled
 from alerts.matching import recipients
-from alerts.models import AlertRule, DeliveryKind, EmergingTheme, Scope
+from alerts.models import AlertRule, DeliveryKind, EmergingTheme, Scope, theme_label
 from alerts.working_time import UK
-from feedback.models import Service, Story
+from feedback.models import Service, Story, StoryTopic, topic_label
 from feedback.phrases import STOP_WORDS, phrases_of
 from tenants.accounts.models import User
 from tenants.audit.recording import record_audit
@@ -72,11 +72,15 @@ STORIES_KEPT = 20
 
 TAG = "tag"
 PHRASE = "phrase"
+# A theme learned from the organisation's stories (feedback/topics.py), by its name.
+TOPIC = "topic"
+# Which of several themes of one run of stories names it (`distinct_by_stories`).
+KIND_ORDER = {TAG: 0, TOPIC: 1, PHRASE: 2}
 
 
 @dataclass(frozen=True)
 class Theme:
-    kind: str  # TAG or PHRASE
+    kind: str  # TAG, TOPIC or PHRASE
     text: str
 
     @property
@@ -85,7 +89,7 @@ class Theme:
 
     @property
     def label(self) -> str:
-        return f"tag “{self.text}”" if self.kind == TAG else f"“{self.text}”"
+        return theme_label(self.kind, self.text)
 
 
 # A service id, or None for the organisation as a whole.
@@ -266,6 +270,10 @@ def history(first_day: date, end_day: date) -> History:
         "story_id", "tag__name"
     ):
         tags_of[story_id].append(theme(TAG, name.lower()))
+    for story_id, name, terms in StoryTopic.objects.filter(**window).values_list(
+        "story_id", "topic__name", "topic__terms"
+    ):
+        tags_of[story_id].append(theme(TOPIC, topic_label(name, terms)))
     rows = (
         Story.objects.filter(published_at__gte=start, published_at__lt=end)
         .order_by("published_at", "pk")
@@ -320,14 +328,15 @@ def distinct_by_stories(found: History, breaches: list[Breach]) -> list[Breach]:
     """One breach for each run of stories at a unit on a night: a run of stories about call
     bells breaks "call bell", "pressed the call" and perhaps a tag all at once. A breach whose
     stories are all among those of one already kept is named in that one's `also` (and kept
-    quiet with it) rather than reported apart. Kept first: tags, then phrases with the fewest
+    quiet with it) rather than reported apart. Kept first: tags, then learned themes, then
+    phrases with the fewest
     stop words inside ("call bell" before "bell and nobody"), then the longest."""
     kept: list[tuple[Breach, frozenset[int]]] = []
     preferred = sorted(
         breaches,
         key=lambda b: (
             b.night,
-            b.theme.kind != TAG,
+            KIND_ORDER.get(b.theme.kind, len(KIND_ORDER)),
             sum(word in STOP_WORDS for word in b.theme.text.split()),
             -len(b.theme.text.split()),
             b.theme.text,

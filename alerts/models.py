@@ -173,6 +173,16 @@ class NetworkEvaluation(models.Model):
         return f"Network alerts for {self.public_story_id} at {self.evaluated_at:%Y-%m-%d %H:%M}"
 
 
+def theme_label(kind: str, text: str) -> str:
+    """How an emerging theme is named: a tag, a learned theme (feedback/topics.py), or a
+    phrase of the stories."""
+    if kind == "tag":
+        return f"tag “{text}”"
+    if kind == "topic":
+        return f"learned theme “{text}”"
+    return f"“{text}”"
+
+
 class EmergingTheme(models.Model):
     """A theme that broke its limit at a service (its children's stories included) or across
     the whole organisation, found on one night (alerts/emerging.py). Kept so the alerts about
@@ -181,7 +191,7 @@ class EmergingTheme(models.Model):
 
     # None: the organisation as a whole.
     service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.CASCADE)
-    theme_kind = models.CharField(max_length=10)  # "tag" or "phrase"
+    theme_kind = models.CharField(max_length=10)  # "tag", "topic" or "phrase"
     theme = models.CharField(max_length=200)
     # The window's first day and the night it was found on (the day after its last).
     window_start = models.DateField()
@@ -219,7 +229,7 @@ class EmergingTheme(models.Model):
 
     @property
     def theme_label(self) -> str:
-        return f"tag “{self.theme}”" if self.theme_kind == "tag" else f"“{self.theme}”"
+        return theme_label(self.theme_kind, self.theme)
 
     @property
     def also_labels(self) -> list[str]:

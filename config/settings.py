@@ -312,6 +312,8 @@ CELERY_TASK_ROUTES = {
     "feedback.apply_retention": {"queue": "celery"},
     # Bulk exports of stories: heavy, can wait, with the reports.
     "exports.*": {"queue": "reports"},
+    # Learning each organisation's themes from its stories: nightly, heavy.
+    "topics.*": {"queue": "reports"},
     # Safeguarding escalations and the moderation-wait alert to platform staff.
     "feedback.*": {"queue": "alerts"},
     # Report building and delivery, rollup rebuilds and target sweeps: heavy, can wait.
@@ -415,6 +417,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.dispatch_long_report_sweeps",
         "schedule": 5 * 60,
     },
+    # Each organisation's themes learned again from its stories (feedback/topics.py).
+    "topics-fit": {"task": "topics.dispatch_fits", "schedule": crontab(hour=4, minute=40)},
     # Story exports whose task message was lost are sent again.
     "exports-sweep": {"task": "exports.dispatch_sweeps", "schedule": 5 * 60},
     # Authors' contact details and unpublished stories' text past keeping (public schema).

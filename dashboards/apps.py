@@ -14,7 +14,7 @@ class DashboardsConfig(AppConfig):
 
     def ready(self) -> None:
         from dashboards import withdrawals  # noqa: F401 - listens for withdrawn stories
-        from dashboards.freshness import refresh_after_author_mark
+        from dashboards.freshness import refresh_after_author_mark, refresh_after_topics
         from dashboards.rollups import receivers as rollups
         from feedback.signals import (
             author_marked,
@@ -22,6 +22,7 @@ class DashboardsConfig(AppConfig):
             responses_published,
             stories_written,
             story_withdrawing,
+            topics_fitted,
         )
 
         # Inside feedback's transactions, so the rollups commit or roll back with them.
@@ -31,6 +32,7 @@ class DashboardsConfig(AppConfig):
         story_withdrawing.connect(rollups.subtract_withdrawing_stories)
         # After commit: figures that count authors' marks are computed again.
         author_marked.connect(refresh_after_author_mark)
+        topics_fitted.connect(refresh_after_topics)
         # Organisations' hub pages link to their You said, we did once it is published.
         from dashboards.reports.public import you_said_we_did_link
         from feedback.organisation_links import add_organisation_link

@@ -132,6 +132,38 @@ def describe_hours(hours: float | None) -> str:
     return f"{days:.1f} days"
 
 
+def learned_topics(topics: Sequence[queries.TopicCount]) -> go.Figure:
+    """The learned themes (feedback/topics.py) of the stories in the period, critical and
+    not."""
+    if not topics:
+        return empty("No learned themes for these stories yet")
+    shown = list(topics)[::-1]
+    labels = [escape(t.label) for t in shown]
+    figure = go.Figure()
+    figure.add_bar(
+        name="Critical",
+        orientation="h",
+        y=labels,
+        x=[t.critical for t in shown],
+        marker_color="#e36209",
+    )
+    figure.add_bar(
+        name="Not critical",
+        orientation="h",
+        y=labels,
+        x=[t.stories - t.critical for t in shown],
+        marker_color="#1a7f37",
+    )
+    return _layout(
+        figure,
+        barmode="stack",
+        title={"text": "Learned themes", "font": {"size": 14}},
+        xaxis_title="Stories",
+        height=420,
+        margin={"l": 260, "r": 16, "t": 36, "b": 40},
+    )
+
+
 def top_tags(tags: Sequence[queries.TagCount]) -> go.Figure:
     if not tags:
         return empty("No tags in this period")

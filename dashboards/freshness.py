@@ -62,6 +62,11 @@ def refresh_after_author_mark(sender: object, *, schema_name: str, **kwargs: obj
     bump_data_version(schema_name)
 
 
+def refresh_after_topics(sender: object, *, schema: str, **kwargs: object) -> None:
+    """`topics_fitted` (feedback/topics.py): the learned themes' figures are worked out again."""
+    bump_data_version(schema)
+
+
 def bump_data_version(schema_name: str) -> None:
     """Mark `schema_name`'s figures stale once the current transaction commits."""
 

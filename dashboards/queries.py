@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.db import connection
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from alerts.working_time import WorkingCalendar
@@ -19,7 +20,8 @@ from dashboards.rollups.models import RESPONSE_BUCKET_FIELDS, ServiceDay, Servic
 from dashboards.statistics import median_hours, share
 from feedback.choices import ChangeStatus, Criticality, TagGroup
 from feedback.hub.models import PublicResponse, PublicStory, ServiceListing
-from feedback.models import Story
+from feedback.models import Story, StoryTopic
+from feedback.topics import POSITIVE_CRITICALITIES as POSITIVE
 
 CRITICAL = (Criticality.STRONGLY_CRITICAL.value, Criticality.SEVERELY_CRITICAL.value)
 DAYS = ServiceDay._meta.db_table
@@ -329,6 +331,45 @@ def recent_stories(scope: Scope, *, limit: int = 300) -> list[RecentStory]:
         for row in stories.order_by("-published_at", "-pk")
         .values_list("pk", "title", "published_at", "criticality", "progress")
         .distinct()[:limit]
+    ]
+
+
+@dataclass(frozen=True)
+class TopicCount:
+    label: str
+    stories: int
+    critical: int
+
+
+def learned_topics(scope: Scope, *, limit: int = 12) -> list[TopicCount]:
+    """The active organisation's learned themes (feedback/topics.py) among its stories in
+    scope: how many stories each holds, and how many of those are critical."""
+    stories = Story.objects.filter(
+        published_at__gte=_midnight(scope.start),
+        published_at__lt=_midnight(scope.end + timedelta(days=1)),
+    )
+    if scope.service_ids is not None:
+        stories = stories.filter(
+            pk__in=Story.services.through.objects.filter(service_id__in=scope.service_ids).values(
+                "story_id"
+            )
+        )
+    if scope.criticalities is not None:
+        stories = stories.filter(criticality__in=scope.criticalities)
+    counted = (
+        StoryTopic.objects.filter(story__in=stories)
+        .values("topic_id", "topic__name", "topic__terms")
+        .annotate(
+            n=Count("pk"),
+            critical=Count("pk", filter=~Q(story__criticality__in=list(POSITIVE))),
+        )
+        .order_by("-n", "topic_id")[:limit]
+    )
+    return [
+        TopicCount(
+            row["topic__name"] or ", ".join(row["topic__terms"][:3]), row["n"], row["critical"]
+        )
+        for row in counted
     ]
 
 

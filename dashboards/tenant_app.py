@@ -122,6 +122,13 @@ def layout() -> html.Div:
                     ),
                 ],
             ),
+            html.H2("Learned themes"),
+            html.P(
+                "Themes learned each night from the organisation's own stories: names and "
+                "examples on the Themes page.",
+                className="hint",
+            ),
+            dcc.Graph(id="learned-topics", config={"displaylogo": False}),
         ],
     )
 
@@ -326,6 +333,13 @@ def median_hours_to_days(hours: float | None) -> float | None:
 def tags(version, start, end, service, criticality):  # noqa: ANN001, ANN201
     scope = _scope(start, end, service, criticality)
     return charts.top_tags(_cached("tags", scope, lambda: queries.top_tags(scope)))
+
+
+@app.callback(Output("learned-topics", "figure"), *FILTERS)
+def learned_topics(version, start, end, service, criticality):  # noqa: ANN001, ANN201
+    scope = _scope(start, end, service, criticality)
+    found = _cached("learned-topics", scope, lambda: queries.learned_topics(scope))
+    return charts.learned_topics(found)
 
 
 @app.callback(Output("swarm", "figure"), *FILTERS, Input("swarm-colour", "value"))

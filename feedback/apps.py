@@ -61,6 +61,14 @@ class FeedbackConfig(AppConfig):
             seed=_seed_thanks,
             describe=_describe_thanks,
         )
+        # Themes learned from each provider's stories (after the emerging-theme demo).
+        register_demo_step(
+            "feedback.topics",
+            order=39,
+            after=("feedback", "alerts"),
+            seed=_seed_topics,
+            describe=_describe_topics,
+        )
         # Welsh: a Welsh-default organisation and a story told and published in Welsh (after
         # dashboards, which makes Harbourside Hospice and its services).
         register_demo_step(
@@ -157,3 +165,15 @@ def _describe_thanks(context: DemoContext) -> list[str]:
     from feedback.thanks_demo import describe_thanks
 
     return describe_thanks(context)
+
+
+def _seed_topics(context: DemoContext) -> object:
+    from feedback.topics_demo import seed_topics_step
+
+    return seed_topics_step(context)
+
+
+def _describe_topics(context: DemoContext) -> list[str]:
+    from feedback.topics_demo import describe_topics
+
+    return describe_topics(context)

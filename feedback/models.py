@@ -431,3 +431,60 @@ class Thanks(models.Model):
 
     def __str__(self) -> str:
         return f"Thanks for {self.staff_name} ({self.get_route_display().lower()})"
+
+
+class LearnedTopic(models.Model):
+    """A theme learned from the organisation's own published stories (feedback/topics.py):
+    a topic of a TF-IDF and NMF model fitted each night in its schema. Named by its top
+    terms until staff rename it; a rename is carried over to the next night's topic with the
+    most terms in common."""
+
+    number = models.PositiveSmallIntegerField()
+    # The words that weigh most in it, heaviest first.
+    terms = models.JSONField(default=list)
+    # Staff's name for it; empty: named by its top terms.
+    name = models.CharField(max_length=60, blank=True)
+    stories = models.PositiveIntegerField(default=0)
+    fitted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-stories", "number"]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return topic_label(self.name, self.terms)
+
+
+def topic_label(name: str, terms: list[str]) -> str:
+    """A learned topic's name, or its top three terms that add a word ("pain taken,
+    seriously managed", not "pain taken, pain, taken")."""
+    if name:
+        return name
+    chosen: list[str] = []
+    seen: set[str] = set()
+    for term in terms:
+        words = set(term.split())
+        if words <= seen:
+            continue
+        chosen.append(term)
+        seen |= words
+        if len(chosen) == 3:
+            break
+    return ", ".join(chosen)
+
+
+class StoryTopic(models.Model):
+    """A story's learned theme: the topic it weighs most in, when it weighs enough."""
+
+    story = models.OneToOneField(Story, on_delete=models.CASCADE, related_name="topic_link")
+    topic = models.ForeignKey(LearnedTopic, on_delete=models.CASCADE, related_name="links")
+    weight = models.FloatField()
+
+    class Meta:
+        indexes = [models.Index(fields=["topic", "story"], name="story_topic_by_topic")]
+
+    def __str__(self) -> str:
+        return f"{self.story_id} in {self.topic_id}"

@@ -121,3 +121,8 @@ safeguarding_concern_raised = Signal()
 # Nobody at the organisation acknowledged a concern in time; sent after commit.
 # kwargs: concern_id (int), schema_name (str)
 safeguarding_concern_escalated = Signal()
+
+# After commit. The learned themes of an organisation changed: fitted again, or renamed
+# (feedback/topics.py). kwargs: schema (str)
+# Received by: dashboards (its cached figures are worked out again).
+topics_fitted = Signal()

@@ -74,3 +74,15 @@ def dispatch_story_export_sweeps() -> int:
     return dispatch_to_tenants(
         sweep_story_exports, spread_seconds=min(120, settings.TENANT_TASK_SPREAD_SECONDS)
     )
+
+
+@shared_task(name="topics.fit", acks_late=True)
+def fit_topics() -> int:
+    from feedback.topics import fit_topics as fit
+
+    return fit().topics
+
+
+@shared_task(name="topics.dispatch_fits")
+def dispatch_topic_fits() -> int:
+    return dispatch_to_tenants(fit_topics, spread_seconds=settings.TENANT_TASK_SPREAD_SECONDS)

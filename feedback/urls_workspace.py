@@ -9,6 +9,7 @@ from feedback import (
     network_views,
     safeguarding_views,
     thanks_views,
+    topics_views,
 )
 from feedback import workspace_views as views
 from feedback.reach.urls import workspace_urlpatterns as reach_urlpatterns
@@ -20,6 +21,9 @@ urlpatterns = [
     path("stories/<int:pk>/", views.story, name="story"),
     path("stories/export/", export_views.export_inbox, name="export_inbox"),
     path("exports/", export_views.exports_page, name="exports"),
+    path("themes/", topics_views.themes_page, name="themes"),
+    path("themes/learn/", topics_views.learn_now, name="themes_learn"),
+    path("themes/<int:pk>/rename/", topics_views.rename, name="theme_rename"),
     path("thanks/", thanks_views.thanks_page, name="thanks"),
     path("thanks/emails/", thanks_views.my_thanks_emails, name="my_thanks_emails"),
     path("thanks/directory/", thanks_views.directory_page, name="staff_directory"),

@@ -332,6 +332,15 @@ def _themes(story: list, styles: dict, themes) -> None:  # noqa: ANN001 - a them
         story.append(Paragraph("No phrase was used in more than one story.", styles["body"]))
 
 
+def _learned(story: list, styles: dict, learned: Sequence) -> None:
+    story.append(Paragraph("Learned themes", styles["h3"]))
+    if learned:
+        rows = [(t.label, f"{t.stories} ({t.critical} critical)") for t in learned]
+        story.append(_table([("Theme", "Stories"), *rows], styles))
+    else:
+        story.append(Paragraph("No learned themes for these stories yet.", styles["body"]))
+
+
 def _examples(story: list, styles: dict, heading: str, examples: Sequence, empty: str) -> None:
     story.append(Paragraph(escape(heading), styles["h3"]))
     if not examples:
@@ -390,6 +399,7 @@ def summary_pdf(
     story.append(tags_chart("Most given negative tags", summary.negative_tags))
     _response_quality(story, styles, summary.response_quality)
     _themes(story, styles, summary.themes)
+    _learned(story, styles, summary.learned)
     story.append(Paragraph("Example stories", styles["h2"]))
     _examples(
         story,

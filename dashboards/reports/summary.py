@@ -65,6 +65,8 @@ class Summary:
     # (key, label, stories) for each route a story came by, then the stories entered by the
     # organisation's own staff (which came by one of those routes too): `stories_by_route`.
     by_route: list[tuple[str, str, int]] = field(default_factory=list)
+    # The learned themes (feedback/topics.py) of the stories in scope, most stories first.
+    learned: list[queries.TopicCount] = field(default_factory=list)
 
     @property
     def change_in_stories(self) -> float | None:
@@ -133,6 +135,7 @@ class Summary:
         rows.append(("themes", "stories read", str(themes.stories_read)))
         rows += [("themes", f"tags together: {p.label}", str(p.stories)) for p in themes.tag_pairs]
         rows += [("themes", f"phrase: {p.text}", str(p.stories)) for p in themes.phrases]
+        rows += [("learned themes", t.label, str(t.stories)) for t in self.learned]
         return rows
 
 
@@ -175,6 +178,7 @@ def stories_summary(scope: Scope) -> Summary:
         author_marks=queries.author_marks(scope),
         themes=recurring_themes(scope),
         by_route=stories_by_route(scope),
+        learned=queries.learned_topics(scope),
     )
 
 

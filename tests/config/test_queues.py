@@ -29,6 +29,7 @@ EXPECTED = {
     "tenants.send_due_outbox_messages": "mail",
     "reports.build_long_pdf": "reports",
     "exports.build_story_export": "reports",
+    "topics.fit": "reports",
     "dashboards.deliver_reports": "reports",
     "dashboards.rebuild_rollups": "reports",
     "billing.process_webhook_event": "billing",
