@@ -59,6 +59,7 @@ bench: $(INSTALLED)
 	$(PY) benchmarks/pii_detector.py
 	$(PY) -m config.launcher exec $(PY) benchmarks/exports.py
 	$(PY) -m config.launcher exec $(PY) benchmarks/thanks.py
+	$(PY) -m config.launcher exec $(PY) benchmarks/topics.py
 
 # Citus (distributed PostgreSQL) built into the embedded PostgreSQL, for tests/citus and
 # benchmarks/citus.py. CITUS_SOURCE: a source tarball (default: the vendored one). Quick when done.
