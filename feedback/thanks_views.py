@@ -51,6 +51,22 @@ def my_thanks_emails(request: HttpRequest) -> HttpResponse:
     return redirect("feedback:thanks")
 
 
+def _saved(request: HttpRequest, form: StaffMemberForm) -> StaffMember | None:
+    """The entry saved from a valid form, or None (the form then says why)."""
+    if not form.is_valid():
+        return None
+    try:
+        return thanks.save_entry(
+            form.save(commit=False),
+            list(form.cleaned_data["services"]),
+            actor=request.user,
+            request=request,
+        )
+    except thanks.ThanksError as refused:
+        form.add_error("email", str(refused))
+        return None
+
+
 @role_required(Role.ADMINISTRATOR)
 def directory_page(request: HttpRequest) -> HttpResponse:
     form = StaffMemberForm(request.POST or None)
@@ -59,19 +75,10 @@ def directory_page(request: HttpRequest) -> HttpResponse:
             added = thanks.add_everyone_with_an_account(actor=request.user, request=request)
             messages.success(request, f"Added {added} staff with accounts.")
             return redirect("feedback:staff_directory")
-        if form.is_valid():
-            try:
-                entry = thanks.save_entry(
-                    form.save(commit=False),
-                    list(form.cleaned_data["services"]),
-                    actor=request.user,
-                    request=request,
-                )
-            except thanks.ThanksError as refused:
-                form.add_error("email", str(refused))
-            else:
-                messages.success(request, f"Added {entry.full_name}.")
-                return redirect("feedback:staff_directory")
+        entry = _saved(request, form)
+        if entry is not None:
+            messages.success(request, f"Added {entry.full_name}.")
+            return redirect("feedback:staff_directory")
     return render(
         request,
         "feedback/thanks/directory.html",
@@ -115,19 +122,9 @@ def directory_entry(request: HttpRequest, pk: int) -> HttpResponse:
             thanks.remove_entry(entry, actor=request.user, request=request)
             messages.success(request, f"Removed {entry.full_name}.")
             return redirect("feedback:staff_directory")
-        if form.is_valid():
-            try:
-                thanks.save_entry(
-                    form.save(commit=False),
-                    list(form.cleaned_data["services"]),
-                    actor=request.user,
-                    request=request,
-                )
-            except thanks.ThanksError as refused:
-                form.add_error("email", str(refused))
-            else:
-                messages.success(request, f"Saved {entry.full_name}.")
-                return redirect("feedback:staff_directory")
+        if _saved(request, form) is not None:
+            messages.success(request, f"Saved {entry.full_name}.")
+            return redirect("feedback:staff_directory")
     return render(
         request,
         "feedback/thanks/entry.html",
