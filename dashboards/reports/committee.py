@@ -32,7 +32,9 @@ from dashboards.network_standards import StandardsClock, standards_of, standards
 from dashboards.queries import Scope, TagCount
 from dashboards.reports.committee_sections import (
     ChangeMade,
+    LearnedInPack,
     public_changes_made,
+    public_learned_themes,
     public_response_quality,
     public_themes,
 )
@@ -95,6 +97,8 @@ class CommitteePack:
     compliance: Compliance | None = None
     # From the published copies (committee_sections.py); None when the pack is suppressed.
     themes: Themes | None = None
+    # Themes learned from the provider's published stories in the period.
+    learned: list[LearnedInPack] | None = None
     response_quality: ResponseQuality | None = None
     changes_made: list[ChangeMade] | None = None
     # The lead's action plan for the provider; None when the viewer is another member.
@@ -242,6 +246,7 @@ class CommitteePack:
             (section, f"tags together: {p.label}", str(p.stories)) for p in self.themes.tag_pairs
         ]
         rows += [(section, f"phrase: {p.text}", str(p.stories)) for p in self.themes.phrases]
+        rows += [(section, f"learned theme: {t.label}", str(t.stories)) for t in self.learned or ()]
         return rows or [(section, "themes", f"none in {SUPPRESS_BELOW} or more stories")]
 
     def quality_rows(self) -> list[tuple[str, str, str]]:
@@ -418,6 +423,7 @@ def committee_pack(  # noqa: ANN201
         standards=clock,
         compliance=measured,
         themes=None if hidden else public_themes(provider, start, end),
+        learned=None if hidden else public_learned_themes(provider, start, end),
         response_quality=None if hidden else public_response_quality(provider, start, end),
         changes_made=None if hidden else public_changes_made(provider, start, end),
         actions=(
@@ -475,6 +481,13 @@ def committee_pdf(pack: CommitteePack) -> bytes:
                 ),
                 *((f"Phrase: {p.text}", p.stories, p.examples) for p in pack.themes.phrases),
             ]
+        ]
+        themes += [
+            (
+                f"Learned theme: {t.label} ({t.stories} stories)",
+                "For example: " + "; ".join(title for _, title in t.examples),
+            )
+            for t in pack.learned or ()
         ]
     made = [
         (f"We did: {c.change} ({c.responded_at:%-d %b %Y})", f"You said: {c.story_excerpt}")

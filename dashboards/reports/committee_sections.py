@@ -23,9 +23,10 @@ from dashboards.reports import themes
 from dashboards.reports.excerpts import excerpt
 from dashboards.reports.response_quality import ResponseQuality, summarise
 from dashboards.statistics import suppressed
-from feedback import quality
+from feedback import quality, topics
 from feedback.choices import ChangeStatus, Criticality
 from feedback.hub.models import PublicResponse, PublicStory
+from feedback.models import topic_label
 from tenants.models import Organisation
 
 # The responses whose quality is checked again: the latest in the period (each check reads
@@ -75,6 +76,47 @@ def public_themes(provider: Organisation, start: date, end: date) -> themes.Them
         tag_pairs=[p for p in pairs if not suppressed(p.stories)],
         phrases=[p for p in phrases if not suppressed(p.stories)],
     )
+
+
+# The latest of the provider's stories in the period that its learned themes are found in.
+LEARN_FROM = 2_000
+
+
+@dataclass(frozen=True)
+class LearnedInPack:
+    label: str
+    stories: int
+    # (public id, title) of the stories most about it.
+    examples: list[tuple[int, str]]
+
+
+def public_learned_themes(provider: Organisation, start: date, end: date) -> list[LearnedInPack]:
+    """Themes learned from the provider's stories published in the period, by the method of
+    its own learned themes (feedback/topics.py), but fitted here on the published copies:
+    the pack never reads the provider's schema, where its own themes and their names are
+    kept. Named by their words; only themes of at least 8 stories."""
+    recent = list(
+        PublicStory.objects.filter(organisations=provider, **_in_period(start, end))
+        .order_by("-published_at", "-pk")
+        .values_list("pk", "title", "body")[:LEARN_FROM]
+    )
+    if len(recent) < topics.MIN_STORIES:
+        return []
+    terms, placed = topics.learn([topics.story_text(title, body) for _, title, body in recent])
+    members: dict[int, list[tuple[float, int, str]]] = {}
+    for (pk, title, _), found in zip(recent, placed, strict=True):
+        if found is not None:
+            members.setdefault(found[0], []).append((found[1], pk, title))
+    learned = [
+        LearnedInPack(
+            topic_label("", terms[number]),
+            len(stories),
+            [(pk, title) for _, pk, title in sorted(stories, reverse=True)[:2]],
+        )
+        for number, stories in members.items()
+        if not suppressed(len(stories))
+    ]
+    return sorted(learned, key=lambda t: (-t.stories, t.label))
 
 
 def _facts(story: PublicStory) -> quality.StoryFacts:
