@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from django.conf import settings
@@ -468,6 +468,27 @@ def _seed_pending(providers: list[Organisation]) -> None:
         )
 
 
+def _with_a_change_made(
+    items: list[ResponseToImport], rng: random.Random
+) -> list[ResponseToImport]:
+    """Every provider of the demo has made at least one change ("You said, we did") in the
+    last months: a small demo's dice may give none, so its latest answered critical story's
+    reply says one was made."""
+    if any(item.draft.change_status == ChangeStatus.MADE for item in items):
+        return items
+    for index in range(len(items) - 1, -1, -1):
+        item = items[index]
+        if item.story.criticality in (Criticality.NOT_CRITICAL, Criticality.MINIMALLY_CRITICAL):
+            continue
+        if item.draft.body == GENERIC:
+            continue
+        change = rng.choice(CHANGES)
+        text, _, signed = item.draft.body.rpartition("\n\n")
+        made = Draft(f"{text} {change}.\n\n{signed}", ChangeStatus.MADE, change)
+        return [*items[:index], replace(item, draft=made), *items[index + 1 :]]
+    return items
+
+
 def _seed_responses(organisation: Organisation) -> None:
     """About two-thirds of the stories answered, by several named responders, after a
     realistic delay; a few generic replies the quality check flags; some changes."""
@@ -523,4 +544,4 @@ def _seed_responses(organisation: Organisation) -> None:
                     published_at=published_at,
                 )
             )
-        import_responses(items)
+        import_responses(_with_a_change_made(items, rng))
