@@ -63,7 +63,7 @@ def send_digests(frequency: str, now: datetime | None = None) -> int:
         for story in matched:
             groups[story.services.all()[0].name if story.services.all() else "Other"].append(story)
         ordered = sorted(groups.items())
-        for recipient in recipients(rule):
+        for recipient in recipients(rule, None):  # many stories: not the limited
             key = delivery_key(
                 DeliveryKind.DIGEST, rule, f"{frequency}-{start:%Y-%m-%d}", recipient
             )
@@ -99,7 +99,7 @@ def record_network_digests(frequency: str, label: str, start: datetime, end: dat
         for story in matched:
             groups[story.members[0]].append((story, network_story_url(story.story.pk)))
         ordered = sorted(groups.items())
-        for recipient in recipients(rule):
+        for recipient in recipients(rule, None):  # many stories: not the limited
             key = delivery_key(
                 DeliveryKind.DIGEST, rule, f"{frequency}-{start:%Y-%m-%d}", recipient
             )

@@ -415,7 +415,8 @@ def _record_alerts(findings: list[EmergingTheme]) -> list[str]:
             if units is not None and finding.service_id not in units:
                 continue
             stories = _stories_of(finding)
-            for recipient in recipients(rule):
+            about = [finding.service_id] if finding.service_id else None
+            for recipient in recipients(rule, about):
                 key = delivery_key(DeliveryKind.EMERGING, rule, f"theme-{finding.pk}", recipient)
                 keys.append(key)
                 if exists(key):

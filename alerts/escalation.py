@@ -15,6 +15,7 @@ from alerts.matching import RuleScope, StoryFacts, recipients
 from alerts.models import AlertRule, DeliveryKind
 from alerts.targets import current_targets
 from feedback.models import Story
+from feedback.service_limits import allowed_for
 from tenants.accounts.models import Role, User
 
 REMIND_AT = 0.75
@@ -47,18 +48,21 @@ def check_targets(now: datetime | None = None) -> int:
             "services", "tags", "recipients"
         )
     ]
-    admins = list(
-        User.objects.filter(role=Role.ADMINISTRATOR, is_active=True).values_list("email", flat=True)
+    admins = dict(
+        User.objects.filter(role=Role.ADMINISTRATOR, is_active=True).values_list("pk", "email")
     )
     keys: list[str] = []
     for story in open_stories(now):
         share = targets.share_elapsed(story.published_at, story.due_at, now)
+        about = [service.pk for service in story.services.all()]
         if share >= 1.0 and story.due_at >= now - ANNOUNCE_WITHIN:
-            for admin in admins:
-                keys.append(_breach(story, admin))
+            for pk in sorted(allowed_for(admins, about), key=admins.get):
+                keys.append(_breach(story, admins[pk]))
         elif share >= REMIND_AT:
             facts = StoryFacts.of(story)
-            people = {r for scope in rules if scope.matches(facts) for r in recipients(scope.rule)}
+            people = {
+                r for scope in rules if scope.matches(facts) for r in recipients(scope.rule, about)
+            }
             for person in sorted(people):
                 keys.append(_reminder(story, person))
     return send_pending(keys)

@@ -31,7 +31,8 @@ def evaluate_story(story_id: int) -> int:
             scope = RuleScope.of(rule)
             if not scope.matches(facts):
                 continue
-            for recipient in recipients(rule):
+            about = [service.pk for service in story.services.all()]
+            for recipient in recipients(rule, about):
                 key = delivery_key(DeliveryKind.INSTANT, rule, f"story-{story.pk}", recipient)
                 keys.append(key)
                 if not exists(key):

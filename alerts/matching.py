@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from alerts.models import AlertRule
 from feedback.choices import Criticality
 from feedback.models import Service, Story
+from feedback.service_limits import allowed_for
 
 RANK = {value: index for index, value in enumerate(Criticality.values)}
 
@@ -63,9 +65,14 @@ def scopes(rules: list[AlertRule]) -> list[RuleScope]:
     return [RuleScope.of(rule) for rule in rules]
 
 
-def recipients(rule: AlertRule) -> list[str]:
-    """Active staff on the rule, then its extra addresses; each address once."""
-    emails = [u.email for u in rule.recipients.all() if u.is_active]
+def recipients(rule: AlertRule, about: Iterable[int] | None) -> list[str]:
+    """Active staff on the rule, then its extra addresses; each address once. `about`: the
+    services (of this organisation) the alert is about, or None when it is about many at
+    once (a digest) or not about this organisation's services: staff limited to some
+    services hear only of their own (feedback/service_limits.py)."""
+    people = [u for u in rule.recipients.all() if u.is_active]
+    allowed = allowed_for([u.pk for u in people], about)
+    emails = [u.email for u in people if u.pk in allowed]
     return list(dict.fromkeys([*emails, *rule.extra_addresses]))
 
 

@@ -209,7 +209,7 @@ def evaluate_network_story(public_story_id: int) -> int:
                 scope = NetworkRuleScope.of(rule)
                 if not scope.matches(found.facts):
                     continue
-                for recipient in recipients(rule):
+                for recipient in recipients(rule, None):  # members' stories, not ours
                     key = delivery_key(
                         DeliveryKind.INSTANT, rule, f"public-story-{story.pk}", recipient
                     )

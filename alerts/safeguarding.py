@@ -51,7 +51,7 @@ def _concern(concern_id: int) -> SafeguardingConcern | None:
 
 def _active_administrators() -> list[str]:
     return list(
-        User.objects.filter(role=Role.ADMINISTRATOR, is_active=True)
+        User.objects.filter(role=Role.ADMINISTRATOR, is_active=True, service_limit__isnull=True)
         .order_by("email")
         .values_list("email", flat=True)
     )
@@ -76,8 +76,12 @@ def record_concern_alerts(concern_id: int) -> list[str]:
     concern = _concern(concern_id)
     if concern is None:
         return []
+    # Staff limited to some services hear of no concern (feedback/service_limits.py): a
+    # concern is the organisation's as a whole, before the story is anyone's service's.
     contacts = list(
-        User.objects.filter(is_active=True, is_safeguarding_contact=True)
+        User.objects.filter(
+            is_active=True, is_safeguarding_contact=True, service_limit__isnull=True
+        )
         .order_by("email")
         .values_list("email", flat=True)
     )

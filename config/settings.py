@@ -149,6 +149,9 @@ MIDDLEWARE = [
     "tenants.sessions.SessionTimeoutMiddleware",
     # After sign-in: a password alone reaches only the second-factor pages.
     "tenants.accounts.second_factor_middleware.SecondFactorMiddleware",
+    # After sign-in: staff limited to some services reach only the pages that scope to them
+    # (feedback/service_limits.py).
+    "feedback.service_limits.ServiceLimitMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # After sign-in and messages: refuses writes to a read-only (unpaid) workspace.
     "billing.middleware.BillingAccessMiddleware",

@@ -69,6 +69,14 @@ class FeedbackConfig(AppConfig):
             seed=_seed_topics,
             describe=_describe_topics,
         )
+        # A responder limited to one ward.
+        register_demo_step(
+            "feedback.service_limits",
+            order=36,
+            after=("feedback",),
+            seed=_seed_service_limit,
+            describe=_describe_service_limit,
+        )
         # Welsh: a Welsh-default organisation and a story told and published in Welsh (after
         # dashboards, which makes Harbourside Hospice and its services).
         register_demo_step(
@@ -177,3 +185,15 @@ def _describe_topics(context: DemoContext) -> list[str]:
     from feedback.topics_demo import describe_topics
 
     return describe_topics(context)
+
+
+def _seed_service_limit(context: DemoContext) -> object:
+    from feedback.service_limits_demo import seed_service_limit_step
+
+    return seed_service_limit_step(context)
+
+
+def _describe_service_limit(context: DemoContext) -> list[str]:
+    from feedback.service_limits_demo import describe_service_limit
+
+    return describe_service_limit(context)

@@ -3,6 +3,7 @@ watched on their own page, listed, and downloaded through a signed link."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from django.http import (
@@ -20,9 +21,11 @@ from django.views.decorators.http import require_POST
 
 from feedback import exporting
 from feedback.forms import ExportFormatForm, InboxForm, NetworkInboxForm
+from feedback.inbox import InboxFilters
 from feedback.models import ExportScope, ExportState, StoryExport
 from feedback.network_inbox import leads_a_network, member_services, network_members
 from feedback.network_views import network_lead_page
+from feedback.service_limits import limited_services
 from tenants.accounts.access import role_required
 from tenants.accounts.models import Role
 from tenants.audit.recording import record_audit
@@ -40,10 +43,14 @@ def _queue(request: HttpRequest, scope: str, form: InboxForm) -> HttpResponse:
         problems += [str(e) for errors in chosen.errors.values() for e in errors]
         return _refused(request, "The export was not started: " + " ".join(problems), 400)
     try:
+        filters = form.filters()
+        within = limited_services(request.user)
+        if within is not None and isinstance(filters, InboxFilters):
+            filters = replace(filters, within=sorted(within))
         export = exporting.queue_export(
             scope=scope,
             format=chosen.cleaned_data["format"],
-            filters=form.filters(),
+            filters=filters,
             user=request.user,
             request=request,
         )
@@ -57,8 +64,10 @@ def _queue(request: HttpRequest, scope: str, form: InboxForm) -> HttpResponse:
 @require_POST
 @role_required(Role.MEMBER)
 def export_inbox(request: HttpRequest) -> HttpResponse:
-    """Export the stories the inbox's filters (posted with the form) find."""
-    return _queue(request, ExportScope.ORGANISATION, InboxForm(request.POST))
+    """Export the stories the inbox's filters (posted with the form) find: only their
+    services' for a person limited to some (kept on the export for the worker)."""
+    within = limited_services(request.user)
+    return _queue(request, ExportScope.ORGANISATION, InboxForm(request.POST, within=within))
 
 
 @require_POST

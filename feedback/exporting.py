@@ -152,6 +152,8 @@ def describe(scope: str, filters: Filters) -> str:
             parts.append("Assigned to the person who asked")
         if filters.language:
             parts.append(f"Language: {filters.language}")
+        if filters.within is not None:
+            parts.append("Only the services of the person who asked")
     if filters.criticality:
         parts.append(f"Criticality: {filters.criticality.replace('_', ' ')}")
     if filters.progress:

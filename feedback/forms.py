@@ -357,12 +357,15 @@ class InboxForm(forms.Form):
             language=data["language"],
         )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, within: frozenset[int] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Only the columns the choices show: no model instance is built for each.
+        services = Service.objects.all()
+        if within is not None:  # a person limited to some services chooses among them
+            services = services.filter(pk__in=within)
         self.fields["service"].choices = [("", "Any")] + [
             (pk, f"{name} ({site})")
-            for pk, name, site in Service.objects.values_list("pk", "name", "site__name")
+            for pk, name, site in services.values_list("pk", "name", "site__name")
         ]
         self.fields["tag"].choices = [("", "Any")] + [
             (pk, f"{name}{' (private)' if private else ''}")

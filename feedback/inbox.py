@@ -46,6 +46,9 @@ class InboxFilters:
     q: str = ""
     assigned_to_me: bool = False
     language: str = ""  # "en", "cy" or "": the language the story was told in
+    # The only services (subtrees expanded) whose stories may be listed: a person limited to
+    # some services (feedback/service_limits.py); None: every service. Never from the form.
+    within: list[int] | None = None
 
 
 def with_response_flag(stories: QuerySet[Story]) -> QuerySet[Story]:
@@ -61,6 +64,12 @@ def with_response_flag(stories: QuerySet[Story]) -> QuerySet[Story]:
 
 def filtered_stories(filters: InboxFilters, *, user_id: int) -> QuerySet[Story]:
     stories = with_response_flag(Story.objects.all())
+    if filters.within is not None:
+        stories = stories.filter(
+            pk__in=Story.services.through.objects.filter(service_id__in=filters.within).values(
+                "story_id"
+            )
+        )
     if filters.service is not None:
         service = Service.objects.filter(pk=filters.service).first()
         ids = service.subtree_ids() if service else []

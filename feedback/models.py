@@ -488,3 +488,17 @@ class StoryTopic(models.Model):
 
     def __str__(self) -> str:
         return f"{self.story_id} in {self.topic_id}"
+
+
+class ServiceLimit(models.Model):
+    """A member of staff limited to some of the organisation's services, the services within
+    them included (feedback/service_limits.py). Without a row, they see every service."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="service_limit"
+    )
+    services = models.ManyToManyField(Service, related_name="+")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.user} limited to {self.services.count()} services"

@@ -225,7 +225,9 @@ def discussion_url(organisation: Organisation, network: Network, public_id: int)
 def staff_to_alert(organisation: Organisation) -> list[tuple[int, str]]:
     with tenant_context(organisation):
         return list(
-            User.objects.filter(is_active=True, role__in=ALERTED_ROLES)
+            # Not staff limited to some services (feedback/service_limits.py): the network's
+            # discussion is the organisation's as a whole.
+            User.objects.filter(is_active=True, role__in=ALERTED_ROLES, service_limit__isnull=True)
             .order_by("pk")
             .values_list("pk", "email")
         )

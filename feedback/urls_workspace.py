@@ -8,6 +8,7 @@ from feedback import (
     network_discussion_views,
     network_views,
     safeguarding_views,
+    service_limits_views,
     thanks_views,
     topics_views,
 )
@@ -66,6 +67,8 @@ urlpatterns = [
     path("network/log.csv", network_views.follow_up_log_csv, name="network_log_csv"),
     path("responses/<int:pk>/edit/", views.edit_response_view, name="edit_response"),
     path("services/", views.services, name="services"),
+    path("services/limits/", service_limits_views.limits_page, name="service_limits"),
+    path("services/limits/<int:pk>/", service_limits_views.limit_page, name="service_limit"),
     path("services/sites/add/", views.add_site, name="add_site"),
     path("services/add/", views.edit_service, name="add_service"),
     path("services/<int:pk>/", views.edit_service, name="edit_service"),

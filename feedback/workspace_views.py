@@ -3,6 +3,8 @@ API keys and the widget."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -43,6 +45,7 @@ from feedback.responding import (
     publish_response,
     record_change,
 )
+from feedback.service_limits import limited_services, story_in_scope
 from feedback.sites_and_services import create_site, save_service
 from feedback.triage import (
     TriageError,
@@ -67,8 +70,9 @@ PER_PAGE = 25
 @role_required(Role.MEMBER)
 def stories(request: HttpRequest) -> HttpResponse:
     """The inbox: newest first, filtered, searched, counted."""
-    form = InboxForm(request.GET or None)
-    filters = form.filters()
+    within = limited_services(request.user)
+    form = InboxForm(request.GET or None, within=within)
+    filters = replace(form.filters(), within=None if within is None else sorted(within))
     rows = filtered_stories(filters, user_id=request.user.pk)
     if filters.q:
         # A text search's matches are found once, for the numbers and the page together.
@@ -101,6 +105,8 @@ def stories(request: HttpRequest) -> HttpResponse:
 @role_required(Role.MEMBER)
 def story(request: HttpRequest, pk: int) -> HttpResponse:
     row = Story.objects.prefetch_related("services", "tags").filter(pk=pk).first()
+    if row is not None and not story_in_scope(request.user, row):
+        raise Http404("No such story.")
     if row is None:
         # A story withdrawn at its author's request says so (410), as on the hub.
         from feedback.rights_views import withdrawn_story_page
@@ -181,6 +187,8 @@ def _respond(request: HttpRequest, story: Story, form: ResponseForm):  # noqa: A
 @role_required(Role.MEMBER)
 def triage(request: HttpRequest, pk: int) -> HttpResponse:
     row = get_object_or_404(Story, pk=pk)
+    if not story_in_scope(request.user, row):
+        raise Http404("No such story.")
     action = request.POST.get("action")
     try:
         if action == "assign":
@@ -206,6 +214,8 @@ def triage(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(Role.RESPONDER)
 def edit_response_view(request: HttpRequest, pk: int) -> HttpResponse:
     response = get_object_or_404(Response.objects.select_related("story"), pk=pk)
+    if not story_in_scope(request.user, response.story):
+        raise Http404("No such response.")
     form = ResponseForm(
         request.POST or None,
         initial={

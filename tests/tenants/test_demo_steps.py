@@ -26,6 +26,7 @@ PRODUCT_STEPS = [
     "feedback.languages",
     "feedback.network_discussion",
     "feedback.thanks",
+    "feedback.service_limits",
     "network_standards",
     "committee_actions",
     "alerts.network",
