@@ -80,6 +80,7 @@ class AlertRuleForm(forms.ModelForm):
         *args: Any,
         can_choose_recipients: bool,
         network_members: list[tuple[int, str]] | None = None,
+        within: frozenset[int] | None = None,
         **kwargs: Any,
     ) -> None:
         """`network_members`: the active, consenting members a network's lead may choose
@@ -96,6 +97,16 @@ class AlertRuleForm(forms.ModelForm):
         self.fields["recipients"].queryset = User.objects.filter(is_active=True)
         self.fields["services"].queryset = Service.objects.select_related("site")
         self.fields["tags"].queryset = Tag.objects.all()
+        # A person limited to some services (feedback/service_limits.py) watches only theirs.
+        self.within = within
+        if within is not None:
+            self.fields["services"].queryset = Service.objects.select_related("site").filter(
+                pk__in=within
+            )
+            self.fields["services"].required = True
+            self.fields["services"].error_messages["required"] = (
+                "Choose the services to watch: you see only some of the organisation's."
+            )
         self.fields["recipients"].required = False
         if not can_choose_recipients:
             del self.fields["recipients"]

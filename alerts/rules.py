@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -15,17 +16,36 @@ from alerts.models import AlertRule, Frequency, Scope
 from alerts.network_alerts import PreviewItem, preview_network_rule
 from feedback.choices import Criticality
 from feedback.models import Story
+from feedback.service_limits import limited_services, managed_services
 from tenants.accounts.models import Role, User
 from tenants.audit.recording import record_audit
 
 
+def _about_only(rule: AlertRule, services: frozenset[int]) -> bool:
+    chosen = {service.pk for service in rule.services.all()}
+    return rule.scope == Scope.OWN and bool(chosen) and chosen <= services
+
+
 def can_manage(user: User, rule: AlertRule) -> bool:
-    return rule.owner_id == user.pk or user.has_role(Role.ADMINISTRATOR)
+    if rule.owner_id == user.pk:
+        return True
+    if limited_services(user) is not None:
+        # Limited to some services: their own rules, and a service administrator's, every
+        # rule about their services only (feedback/service_limits.py).
+        managed = managed_services(user)
+        return managed is not None and _about_only(rule, managed)
+    return user.has_role(Role.ADMINISTRATOR)
 
 
 def visible_rules(user: User):  # noqa: ANN201 - a QuerySet of AlertRule
     rules = AlertRule.objects.select_related("owner").prefetch_related("recipients", "services")
-    return rules if user.has_role(Role.ADMINISTRATOR) else rules.filter(owner=user)
+    if user.has_role(Role.ADMINISTRATOR) and limited_services(user) is None:
+        return rules
+    managed = managed_services(user)
+    if managed is None:
+        return rules.filter(owner=user)
+    about = [rule.pk for rule in rules if _about_only(rule, managed)]
+    return rules.filter(Q(owner=user) | Q(pk__in=about))
 
 
 def allowed_domains() -> list[str]:

@@ -32,6 +32,7 @@ from alerts.rules import can_manage, preview, save_rule, set_rule_active, unsubs
 from alerts.sending import outbox_key
 from alerts.targets import add_bank_holiday, set_response_targets
 from feedback.models import Story
+from feedback.service_limits import limited_services
 from tenants.accounts.access import require_role, role_required
 from tenants.accounts.models import Role
 from tenants.mail_status import mail_statuses
@@ -50,12 +51,15 @@ def edit_rule(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     rule = get_object_or_404(AlertRule, pk=pk) if pk else AlertRule(owner=request.user)
     if pk and not can_manage(request.user, rule):
         raise PermissionDenied("This is a colleague's alert rule.")
-    is_admin = request.user.has_role(Role.ADMINISTRATOR)
+    within = limited_services(request.user)
+    # Limited to some services: their own rule, about their own services, to themselves.
+    is_admin = request.user.has_role(Role.ADMINISTRATOR) and within is None
     form = AlertRuleForm(
         request.POST or None,
         instance=rule,
         can_choose_recipients=is_admin,
-        network_members=member_choices(request.tenant),
+        network_members=member_choices(request.tenant) if within is None else None,
+        within=within,
     )
     if request.method == "POST" and form.is_valid():
         rule = form.save(commit=False)

@@ -61,20 +61,36 @@ def tenant_scope(
     service: object,
     criticality: object,
     today: date,
+    within: frozenset[int] | None = None,
 ) -> Scope:
+    """`within`: the only services a person limited to some may see (their subtrees,
+    feedback/service_limits.py); their figures are of those services, whatever is asked."""
     first, last = period(start, end, today=today)
+    chosen = service_ids(service)
+    if within is not None:
+        chosen = (
+            tuple(sorted(within)) if chosen is None else tuple(i for i in chosen if i in within)
+        )
     return Scope(
         organisation_id=organisation_id,
         start=first,
         end=last,
-        service_ids=service_ids(service),
+        service_ids=chosen,
         criticalities=criticalities(criticality),
     )
 
 
-def service_options() -> list[dict[str, object]]:
-    """The active organisation's services as a tree, for a dropdown."""
+def service_options(within: frozenset[int] | None = None) -> list[dict[str, object]]:
+    """The active organisation's services as a tree, for a dropdown (only those `within`,
+    for a person limited to some)."""
     services = list(Service.objects.select_related("site").order_by("site__name", "name"))
+    if within is not None:
+        services = [s for s in services if s.pk in within]
+        tops = {s.pk for s in services}
+        # A limited person's highest services stand at the top of their tree.
+        for service in services:
+            if service.parent_id not in tops:
+                service.parent_id = None
     children: dict[int | None, list[Service]] = {}
     for service in services:
         children.setdefault(service.parent_id, []).append(service)

@@ -21,6 +21,7 @@ from dashboards.freshness import data_version
 from dashboards.serving import current_viewer, make_app, prime, viewer_or_none
 from feedback.choices import Criticality
 from feedback.models import Service, Story
+from feedback.service_limits import limited_services
 
 MOUNT = "/dashboards/live/"
 POLL_MILLISECONDS = 5000
@@ -31,6 +32,13 @@ app = make_app(
     page_template="dashboards/dash_page.html",
     page_title="Live dashboard",
 )
+
+
+def _service_options() -> list[dict[str, object]]:
+    viewer = viewer_or_none()
+    if viewer is None:
+        return []
+    return filters.service_options(within=limited_services(viewer.user))
 
 
 def layout() -> html.Div:
@@ -56,7 +64,7 @@ def layout() -> html.Div:
                     html.Label("Service", htmlFor="service", id="service-label"),
                     dcc.Dropdown(
                         id="service",
-                        options=filters.service_options() if viewer_or_none() else [],
+                        options=_service_options(),
                         placeholder="All services",
                         clearable=True,
                     ),
@@ -153,6 +161,7 @@ def _scope(start: object, end: object, service: object, criticality: object) -> 
         service=service,
         criticality=criticality,
         today=timezone.localdate(),
+        within=limited_services(viewer.user),
     )
 
 

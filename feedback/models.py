@@ -498,6 +498,9 @@ class ServiceLimit(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="service_limit"
     )
     services = models.ManyToManyField(Service, related_name="+")
+    # A service administrator: manages the staff limited within these services, and the
+    # alert rules about them.
+    manages = models.BooleanField(default=False, db_default=False)
     updated_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:

@@ -8,14 +8,24 @@ services within them included (`ServiceLimit`, /services/limits/). For a limited
   other services' stories (tests/feedback/test_service_limits.py sweeps every URL);
 - the **inbox** lists only stories about their services (its filters and counts too), a
   **story** outside them is a 404, and so are its triage and its responses' edit pages;
+- the **live dashboard** (every callback) and the **stories summary** and **You said, we
+  did** (page, CSV, PDF) are of their services only, whatever service is asked for
+  (`dashboards.filters.tenant_scope(within=...)`), and offer only theirs to choose;
 - an **export** of the inbox holds only their services' stories (kept on the export, so the
   worker applies it);
 - **alert emails**: an instant alert reaches them only for a story about their services,
   and an emerging theme only when found at one of them; digests and network alerts, which
   cover many stories, do not reach them (`alerts.matching.recipients`).
 
-Not built yet (the issue stays open): dashboards, reports and alert rules scoped to the
-services (a limited person is refused them today), and the service administrator.
+- their **alert rules** are their own only, must name services, and may name only theirs
+  (to themselves, no network rules).
+
+A **service administrator** (`ServiceLimit.manages`, given by an administrator) is limited
+to their services like anyone, and also moves the staff limited within them among them
+(never widening anyone's access) and manages every alert rule about their services.
+
+Not built yet (the issue stays open): long PDFs, saved and scheduled reports for limited
+staff (refused), and a service administrator's own invitations of new staff.
 """
 
 from __future__ import annotations
@@ -46,6 +56,29 @@ ALLOWED_VIEWS = frozenset(
         "feedback:export",
         "feedback:export_status",
         "feedback:export_download",
+        # The live dashboard (its page, then its callbacks, an unnamed route) and the
+        # stories summary and You said, we did, each scoped to their services.
+        "dashboards:index",
+        "dashboards:live",
+        "dashboards:dashboards.views.live",
+        "reports:summary",
+        "reports:summary_csv",
+        "reports:summary_pdf",
+        "reports:you_said_we_did",
+        "reports:you_said_we_did_csv",
+        "reports:you_said_we_did_pdf",
+        # Their own alert rules, about their services only (alerts/forms.py `within`).
+        "alerts:rules",
+        "alerts:new_rule",
+        "alerts:edit_rule",
+        "alerts:toggle_rule",
+        # Links in emails that turn them off (signed, their own).
+        "alerts:unsubscribe",
+        "feedback:stop_thanks_emails",
+        # A service administrator's: the staff limited within their services (the views
+        # refuse anyone else).
+        "feedback:service_limits",
+        "feedback:service_limit",
         "accounts:login",
         "accounts:logout",
         "accounts:profile",
@@ -97,6 +130,37 @@ def limited_services(user: User) -> frozenset[int] | None:
     return getattr(user, _CACHE)
 
 
+def managed_services(user: User) -> frozenset[int] | None:
+    """The services a service administrator manages (subtrees expanded); None for anyone
+    else. An administrator without a limit manages everything, as an administrator."""
+    limit = ServiceLimit.objects.filter(user_id=user.pk, manages=True).first()
+    if limit is None:
+        return None
+    return subtree(limit.services.values_list("pk", flat=True))
+
+
+def may_manage_limits(user: User) -> bool:
+    """Administrators who see every service, and service administrators."""
+    if user.has_role(Role.ADMINISTRATOR) and limited_services(user) is None:
+        return True
+    return managed_services(user) is not None
+
+
+def managed_staff(user: User):  # noqa: ANN201 - a QuerySet of User
+    """Whose services `user` may set: everyone, for an administrator who sees every
+    service; for a service administrator, the staff limited within their services."""
+    people = User.objects.filter(is_active=True)
+    managed = managed_services(user)
+    if managed is None:
+        return people
+    inside = [
+        limit.user_id
+        for limit in ServiceLimit.objects.prefetch_related("services")
+        if limit.user_id != user.pk and {s.pk for s in limit.services.all()} <= managed
+    ]
+    return people.filter(pk__in=inside)
+
+
 def story_in_scope(user: User, story: Story) -> bool:
     allowed = limited_services(user)
     if allowed is None:
@@ -113,9 +177,21 @@ def set_limit(
     services: list[Service],
     *,
     actor: User,
+    manages: bool = False,
     request: HttpRequest | None = None,
 ) -> None:
-    """Limit `user` to `services` (none: no limit, every service)."""
+    """Limit `user` to `services` (none: no limit, every service); `manages`: they become a
+    service administrator of them. A service administrator may only move staff among their
+    own services, and neither lift a limit nor make another service administrator."""
+    managed = managed_services(actor)
+    if managed is not None:
+        if not managed_staff(actor).filter(pk=user.pk).exists():
+            raise LimitError("They are not limited within your services.")
+        if not services or not {s.pk for s in services} <= managed or manages:
+            raise LimitError(
+                "Choose among your own services: only an administrator can widen someone's "
+                "access or make a service administrator."
+            )
     with transaction.atomic():
         if services and user.role == Role.ADMINISTRATOR:
             others = User.objects.filter(role=Role.ADMINISTRATOR, is_active=True).exclude(
@@ -129,9 +205,12 @@ def set_limit(
         if services:
             limit, _ = ServiceLimit.objects.get_or_create(user=user)
             limit.services.set(services)
+            limit.manages = manages
             limit.updated_at = timezone.now()
-            limit.save(update_fields=["updated_at"])
+            limit.save(update_fields=["updated_at", "manages"])
             summary = f"Limited {user.full_name} to " + ", ".join(s.name for s in services)
+            if manages:
+                summary += ", as their service administrator"
         else:
             ServiceLimit.objects.filter(user=user).delete()
             summary = f"{user.full_name} sees every service again"
@@ -140,7 +219,7 @@ def set_limit(
             actor=actor,
             target=user,
             summary=summary[:300],
-            detail={"services": [s.pk for s in services]},
+            detail={"services": [s.pk for s in services], "manages": manages},
             request=request,
         )
 

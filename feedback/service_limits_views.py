@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from feedback.models import Service, ServiceLimit
-from feedback.service_limits import LimitError, set_limit
+from feedback.service_limits import (
+    LimitError,
+    managed_services,
+    managed_staff,
+    may_manage_limits,
+    set_limit,
+)
 from tenants.accounts.access import role_required
-from tenants.accounts.models import Role, User
+from tenants.accounts.models import Role
 
 
 class LimitForm(forms.Form):
@@ -21,19 +28,36 @@ class LimitForm(forms.Form):
         label="Services they may see (the services within each included)",
         help_text="None ticked: every service.",
     )
+    manages = forms.BooleanField(
+        required=False,
+        label="Service administrator: manages the staff limited within these services, and "
+        "the alert rules about them",
+    )
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: object, managed: frozenset[int] | None, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["services"].queryset = Service.objects.filter(is_active=True)
+        services = Service.objects.filter(is_active=True)
+        if managed is not None:  # a service administrator: among their own, no more
+            services = services.filter(pk__in=managed)
+            self.fields["services"].help_text = "Among your own services."
+            del self.fields["manages"]
+        self.fields["services"].queryset = services
 
 
-@role_required(Role.ADMINISTRATOR)
+def _may_manage(request: HttpRequest) -> None:
+    if not may_manage_limits(request.user):
+        raise PermissionDenied("Only administrators and service administrators set limits.")
+
+
+@role_required(Role.MEMBER)
 def limits_page(request: HttpRequest) -> HttpResponse:
+    _may_manage(request)
     limits = {
         limit.user_id: [s.name for s in limit.services.all()]
+        + (["(service administrator)"] if limit.manages else [])
         for limit in ServiceLimit.objects.prefetch_related("services")
     }
-    staff = User.objects.filter(is_active=True).order_by("full_name", "email")
+    staff = managed_staff(request.user).order_by("full_name", "email")
     return render(
         request,
         "feedback/service_limits/page.html",
@@ -41,17 +65,29 @@ def limits_page(request: HttpRequest) -> HttpResponse:
     )
 
 
-@role_required(Role.ADMINISTRATOR)
+@role_required(Role.MEMBER)
 def limit_page(request: HttpRequest, pk: int) -> HttpResponse:
-    person = get_object_or_404(User, pk=pk, is_active=True)
+    _may_manage(request)
+    person = get_object_or_404(managed_staff(request.user), pk=pk)
     current = ServiceLimit.objects.filter(user=person).first()
-    initial = {"services": list(current.services.all()) if current else []}
+    initial = {
+        "services": list(current.services.all()) if current else [],
+        "manages": bool(current and current.manages),
+    }
     # An empty post (no service ticked: every service) is still a post.
-    form = LimitForm(request.POST if request.method == "POST" else None, initial=initial)
+    form = LimitForm(
+        request.POST if request.method == "POST" else None,
+        initial=initial,
+        managed=managed_services(request.user),
+    )
     if request.method == "POST" and form.is_valid():
         try:
             set_limit(
-                person, list(form.cleaned_data["services"]), actor=request.user, request=request
+                person,
+                list(form.cleaned_data["services"]),
+                actor=request.user,
+                manages=form.cleaned_data.get("manages", False),
+                request=request,
             )
         except LimitError as refused:
             form.add_error("services", str(refused))

@@ -16,11 +16,13 @@ class ReportForm(forms.Form):
     end = forms.DateField(label="To", required=False, widget=DATE)
     service = forms.TypedChoiceField(label="Service", required=False, coerce=int, empty_value=None)
 
-    def __init__(self, *args: object, today: date, **kwargs: object) -> None:
+    def __init__(
+        self, *args: object, today: date, within: frozenset[int] | None = None, **kwargs: object
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.today = today
         self.fields["service"].choices = [("", "All services")] + [
-            (option["value"], option["label"]) for option in service_options()
+            (option["value"], option["label"]) for option in service_options(within=within)
         ]
 
     def clean(self) -> dict[str, object]:

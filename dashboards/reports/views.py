@@ -17,6 +17,7 @@ from dashboards.reports.rendering import render_report
 from dashboards.reports.summary import stories_summary
 from dashboards.reports.you_said_we_did import changes_made
 from feedback.csv_export import csv_response
+from feedback.service_limits import limited_services
 from tenants.accounts.access import role_required
 from tenants.accounts.models import Role
 from tenants.gate import Capability, requires_capability
@@ -25,7 +26,10 @@ from tenants.gate import Capability, requires_capability
 def _read(request: HttpRequest, params: object = None) -> tuple[ReportForm, Scope | None]:
     """The form, and the scope it asks for (None when the form is invalid)."""
     today = timezone.localdate()
-    form = ReportForm((request.GET if params is None else params) or None, today=today)
+    within = limited_services(request.user)
+    form = ReportForm(
+        (request.GET if params is None else params) or None, today=today, within=within
+    )
     if form.is_bound and not form.is_valid():
         return form, None
     data = form.cleaned_data if form.is_bound else {}
@@ -36,9 +40,12 @@ def _read(request: HttpRequest, params: object = None) -> tuple[ReportForm, Scop
         service=data.get("service"),
         criticality=None,
         today=today,
+        within=within,
     )
     if not form.is_bound:
-        form = ReportForm(initial={"start": scope.start, "end": scope.end}, today=today)
+        form = ReportForm(
+            initial={"start": scope.start, "end": scope.end}, today=today, within=within
+        )
     return form, scope
 
 

@@ -60,21 +60,21 @@ def test_every_other_workspace_page_is_refused(cast: Cast, limited: dict[str, in
         if response.status_code != 403:
             reached.append((path, name, response.status_code))
     assert not reached, f"a limited responder reached: {reached}"
-    refused = client.get("/dashboards/live/")
+    refused = client.get("/services/")
     assert refused.status_code == 403
     assert "limited to some of its services" in refused.content.decode()
-    # A Dash callback too, and a post.
+    # The network comparison's Dash callback too, and a post.
     assert (
         client.post(
-            "/dashboards/live/_dash-update-component", "{}", content_type="application/json"
+            "/dashboards/network/_dash-update-component", "{}", content_type="application/json"
         ).status_code
         == 403
     )
-    assert client.post("/alerts/", {}).status_code == 403
+    assert client.post("/services/sites/add/", {}).status_code == 403
     # Their colleague without a limit is not held up.
     admin = client_for(cast.org_a)
     assert sign_in(admin, cast.admin_a.email).status_code == 302
-    assert admin.get("/dashboards/live/").status_code == 200
+    assert admin.get("/services/").status_code == 200
 
 
 def test_the_inbox_and_story_pages_hold_only_their_services(
@@ -85,7 +85,8 @@ def test_the_inbox_and_story_pages_hold_only_their_services(
     assert "About the ward" in inbox and "About the clinic" not in inbox
     assert "<strong>1</strong> story" in inbox
     assert cast.clinic_a.name not in inbox  # nor in the service filter
-    assert 'href="/dashboards/"' not in inbox  # the menu offers only what they may open
+    assert 'href="/thanks/"' not in inbox  # the menu offers only what they may open
+    assert 'href="/dashboards/"' in inbox
     searched = client.get("/stories/?q=clinic").content.decode()
     assert "About the clinic" not in searched
     assert client.get(f"/stories/{limited['ward']}/").status_code == 200
@@ -164,7 +165,7 @@ def test_administrators_set_limits_and_one_always_sees_everything(
             set_limit(
                 cast.admin_a, [Service.objects.get(pk=cast.ward_a.service_id)], actor=cast.admin_a
             )
-    assert responder(cast).get("/dashboards/live/").status_code == 200  # limit lifted
+    assert responder(cast).get("/services/").status_code == 200  # limit lifted
     member = client_for(cast.org_a)
     assert sign_in(member, cast.member_a.email).status_code == 302
     assert member.get("/services/limits/").status_code == 403
@@ -173,3 +174,127 @@ def test_administrators_set_limits_and_one_always_sees_everything(
     assert sign_in(other, cast.admin_b.email).status_code == 302
     elsewhere = other.get(f"/services/limits/{cast.responder_a.pk}/")  # B's own account, if any
     assert cast.responder_a.full_name not in elsewhere.content.decode()
+
+
+def test_the_dashboard_and_reports_count_only_their_services(
+    cast: Cast, limited: dict[str, int]
+) -> None:
+    from django.utils import timezone
+
+    from tests.dashboards.dash_client import LIVE, call, csrf_token, live_filters, result
+
+    client = responder(cast)
+    today = timezone.localdate().isoformat()
+    token = csrf_token(client, LIVE)
+    swarm = result(
+        call(
+            client,
+            LIVE,
+            ("swarm", "figure"),
+            [*live_filters(today, today), ("swarm-colour", "value", "criticality")],
+            token=token,
+        ),
+        "swarm",
+        "figure",
+    )
+    texts = str(swarm)
+    assert "About the ward" in texts and "About the clinic" not in texts
+    # Asking for the clinic by its id gives nothing: it is not theirs.
+    with tenant_context(cast.org_a):
+        clinic_id = Story.objects.get(pk=limited["clinic"]).services.get().pk
+    asked = result(
+        call(
+            client,
+            LIVE,
+            ("swarm", "figure"),
+            [*live_filters(today, today, service=clinic_id), ("swarm-colour", "value", "x")],
+            token=token,
+        ),
+        "swarm",
+        "figure",
+    )
+    assert "About the clinic" not in str(asked)
+    page = client.get(f"/reports/?start={today}&end={today}").content.decode()
+    assert cast.clinic_a.name not in page  # the service filter offers only theirs
+
+    def stories(who: Client) -> str:
+        text = who.get(f"/reports/summary.csv?start={today}&end={today}").content.decode()
+        return next(
+            row[2] for row in csv.reader(io.StringIO(text)) if row[:2] == ["volume", "stories"]
+        )
+
+    everyone = client_for(cast.org_a)
+    assert sign_in(everyone, cast.admin_a.email).status_code == 302
+    assert int(stories(client)) == int(stories(everyone)) - 1  # the clinic's story is not theirs
+
+
+def test_their_alert_rules_are_their_own_about_their_services(
+    cast: Cast, limited: dict[str, int]
+) -> None:
+    with tenant_context(cast.org_a):
+        ward = cast.ward_a.service_id
+        clinic = cast.clinic_a.service_id
+        colleagues = AlertRule.objects.create(name="The admin's rule", owner=cast.admin_a)
+    client = responder(cast)
+    rule = {"name": "My ward", "min_criticality": "not critical", "frequency": "instant"}
+    everything = client.post("/alerts/new/", rule)
+    assert everything.status_code == 400 and "Choose the services to watch" in (
+        everything.content.decode()
+    )
+    not_theirs = client.post("/alerts/new/", {**rule, "services": [clinic]})
+    assert not_theirs.status_code == 400
+    saved = client.post("/alerts/new/", {**rule, "services": [ward]})
+    assert saved.status_code == 302
+    with tenant_context(cast.org_a):
+        mine = AlertRule.objects.get(name="My ward")
+        assert mine.owner_id == cast.responder_a.pk
+        assert list(mine.recipients.values_list("pk", flat=True)) == [cast.responder_a.pk]
+    listed = client.get("/alerts/").content.decode()
+    assert "My ward" in listed and "The admin&#x27;s rule" not in listed
+    assert "The admin's rule" not in listed
+    assert client.get(f"/alerts/{colleagues.pk}/").status_code == 403
+    assert client.get("/alerts/sent/").status_code == 403  # the organisation's delivery log
+
+
+@pytest.fixture
+def service_admin(cast: Cast, limited: dict[str, int]) -> Client:
+    """The member made service administrator of the ward (the responder is limited to it)."""
+    with tenant_context(cast.org_a):
+        ward = Service.objects.get(pk=cast.ward_a.service_id)
+        set_limit(cast.member_a, [ward], actor=cast.admin_a, manages=True)
+    client = client_for(cast.org_a)
+    assert sign_in(client, cast.member_a.email).status_code == 302
+    return client
+
+
+def test_a_service_administrator_manages_the_staff_and_rules_of_their_services(
+    cast: Cast, service_admin: Client
+) -> None:
+    page = service_admin.get("/services/limits/").content.decode()
+    assert cast.responder_a.full_name in page  # limited within the ward
+    assert cast.admin_a.full_name not in page  # sees every service: not theirs to manage
+    # Moving the responder among the ward's services is theirs; the clinic, lifting the
+    # limit or making a service administrator are not.
+    ward, clinic = cast.ward_a.service_id, cast.clinic_a.service_id
+    url = f"/services/limits/{cast.responder_a.pk}/"
+    assert service_admin.post(url, {"services": [clinic]}).status_code == 400
+    lifted = service_admin.post(url, {})
+    assert (
+        lifted.status_code == 400 and "only an administrator can widen" in lifted.content.decode()
+    )
+    assert service_admin.post(url, {"services": [ward], "manages": "on"}).status_code == 302
+    with tenant_context(cast.org_a):
+        limit = ServiceLimit.objects.get(user=cast.responder_a)
+        assert not limit.manages and list(limit.services.values_list("pk", flat=True)) == [ward]
+    assert service_admin.get(f"/services/limits/{cast.admin_a.pk}/").status_code == 404
+    # Alert rules about the ward (anyone's) are theirs to manage; others are not.
+    with tenant_context(cast.org_a):
+        about_ward = AlertRule.objects.create(name="Ward rule", owner=cast.admin_a)
+        about_ward.services.set([ward])
+        about_all = AlertRule.objects.create(name="All rule", owner=cast.admin_a)
+    listed = service_admin.get("/alerts/").content.decode()
+    assert "Ward rule" in listed and "All rule" not in listed
+    assert service_admin.get(f"/alerts/{about_ward.pk}/").status_code == 200
+    assert service_admin.get(f"/alerts/{about_all.pk}/").status_code == 403
+    # The responder, limited but no service administrator, manages nobody.
+    assert responder(cast).get("/services/limits/").status_code == 403

@@ -30,4 +30,4 @@ def test_the_demo_has_a_responder_limited_to_a_ward() -> None:
         outside = Story.objects.exclude(services=ward).exclude(services__parent=ward).first()
     assert client.get("/stories/").status_code == 200
     assert client.get(f"/stories/{outside.pk}/").status_code == 404
-    assert client.get("/reports/").status_code == 403
+    assert client.get("/services/").status_code == 403
