@@ -18,10 +18,10 @@ from django.utils import timezone
 from alerts.working_time import WorkingCalendar
 from dashboards.rollups.models import RESPONSE_BUCKET_FIELDS, ServiceDay, ServiceDayTag
 from dashboards.statistics import median_hours, share
+from feedback.choices import POSITIVE_CRITICALITIES as POSITIVE
 from feedback.choices import ChangeStatus, Criticality, TagGroup
 from feedback.hub.models import PublicResponse, PublicStory, ServiceListing
 from feedback.models import Story, StoryTopic
-from feedback.topics import POSITIVE_CRITICALITIES as POSITIVE
 
 CRITICAL = (Criticality.STRONGLY_CRITICAL.value, Criticality.SEVERELY_CRITICAL.value)
 DAYS = ServiceDay._meta.db_table

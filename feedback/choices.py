@@ -22,6 +22,11 @@ class Criticality(models.TextChoices):
         return list(Criticality).index(self)
 
 
+# Not critical, or minimally: the stories counted as positive everywhere (responses' quality
+# check, reports, thanks, screens, learned themes).
+POSITIVE_CRITICALITIES = (Criticality.NOT_CRITICAL, Criticality.MINIMALLY_CRITICAL)
+
+
 class AuthorRole(models.TextChoices):
     PATIENT = "patient", _("Patient")
     CARER = "carer", _("Carer")

@@ -20,6 +20,7 @@ from django_tenants.utils import schema_context, tenant_context
 
 from feedback.apikeys import KEY_PREFIX, hash_key
 from feedback.choices import (
+    POSITIVE_CRITICALITIES,
     AgeGroup,
     AuthorRole,
     ChangeStatus,
@@ -478,7 +479,7 @@ def _with_a_change_made(
         return items
     for index in range(len(items) - 1, -1, -1):
         item = items[index]
-        if item.story.criticality in (Criticality.NOT_CRITICAL, Criticality.MINIMALLY_CRITICAL):
+        if item.story.criticality in POSITIVE_CRITICALITIES:
             continue
         if item.draft.body == GENERIC:
             continue

@@ -21,7 +21,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from feedback import quality
-from feedback.choices import ChangeStatus, Criticality, Progress
+from feedback.choices import POSITIVE_CRITICALITIES, ChangeStatus, Progress
 from feedback.hub.models import PublicResponse
 from feedback.models import Response, ResponseVersion, Story
 from feedback.public_cache import bump_public_version
@@ -40,7 +40,7 @@ from tenants.schemas import public_schema
 EDIT_WINDOW = timedelta(minutes=30)
 MAX_WORDS = 1000
 MAX_CHARACTERS = quality.MAX_REPLY_CHARACTERS  # the quality check reads no more
-POSITIVE = {Criticality.NOT_CRITICAL, Criticality.MINIMALLY_CRITICAL}
+POSITIVE = POSITIVE_CRITICALITIES
 
 
 class RespondingError(Exception):

@@ -25,6 +25,8 @@ account at once) on `/thanks/directory/`.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,7 +40,7 @@ from django.template.loader import render_to_string
 from django_tenants.utils import tenant_context
 
 from feedback import pii
-from feedback.choices import Criticality
+from feedback.choices import POSITIVE_CRITICALITIES
 from feedback.hub.models import ServiceListing
 from feedback.models import Service, StaffMember, Story, Thanks, ThanksRoute
 from tenants.accounts.models import User
@@ -47,7 +49,7 @@ from tenants.messages import enqueue_email
 from tenants.models import Organisation, public_url
 
 # Stories whose thanks are passed on: not critical, or minimally critical.
-POSITIVE = (Criticality.NOT_CRITICAL, Criticality.MINIMALLY_CRITICAL)
+POSITIVE = POSITIVE_CRITICALITIES
 # Words before a name that say what someone does; each also hints at a job title.
 TITLES = {
     "dr": ("doctor", "consultant", "registrar", "gp", "surgeon", "physician", "dr"),
@@ -610,9 +612,6 @@ def import_directory(
     """Add or update directory entries from a CSV file (columns: name, job title, email,
     services: names or codes separated by semicolons), all or nothing. An entry with the
     same email address, or with no address and the same name and job title, is updated."""
-    import csv
-    import io
-
     if len(content) > IMPORT_MAX_BYTES:
         raise DirectoryImportError(["The file is larger than 5 MB. Split it into parts."])
     try:

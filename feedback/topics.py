@@ -37,7 +37,6 @@ from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from feedback.choices import Criticality
 from feedback.models import LearnedTopic, Story, StoryTopic
 from feedback.signals import topics_fitted
 from tenants.accounts.models import User
@@ -45,8 +44,6 @@ from tenants.audit.recording import record_audit
 
 logger = logging.getLogger(__name__)
 
-# Not critical, or minimally: counted apart from the critical stories of each theme.
-POSITIVE_CRITICALITIES = (Criticality.NOT_CRITICAL, Criticality.MINIMALLY_CRITICAL)
 MIN_STORIES = 40
 MIN_TOPICS, MAX_TOPICS = 4, 12
 FIT_STORIES = 20_000

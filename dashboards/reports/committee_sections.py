@@ -24,7 +24,7 @@ from dashboards.reports.excerpts import excerpt
 from dashboards.reports.response_quality import ResponseQuality, summarise
 from dashboards.statistics import suppressed
 from feedback import quality, topics
-from feedback.choices import ChangeStatus, Criticality
+from feedback.choices import POSITIVE_CRITICALITIES, ChangeStatus
 from feedback.hub.models import PublicResponse, PublicStory
 from feedback.models import topic_label
 from tenants.models import Organisation
@@ -33,7 +33,7 @@ from tenants.models import Organisation
 # up to RECENT of the provider's earlier published replies, for copy-and-paste).
 MAX_RESPONSES = 500
 RECENT = 50
-POSITIVE = {Criticality.NOT_CRITICAL, Criticality.MINIMALLY_CRITICAL}
+POSITIVE = POSITIVE_CRITICALITIES
 
 
 @dataclass(frozen=True)

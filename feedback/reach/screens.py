@@ -19,7 +19,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from feedback.choices import Criticality
+from feedback.choices import POSITIVE_CRITICALITIES
 from feedback.hub.models import PublicResponse, PublicStory, ServiceListing
 from feedback.reach.campaigns import campaign_for
 from feedback.reach.models import Campaign, CampaignKind, DisplayScreen
@@ -29,7 +29,7 @@ from tenants.schemas import public_schema
 
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{32,64}")
 # Stories a screen shows: positive ones only.
-POSITIVE = (Criticality.NOT_CRITICAL, Criticality.MINIMALLY_CRITICAL)
+POSITIVE = POSITIVE_CRITICALITIES
 SHOWN = 8
 
 
