@@ -61,6 +61,10 @@ class ReportSchedule(models.Model):
     # ... and send each consenting member its own pack, to the recipients its administrators
     # chose (MemberPackRecipients in the member's schema; dashboards/reports/member_packs.py).
     member_recipients = models.BooleanField(default=False)
+    # Made by someone limited to some services: the only services (subtrees expanded) its
+    # reports may count, whoever receives them. None: all. Each delivery is narrowed further
+    # to its recipient's own services (dashboards/reports/delivering.py `report_file`).
+    within = ArrayField(models.IntegerField(), null=True, blank=True)
     next_run_on = models.DateField()
     active = models.BooleanField(default=True)
     created_by = models.ForeignKey(
@@ -171,6 +175,9 @@ class LongReport(models.Model):
     end = models.DateField(null=True, blank=True)
     # The one service the report covers (a feedback.Service id in this schema), or none.
     service_id = models.IntegerField(null=True, blank=True)
+    # Asked for by someone limited to some services (feedback/service_limits.py): the only
+    # services (subtrees expanded) the report may count, applied by the worker. None: all.
+    within = ArrayField(models.IntegerField(), null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     # Moved on by the worker as it goes; a build not moved on for a while has a dead worker.
     updated_at = models.DateTimeField(default=timezone.now)

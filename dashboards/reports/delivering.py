@@ -35,6 +35,7 @@ from dashboards.reports import member_packs
 from dashboards.reports.committee import committee_pack, committee_pdf
 from dashboards.reports.rendering import render_report
 from dashboards.reports.scheduling import next_run, period_for, recipients_of
+from feedback.service_limits import limit_of_address, narrowest
 from tenants.gate import Capability, has_capability
 from tenants.messages import (
     Attachment,
@@ -114,9 +115,15 @@ KIND_MEMBER_PACK = "reports.member_pack"
 
 def report_file(delivery: ReportDelivery) -> tuple[str, bytes, str]:
     """(file name, content, content type) of the delivery's report as a PDF, made now. The
-    email attachment and the signed link serve this same file."""
-    report: SavedReport | None = delivery.schedule.report if delivery.schedule else None
+    email attachment and the signed link serve this same file.
+
+    It counts only the services both the schedule (made by someone limited to some) and the
+    recipient (an account limited to some, feedback/service_limits.py, as it is today) may
+    see: a limited person is never sent, nor linked to, other services' figures."""
+    schedule = delivery.schedule
+    report: SavedReport | None = schedule.report if schedule else None
     service = report.service_id if report else None
+    within = narrowest(schedule.within if schedule else None, limit_of_address(delivery.recipient))
     scope = tenant_scope(
         connection.tenant.pk,
         start=delivery.period_start.isoformat(),
@@ -124,6 +131,7 @@ def report_file(delivery: ReportDelivery) -> tuple[str, bytes, str]:
         service=service,
         criticality=None,
         today=max(delivery.period_end, timezone.localdate()),
+        within=within,
     )
     kind = (
         ReportKind.YOU_SAID_WE_DID
@@ -143,6 +151,9 @@ def packs_wanted(delivery: ReportDelivery) -> list[tuple[Network, Organisation]]
     lead = connection.tenant
     # A member's own delivery carries its own pack only (member_packs), never the others'.
     if schedule is None or not schedule.network_members or delivery.member_id is not None:
+        return []
+    # Whole organisations' packs: never to a person limited to some of the lead's services.
+    if limit_of_address(delivery.recipient) is not None:
         return []
     if not has_capability(lead, Capability.NETWORK_COMPARISON):
         return []

@@ -119,10 +119,13 @@ def queue_long_report(
     end: date,
     service: int | None,
     user: User,
+    within: frozenset[int] | None = None,
     request: HttpRequest | None = None,
 ) -> str:
     """Queue a build of the PDF (in the active organisation's schema) and return its token,
-    or raise TooManyLongReports, queuing nothing, when a limit is reached."""
+    or raise TooManyLongReports, queuing nothing, when a limit is reached. `within`: the
+    only services it may count (the asker is limited to them); kept on the row, so the
+    worker applies it whatever the task message says."""
     from dashboards.reports.tasks import build_long_pdf
 
     with transaction.atomic():
@@ -152,7 +155,13 @@ def queue_long_report(
             )
         token = new_token()
         report = LongReport.objects.create(
-            token=token, kind=kind, requested_by=user, start=start, end=end, service_id=service
+            token=token,
+            kind=kind,
+            requested_by=user,
+            start=start,
+            end=end,
+            service_id=service,
+            within=None if within is None else sorted(within),
         )
         record_audit(
             "reports.long_pdf_queued",
@@ -220,6 +229,7 @@ def build(token: str, kind: str, start: str, end: str, service: int | None) -> s
         set_progress(token, 100, "failed", kind=kind)
         return ""
     set_progress(token, 10, "running", kind=kind)
+    asked = LongReport.objects.filter(token=token).values_list("within", flat=True).first()
     scope = tenant_scope(
         connection.tenant.pk,
         start=start,
@@ -227,6 +237,7 @@ def build(token: str, kind: str, start: str, end: str, service: int | None) -> s
         service=service,
         criticality=None,
         today=date.fromisoformat(end),
+        within=None if asked is None else frozenset(asked),
     )
     content = render_report(
         kind, scope, figures_read=lambda: set_progress(token, 50, "running", kind=kind)
@@ -240,6 +251,15 @@ def build(token: str, kind: str, start: str, end: str, service: int | None) -> s
     remove_old(target.parent)
     set_progress(token, 100, "done", kind=kind)
     return str(target)
+
+
+def may_open(token: str, user: User, *, limited: bool) -> bool:
+    """Whether `user` may follow the report's progress and download it: any member of staff
+    who has its token, except that a person limited to some services opens only their own
+    (another's may count services that are not theirs)."""
+    if not limited:
+        return True
+    return LongReport.objects.filter(token=token, requested_by=user).exists()
 
 
 def remove_old(folder: Path, *, now: float | None = None) -> int:

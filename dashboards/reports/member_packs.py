@@ -49,8 +49,9 @@ def member_networks(member: Organisation) -> list[Network]:
 
 
 def staff_choices() -> list[User]:
-    """This organisation's active staff, who may be chosen."""
-    return list(User.objects.filter(is_active=True).order_by("email"))
+    """This organisation's active staff, who may be chosen: not those limited to some of its
+    services (feedback/service_limits.py), as a pack is of the whole organisation."""
+    return list(User.objects.filter(is_active=True, service_limit__isnull=True).order_by("email"))
 
 
 def choice_for(network_id: int) -> MemberPackRecipients | None:
@@ -76,6 +77,10 @@ def choose_pack_recipients(
     staff = set(User.objects.filter(pk__in=wanted, is_active=True).values_list("pk", flat=True))
     if set(wanted) - staff:
         raise PackChoiceError("Only your organisation's active staff can receive its packs.")
+    if User.objects.filter(pk__in=wanted, service_limit__isnull=False).exists():
+        raise PackChoiceError(
+            "A pack is of your whole organisation: choose staff who see every service."
+        )
     with transaction.atomic():
         choice, _ = MemberPackRecipients.objects.select_for_update().get_or_create(
             network_id=network.pk
@@ -105,9 +110,10 @@ def _chosen_emails() -> dict[int, list[str]]:
     """In a member's schema: network id → the chosen active staff's addresses."""
     chosen: dict[int, list[str]] = {}
     for choice in MemberPackRecipients.objects.filter(opted_out=False):
-        emails = User.objects.filter(pk__in=choice.user_ids, is_active=True).values_list(
-            "email", flat=True
-        )
+        # Chosen before a limit was set: a limited person no longer receives them.
+        emails = User.objects.filter(
+            pk__in=choice.user_ids, is_active=True, service_limit__isnull=True
+        ).values_list("email", flat=True)
         chosen[choice.network_id] = sorted({e.strip().lower() for e in emails if e})
     return chosen
 

@@ -6,6 +6,7 @@ import re
 
 from django import forms
 from django.db import connection
+from django.db.models import QuerySet
 
 from dashboards.filters import service_options
 from dashboards.models import Frequency, ReportSchedule, SavedReport
@@ -24,10 +25,14 @@ class SavedReportForm(forms.ModelForm):
         labels = {"months": "Period in months (or a fixed range below)"}
         widgets = {"start": DATE, "end": DATE}
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(
+        self, *args: object, within: frozenset[int] | None = None, **kwargs: object
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["service"].choices = [("", "All services")] + [
-            (option["value"], option["label"]) for option in service_options()
+        # A person limited to some services saves reports about theirs ("all" is all theirs).
+        everything = "All services" if within is None else "All your services"
+        self.fields["service"].choices = [("", everything)] + [
+            (option["value"], option["label"]) for option in service_options(within=within)
         ]
 
     def clean_months(self) -> int | None:
@@ -75,6 +80,22 @@ class ScheduleForm(forms.Form):
         label="Send each consenting member its own committee pack, to the staff its "
         "administrators chose (networks you lead)",
     )
+
+    def __init__(
+        self,
+        *args: object,
+        reports: QuerySet[SavedReport] | None = None,
+        limited: bool = False,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        if reports is not None:
+            self.fields["report"].queryset = reports
+        if limited:
+            # Committee packs cover whole organisations: not for a person limited to some
+            # of their own organisation's services.
+            del self.fields["network_members"]
+            del self.fields["member_recipients"]
 
     def clean_network_members(self) -> bool:
         wanted = self.cleaned_data.get("network_members", False)

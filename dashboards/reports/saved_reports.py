@@ -12,12 +12,33 @@ from datetime import date
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
 from dashboards.models import ReportSchedule, SavedReport
 from feedback.models import Service
+from feedback.service_limits import limited_services
 from tenants.accounts.models import Role, User
 from tenants.audit.recording import record_audit
+
+
+def visible_reports(user: User) -> QuerySet[SavedReport]:
+    """The saved reports `user` may see and open: all of them, except that a person limited
+    to some services (feedback/service_limits.py) sees those about all services, which open
+    on their own services, and those about one of their services."""
+    within = limited_services(user)
+    reports = SavedReport.objects.all()
+    if within is None:
+        return reports
+    return reports.filter(Q(service__isnull=True) | Q(service_id__in=within))
+
+
+def visible_schedules(user: User) -> QuerySet[ReportSchedule]:
+    """The schedules `user` sees and may stop: all, or a limited person's own only."""
+    schedules = ReportSchedule.objects.select_related("report")
+    if limited_services(user) is None:
+        return schedules
+    return schedules.filter(created_by=user)
 
 
 def period_of(report: SavedReport, today: date) -> tuple[date, date]:
@@ -85,8 +106,19 @@ class SchedulesWouldStop(Exception):
 
 
 def deletion_refusal(report: SavedReport, user: User, *, has_schedules: bool) -> str | None:
-    """Why `user` may not delete `report`, or None when they may."""
-    if user.has_role(Role.ADMINISTRATOR):
+    """Why `user` may not delete `report`, or None when they may. An administrator limited
+    to some services is as any member of staff: their own reports only."""
+    limited = limited_services(user) is not None
+    if user.has_role(Role.ADMINISTRATOR) and not limited:
+        return None
+    if has_schedules and limited and report.created_by_id == user.pk:
+        if report.schedules.exclude(created_by=user).exists() or not user.has_role(
+            Role.ADMINISTRATOR
+        ):
+            return (
+                "This saved report is sent on a schedule that is not yours to stop: ask an "
+                "administrator to delete it."
+            )
         return None
     if has_schedules:
         return (

@@ -48,8 +48,11 @@ from dashboards.reports.saved_reports import (
     period_of,
     record_report_opened,
     save_report,
+    visible_reports,
+    visible_schedules,
 )
 from dashboards.reports.scheduling import schedule_report, stop_schedule
+from feedback.service_limits import limited_services
 from tenants.accounts.access import role_required
 from tenants.accounts.models import Role
 from tenants.mail_status import mail_statuses
@@ -58,9 +61,10 @@ from tenants.models import public_url
 
 @role_required(Role.MEMBER)
 def saved_list(request: HttpRequest) -> HttpResponse:
-    form = SavedReportForm()
+    within = limited_services(request.user)
+    form = SavedReportForm(within=within)
     if request.method == "POST":
-        form = SavedReportForm(request.POST)
+        form = SavedReportForm(request.POST, within=within)
         if form.is_valid():
             data = form.cleaned_data
             save_report(
@@ -76,7 +80,9 @@ def saved_list(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Saved.")
             return redirect("report_schedules:saved")
     reports = list(
-        SavedReport.objects.select_related("service").annotate(scheduled=Count("schedules"))
+        visible_reports(request.user)
+        .select_related("service")
+        .annotate(scheduled=Count("schedules"))
     )
     for report in reports:
         report.may_delete = not deletion_refusal(
@@ -93,7 +99,7 @@ def saved_list(request: HttpRequest) -> HttpResponse:
 @role_required(Role.MEMBER)
 @require_GET
 def saved_open(request: HttpRequest, pk: int) -> HttpResponse:
-    report = get_object_or_404(SavedReport, pk=pk)
+    report = get_object_or_404(visible_reports(request.user), pk=pk)
     start, end = period_of(report, timezone.localdate())
     query = {"start": start.isoformat(), "end": end.isoformat()}
     if report.service_id:
@@ -112,7 +118,7 @@ def saved_open(request: HttpRequest, pk: int) -> HttpResponse:
 def saved_delete(request: HttpRequest, pk: int) -> HttpResponse:
     """GET, or a POST for a report with schedules not yet agreed to stop: the confirmation
     page. Refused with 403 (and nothing written) for anyone who may not delete it."""
-    report = get_object_or_404(SavedReport, pk=pk)
+    report = get_object_or_404(visible_reports(request.user), pk=pk)
     schedules = list(report.schedules.order_by("pk"))
     refusal = deletion_refusal(report, request.user, has_schedules=bool(schedules))
     if refusal:
@@ -136,9 +142,14 @@ def saved_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(Role.ADMINISTRATOR)
 def schedules(request: HttpRequest) -> HttpResponse:
-    form = ScheduleForm()
+    """An administrator limited to some services (feedback/service_limits.py) sees and
+    stops their own schedules only, of the saved reports they see, with no committee packs;
+    what each sends counts only their services."""
+    within = limited_services(request.user)
+    options = {"reports": visible_reports(request.user), "limited": within is not None}
+    form = ScheduleForm(**options)
     if request.method == "POST":
-        form = ScheduleForm(request.POST)
+        form = ScheduleForm(request.POST, **options)
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -147,8 +158,9 @@ def schedules(request: HttpRequest) -> HttpResponse:
                     frequency=data["frequency"],
                     method=data["method"],
                     recipients=data["recipients"],
-                    network_members=data["network_members"],
-                    member_recipients=data["member_recipients"],
+                    network_members=data.get("network_members", False),
+                    member_recipients=data.get("member_recipients", False),
+                    within=within,
                     actor=request.user,
                     request=request,
                 )
@@ -162,7 +174,7 @@ def schedules(request: HttpRequest) -> HttpResponse:
         "reports/schedules.html",
         {
             "form": form,
-            "schedules": ReportSchedule.objects.select_related("report"),
+            "schedules": visible_schedules(request.user),
             "published": bool(setting and setting.publish_you_said_we_did),
             "public_url": _public_url(request),
         },
@@ -179,6 +191,8 @@ def _public_url(request: HttpRequest) -> str:
 @role_required(Role.ADMINISTRATOR)
 @require_POST
 def schedule_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    if not visible_schedules(request.user).filter(pk=pk).exists():
+        raise Http404("No such schedule.")
     try:
         stop_schedule(pk, actor=request.user, request=request)
     except ReportSchedule.DoesNotExist:

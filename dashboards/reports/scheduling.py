@@ -79,10 +79,13 @@ def schedule_report(
     network_members: bool,
     actor: User,
     member_recipients: bool = False,
+    within: frozenset[int] | None = None,
     request: HttpRequest | None = None,
 ) -> ReportSchedule:
     """Send the saved report on a schedule, first on the day after its first whole period,
-    with its audit row. Raises SavedReport.DoesNotExist when the report is gone."""
+    with its audit row. `within`: the only services its reports may count (the person
+    scheduling it is limited to them). Raises SavedReport.DoesNotExist when the report is
+    gone."""
     with transaction.atomic():
         # Locked, as deleting it locks it: a report deleted meanwhile is found gone here.
         report = SavedReport.objects.select_for_update().get(pk=report_id)
@@ -93,6 +96,7 @@ def schedule_report(
             recipients=recipients,
             network_members=network_members,
             member_recipients=member_recipients,
+            within=None if within is None else sorted(within),
             next_run_on=next_run(frequency, timezone.localdate()),
             created_by=actor,
         )

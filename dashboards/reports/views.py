@@ -218,6 +218,7 @@ def long_pdf_start(request: HttpRequest) -> HttpResponse:
             end=scope.end,
             service=form.cleaned_data["service"],
             user=request.user,
+            within=limited_services(request.user),
             request=request,
         )
     except long_reports.TooManyLongReports as refused:
@@ -229,15 +230,18 @@ def long_pdf_start(request: HttpRequest) -> HttpResponse:
     return redirect("reports:long_pdf", token=token)
 
 
-def _token(token: str) -> str:
-    if not long_reports.TOKEN.match(token):
+def _token(request: HttpRequest, token: str) -> str:
+    limited = limited_services(request.user) is not None
+    if not long_reports.TOKEN.match(token) or not long_reports.may_open(
+        token, request.user, limited=limited
+    ):
         raise Http404("No such report.")
     return token
 
 
 @role_required(Role.MEMBER)
 def long_pdf_page(request: HttpRequest, token: str) -> HttpResponse:
-    status = long_reports.progress(_token(token))
+    status = long_reports.progress(_token(request, token))
     ready = long_reports.file_path(token).is_file()
     if status is None and not ready:
         raise Http404("No such report.")
@@ -258,7 +262,7 @@ def long_pdf_page(request: HttpRequest, token: str) -> HttpResponse:
 @role_required(Role.MEMBER)
 def long_pdf_status(request: HttpRequest, token: str) -> JsonResponse:
     """What the progress page polls."""
-    status = long_reports.progress(_token(token))
+    status = long_reports.progress(_token(request, token))
     ready = long_reports.file_path(token).is_file()
     if status is None and not ready:
         return JsonResponse({"error": "There is no such report."}, status=404)
@@ -278,7 +282,7 @@ def long_pdf_status(request: HttpRequest, token: str) -> JsonResponse:
 @role_required(Role.MEMBER)
 def long_pdf_download(request: HttpRequest, token: str) -> FileResponse:
     # The path is built from this workspace's schema: another's file is never found here.
-    path = long_reports.file_path(_token(token))
+    path = long_reports.file_path(_token(request, token))
     if not path.is_file():
         raise Http404("No such report.")
     status = long_reports.progress(token) or {}
