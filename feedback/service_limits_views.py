@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
 from feedback.models import Service, ServiceLimit
 from feedback.service_limits import (
@@ -18,6 +19,7 @@ from feedback.service_limits import (
 )
 from tenants.accounts.access import role_required
 from tenants.accounts.models import Role
+from tenants.staff import StaffError, deactivate_staff, reactivate_staff
 
 
 class LimitForm(forms.Form):
@@ -97,6 +99,28 @@ def limit_page(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "feedback/service_limits/person.html",
-        {"person": person, "form": form},
+        {"person": person, "form": form, "self": person.pk == request.user.pk},
         status=400 if form.errors else 200,
     )
+
+
+@require_POST
+@role_required(Role.MEMBER)
+def switch_account(request: HttpRequest, pk: int) -> HttpResponse:
+    """Switch off (or back on) the account of someone whose services `request.user`
+    manages: a service administrator's way to let a leaver go, as the Staff page is an
+    administrator's. Never their own account."""
+    _may_manage(request)
+    person = get_object_or_404(managed_staff(request.user).exclude(pk=request.user.pk), pk=pk)
+    turn_on = request.POST.get("active") == "yes"
+    try:
+        if turn_on:
+            reactivate_staff(person, actor=request.user, request=request)
+        else:
+            deactivate_staff(person, actor=request.user, request=request)
+    except StaffError as refused:
+        messages.error(request, str(refused))
+    else:
+        state = "back on" if turn_on else "off"
+        messages.success(request, f"{person.full_name}'s account is {state}.")
+    return redirect("feedback:service_limit", pk=person.pk)

@@ -69,6 +69,11 @@ urlpatterns = [
     path("services/", views.services, name="services"),
     path("services/limits/", service_limits_views.limits_page, name="service_limits"),
     path("services/limits/<int:pk>/", service_limits_views.limit_page, name="service_limit"),
+    path(
+        "services/limits/<int:pk>/account/",
+        service_limits_views.switch_account,
+        name="service_limit_account",
+    ),
     path("services/sites/add/", views.add_site, name="add_site"),
     path("services/add/", views.edit_service, name="add_service"),
     path("services/<int:pk>/", views.edit_service, name="edit_service"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.template.loader import render_to_string
 
+from feedback.models import Service
 from onboarding.models import Invitation
 from tenants.messages import enqueue_email
 from tenants.models import (
@@ -52,6 +53,12 @@ def queue_staff_invitation(
             "organisation": organisation,
             "invitation": invitation,
             "role": invitation.get_role_display().lower(),
+            # The services the account will be limited to, if any (service_limits.py).
+            "services": list(
+                Service.objects.filter(pk__in=invitation.limited_to or []).values_list(
+                    "name", flat=True
+                )
+            ),
             "url": url,
             "inviter": inviter,
         },

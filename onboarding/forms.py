@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
+from feedback.models import Service
 from onboarding.service_import import MAX_BYTES
 from tenants.accounts.models import Role
 from tenants.models import Organisation
@@ -33,6 +34,29 @@ class InvitationForm(forms.Form):
         help_text="Members read stories; responders also answer them; administrators also "
         "manage services, staff and settings.",
     )
+    services = forms.ModelMultipleChoiceField(
+        queryset=Service.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Only these services (the services within each included)",
+        help_text="None ticked: they see every service.",
+    )
+
+    def __init__(self, *args: Any, managed: frozenset[int] | None = None, **kwargs: Any) -> None:
+        """`managed`: a service administrator's services, among which they invite members
+        and responders only (feedback/service_limits.py checks it again)."""
+        super().__init__(*args, **kwargs)
+        services = Service.objects.filter(is_active=True).order_by("name")
+        if managed is not None:
+            services = services.filter(pk__in=managed)
+            self.fields["services"].required = True
+            self.fields["services"].label = "The services they will see, among yours"
+            self.fields["services"].help_text = "Choose at least one."
+            self.fields["role"].choices = [
+                (value, label) for value, label in Role.choices if value != Role.ADMINISTRATOR
+            ]
+            self.fields["role"].help_text = "Members read stories; responders also answer them."
+        self.fields["services"].queryset = services
 
 
 class AcceptInvitationForm(forms.Form):

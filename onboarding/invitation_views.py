@@ -4,19 +4,25 @@ account."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.contrib import messages
 from django.contrib.auth import login
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from feedback.models import Service
+from feedback.service_limits import managed_services, may_manage_limits
 from onboarding.forms import AcceptInvitationForm, InvitationForm
 from onboarding.invitations import (
     InvitationError,
     accept_invitation,
     check_new_password,
     follow_link,
+    invitations_seen_by,
     invite_staff,
     open_invitations,
     resend_invitation,
@@ -28,15 +34,24 @@ from tenants.accounts.models import Role, User
 from tenants.gate import SeatLimitReached, seat_limit
 
 
-@role_required(Role.ADMINISTRATOR)
+def _may_invite(request: HttpRequest) -> None:
+    """Administrators who see every service, and service administrators (within theirs)."""
+    if not may_manage_limits(request.user):
+        raise PermissionDenied("Only administrators and service administrators invite staff.")
+
+
+@role_required(Role.MEMBER)
 def staff_invitations(request: HttpRequest) -> HttpResponse:
-    form = InvitationForm(request.POST or None)
+    _may_invite(request)
+    managed = managed_services(request.user)
+    form = InvitationForm(request.POST or None, managed=managed)
     if request.method == "POST" and form.is_valid():
         try:
             invitation = invite_staff(
                 email=form.cleaned_data["email"],
                 role=form.cleaned_data["role"],
                 actor=request.user,
+                services=[s.pk for s in form.cleaned_data["services"]],
                 request=request,
             )
         except (InvitationError, SeatLimitReached) as exc:
@@ -49,7 +64,10 @@ def staff_invitations(request: HttpRequest) -> HttpResponse:
         "onboarding/staff_invitations.html",
         {
             "form": form,
-            "invitations": Invitation.objects.select_related("invited_by")[:100],
+            "invitations": _with_services(
+                invitations_seen_by(request.user).select_related("invited_by")[:100]
+            ),
+            "service_administrator": managed is not None,
             "active_staff": User.objects.filter(is_active=True).count(),
             "open_count": open_invitations().count(),
             "seat_limit": seat_limit(request.tenant),
@@ -58,10 +76,20 @@ def staff_invitations(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _with_services(invitations: Iterable[Invitation]) -> list[Invitation]:
+    """Each with `service_list`: the names of the services it limits the account to."""
+    names = dict(Service.objects.values_list("pk", "name"))
+    found = list(invitations)
+    for invitation in found:
+        invitation.service_list = [names[pk] for pk in invitation.limited_to or [] if pk in names]
+    return found
+
+
 @require_POST
-@role_required(Role.ADMINISTRATOR)
+@role_required(Role.MEMBER)
 def resend_staff_invitation(request: HttpRequest, pk: int) -> HttpResponse:
-    invitation = get_object_or_404(Invitation, pk=pk)
+    _may_invite(request)
+    invitation = get_object_or_404(invitations_seen_by(request.user), pk=pk)
     try:
         resend_invitation(invitation, actor=request.user, request=request)
     except (InvitationError, SeatLimitReached) as exc:
@@ -72,9 +100,10 @@ def resend_staff_invitation(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@role_required(Role.ADMINISTRATOR)
+@role_required(Role.MEMBER)
 def revoke_staff_invitation(request: HttpRequest, pk: int) -> HttpResponse:
-    invitation = get_object_or_404(Invitation, pk=pk)
+    _may_invite(request)
+    invitation = get_object_or_404(invitations_seen_by(request.user), pk=pk)
     try:
         revoke_invitation(invitation, actor=request.user, request=request)
     except InvitationError as exc:

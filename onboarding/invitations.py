@@ -24,6 +24,12 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
+from feedback.service_limits import (
+    LimitError,
+    limit_new_account,
+    managed_services,
+    services_for_invitation,
+)
 from onboarding import emails
 from onboarding.models import Invitation, InvitationStatus
 from tenants.accounts.models import Role, User
@@ -49,6 +55,17 @@ def current_organisation() -> Organisation:
 def open_invitations():  # noqa: ANN201 - a QuerySet of Invitation
     return Invitation.objects.filter(
         accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    )
+
+
+def invitations_seen_by(user: User):  # noqa: ANN201 - a QuerySet of Invitation
+    """The invitations `user` may see, resend and revoke: all, for an administrator; a
+    service administrator's, those limited within their own services."""
+    managed = managed_services(user)
+    if managed is None:
+        return Invitation.objects.all()
+    return Invitation.objects.filter(limited_to__contained_by=sorted(managed)).exclude(
+        limited_to=[]
     )
 
 
@@ -80,11 +97,24 @@ def _queue_email(organisation: Organisation, invitation: Invitation) -> None:
 
 @transaction.atomic
 def invite_staff(
-    *, email: str, role: Role | str, actor: User, request: HttpRequest | None = None
+    *,
+    email: str,
+    role: Role | str,
+    actor: User,
+    services: list[int] | None = None,
+    request: HttpRequest | None = None,
 ) -> Invitation:
+    """Invite `email` as `role`; `services`: the services their account will be limited to
+    (none: every service). A service administrator invites within their own services only
+    (feedback/service_limits.py `services_for_invitation`, whose LimitError is raised as an
+    InvitationError)."""
     organisation = current_organisation()
     email = email.strip().lower()
     role = Role(role)
+    try:
+        limited_to = services_for_invitation(actor, services or [], role)
+    except LimitError as refused:
+        raise InvitationError(str(refused)) from None
     if User.objects.filter(email__iexact=email).exists():
         raise InvitationError(f"{email} already has an account here: see Staff.")
     waiting = Invitation.objects.select_for_update().filter(
@@ -107,13 +137,15 @@ def invite_staff(
         sent_at=now,
         expires_at=now + INVITATION_LIFETIME,
         nonce=secrets.token_hex(16),
+        limited_to=limited_to,
     )
     record_audit(
         "staff.invited",
         actor=actor,
         target=invitation,
-        summary=f"Invited {email} as {role.label.lower()}",
-        detail={"email": email, "role": role},
+        summary=f"Invited {email} as {role.label.lower()}"
+        + (" to some services" if limited_to else ""),
+        detail={"email": email, "role": role, "limited_to": limited_to},
         request=request,
     )
     _queue_email(organisation, invitation)
@@ -241,6 +273,13 @@ def accept_invitation(
     user.full_clean(exclude=["password"])
     user.set_password(password)
     user.save()
+    if invitation.limited_to is not None:
+        try:
+            limit_new_account(
+                user, invitation.limited_to, actor=invitation.invited_by, request=request
+            )
+        except LimitError as refused:
+            raise InvitationError(str(refused)) from None  # the transaction makes nothing
     invitation.accepted_at = timezone.now()
     invitation.accepted_user = user
     invitation.save(update_fields=["accepted_at", "accepted_user"])

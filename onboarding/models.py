@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -86,6 +87,10 @@ class Invitation(models.Model):
         related_name="+",
     )
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # The services (feedback.Service ids in this schema) the account it makes is limited to
+    # (feedback/service_limits.py), or None: every service. A service administrator's
+    # invitations always name some of theirs.
+    limited_to = ArrayField(models.IntegerField(), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
