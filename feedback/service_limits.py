@@ -1,4 +1,4 @@
-"""Staff limited to some services (the first part of service-level permissions).
+"""Service-level permissions: staff limited to some services, and service administrators.
 
 An administrator can limit a member of staff to some of the organisation's services, the
 services within them included (`ServiceLimit`, /services/limits/). For a limited person:
@@ -24,8 +24,16 @@ A **service administrator** (`ServiceLimit.manages`, given by an administrator) 
 to their services like anyone, and also moves the staff limited within them among them
 (never widening anyone's access) and manages every alert rule about their services.
 
-Not built yet (the issue stays open): long PDFs, saved and scheduled reports for limited
-staff (refused), and a service administrator's own invitations of new staff.
+Their **long PDFs** keep the limit on their row (the worker applies it; they open only
+their own), their **saved reports** are about theirs (one about all services opens on
+theirs), and a limited administrator's **schedules** are their own, count only their
+services and carry no committee packs. **Any scheduled report** is narrowed to its
+recipient's services when the recipient is limited (`narrowest`, `limit_of_address`), and
+whole-organisation committee packs never reach them.
+
+A service administrator also **invites** members and responders limited within their
+services (onboarding/invitations.py; the limit is made with the account, in the
+acceptance's transaction) and switches the accounts of the staff they manage off and on.
 """
 
 from __future__ import annotations
@@ -67,6 +75,20 @@ ALLOWED_VIEWS = frozenset(
         "reports:you_said_we_did",
         "reports:you_said_we_did_csv",
         "reports:you_said_we_did_pdf",
+        # Long PDFs (the limit kept on the row, applied by the worker; their own only), saved
+        # reports (those about all services open on theirs) and, for an administrator, their
+        # own schedules, whose reports count their services only. A delivery's signed link is
+        # the recipient's report, narrowed to their services when they are limited.
+        "reports:long_pdf_start",
+        "reports:long_pdf",
+        "reports:long_pdf_status",
+        "reports:long_pdf_download",
+        "report_schedules:saved",
+        "report_schedules:saved_open",
+        "report_schedules:saved_delete",
+        "report_schedules:schedules",
+        "report_schedules:schedule_delete",
+        "report_schedules:download",
         # Their own alert rules, about their services only (alerts/forms.py `within`).
         "alerts:rules",
         "alerts:new_rule",
@@ -79,6 +101,17 @@ ALLOWED_VIEWS = frozenset(
         # refuse anyone else).
         "feedback:service_limits",
         "feedback:service_limit",
+        "feedback:service_limit_account",
+        # Scoped to their services: thanks passed on (and their own thanks emails),
+        # leaflets, posters and screens, and invitations to tell.
+        "feedback:thanks",
+        "feedback:my_thanks_emails",
+        "feedback:reach",
+        "feedback:reach_download",
+        "onboarding:tell_invitations",
+        "onboarding:staff_invitations",
+        "onboarding:resend_invitation",
+        "onboarding:revoke_invitation",
         "accounts:login",
         "accounts:logout",
         "accounts:profile",
@@ -102,6 +135,7 @@ ALLOWED_VIEWS = frozenset(
     }
 )
 _CACHE = "_limited_services"
+_MANAGES = "_manages_services"
 
 
 def subtree(service_ids: Iterable[int]) -> frozenset[int]:
@@ -127,7 +161,30 @@ def limited_services(user: User) -> frozenset[int] | None:
         limit = ServiceLimit.objects.filter(user_id=user.pk).first()
         chosen = list(limit.services.values_list("pk", flat=True)) if limit else None
         setattr(user, _CACHE, None if chosen is None else subtree(chosen))
+        setattr(user, _MANAGES, bool(limit and limit.manages))
     return getattr(user, _CACHE)
+
+
+def is_service_administrator(user: User) -> bool:
+    """Whether `user` is a service administrator (read with `limited_services`)."""
+    limited_services(user)
+    return bool(getattr(user, _MANAGES, False))
+
+
+def limit_of_address(email: str) -> frozenset[int] | None:
+    """The services the active account with this address is limited to; None for an
+    unlimited account or an address with no account (a report's recipient, say)."""
+    user = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
+    return limited_services(user) if user is not None else None
+
+
+def narrowest(*limits: Iterable[int] | None) -> frozenset[int] | None:
+    """The services every one of `limits` allows (None: no limit at all)."""
+    found: frozenset[int] | None = None
+    for limit in limits:
+        if limit is not None:
+            found = frozenset(limit) if found is None else found & frozenset(limit)
+    return found
 
 
 def managed_services(user: User) -> frozenset[int] | None:
@@ -147,9 +204,10 @@ def may_manage_limits(user: User) -> bool:
 
 
 def managed_staff(user: User):  # noqa: ANN201 - a QuerySet of User
-    """Whose services `user` may set: everyone, for an administrator who sees every
-    service; for a service administrator, the staff limited within their services."""
-    people = User.objects.filter(is_active=True)
+    """Whose services (and account) `user` may set: everyone, for an administrator who sees
+    every service; for a service administrator, the members and responders limited within
+    their services."""
+    people = User.objects.all()  # switched-off accounts too: they can be switched back on
     managed = managed_services(user)
     if managed is None:
         return people
@@ -158,7 +216,8 @@ def managed_staff(user: User):  # noqa: ANN201 - a QuerySet of User
         for limit in ServiceLimit.objects.prefetch_related("services")
         if limit.user_id != user.pk and {s.pk for s in limit.services.all()} <= managed
     ]
-    return people.filter(pk__in=inside)
+    # Members and responders: an administrator is not a service administrator's to manage.
+    return people.filter(pk__in=inside).exclude(role=Role.ADMINISTRATOR)
 
 
 def story_in_scope(user: User, story: Story) -> bool:
@@ -224,6 +283,59 @@ def set_limit(
         )
 
 
+def services_for_invitation(actor: User, service_ids: Iterable[int], role: str) -> list[int] | None:
+    """The services a person `actor` invites will be limited to (None: every service), or
+    LimitError. An administrator who sees every service may limit them or not; a service
+    administrator invites members and responders only, limited within their own services;
+    anyone else limited to some services invites nobody."""
+    chosen = sorted(set(service_ids))
+    if len(Service.objects.filter(pk__in=chosen, is_active=True)) != len(chosen):
+        raise LimitError("Choose among the organisation's services.")
+    managed = managed_services(actor)
+    if managed is None:
+        if not actor.has_role(Role.ADMINISTRATOR) or limited_services(actor) is not None:
+            raise LimitError("Only administrators and service administrators invite staff.")
+        return chosen or None
+    if role == Role.ADMINISTRATOR:
+        raise LimitError("A service administrator invites members and responders only.")
+    if not chosen or not set(chosen) <= managed:
+        raise LimitError(
+            "Choose the services they will see, among your own: only an administrator can "
+            "invite someone who sees every service."
+        )
+    return chosen
+
+
+def limit_new_account(
+    user: User,
+    service_ids: Iterable[int],
+    *,
+    actor: User | None,
+    request: HttpRequest | None = None,
+) -> ServiceLimit:
+    """Limit an account just made from an invitation to the services it named, in the
+    caller's transaction. LimitError when none of them is left (deleted since): the account
+    must not be made, as it would see every service."""
+    services = list(Service.objects.filter(pk__in=list(service_ids)))
+    if not services:
+        raise LimitError(
+            "The services this invitation was for no longer exist: ask for a new invitation."
+        )
+    limit = ServiceLimit.objects.create(user=user)
+    limit.services.set(services)
+    record_audit(
+        "staff.services_limited",
+        actor=actor or user,
+        target=user,
+        summary=(
+            f"Limited {user.full_name} to " + ", ".join(s.name for s in services) + " (invited)"
+        )[:300],
+        detail={"services": [s.pk for s in services], "manages": False, "invited": True},
+        request=request,
+    )
+    return limit
+
+
 def allowed_for(user_ids: Iterable[int], service_ids: Iterable[int] | None) -> set[int]:
     """Of these accounts, those who may hear of something about `service_ids` (None: about
     many services at once, as a digest): the unlimited, and the limited whose services it
@@ -261,6 +373,7 @@ class ServiceLimitMiddleware:
         if limited_services(user) is None:
             return self.get_response(request)
         request.service_limited = True  # the menu shows only what they may open
+        request.service_administrator = is_service_administrator(user)
         try:
             name = resolve(request.path_info, urlconf=getattr(request, "urlconf", None)).view_name
         except Resolver404:

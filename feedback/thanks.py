@@ -558,13 +558,18 @@ def remove_entry(entry: StaffMember, *, actor: User, request: HttpRequest | None
 # --- counting --------------------------------------------------------------------------------
 
 
-def thanks_since(since: datetime) -> QuerySet[Thanks]:
-    return Thanks.objects.filter(created_at__gte=since)
+def thanks_since(since: datetime, within: frozenset[int] | None = None) -> QuerySet[Thanks]:
+    """Thanks passed on since `since`; `within`: only those counted under these services
+    (a person limited to some, feedback/service_limits.py)."""
+    rows = Thanks.objects.filter(created_at__gte=since)
+    return rows if within is None else rows.filter(service_id__in=within)
 
 
-def counts(since: datetime) -> dict[str, list[tuple[str, int]]]:
+def counts(
+    since: datetime, within: frozenset[int] | None = None
+) -> dict[str, list[tuple[str, int]]]:
     """Thanks passed on since `since`: per service and per person, most first."""
-    rows = thanks_since(since)
+    rows = thanks_since(since, within)
     by_service = (
         rows.values("service__name").annotate(n=Count("pk")).order_by("-n", "service__name")
     )

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from feedback import thanks
 from feedback.forms import StaffMemberForm, ThanksPeriodForm
 from feedback.models import StaffMember
+from feedback.service_limits import limited_services
 from tenants import ratelimit
 from tenants.accounts.access import role_required
 from tenants.accounts.models import Role
@@ -25,14 +26,15 @@ def thanks_page(request: HttpRequest) -> HttpResponse:
     form = ThanksPeriodForm(request.GET or None)
     months = form.cleaned_data["months"] if form.is_bound and form.is_valid() else 12
     since = timezone.now() - timedelta(days=round(months * 30.44))
+    within = limited_services(request.user)  # a limited person: their services' thanks
     return render(
         request,
         "feedback/thanks/page.html",
         {
             "form": form,
             "months": months,
-            "counts": thanks.counts(since),
-            "recent": thanks.thanks_since(since).select_related("story", "service")[:50],
+            "counts": thanks.counts(since, within),
+            "recent": thanks.thanks_since(since, within).select_related("story", "service")[:50],
             "mine": thanks.entry_of(request.user),
         },
         status=400 if form.is_bound and form.errors else 200,

@@ -7,11 +7,13 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from feedback.service_limits import limited_services
 from onboarding.models import InvitationBatch, InvitationChannel, InvitationSource
 from onboarding.tell_invitations import (
     InvitationError,
@@ -117,13 +119,20 @@ def _page(
             "upload_form": upload_form or UploadForm(listings=listings),
             "one_form": one_form or OneForm(listings=listings),
             "problems": shown,
-            "batches": InvitationBatch.objects.select_related("created_by")[:50],
+            "batches": _batches(request)[:50],
             "batch_max": settings.INVITATION_BATCH_MAX,
             "max_kb": settings.INVITATION_CSV_MAX_BYTES // 1000,
             "opt_out_url": opt_out_url(current_organisation()),
         },
         status=status,
     )
+
+
+def _batches(request: HttpRequest) -> QuerySet[InvitationBatch]:
+    """The batches sent: all, or those about a limited person's services."""
+    batches = InvitationBatch.objects.select_related("created_by")
+    within = limited_services(request.user)
+    return batches if within is None else batches.filter(service_id__in=within)
 
 
 def _sent_message(request: HttpRequest, batch: InvitationBatch, problems: list) -> None:
@@ -150,7 +159,8 @@ def _sent_message(request: HttpRequest, batch: InvitationBatch, problems: list) 
 @role_required(Role.RESPONDER)
 def tell_invitations(request: HttpRequest) -> HttpResponse:
     organisation = current_organisation()
-    listings = list(listings_for(organisation))
+    # A person limited to some services invites people to tell about theirs only.
+    listings = list(listings_for(organisation, limited_services(request.user)))
     if request.method != "POST":
         return _page(request, listings)
     if request.POST.get("action") == "one":

@@ -228,11 +228,15 @@ def current_organisation() -> Organisation:
     return tenant
 
 
-def listings_for(organisation: Organisation) -> QuerySet[ServiceListing]:
-    """The organisation's services people can tell about, as the hub lists them."""
-    return ServiceListing.objects.filter(organisation=organisation, is_active=True).order_by(
-        "site_name", "name"
-    )
+def listings_for(
+    organisation: Organisation, within: frozenset[int] | None = None
+) -> QuerySet[ServiceListing]:
+    """The organisation's services people can tell about, as the hub lists them; `within`:
+    only these services (a person limited to some, feedback/service_limits.py)."""
+    listings = ServiceListing.objects.filter(organisation=organisation, is_active=True)
+    if within is not None:
+        listings = listings.filter(service_id__in=within)
+    return listings.order_by("site_name", "name")
 
 
 def _hub_path(name: str) -> str:

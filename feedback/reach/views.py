@@ -27,6 +27,7 @@ from feedback.reach.screens import (
     screen_for,
     stories_for,
 )
+from feedback.service_limits import limited_services
 from tenants.accounts.access import role_required
 from tenants.accounts.models import Role
 from tenants.audit.recording import record_audit
@@ -73,20 +74,29 @@ def reach_page(request: HttpRequest) -> HttpResponse:
     organisation: Organisation = request.tenant
     period_form = PeriodForm(request.GET or None)
     since, until = _period(period_form)
-    is_admin = request.user.has_role(Role.ADMINISTRATOR)
+    # A person limited to some services (feedback/service_limits.py) prints for theirs only,
+    # sees only their campaigns and screens, and makes no screens.
+    within = limited_services(request.user)
+    is_admin = request.user.has_role(Role.ADMINISTRATOR) and within is None
+    listings = ServiceListing.objects.filter(organisation_id=organisation.pk, is_active=True)
+    counts = campaign_counts(organisation.pk, since=since, until=until)
+    screens = DisplayScreen.objects.filter(organisation_id=organisation.pk)
+    if within is not None:
+        listings = listings.filter(service_id__in=within)
+        counts = [
+            c for c in counts if c.campaign.service and c.campaign.service.service_id in within
+        ]
+        screens = screens.filter(service__service_id__in=within)
     return render(
         request,
         "reach/workspace.html",
         {
-            "listings": ServiceListing.objects.filter(
-                organisation_id=organisation.pk, is_active=True
-            ).order_by("site_name", "name"),
-            "counts": campaign_counts(organisation.pk, since=since, until=until),
+            "listings": listings.order_by("site_name", "name"),
+            "counts": counts,
             "period_form": period_form,
             "is_admin": is_admin,
-            "screens": DisplayScreen.objects.filter(organisation_id=organisation.pk)
-            .select_related("service")
-            .order_by("-created_at"),
+            "whole_organisation": within is None,
+            "screens": screens.select_related("service").order_by("-created_at"),
             "screen_form": ScreenForm(organisation_id=organisation.pk) if is_admin else None,
         },
         status=400 if period_form.errors else 200,
@@ -101,6 +111,9 @@ def download(request: HttpRequest, printed: str) -> HttpResponse:
     if kind is None:
         raise Http404("No such printed thing")
     listing = _listing(organisation, request.GET.get("service"))
+    within = limited_services(request.user)
+    if within is not None and (listing is None or listing.service_id not in within):
+        raise Http404("No such service among yours")
     campaign = campaign_for(organisation, listing, kind, created_by=request.user.email)
     pdf = DRAWERS[kind](campaign)
     record_audit(

@@ -85,7 +85,7 @@ def test_the_inbox_and_story_pages_hold_only_their_services(
     assert "About the ward" in inbox and "About the clinic" not in inbox
     assert "<strong>1</strong> story" in inbox
     assert cast.clinic_a.name not in inbox  # nor in the service filter
-    assert 'href="/thanks/"' not in inbox  # the menu offers only what they may open
+    assert 'href="/themes/"' not in inbox  # the menu offers only what they may open
     assert 'href="/dashboards/"' in inbox
     searched = client.get("/stories/?q=clinic").content.decode()
     assert "About the clinic" not in searched
@@ -298,3 +298,54 @@ def test_a_service_administrator_manages_the_staff_and_rules_of_their_services(
     assert service_admin.get(f"/alerts/{about_all.pk}/").status_code == 403
     # The responder, limited but no service administrator, manages nobody.
     assert responder(cast).get("/services/limits/").status_code == 403
+
+
+def test_thanks_leaflets_and_invitations_to_tell_are_of_their_services(
+    cast: Cast,
+    limited: dict[str, int],
+    django_capture_on_commit_callbacks,  # noqa: ANN001
+) -> None:
+    from feedback.models import Thanks, ThanksRoute
+    from onboarding.models import InvitationBatch
+
+    with tenant_context(cast.org_a):
+        for key, service, name in (
+            ("ward", cast.ward_a.service_id, "Sister Ward"),
+            ("clinic", cast.clinic_a.service_id, "Doctor Clinic"),
+        ):
+            Thanks.objects.create(
+                story_id=limited[key],
+                staff_name=name,
+                service_id=service,
+                named_as=name.split()[0],
+                route=ThanksRoute.NO_ADDRESS,
+                confirmed_by="Moderator",
+            )
+    client = responder(cast)
+    thanks = client.get("/thanks/").content.decode()
+    assert "Sister Ward" in thanks and "Doctor Clinic" not in thanks
+    # Leaflets, posters and screens: for their services only, never the whole organisation.
+    reach = client.get("/reach/").content.decode()
+    assert cast.ward_a.name in reach and cast.clinic_a.name not in reach
+    assert "The whole organisation</td>" not in reach.split("Stories by leaflet")[0]
+    assert client.get(f"/reach/leaflet.pdf?service={cast.ward_a.pk}").status_code == 200
+    assert client.get(f"/reach/leaflet.pdf?service={cast.clinic_a.pk}").status_code == 404
+    assert client.get("/reach/leaflet.pdf").status_code == 404
+    # Invitations to tell: about their services only.
+    page = client.get("/invitations/tell/").content.decode()
+    assert cast.ward_a.name in page and cast.clinic_a.name not in page
+    post = {"action": "one", "address": "patient@example.org"}
+    assert (
+        client.post("/invitations/tell/", {**post, "service": cast.clinic_a.pk}).status_code == 400
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = client.post("/invitations/tell/", {**post, "service": cast.ward_a.pk})
+    assert sent.status_code == 302
+    with tenant_context(cast.org_a):
+        assert [b.service_id for b in InvitationBatch.objects.all()] == [cast.ward_a.service_id]
+    # An administrator's view is whole: both services' thanks, and the organisation's leaflet.
+    admin = client_for(cast.org_a)
+    assert sign_in(admin, cast.admin_a.email).status_code == 302
+    everything = admin.get("/thanks/").content.decode()
+    assert "Sister Ward" in everything and "Doctor Clinic" in everything
+    assert admin.get("/reach/leaflet.pdf").status_code == 200
