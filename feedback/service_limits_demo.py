@@ -58,5 +58,6 @@ def describe_service_limit(context: DemoContext) -> list[str]:
         f"\n  A service-limited responder: {demo.email} / {DEMO_PASSWORD} sees only "
         f"{demo.ward}'s stories at {demo.organisation.workspace_url('/stories/')} (every "
         "other page is closed to them); limits are set at "
-        f"{demo.organisation.workspace_url('/services/limits/')}",
+        f"{demo.organisation.workspace_url('/services/limits/')}; her long PDFs, saved "
+        "and scheduled reports count only her ward",
     ]

@@ -31,6 +31,14 @@ class OnboardingConfig(AppConfig):
             seed=_seed_tell_invitations,
             describe=_describe_tell_invitations,
         )
+        # A service administrator of the ward-limited responder's ward, and her invitation.
+        register_demo_step(
+            "onboarding.service_administrators",
+            order=53,
+            after=("feedback.service_limits", "onboarding"),
+            seed=_seed_service_administrator,
+            describe=_describe_service_administrator,
+        )
 
 
 # The demo's module is loaded only when `seed_demo` runs (tenants/demo_steps.py).
@@ -56,3 +64,15 @@ def _describe_tell_invitations(context: DemoContext) -> list[str]:
     from onboarding.tell_invitations_demo import describe_tell_invitations_demo
 
     return describe_tell_invitations_demo(context)
+
+
+def _seed_service_administrator(context: DemoContext) -> object:
+    from onboarding.service_administrators_demo import seed_service_administrator_step
+
+    return seed_service_administrator_step(context)
+
+
+def _describe_service_administrator(context: DemoContext) -> list[str]:
+    from onboarding.service_administrators_demo import describe_service_administrator
+
+    return describe_service_administrator(context)

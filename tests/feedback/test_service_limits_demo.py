@@ -31,3 +31,17 @@ def test_the_demo_has_a_responder_limited_to_a_ward() -> None:
     assert client.get("/stories/").status_code == 200
     assert client.get(f"/stories/{outside.pk}/").status_code == 404
     assert client.get("/services/").status_code == 403
+    # Her saved report is about her ward; a long PDF is hers to ask for.
+    saved = client.get("/reports/saved/").content.decode()
+    assert f"{ward.name}, the last three months" in saved
+    # The ward's matron, its service administrator: its staff and her invitation.
+    assert "A service administrator" in out.getvalue()
+    matron = client_for(trust)
+    assert (
+        sign_in(matron, "ward.matron@northshire-hospitals.example", DEMO_PASSWORD).status_code
+        == 302
+    )
+    assert "Wendy Ward" in matron.get("/services/limits/").content.decode()
+    invitations = matron.get("/staff/invitations/").content.decode()
+    assert "new.nurse@northshire-hospitals.example" in invitations and ward.name in invitations
+    assert matron.get("/services/").status_code == 403

@@ -34,6 +34,7 @@ PRODUCT_STEPS = [
     "billing",
     "onboarding",
     "onboarding.tell_invitations",
+    "onboarding.service_administrators",
     "accounts.sso",
     "outbox",
     "reports",
