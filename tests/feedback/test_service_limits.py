@@ -349,3 +349,67 @@ def test_thanks_leaflets_and_invitations_to_tell_are_of_their_services(
     everything = admin.get("/thanks/").content.decode()
     assert "Sister Ward" in everything and "Doctor Clinic" in everything
     assert admin.get("/reach/leaflet.pdf").status_code == 200
+
+
+def test_no_live_dashboard_callback_shows_them_another_service(
+    cast: Cast, limited: dict[str, int]
+) -> None:
+    """Every callback the live dashboard declares, called with the period that holds both
+    stories: the clinic's story and name are in the unlimited administrator's figures and
+    in none of the limited responder's."""
+    import json
+
+    from django.utils import timezone
+
+    from tests.dashboards.dash_client import LIVE, csrf_token
+
+    today = timezone.localdate().isoformat()
+    values = {
+        ("period", "start_date"): today,
+        ("period", "end_date"): today,
+        ("swarm-colour", "value"): "criticality",
+    }
+
+    def every_callback(client: Client) -> dict[str, str]:
+        token = csrf_token(client, LIVE)
+        found = {}
+        callbacks = json.loads(client.get(f"{LIVE}_dash-dependencies").content)
+        assert len(callbacks) >= 5
+        for callback in callbacks:
+            outputs = callback["output"].strip(".").split("...")
+            body = {
+                "output": callback["output"],
+                "outputs": [
+                    {"id": o.rsplit(".", 1)[0], "property": o.rsplit(".", 1)[1]} for o in outputs
+                ]
+                if len(outputs) > 1
+                else {"id": outputs[0].rsplit(".", 1)[0], "property": outputs[0].rsplit(".", 1)[1]},
+                "inputs": [
+                    {**i, "value": values.get((i["id"], i["property"]))} for i in callback["inputs"]
+                ],
+                "state": [
+                    {**s, "value": values.get((s["id"], s["property"]))} for s in callback["state"]
+                ],
+                "changedPropIds": [f"{i['id']}.{i['property']}" for i in callback["inputs"][:1]],
+            }
+            response = client.post(
+                f"{LIVE}_dash-update-component",
+                data=json.dumps(body),
+                content_type="application/json",
+                HTTP_X_CSRFTOKEN=token,
+            )
+            assert response.status_code in (200, 204), (callback["output"], response.status_code)
+            found[callback["output"]] = response.content.decode()
+        return found
+
+    admin = client_for(cast.org_a)
+    assert sign_in(admin, cast.admin_a.email).status_code == 302
+    theirs = every_callback(admin)
+    assert any("About the clinic" in text for text in theirs.values())
+    assert any(cast.clinic_a.name in text for text in theirs.values())
+    leaked = [
+        output
+        for output, text in every_callback(responder(cast)).items()
+        if "About the clinic" in text or cast.clinic_a.name in text
+    ]
+    assert not leaked, f"the limited responder saw the clinic in: {leaked}"
