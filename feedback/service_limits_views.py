@@ -19,7 +19,7 @@ from feedback.service_limits import (
 )
 from tenants.accounts.access import role_required
 from tenants.accounts.models import Role
-from tenants.staff import StaffError, deactivate_staff, reactivate_staff
+from tenants.staff import StaffError, set_active
 
 
 class LimitForm(forms.Form):
@@ -114,10 +114,7 @@ def switch_account(request: HttpRequest, pk: int) -> HttpResponse:
     person = get_object_or_404(managed_staff(request.user).exclude(pk=request.user.pk), pk=pk)
     turn_on = request.POST.get("active") == "yes"
     try:
-        if turn_on:
-            reactivate_staff(person, actor=request.user, request=request)
-        else:
-            deactivate_staff(person, actor=request.user, request=request)
+        set_active(person, turn_on, actor=request.user, request=request)
     except StaffError as refused:
         messages.error(request, str(refused))
     else:

@@ -89,6 +89,14 @@ def reactivate_staff(user: User, *, actor: User, request: HttpRequest | None = N
     return user
 
 
+def set_active(
+    user: User, active: bool, *, actor: User, request: HttpRequest | None = None
+) -> User:
+    """Switch the account back on (`active`) or off; StaffError when it may not be."""
+    change = reactivate_staff if active else deactivate_staff
+    return change(user, actor=actor, request=request)
+
+
 def _set_flag(
     user: User,
     field: str,

@@ -30,8 +30,7 @@ from tenants.models import MembershipStatus, NetworkMembership
 from tenants.staff import (
     StaffError,
     change_role,
-    deactivate_staff,
-    reactivate_staff,
+    set_active,
     set_safeguarding_contact,
     set_safeguarding_escalate_hours,
     set_story_taker,
@@ -218,10 +217,7 @@ def staff_set_active(request: HttpRequest, pk: int) -> HttpResponse:
     member = get_object_or_404(User, pk=pk)
     activate = request.POST.get("active") == "1"
     try:
-        if activate:
-            reactivate_staff(member, actor=request.user, request=request)
-        else:
-            deactivate_staff(member, actor=request.user, request=request)
+        set_active(member, activate, actor=request.user, request=request)
     except StaffError as exc:
         messages.error(request, str(exc))
     else:
