@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -97,10 +98,16 @@ def toggle_rule(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("alerts:rules")
 
 
+def _sees_every_delivery(request: HttpRequest) -> bool:
+    """Administrators see every alert email sent; anyone else, and an administrator limited
+    to some services (feedback/service_limits.py), their own."""
+    return request.user.has_role(Role.ADMINISTRATOR) and limited_services(request.user) is None
+
+
 @role_required(Role.MEMBER)
 def deliveries(request: HttpRequest) -> HttpResponse:
     rows = AlertDelivery.objects.select_related("rule", "story")
-    if not request.user.has_role(Role.ADMINISTRATOR):
+    if not _sees_every_delivery(request):
         rows = rows.filter(recipient__iexact=request.user.email)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     # What the outbox has since done with each email handed to it.
@@ -113,28 +120,35 @@ def deliveries(request: HttpRequest) -> HttpResponse:
 @role_required(Role.MEMBER)
 def delivery(request: HttpRequest, pk: int) -> HttpResponse:
     row = get_object_or_404(AlertDelivery, pk=pk)
-    if (
-        not request.user.has_role(Role.ADMINISTRATOR)
-        and row.recipient.lower() != request.user.email
-    ):
+    if not _sees_every_delivery(request) and row.recipient.lower() != request.user.email:
         raise PermissionDenied("This email went to a colleague.")
     return render(request, "alerts/delivery.html", {"delivery": row})
 
 
 @role_required(Role.MEMBER)
 def breaches(request: HttpRequest) -> HttpResponse:
+    stories = open_breaches()
+    within = limited_services(request.user)  # a limited person: their services' only
+    if within is not None:
+        stories = stories.filter(services__in=within).distinct()
     return render(
-        request, "alerts/breaches.html", {"stories": open_breaches()[:200], "now": timezone.now()}
+        request, "alerts/breaches.html", {"stories": stories[:200], "now": timezone.now()}
     )
+
+
+def _emerging_seen_by(request: HttpRequest) -> QuerySet[EmergingTheme]:
+    """Every emerging theme found, or, for a person limited to some services, those found
+    at one of theirs (as their emails are)."""
+    found = EmergingTheme.objects.select_related("service", "reviewed_by")
+    within = limited_services(request.user)
+    return found if within is None else found.filter(service_id__in=within)
 
 
 @role_required(Role.MEMBER)
 def emerging_themes(request: HttpRequest, status: int = 200) -> HttpResponse:
     """Every emerging theme found, newest first, with the stories behind each and who has
     looked into it."""
-    page = Paginator(EmergingTheme.objects.select_related("service", "reviewed_by"), 25).get_page(
-        request.GET.get("page")
-    )
+    page = Paginator(_emerging_seen_by(request), 25).get_page(request.GET.get("page"))
     ids = [pk for finding in page for pk in finding.story_ids[:5]]
     stories = {s.pk: s for s in Story.objects.filter(pk__in=ids)}
     rows = [
@@ -161,7 +175,7 @@ def emerging_themes(request: HttpRequest, status: int = 200) -> HttpResponse:
 @require_POST
 @role_required(Role.RESPONDER)
 def review_emerging_theme_view(request: HttpRequest, pk: int) -> HttpResponse:
-    finding = get_object_or_404(EmergingTheme, pk=pk)
+    finding = get_object_or_404(_emerging_seen_by(request), pk=pk)
     try:
         review_emerging_theme(
             finding, actor=request.user, note=request.POST.get("note", ""), request=request

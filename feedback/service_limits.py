@@ -94,6 +94,12 @@ ALLOWED_VIEWS = frozenset(
         "alerts:new_rule",
         "alerts:edit_rule",
         "alerts:toggle_rule",
+        # Their own alert emails; their services' overdue stories and emerging themes.
+        "alerts:deliveries",
+        "alerts:delivery",
+        "alerts:breaches",
+        "alerts:emerging_themes",
+        "alerts:review_emerging_theme",
         # Links in emails that turn them off (signed, their own).
         "alerts:unsubscribe",
         "feedback:stop_thanks_emails",

@@ -253,7 +253,6 @@ def test_their_alert_rules_are_their_own_about_their_services(
     assert "My ward" in listed and "The admin&#x27;s rule" not in listed
     assert "The admin's rule" not in listed
     assert client.get(f"/alerts/{colleagues.pk}/").status_code == 403
-    assert client.get("/alerts/sent/").status_code == 403  # the organisation's delivery log
 
 
 @pytest.fixture
@@ -413,3 +412,62 @@ def test_no_live_dashboard_callback_shows_them_another_service(
         if "About the clinic" in text or cast.clinic_a.name in text
     ]
     assert not leaked, f"the limited responder saw the clinic in: {leaked}"
+
+
+def test_their_alert_log_overdue_stories_and_emerging_themes_are_theirs(
+    cast: Cast, limited: dict[str, int]
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from alerts.models import AlertDelivery, EmergingTheme
+
+    with tenant_context(cast.org_a):
+        for key, person in (("ward", cast.responder_a), ("clinic", cast.admin_a)):
+            AlertDelivery.objects.create(
+                key=f"test:{key}",
+                kind="instant",
+                story_id=limited[key],
+                recipient=person.email,
+                reason=f"Alert about the {key}",
+                subject=f"Alert about the {key}",
+            )
+        Story.objects.filter(pk__in=limited.values()).update(
+            due_at=timezone.now() - timedelta(hours=1)
+        )
+        found = {
+            key: EmergingTheme.objects.create(
+                service_id=service,
+                theme_kind="phrase",
+                theme=f"theme at the {key}",
+                window_start=timezone.localdate() - timedelta(days=7),
+                found_on=timezone.localdate(),
+                observed=6,
+                expected=1.0,
+                limit=4,
+                p_value=0.001,
+                story_ids=[limited[key]],
+            )
+            for key, service in (
+                ("ward", cast.ward_a.service_id),
+                ("clinic", cast.clinic_a.service_id),
+            )
+        }
+        clinic_alert = AlertDelivery.objects.get(key="test:clinic")
+    client = responder(cast)
+    sent = client.get("/alerts/sent/").content.decode()
+    assert "Alert about the ward" in sent and "Alert about the clinic" not in sent
+    assert client.get(f"/alerts/sent/{clinic_alert.pk}/").status_code == 403
+    overdue = client.get("/alerts/breaches/").content.decode()
+    assert "About the ward" in overdue and "About the clinic" not in overdue
+    emerging = client.get("/alerts/emerging/").content.decode()
+    assert "theme at the ward" in emerging and "theme at the clinic" not in emerging
+    review = f"/alerts/emerging/{found['clinic'].pk}/review/"
+    assert client.post(review, {"note": "Looked"}).status_code == 404
+    # The unlimited administrator sees the whole organisation's.
+    admin = client_for(cast.org_a)
+    assert sign_in(admin, cast.admin_a.email).status_code == 302
+    assert "Alert about the ward" in admin.get("/alerts/sent/").content.decode()
+    assert "About the clinic" in admin.get("/alerts/breaches/").content.decode()
+    assert "theme at the clinic" in admin.get("/alerts/emerging/").content.decode()
