@@ -108,10 +108,12 @@ ALLOWED_VIEWS = frozenset(
         "feedback:service_limits",
         "feedback:service_limit",
         "feedback:service_limit_account",
-        # Scoped to their services: thanks passed on (and their own thanks emails),
-        # leaflets, posters and screens, and invitations to tell.
+        # Scoped to their services: thanks passed on (and their own thanks emails), the
+        # learned themes of their stories, leaflets, posters and screens, and invitations to
+        # tell.
         "feedback:thanks",
         "feedback:my_thanks_emails",
+        "feedback:themes",
         "feedback:reach",
         "feedback:reach_download",
         "onboarding:tell_invitations",

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from feedback import topics
 from feedback.models import LearnedTopic, Story
+from feedback.service_limits import limited_services
 from tenants.accounts.access import require_role, role_required
 from tenants.accounts.models import Role
 
@@ -25,23 +26,29 @@ class RenameForm(forms.Form):
 
 @role_required(Role.MEMBER)
 def themes_page(request: HttpRequest) -> HttpResponse:
+    """Every theme, with its stories' count and a few examples. A person limited to some
+    services (feedback/service_limits.py) sees the themes of their services' stories, counted
+    and shown from those only, and renames none (the names are the organisation's)."""
+    within = limited_services(request.user)
     learned = list(LearnedTopic.objects.all())
-    examples = {
-        topic.pk: list(
-            Story.objects.filter(topic_link__topic=topic)
-            .order_by("-topic_link__weight", "-published_at")
-            .only("pk", "title")[:EXAMPLES]
+    examples = {}
+    for topic in learned:
+        stories = Story.objects.filter(topic_link__topic=topic)
+        if within is not None:
+            stories = stories.filter(services__in=within).distinct()
+            topic.stories = stories.count()
+        examples[topic.pk] = list(
+            stories.order_by("-topic_link__weight", "-published_at").only("pk", "title")[:EXAMPLES]
         )
-        for topic in learned
-    }
+    shown = [t for t in learned if within is None or t.stories]
     return render(
         request,
         "feedback/topics/page.html",
         {
-            "topics": [(t, examples[t.pk]) for t in learned],
+            "topics": [(t, examples[t.pk]) for t in shown],
             "fitted_at": learned[0].fitted_at if learned else None,
             "min_stories": topics.MIN_STORIES,
-            "can_rename": request.user.has_role(Role.RESPONDER),
+            "can_rename": request.user.has_role(Role.RESPONDER) and within is None,
         },
     )
 

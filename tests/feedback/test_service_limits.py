@@ -85,7 +85,7 @@ def test_the_inbox_and_story_pages_hold_only_their_services(
     assert "About the ward" in inbox and "About the clinic" not in inbox
     assert "<strong>1</strong> story" in inbox
     assert cast.clinic_a.name not in inbox  # nor in the service filter
-    assert 'href="/themes/"' not in inbox  # the menu offers only what they may open
+    assert 'href="/services/"' not in inbox  # the menu offers only what they may open
     assert 'href="/dashboards/"' in inbox
     searched = client.get("/stories/?q=clinic").content.decode()
     assert "About the clinic" not in searched
@@ -471,3 +471,28 @@ def test_their_alert_log_overdue_stories_and_emerging_themes_are_theirs(
     assert "Alert about the ward" in admin.get("/alerts/sent/").content.decode()
     assert "About the clinic" in admin.get("/alerts/breaches/").content.decode()
     assert "theme at the clinic" in admin.get("/alerts/emerging/").content.decode()
+
+
+def test_the_learned_themes_they_see_are_of_their_stories(
+    cast: Cast, limited: dict[str, int]
+) -> None:
+    from feedback.models import LearnedTopic, StoryTopic
+
+    with tenant_context(cast.org_a):
+        # The stored count is the organisation's (five, say); the ward's story is one.
+        for number, (name, key, count) in enumerate(
+            (("Shared theme", "ward", 5), ("Clinic only theme", "clinic", 1))
+        ):
+            topic = LearnedTopic.objects.create(
+                number=number, terms=["word"], name=name, stories=count
+            )
+            StoryTopic.objects.create(story_id=limited[key], topic=topic, weight=0.9)
+    page = responder(cast).get("/themes/").content.decode()
+    assert "Shared theme" in page and "Clinic only theme" not in page
+    assert "<strong>1</strong> story" in page  # counted from their stories only
+    assert "About the ward" in page and "About the clinic" not in page
+    assert "Rename" not in page  # the names are the organisation's
+    admin = client_for(cast.org_a)
+    assert sign_in(admin, cast.admin_a.email).status_code == 302
+    whole = admin.get("/themes/").content.decode()
+    assert "Clinic only theme" in whole and "<strong>5</strong> stories" in whole
