@@ -18,7 +18,10 @@ services within them included (`ServiceLimit`, /services/limits/). For a limited
   cover many stories, do not reach them (`alerts.matching.recipients`).
 
 - their **alert rules** are their own only, must name services, and may name only theirs
-  (to themselves, no network rules).
+  (to themselves, no network rules); the alert emails they see are their own, the missed
+  response targets and emerging themes their services';
+- **thanks passed on**, the **learned themes**, **leaflets, posters and screens** and
+  **invitations to tell** are of their services only.
 
 A **service administrator** (`ServiceLimit.manages`, given by an administrator) is limited
 to their services like anyone, and also moves the staff limited within them among them
