@@ -13,9 +13,8 @@ from django_tenants.utils import tenant_context
 from feedback.entering_demo import TITLE
 from feedback.hub.models import Submission, SubmissionState
 from tenants.accounts.models import User
-from tenants.demo import DEMO_PASSWORD
 from tenants.models import Organisation
-from tests.conftest import client_for, sign_in
+from tests.conftest import client_for, sign_in_demo_moderator
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +49,7 @@ def test_the_demo_has_a_paper_story_with_its_scan_waiting_in_moderation(
     assert Submission.objects.filter(title=TITLE).count() == 1  # idempotent
 
     moderator = client_for(None)
-    sign_in(moderator, "moderator@carevoice.example", DEMO_PASSWORD)
+    sign_in_demo_moderator(moderator)
     page = moderator.get(f"/moderation/{submission.pk}/").content.decode()
     assert "Staff-entered" in page and "Sam Jones" in page
     fetched = moderator.get(f"/moderation/{submission.pk}/scan/")
