@@ -13,7 +13,14 @@ class OnboardingConfig(AppConfig):
     verbose_name = "Onboarding: service imports and staff invitations (each organisation's schema)"
 
     def ready(self) -> None:
+        from onboarding.invitations import honour_invitation_at_sign_on
         from tenants.demo_steps import register_demo_step
+        from tenants.signals import account_made_at_sign_on
+
+        # A person invited who signs on first takes their invitation's role and services.
+        account_made_at_sign_on.connect(
+            honour_invitation_at_sign_on, dispatch_uid="onboarding.honour_invitation"
+        )
 
         # The demo's training and invitations, for the network's providers.
         register_demo_step(

@@ -33,6 +33,7 @@ from feedback.service_limits import (
 from onboarding import emails
 from onboarding.models import Invitation, InvitationStatus
 from tenants.accounts.models import Role, User
+from tenants.accounts.sso import SsoError
 from tenants.audit.recording import record_audit
 from tenants.gate import check_seat_available
 from tenants.models import Organisation
@@ -293,3 +294,38 @@ def accept_invitation(
         request=request,
     )
     return user
+
+
+def honour_invitation_at_sign_on(
+    *, user: User, request: HttpRequest | None = None, **_: object
+) -> None:
+    """An account made just in time at single sign-on (tenants.signals
+    `account_made_at_sign_on`), for an address with an open staff invitation, takes the
+    invitation's role and services and accepts it, in the sign-on's transaction. LimitError
+    (the invitation's services are all gone) is raised as an SsoError: the sign-on is
+    refused, with the reason, and no account is made."""
+    invitation = open_invitations().select_for_update().filter(email__iexact=user.email).first()
+    if invitation is None:
+        return
+    if user.role != invitation.role:
+        user.role = invitation.role
+        user.save(update_fields=["role"])
+    if invitation.limited_to is not None:
+        try:
+            limit_new_account(
+                user, invitation.limited_to, actor=invitation.invited_by, request=request
+            )
+        except LimitError as refused:
+            raise SsoError(str(refused)) from None
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_user = user
+    invitation.save(update_fields=["accepted_at", "accepted_user"])
+    record_audit(
+        "staff.invitation_accepted",
+        actor=user,
+        target=user,
+        summary=f"{user.email} signed on for the first time and took their invitation as "
+        f"{Role(user.role).label.lower()}",
+        detail={"invitation": invitation.pk, "single_sign_on": True},
+        request=request,
+    )

@@ -19,3 +19,12 @@ from django.dispatch import Signal
 # administrator, saved in the organisation's schema).
 # Received by: alerts (alerts/receivers.py) makes the default alert rule.
 organisation_provisioned = Signal()
+
+# An account has been made just in time, at its first single sign-on
+# (tenants/accounts/sso.py, `_account_for`), with the configuration's default role.
+# Sent: inside the transaction that makes it, with the organisation's schema active, after
+# the account and its audit row are saved. Nothing is committed yet.
+# kwargs: user (tenants.accounts.User), request (the callback's HttpRequest).
+# Received by: onboarding (onboarding/invitations.py `honour_invitation_at_sign_on`): an open
+# staff invitation for the address gives the account its role and its services.
+account_made_at_sign_on = Signal()

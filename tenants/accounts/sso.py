@@ -43,6 +43,7 @@ from tenants.accounts.models import Role, SingleSignOn, User
 from tenants.audit.recording import record_audit
 from tenants.crypto import decrypt_text, encrypt_text
 from tenants.gate import SeatLimitReached, check_seat_available
+from tenants.signals import account_made_at_sign_on
 
 logger = logging.getLogger(__name__)
 
@@ -272,4 +273,8 @@ def _account_for(config: SingleSignOn, email: str, name: str, request: HttpReque
             f"{config.provider_name}, as {user.get_role_display().lower()}",
             request=request,
         )
+        # An open invitation for the address gives the account its role and services: a
+        # person invited to one ward does not see every service by signing on instead.
+        account_made_at_sign_on.send(sender=User, user=user, request=request)
+        user.refresh_from_db()
         return user

@@ -259,3 +259,36 @@ def test_a_provider_naming_another_issuer_is_not_trusted(
         SingleSignOn.objects.update(issuer=oidc_provider.issuer.replace("127.0.0.1", "localhost"))
     started = client_for(cast.org_a).get("/accounts/sso/start/")
     assert started.status_code == 502 and "could not be reached" in started.content.decode()
+
+
+def test_a_person_invited_to_some_services_who_signs_on_first_takes_the_invitation(
+    cast: Cast, configured: SingleSignOn
+) -> None:
+    """Invited as a member limited to the ward, they sign on instead of following the link:
+    the account made just in time is a member limited to the ward, not the configuration's
+    default responder who sees every service; and when the invited services are all gone,
+    the sign-on is refused with the reason and no account is made."""
+    from feedback.models import Service
+    from feedback.service_limits import limited_services
+    from onboarding.invitations import invite_staff
+    from onboarding.models import Invitation
+
+    email = f"new.nurse@{domain(cast)}"
+    with tenant_context(cast.org_a):
+        site = Service.objects.get(pk=cast.ward_a.service_id).site
+        closing = Service.objects.create(site=site, name="Closing ward", code="CW", type="ward")
+        invite_staff(email=email, role=Role.MEMBER, actor=cast.admin_a, services=[closing.pk])
+        closing.delete()
+    refused = through_provider(client_for(cast.org_a), email)
+    assert refused.status_code == 400 and "no longer exist" in refused.content.decode()
+    with tenant_context(cast.org_a):
+        assert not User.objects.filter(email=email).exists()
+        Invitation.objects.filter(email=email).update(limited_to=[cast.ward_a.service_id])
+    client = client_for(cast.org_a)
+    assert through_provider(client, email).status_code == 302
+    with tenant_context(cast.org_a):
+        user = User.objects.get(email=email)
+        assert user.role == Role.MEMBER
+        assert limited_services(user) == frozenset({cast.ward_a.service_id})
+        assert Invitation.objects.get(email=email).accepted_user == user
+    assert client.get("/services/").status_code == 403  # limited from the first page
