@@ -11,6 +11,7 @@ from feedback.choices import Progress
 from feedback.models import Story, StoryNote, StoryReading, Tag
 from feedback.public_cache import bump_public_version
 from feedback.public_progress import advance_public_progress
+from feedback.service_limits import story_in_scope
 from tenants.accounts.models import Role, User
 from tenants.audit.recording import record_audit
 from tenants.schemas import public_schema
@@ -58,6 +59,11 @@ def assign_story(
 ) -> Story:
     if assignee is not None and not assignee.has_role(Role.RESPONDER):
         raise TriageError(f"{assignee} cannot respond, so cannot be given the story.")
+    if assignee is not None and not story_in_scope(assignee, story):
+        raise TriageError(
+            f"{assignee} is limited to other services and cannot see this story, so cannot "
+            "be given it."
+        )
     story.assigned_to = assignee
     story.save(update_fields=["assigned_to"])
     record_audit(

@@ -45,7 +45,7 @@ from feedback.responding import (
     publish_response,
     record_change,
 )
-from feedback.service_limits import limited_services, story_in_scope
+from feedback.service_limits import allowed_for, limited_services, story_in_scope
 from feedback.sites_and_services import create_site, save_service
 from feedback.triage import (
     TriageError,
@@ -120,6 +120,9 @@ def story(request: HttpRequest, pk: int) -> HttpResponse:
     responders = list(
         User.objects.filter(is_active=True, role__in=[Role.RESPONDER, Role.ADMINISTRATOR])
     )
+    # Only those who may see the story (staff limited to other services may not).
+    seeing = allowed_for([u.pk for u in responders], [s.pk for s in row.services.all()])
+    responders = [u for u in responders if u.pk in seeing]
     can_respond = request.user.has_role(Role.RESPONDER)
     response_form = None
     assessment = None

@@ -496,3 +496,23 @@ def test_the_learned_themes_they_see_are_of_their_stories(
     assert sign_in(admin, cast.admin_a.email).status_code == 302
     whole = admin.get("/themes/").content.decode()
     assert "Clinic only theme" in whole and "<strong>5</strong> stories" in whole
+
+
+def test_a_story_is_never_given_to_someone_who_cannot_see_it(
+    cast: Cast, limited: dict[str, int]
+) -> None:
+    admin = client_for(cast.org_a)
+    assert sign_in(admin, cast.admin_a.email).status_code == 302
+    clinic, ward = limited["clinic"], limited["ward"]
+    page = admin.get(f"/stories/{clinic}/").content.decode()
+    assert f'<option value="{cast.responder_a.pk}"' not in page  # not offered
+    assert (
+        f'<option value="{cast.responder_a.pk}"' in admin.get(f"/stories/{ward}/").content.decode()
+    )
+    given = {"action": "assign", "assignee": cast.responder_a.pk}
+    refused = admin.post(f"/stories/{clinic}/triage/", given, follow=True)
+    assert "limited to other services" in refused.content.decode()
+    assert admin.post(f"/stories/{ward}/triage/", given).status_code == 302
+    with tenant_context(cast.org_a):
+        assert Story.objects.get(pk=clinic).assigned_to_id is None
+        assert Story.objects.get(pk=ward).assigned_to_id == cast.responder_a.pk
