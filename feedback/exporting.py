@@ -21,7 +21,6 @@ every export made in the schemas it was about, and in their network leads', is d
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import secrets
@@ -58,6 +57,7 @@ from feedback.network_inbox import (
 from feedback.signals import story_withdrawn
 from tenants.accounts.models import User
 from tenants.audit.recording import record_audit
+from tenants.build_limits import TooManyBuilds, check_room, hold_organisation
 from tenants.models import Network, Organisation, public_url
 from tenants.queueing import queue_after_commit
 
@@ -66,7 +66,6 @@ KEEP_DAYS = 7
 KEEP_SECONDS = KEEP_DAYS * 24 * 60 * 60
 STALE_AFTER = timedelta(minutes=30)
 QUEUED_TOO_LONG = timedelta(minutes=10)
-ORGANISATION_RETRY_SECONDS = 60
 SIGNING_SALT = "feedback.story-export"
 WITHDRAWN_NOTE = (
     "A story in this export was withdrawn at its author's request, so the file was deleted. "
@@ -81,13 +80,8 @@ CONTENT_TYPES = {
 Filters = InboxFilters | NetworkInboxFilters
 
 
-class TooManyExports(Exception):
+class TooManyExports(TooManyBuilds):
     """Refused: a limit is reached; `retry_after` is in seconds."""
-
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
-        self.message = message
-        self.retry_after = retry_after
 
 
 def file_path(export: StoryExport, schema_name: str | None = None) -> Path:
@@ -196,28 +190,18 @@ def queue_export(
         raise ValueError("No such export.")
     with transaction.atomic():
         now = timezone.now()
-        # TRICKY: the lock makes count-then-insert one step per organisation.
-        Organisation.objects.select_for_update().only("pk").get(pk=connection.tenant.pk)
-        limit = settings.STORY_EXPORTS_PER_ORGANISATION
-        if builds_in_progress(now) >= limit:
-            raise TooManyExports(
-                f"{limit} exports are being made for your organisation, the most at once. "
-                "Please try again in a minute or two, when one has finished.",
-                ORGANISATION_RETRY_SECONDS,
-            )
-        hourly = settings.STORY_EXPORTS_PER_USER_PER_HOUR
-        recent = sorted(
-            StoryExport.objects.filter(
+        hold_organisation()
+        check_room(
+            what="exports",
+            in_progress=builds_in_progress(now),
+            at_once=settings.STORY_EXPORTS_PER_ORGANISATION,
+            asked_at=StoryExport.objects.filter(
                 requested_by=user, created_at__gte=now - timedelta(hours=1)
-            ).values_list("created_at", flat=True)
+            ).values_list("created_at", flat=True),
+            per_hour=settings.STORY_EXPORTS_PER_USER_PER_HOUR,
+            now=now,
+            refused=TooManyExports,
         )
-        if len(recent) >= hourly:
-            free_at = recent[len(recent) - hourly] + timedelta(hours=1)
-            raise TooManyExports(
-                f"You have asked for {hourly} exports in the last hour, the most for one "
-                f"person. You can ask for another at {timezone.localtime(free_at):%H:%M}.",
-                max(1, math.ceil((free_at - now).total_seconds())),
-            )
         export = StoryExport.objects.create(
             token=secrets.token_hex(16),
             scope=scope,

@@ -16,7 +16,6 @@ waits at "queued" until the sweeper (`requeue_lost_builds`, every few minutes) s
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import secrets
@@ -35,7 +34,7 @@ from dashboards.models import LongReport, LongReportState
 from dashboards.reports.rendering import render_report
 from tenants.accounts.models import User
 from tenants.audit.recording import record_audit
-from tenants.models import Organisation
+from tenants.build_limits import TooManyBuilds, check_room, hold_organisation
 from tenants.queueing import queue_after_commit
 
 # Periods longer than this (in days) are made by a worker, with a progress page.
@@ -49,8 +48,6 @@ KEEP_SECONDS = 7 * 24 * 60 * 60
 STALE_AFTER = timedelta(minutes=30)
 # A build still waiting for a worker this long after it was queued lost its task message.
 QUEUED_TOO_LONG = timedelta(minutes=10)
-# When to suggest trying again after the organisation's limit: builds take about a minute.
-ORGANISATION_RETRY_SECONDS = 60
 
 
 def per_organisation() -> int:
@@ -61,13 +58,8 @@ def per_user_per_hour() -> int:
     return settings.LONG_REPORTS_PER_USER_PER_HOUR
 
 
-class TooManyLongReports(Exception):
+class TooManyLongReports(TooManyBuilds):
     """Refused: the limit is reached; `retry_after` is in seconds."""
-
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
-        self.message = message
-        self.retry_after = retry_after
 
 
 def new_token() -> str:
@@ -130,29 +122,18 @@ def queue_long_report(
 
     with transaction.atomic():
         now = timezone.now()
-        # TRICKY: the lock makes count-then-insert one step per organisation; without it two
-        # requests at once could both see room for one more.
-        Organisation.objects.select_for_update().only("pk").get(pk=connection.tenant.pk)
-        limit = per_organisation()
-        if builds_in_progress(now) >= limit:
-            raise TooManyLongReports(
-                f"{limit} long reports are being made for your organisation, the most at "
-                "once. Please try again in a minute or two, when one has finished.",
-                ORGANISATION_RETRY_SECONDS,
-            )
-        hourly = per_user_per_hour()
-        recent = list(
-            LongReport.objects.filter(
+        hold_organisation()
+        check_room(
+            what="long reports",
+            in_progress=builds_in_progress(now),
+            at_once=per_organisation(),
+            asked_at=LongReport.objects.filter(
                 requested_by=user, created_at__gte=now - timedelta(hours=1)
-            ).values_list("created_at", flat=True)
+            ).values_list("created_at", flat=True),
+            per_hour=per_user_per_hour(),
+            now=now,
+            refused=TooManyLongReports,
         )
-        if len(recent) >= hourly:
-            free_at = sorted(recent)[len(recent) - hourly] + timedelta(hours=1)
-            raise TooManyLongReports(
-                f"You have asked for {hourly} long reports in the last hour, the most for "
-                f"one person. You can ask for another at {timezone.localtime(free_at):%H:%M}.",
-                max(1, math.ceil((free_at - now).total_seconds())),
-            )
         token = new_token()
         report = LongReport.objects.create(
             token=token,
