@@ -25,7 +25,7 @@ from feedback.inbox import InboxFilters
 from feedback.models import ExportScope, ExportState, StoryExport
 from feedback.network_inbox import leads_a_network, member_services, network_members
 from feedback.network_views import network_lead_page
-from feedback.service_limits import limited_services
+from feedback.service_limits import covers, limited_services
 from tenants.accounts.access import role_required
 from tenants.accounts.models import Role
 from tenants.audit.recording import record_audit
@@ -84,12 +84,17 @@ def _own_export(request: HttpRequest, token: str) -> StoryExport:
     if not exporting.TOKEN.match(token):
         raise Http404("No such export.")
     exports = StoryExport.objects.filter(token=token)
-    if not request.user.has_role(Role.ADMINISTRATOR):
+    if not _sees_everyones(request):
         exports = exports.filter(requested_by=request.user)
     export = exports.first()
-    if export is None:
+    if export is None or not covers(request.user, export.filters.get("within")):
         raise Http404("No such export.")
     return export
+
+
+def _sees_everyones(request: HttpRequest) -> bool:
+    """Administrators see everyone's exports, unless limited to some services."""
+    return request.user.has_role(Role.ADMINISTRATOR) and limited_services(request.user) is None
 
 
 def _download_url(export: StoryExport) -> str | None:
@@ -103,14 +108,15 @@ def exports_page(request: HttpRequest) -> HttpResponse:
     """The person's exports of the last week (everyone's, for an administrator)."""
     since = timezone.now() - timedelta(days=exporting.KEEP_DAYS)
     exports = StoryExport.objects.filter(created_at__gte=since).select_related("requested_by")
-    everyone = request.user.has_role(Role.ADMINISTRATOR)
+    everyone = _sees_everyones(request)
     if not everyone:
         exports = exports.filter(requested_by=request.user)
+    shown = [e for e in exports[:100] if covers(request.user, e.filters.get("within"))]
     return render(
         request,
         "feedback/exports/list.html",
         {
-            "exports": [(e, _download_url(e)) for e in exports[:100]],
+            "exports": [(e, _download_url(e)) for e in shown],
             "everyone": everyone,
             "keep_days": exporting.KEEP_DAYS,
         },
@@ -155,7 +161,11 @@ def download(request: HttpRequest, token: str) -> FileResponse:
     """The file, for the organisation's staff holding a genuine, unlapsed link made in this
     workspace (the path is built from this workspace's schema: another's is never found)."""
     export = exporting.export_for_link(token)
-    if export is None or not exporting.is_ready(export):
+    if (
+        export is None
+        or not exporting.is_ready(export)
+        or not covers(request.user, export.filters.get("within"))
+    ):
         raise Http404("This export has expired or does not exist. Please export again.")
     if export.scope == ExportScope.NETWORK and not (
         has_capability(request.tenant, Capability.NETWORK_COMPARISON)

@@ -231,6 +231,17 @@ def managed_staff(user: User):  # noqa: ANN201 - a QuerySet of User
     return people.filter(pk__in=inside).exclude(role=Role.ADMINISTRATOR)
 
 
+def covers(user: User, within: Iterable[int] | None) -> bool:
+    """Whether `user` may open something made for the services `within` (None: made for
+    every service), such as an export or a long PDF: anyone without a limit; a limited
+    person only what was made within their services as they are now (a colleague's link,
+    or their own made before their limit was narrowed, is refused)."""
+    allowed = limited_services(user)
+    if allowed is None:
+        return True
+    return within is not None and set(within) <= allowed
+
+
 def story_in_scope(user: User, story: Story) -> bool:
     allowed = limited_services(user)
     if allowed is None:

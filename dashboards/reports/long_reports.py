@@ -32,6 +32,7 @@ from django.utils import timezone
 from dashboards.filters import tenant_scope
 from dashboards.models import LongReport, LongReportState
 from dashboards.reports.rendering import render_report
+from feedback.service_limits import covers, limited_services
 from tenants.accounts.models import User
 from tenants.audit.recording import record_audit
 from tenants.build_limits import TooManyBuilds, check_room, hold_organisation
@@ -234,13 +235,14 @@ def build(token: str, kind: str, start: str, end: str, service: int | None) -> s
     return str(target)
 
 
-def may_open(token: str, user: User, *, limited: bool) -> bool:
+def may_open(token: str, user: User) -> bool:
     """Whether `user` may follow the report's progress and download it: any member of staff
-    who has its token, except that a person limited to some services opens only their own
-    (another's may count services that are not theirs)."""
-    if not limited:
+    who has its token, except that a person limited to some services opens only reports
+    made within their services (feedback/service_limits.py `covers`)."""
+    if limited_services(user) is None:
         return True
-    return LongReport.objects.filter(token=token, requested_by=user).exists()
+    row = LongReport.objects.filter(token=token).values_list("within", flat=True).first()
+    return covers(user, row)
 
 
 def remove_old(folder: Path, *, now: float | None = None) -> int:

@@ -19,6 +19,7 @@ from feedback import exporting
 from feedback.models import Service, ServiceLimit, Story, StoryExport
 from feedback.service_limits import ALLOWED_VIEWS, LimitError, allowed_for, set_limit
 from feedback.tasks import build_story_export
+from tenants.accounts.models import User
 from tenants.audit.models import AuditEvent
 from tests.conftest import Cast, client_for, sign_in, tell_and_publish
 from tests.tenants.test_second_factor import url_paths
@@ -516,3 +517,63 @@ def test_a_story_is_never_given_to_someone_who_cannot_see_it(
     with tenant_context(cast.org_a):
         assert Story.objects.get(pk=clinic).assigned_to_id is None
         assert Story.objects.get(pk=ward).assigned_to_id == cast.responder_a.pk
+
+
+def test_exports_and_long_pdfs_open_only_within_their_services_as_they_are_now(
+    cast: Cast,
+    limited: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    settings,  # noqa: ANN001
+    django_capture_on_commit_callbacks,  # noqa: ANN001
+) -> None:
+    """A colleague's export of every service, link and all, is not served to them; nor is
+    their own export once their limit no longer covers it; and a limited administrator does
+    not see everyone's exports."""
+    from django.urls import reverse
+
+    from dashboards.models import LongReport
+    from dashboards.reports import long_reports
+
+    settings.MEDIA_ROOT = tmp_path
+    sent: list[int] = []
+    monkeypatch.setattr(build_story_export, "delay", lambda pk: sent.append(pk))
+    admin = client_for(cast.org_a)
+    assert sign_in(admin, cast.admin_a.email).status_code == 302
+    client = responder(cast)
+    for who in (admin, client):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert who.post("/stories/export/", {"format": "csv"}).status_code == 302
+    with tenant_context(cast.org_a):
+        for pk in sent:
+            exporting.build_export(pk)
+        everything, theirs = (StoryExport.objects.get(pk=pk) for pk in sent)
+        links = {
+            e.pk: reverse("feedback:export_download", args=[exporting.signed_link(e)])
+            for e in (everything, theirs)
+        }
+    assert client.get(links[theirs.pk]).status_code == 200
+    assert client.get(links[everything.pk]).status_code == 404  # a colleague's, forwarded
+    assert client.get(f"/exports/{everything.token}/").status_code == 404
+    # Moved to the clinic: their ward export is no longer theirs to open.
+    with tenant_context(cast.org_a):
+        clinic = Service.objects.get(pk=cast.clinic_a.service_id)
+        set_limit(cast.responder_a, [clinic], actor=cast.admin_a)
+        report = LongReport.objects.create(
+            token="a" * 32, kind="summary", requested_by=cast.responder_a, within=None
+        )
+        assert not long_reports.may_open(report.token, User.objects.get(pk=cast.responder_a.pk))
+    client = responder(cast)
+    assert client.get(links[theirs.pk]).status_code == 404
+    assert "About the ward" not in client.get("/exports/").content.decode()
+    # A limited administrator sees their own exports only.
+    with tenant_context(cast.org_a):
+        cast.member_a.role = "administrator"
+        cast.member_a.save(update_fields=["role"])
+        set_limit(cast.member_a, [clinic], actor=cast.admin_a)
+    limited_admin = client_for(cast.org_a)
+    assert sign_in(limited_admin, cast.member_a.email).status_code == 302
+    listed = limited_admin.get("/exports/").content.decode()
+    assert f"/exports/{everything.token}/" not in listed
+    assert f"/exports/{everything.token}/" in admin.get("/exports/").content.decode()
+    assert limited_admin.get(f"/exports/{everything.token}/").status_code == 404
