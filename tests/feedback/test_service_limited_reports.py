@@ -239,3 +239,44 @@ def test_committee_packs_are_not_chosen_for_limited_staff(
     with tenant_context(cast.org_a):
         choices = {user.pk for user in member_packs.staff_choices()}
         assert cast.responder_a.pk not in choices and cast.admin_a.pk in choices
+
+
+def test_you_said_we_did_and_the_summary_downloads_hold_only_their_services(
+    cast: Cast, ward_and_clinic: None
+) -> None:
+    """Every form of the two reports (page, CSV, PDF): the ward's change is there and the
+    clinic's is not for the limited responder; both are for the administrator."""
+    from feedback.choices import ChangeStatus
+    from feedback.models import Story
+    from tests.reports.test_reports import respond
+
+    with tenant_context(cast.org_a):
+        ward = Story.objects.get(title="About the ward")
+        clinic = Story.objects.get(title="About the clinic")
+    ward_response = respond(cast, ward, ChangeStatus.MADE, "Quieter night rounds on the ward")
+    clinic_response = respond(cast, clinic, ChangeStatus.MADE, "A second clinic receptionist")
+    today = timezone.localdate().isoformat()
+    period = f"?start={today}&end={today}"
+
+    def seen(client: Client) -> dict[str, str]:
+        texts = {}
+        for path in ("/reports/you-said-we-did/", "/reports/you-said-we-did.csv"):
+            response = client.get(path + period)
+            assert response.status_code == 200, path
+            texts[path] = response.content.decode()
+        pdf = client.get("/reports/you-said-we-did.pdf" + period)
+        assert pdf.status_code == 200
+        texts["pdf"] = pdf_text(pdf.content)
+        texts["summary"] = str(stories_counted(client.get("/reports/summary.pdf" + period).content))
+        return texts
+
+    limited, whole = seen(signed_in(cast, "responder_a")), seen(signed_in(cast, "admin_a"))
+    for form in ("/reports/you-said-we-did/", "/reports/you-said-we-did.csv", "pdf"):
+        assert "Quieter night rounds" in limited[form], form
+        assert "clinic receptionist" not in limited[form], form
+        assert "clinic receptionist" in whole[form], form
+    assert (limited["summary"], whole["summary"]) == ("1", "3")
+    # The response to the clinic's story is not theirs to edit; the ward's is.
+    responder = signed_in(cast, "responder_a")
+    assert responder.get(f"/responses/{clinic_response.pk}/edit/").status_code == 404
+    assert responder.get(f"/responses/{ward_response.pk}/edit/").status_code == 200
