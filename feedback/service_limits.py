@@ -303,6 +303,9 @@ def set_limit(
             detail={"services": [s.pk for s in services], "manages": manages},
             request=request,
         )
+    # What `limited_services` read from this object before is out of date now.
+    user.__dict__.pop(_CACHE, None)
+    user.__dict__.pop(_MANAGES, None)
 
 
 def services_for_invitation(actor: User, service_ids: Iterable[int], role: str) -> list[int] | None:

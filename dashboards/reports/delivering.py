@@ -35,7 +35,7 @@ from dashboards.reports import member_packs
 from dashboards.reports.committee import committee_pack, committee_pdf
 from dashboards.reports.rendering import render_report
 from dashboards.reports.scheduling import next_run, period_for, recipients_of
-from feedback.service_limits import limit_of_address, narrowest
+from feedback.service_limits import limit_of_address, limited_services, narrowest
 from tenants.gate import Capability, has_capability
 from tenants.messages import (
     Attachment,
@@ -117,13 +117,19 @@ def report_file(delivery: ReportDelivery) -> tuple[str, bytes, str]:
     """(file name, content, content type) of the delivery's report as a PDF, made now. The
     email attachment and the signed link serve this same file.
 
-    It counts only the services both the schedule (made by someone limited to some) and the
-    recipient (an account limited to some, feedback/service_limits.py, as it is today) may
-    see: a limited person is never sent, nor linked to, other services' figures."""
+    It counts only the services the schedule (made by someone limited to some: the limit
+    it was made with, and theirs today), and the recipient (an account limited to some,
+    feedback/service_limits.py, as it is today) may see: a limited person is never sent,
+    nor linked to, other services' figures."""
     schedule = delivery.schedule
     report: SavedReport | None = schedule.report if schedule else None
     service = report.service_id if report else None
-    within = narrowest(schedule.within if schedule else None, limit_of_address(delivery.recipient))
+    within = narrowest(
+        schedule.within if schedule else None,
+        # Its maker's limit as it is now: narrowed since, their schedule narrows with it.
+        limited_services(schedule.created_by) if schedule and schedule.created_by else None,
+        limit_of_address(delivery.recipient),
+    )
     scope = tenant_scope(
         connection.tenant.pk,
         start=delivery.period_start.isoformat(),

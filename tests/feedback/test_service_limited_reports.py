@@ -152,7 +152,7 @@ def test_saved_reports_are_about_their_services(cast: Cast, ward_and_clinic: Non
 def _deliver(schedule: ReportSchedule, recipient: str) -> bytes:
     today = timezone.localdate()
     delivery = ReportDelivery.objects.create(
-        key=f"test:{schedule.pk}:{recipient}",
+        key=f"test:{schedule.pk}:{recipient}:{ReportDelivery.objects.count()}",
         schedule=schedule,
         report_name=schedule.report.name,
         period_start=today - timedelta(days=30),
@@ -190,6 +190,22 @@ def test_a_report_scheduled_to_a_limited_person_holds_only_their_services(
             next_run_on=timezone.localdate(),
         )
         assert stories_counted(_deliver(mine, cast.admin_a.email)) == 1
+        # Its maker, limited to the ward and the clinic, is narrowed to the ward alone: so
+        # is their schedule made for both.
+        both = [cast.ward_a.service_id, cast.clinic_a.service_id]
+        set_limit(cast.member_a, list(Service.objects.filter(pk__in=both)), actor=cast.admin_a)
+        theirs = ReportSchedule.objects.create(
+            report=report,
+            frequency=Frequency.MONTHLY,
+            recipients=[cast.admin_a.email],
+            within=both,
+            next_run_on=timezone.localdate(),
+            created_by_id=cast.member_a.pk,
+        )
+        assert stories_counted(_deliver(theirs, cast.admin_a.email)) == 3
+        set_limit(cast.member_a, [Service.objects.get(pk=both[0])], actor=cast.admin_a)
+        theirs = ReportSchedule.objects.get(pk=theirs.pk)  # as the next run reads it
+        assert stories_counted(_deliver(theirs, cast.admin_a.email)) == 1
 
 
 def test_a_limited_administrator_schedules_their_own_without_packs(
