@@ -274,13 +274,36 @@ def accept_invitation(
     user.full_clean(exclude=["password"])
     user.set_password(password)
     user.save()
+    _take(
+        invitation,
+        user,
+        refused=InvitationError,
+        summary=f"{user.email} accepted an invitation and joined as "
+        f"{Role(user.role).label.lower()}",
+        request=request,
+    )
+    return user
+
+
+def _take(
+    invitation: Invitation,
+    user: User,
+    *,
+    refused: type[Exception],
+    summary: str,
+    request: HttpRequest | None,
+    **detail: object,
+) -> None:
+    """The account just made takes the invitation: its services' limit (LimitError, when
+    they are all gone, raised as `refused`, so the caller's transaction makes nothing), the
+    invitation marked accepted, and the audit row."""
     if invitation.limited_to is not None:
         try:
             limit_new_account(
                 user, invitation.limited_to, actor=invitation.invited_by, request=request
             )
-        except LimitError as refused:
-            raise InvitationError(str(refused)) from None  # the transaction makes nothing
+        except LimitError as problem:
+            raise refused(str(problem)) from None
     invitation.accepted_at = timezone.now()
     invitation.accepted_user = user
     invitation.save(update_fields=["accepted_at", "accepted_user"])
@@ -288,12 +311,10 @@ def accept_invitation(
         "staff.invitation_accepted",
         actor=user,
         target=user,
-        summary=f"{user.email} accepted an invitation and joined as "
-        f"{Role(user.role).label.lower()}",
-        detail={"invitation": invitation.pk},
+        summary=summary,
+        detail={"invitation": invitation.pk, **detail},
         request=request,
     )
-    return user
 
 
 def honour_invitation_at_sign_on(
@@ -310,22 +331,12 @@ def honour_invitation_at_sign_on(
     if user.role != invitation.role:
         user.role = invitation.role
         user.save(update_fields=["role"])
-    if invitation.limited_to is not None:
-        try:
-            limit_new_account(
-                user, invitation.limited_to, actor=invitation.invited_by, request=request
-            )
-        except LimitError as refused:
-            raise SsoError(str(refused)) from None
-    invitation.accepted_at = timezone.now()
-    invitation.accepted_user = user
-    invitation.save(update_fields=["accepted_at", "accepted_user"])
-    record_audit(
-        "staff.invitation_accepted",
-        actor=user,
-        target=user,
+    _take(
+        invitation,
+        user,
+        refused=SsoError,
         summary=f"{user.email} signed on for the first time and took their invitation as "
         f"{Role(user.role).label.lower()}",
-        detail={"invitation": invitation.pk, "single_sign_on": True},
         request=request,
+        single_sign_on=True,
     )
