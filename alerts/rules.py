@@ -16,7 +16,7 @@ from alerts.models import AlertRule, Frequency, Scope
 from alerts.network_alerts import PreviewItem, preview_network_rule
 from feedback.choices import Criticality
 from feedback.models import Story
-from feedback.service_limits import limited_services, managed_services
+from feedback.service_limits import administers_everything, limited_services, managed_services
 from tenants.accounts.models import Role, User
 from tenants.audit.recording import record_audit
 
@@ -39,7 +39,7 @@ def can_manage(user: User, rule: AlertRule) -> bool:
 
 def visible_rules(user: User):  # noqa: ANN201 - a QuerySet of AlertRule
     rules = AlertRule.objects.select_related("owner").prefetch_related("recipients", "services")
-    if user.has_role(Role.ADMINISTRATOR) and limited_services(user) is None:
+    if administers_everything(user):
         return rules
     managed = managed_services(user)
     if managed is None:

@@ -33,7 +33,7 @@ from alerts.rules import can_manage, preview, save_rule, set_rule_active, unsubs
 from alerts.sending import outbox_key
 from alerts.targets import add_bank_holiday, set_response_targets
 from feedback.models import Story
-from feedback.service_limits import limited_services
+from feedback.service_limits import administers_everything, limited_services
 from tenants.accounts.access import require_role, role_required
 from tenants.accounts.models import Role
 from tenants.mail_status import mail_statuses
@@ -54,7 +54,7 @@ def edit_rule(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         raise PermissionDenied("This is a colleague's alert rule.")
     within = limited_services(request.user)
     # Limited to some services: their own rule, about their own services, to themselves.
-    is_admin = request.user.has_role(Role.ADMINISTRATOR) and within is None
+    is_admin = administers_everything(request.user)
     form = AlertRuleForm(
         request.POST or None,
         instance=rule,
@@ -101,7 +101,7 @@ def toggle_rule(request: HttpRequest, pk: int) -> HttpResponse:
 def _sees_every_delivery(request: HttpRequest) -> bool:
     """Administrators see every alert email sent; anyone else, and an administrator limited
     to some services (feedback/service_limits.py), their own."""
-    return request.user.has_role(Role.ADMINISTRATOR) and limited_services(request.user) is None
+    return administers_everything(request.user)
 
 
 @role_required(Role.MEMBER)

@@ -25,7 +25,7 @@ from feedback.inbox import InboxFilters
 from feedback.models import ExportScope, ExportState, StoryExport
 from feedback.network_inbox import leads_a_network, member_services, network_members
 from feedback.network_views import network_lead_page
-from feedback.service_limits import covers, limited_services
+from feedback.service_limits import administers_everything, covers, limited_services
 from tenants.accounts.access import role_required
 from tenants.accounts.models import Role
 from tenants.audit.recording import record_audit
@@ -94,7 +94,7 @@ def _own_export(request: HttpRequest, token: str) -> StoryExport:
 
 def _sees_everyones(request: HttpRequest) -> bool:
     """Administrators see everyone's exports, unless limited to some services."""
-    return request.user.has_role(Role.ADMINISTRATOR) and limited_services(request.user) is None
+    return administers_everything(request.user)
 
 
 def _download_url(export: StoryExport) -> str | None:

@@ -51,11 +51,13 @@ from django.utils import timezone
 
 from feedback.models import Service, ServiceLimit, Story
 from tenants.accounts.models import Role, User
+from tenants.accounts.second_factor_middleware import SIGN_IN_VIEWS
 from tenants.audit.recording import record_audit
 
-# What a limited person may open: the inbox and its stories, their exports, and signing in
-# and out and their own account. Every other workspace page is refused.
-ALLOWED_VIEWS = frozenset(
+# What a limited person may open: signing in and out (the second factor's SIGN_IN_VIEWS),
+# their own account, and the pages below that scope to their services. Every other
+# workspace page is refused.
+ALLOWED_VIEWS = SIGN_IN_VIEWS | frozenset(
     {
         "workspace:home",
         "feedback:stories",
@@ -123,20 +125,10 @@ ALLOWED_VIEWS = frozenset(
         "onboarding:staff_invitations",
         "onboarding:resend_invitation",
         "onboarding:revoke_invitation",
-        "accounts:login",
-        "accounts:logout",
         "accounts:profile",
         "accounts:sessions",
         "accounts:password_change",
         "accounts:password_change_done",
-        "accounts:password_reset",
-        "accounts:password_reset_done",
-        "accounts:password_reset_confirm",
-        "accounts:password_reset_complete",
-        "accounts:sso_start",
-        "accounts:sso_callback",
-        "second_factor:verify",
-        "second_factor:set_up",
         "second_factor:manage",
         "second_factor:new_recovery_codes",
         "second_factor:remove",
@@ -207,11 +199,15 @@ def managed_services(user: User) -> frozenset[int] | None:
     return subtree(limit.services.values_list("pk", flat=True))
 
 
+def administers_everything(user: User) -> bool:
+    """An administrator who sees every service: one limited to some is, for what is about
+    services, as any member of staff limited to them."""
+    return user.has_role(Role.ADMINISTRATOR) and limited_services(user) is None
+
+
 def may_manage_limits(user: User) -> bool:
     """Administrators who see every service, and service administrators."""
-    if user.has_role(Role.ADMINISTRATOR) and limited_services(user) is None:
-        return True
-    return managed_services(user) is not None
+    return administers_everything(user) or managed_services(user) is not None
 
 
 def managed_staff(user: User):  # noqa: ANN201 - a QuerySet of User

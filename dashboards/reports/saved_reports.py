@@ -17,7 +17,7 @@ from django.http import HttpRequest
 
 from dashboards.models import ReportSchedule, SavedReport
 from feedback.models import Service
-from feedback.service_limits import limited_services
+from feedback.service_limits import administers_everything, limited_services
 from tenants.accounts.models import Role, User
 from tenants.audit.recording import record_audit
 
@@ -108,18 +108,19 @@ class SchedulesWouldStop(Exception):
 def deletion_refusal(report: SavedReport, user: User, *, has_schedules: bool) -> str | None:
     """Why `user` may not delete `report`, or None when they may. An administrator limited
     to some services is as any member of staff: their own reports only."""
-    limited = limited_services(user) is not None
-    if user.has_role(Role.ADMINISTRATOR) and not limited:
+    if administers_everything(user):
         return None
-    if has_schedules and limited and report.created_by_id == user.pk:
-        if report.schedules.exclude(created_by=user).exists() or not user.has_role(
-            Role.ADMINISTRATOR
+    if has_schedules and limited_services(user) is not None and report.created_by_id == user.pk:
+        # A limited administrator stops their own schedules, and no one else's.
+        if (
+            user.has_role(Role.ADMINISTRATOR)
+            and not report.schedules.exclude(created_by=user).exists()
         ):
-            return (
-                "This saved report is sent on a schedule that is not yours to stop: ask an "
-                "administrator to delete it."
-            )
-        return None
+            return None
+        return (
+            "This saved report is sent on a schedule that is not yours to stop: ask an "
+            "administrator to delete it."
+        )
     if has_schedules:
         return (
             "This saved report is sent on a schedule, and only an administrator may stop a "

@@ -27,7 +27,7 @@ from feedback.reach.screens import (
     screen_for,
     stories_for,
 )
-from feedback.service_limits import limited_services
+from feedback.service_limits import administers_everything, limited_services
 from tenants.accounts.access import role_required
 from tenants.accounts.models import Role
 from tenants.audit.recording import record_audit
@@ -77,7 +77,7 @@ def reach_page(request: HttpRequest) -> HttpResponse:
     # A person limited to some services (feedback/service_limits.py) prints for theirs only,
     # sees only their campaigns and screens, and makes no screens.
     within = limited_services(request.user)
-    is_admin = request.user.has_role(Role.ADMINISTRATOR) and within is None
+    is_admin = administers_everything(request.user)
     listings = ServiceListing.objects.filter(organisation_id=organisation.pk, is_active=True)
     counts = campaign_counts(organisation.pk, since=since, until=until)
     screens = DisplayScreen.objects.filter(organisation_id=organisation.pk)
